@@ -1,0 +1,3 @@
+from archselect.cli import main
+
+main()

@@ -1,0 +1,508 @@
+"""The pipeline driver: ``fit`` runs every stage and writes the run directory; ``Run`` reads it.
+
+This module is not a stage: it is the one place that calls them in order
+(load → profile → prepare → plan → search → select → report → export).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from archselect._errors import RunDirError, UsageError
+from archselect._serde import JsonRecord
+from archselect._version import RUN_FORMAT, __version__
+from archselect.baselines import BaselineResult
+from archselect.export import ExportedModel, ModelConfig, export_model, load_model
+from archselect.load import Table, load_table
+from archselect.models import create_model
+from archselect.plan import Plan, make_plan
+from archselect.prepare import Prepared, prepare
+from archselect.profile import Profile, profile_table
+from archselect.search import (
+    STUDY_NAME,
+    SearchResult,
+    TrialRecord,
+    mask_url,
+    run_search,
+    split_params,
+    storage_url,
+    train_config,
+)
+from archselect.select import Recommendation, select
+from archselect.train import predict_outputs, score, train_network
+
+__all__ = ["Run", "RunInfo", "fit", "load", "read_trials_csv"]
+
+PROFILE = "profile.json"
+PLAN = "plan.json"
+TRIALS = "trials.csv"
+RECOMMENDATION = "recommendation.json"
+REPORT = "report.html"
+MODEL = "model"
+STUDY_DB = "study.db"
+#: Files archselect writes into a run directory; ``--force`` removes only these.
+OWN_FILES = (
+    PROFILE,
+    PLAN,
+    TRIALS,
+    RECOMMENDATION,
+    REPORT,
+    STUDY_DB,
+    STUDY_DB + "-wal",
+    STUDY_DB + "-shm",
+    STUDY_DB + "-journal",
+)
+OWN_MODEL_FILES = ("weights.pt", "config.json", "preprocessing.json")
+
+TrialHook = Callable[[TrialRecord], None]
+
+
+@dataclass(frozen=True)
+class RunInfo(JsonRecord):
+    """How the run was made: enough to reproduce it."""
+
+    format_version: int
+    archselect_version: str
+    command: str
+    seed: int
+    storage: str
+    study_name: str
+    data_path: str | None
+    data_sha256: str
+    data_size_bytes: int
+    versions: dict[str, str] = field(default_factory=dict)
+    started: str = ""
+
+
+def _versions() -> dict[str, str]:
+    import optuna
+    import pytorch_lightning
+    import sklearn
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "archselect": __version__,
+        "torch": torch.__version__,
+        "pytorch_lightning": pytorch_lightning.__version__,
+        "optuna": optuna.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+    }
+
+
+# --- trials.csv -------------------------------------------------------------------------------
+
+TRIAL_COLUMNS = (
+    "kind",
+    "number",
+    "family",
+    "state",
+    "val_metric",
+    "test_metric",
+    "train_metric",
+    "gap",
+    "train_time_s",
+    "epochs",
+    "best_epoch",
+    "n_params",
+    "peak_memory_mb",
+    "latency_b1_ms",
+    "latency_b256_ms",
+    "device",
+    "duration_s",
+    "error",
+    "params",
+    "history_val",
+)
+
+
+def write_trials_csv(result: SearchResult, path: Path) -> None:
+    """One row per trial, then one per baseline (``kind`` = ``baseline``)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=TRIAL_COLUMNS)
+        writer.writeheader()
+        for t in result.trials:
+            row = {k: getattr(t, k, None) for k in TRIAL_COLUMNS if hasattr(t, k)}
+            row.update(
+                kind="trial",
+                params=json.dumps(t.params),
+                history_val=json.dumps(list(t.history_val)),
+            )
+            writer.writerow(row)
+        for b in result.baselines:
+            writer.writerow(
+                {
+                    "kind": "baseline",
+                    "family": b.name,
+                    "state": "FAIL" if b.error else "COMPLETE",
+                    "val_metric": b.val_metric,
+                    "test_metric": b.test_metric,
+                    "train_time_s": b.train_time_s,
+                    "latency_b256_ms": b.latency_b256_ms,
+                    "error": b.error,
+                    "params": "{}",
+                    "history_val": "[]",
+                }
+            )
+    tmp.replace(path)
+
+
+def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
+    """Rebuild the :class:`SearchResult` from ``trials.csv`` (no database needed)."""
+    frame = pd.read_csv(path, dtype={"error": "string", "device": "string"}, keep_default_na=True)
+    trials, baselines = [], []
+
+    def val(row: pd.Series, key: str) -> Any:
+        v = row.get(key)
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else v
+
+    for _, row in frame.iterrows():
+        if row["kind"] == "baseline":
+            baselines.append(
+                BaselineResult(
+                    name=str(row["family"]),
+                    val_metric=val(row, "val_metric"),
+                    test_metric=val(row, "test_metric"),
+                    train_time_s=float(row["train_time_s"]),
+                    latency_b256_ms=val(row, "latency_b256_ms"),
+                    error=val(row, "error"),
+                )
+            )
+            continue
+        data = {
+            k: val(row, k) for k in TRIAL_COLUMNS if k not in ("kind", "params", "history_val")
+        }
+        data["params"] = json.loads(row["params"])
+        data["history_val"] = json.loads(row["history_val"])
+        data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
+        data["number"], data["family"], data["state"] = (
+            int(row["number"]),
+            str(row["family"]),
+            str(row["state"]),
+        )
+        trials.append(TrialRecord.from_dict(data))
+    return SearchResult(
+        study_name="",
+        storage="",
+        metric=metric,
+        direction=direction,
+        trials=tuple(trials),
+        baselines=tuple(baselines),
+    )
+
+
+# --- the run directory -----------------------------------------------------------------------
+
+
+def default_run_dir(table: Table) -> Path:
+    stem = Path(table.facts.path).stem if table.facts.path else "frame"
+    return Path("runs") / stem
+
+
+def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
+    """Refuse a directory holding another data set's run (or foreign files) unless forced."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--out {run_dir} is a file; give a directory for the run.")
+    if not run_dir.exists():
+        return
+    profile_path = run_dir / PROFILE
+    if profile_path.exists():
+        try:
+            old = json.loads(profile_path.read_text(encoding="utf-8"))
+            old_sha = (old.get("source") or {}).get("sha256")
+        except json.JSONDecodeError:
+            old_sha = None
+        if old_sha == table.facts.sha256:
+            _check_format(run_dir)
+            return
+        if not force:
+            raise UsageError(
+                f"{run_dir} holds a run on different data; choose another --out or pass --force "
+                "to replace that run."
+            )
+    elif any(run_dir.iterdir()) and not force:
+        raise UsageError(
+            f"{run_dir} is not empty and holds no archselect run; choose another --out or pass "
+            "--force (only archselect's own files are ever removed)."
+        )
+    if force:
+        for name in OWN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+        for name in OWN_MODEL_FILES:
+            (run_dir / MODEL / name).unlink(missing_ok=True)
+        if (run_dir / MODEL).is_dir() and not any((run_dir / MODEL).iterdir()):
+            (run_dir / MODEL).rmdir()
+
+
+def _check_format(run_dir: Path) -> None:
+    plan_path = run_dir / PLAN
+    if not plan_path.exists():
+        return
+    try:
+        fmt = (
+            json.loads(plan_path.read_text(encoding="utf-8"))
+            .get("run", {})
+            .get("format_version", 1)
+        )
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{plan_path} is damaged ({exc}); rerun fit with --force.") from exc
+    if int(fmt) > RUN_FORMAT:
+        raise RunDirError(
+            f"{run_dir} was written by a newer archselect (run format {fmt} > {RUN_FORMAT}); "
+            "upgrade archselect to use it."
+        )
+
+
+@dataclass(frozen=True)
+class RunPlan(Plan):
+    """The plan as stored in ``plan.json``: the stage's plan plus how the run was made."""
+
+    run: RunInfo | None = None
+
+
+def _refit_final(
+    prepared: Prepared, rec: Recommendation, trial: TrialRecord, seed: int
+) -> tuple[Any, float | None]:
+    """Retrain the winner on train + validation rows for its best epoch count."""
+    family, model_params, shared = split_params(rec.params)
+    pre = prepared.preprocessing
+    net = create_model(
+        family, input_shape=pre.input_shape, n_outputs=len(pre.classes) or 1, **model_params
+    )
+    x = np.concatenate([prepared.x_train, prepared.x_val])
+    y = np.concatenate([prepared.y_train, prepared.y_val])
+    epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
+    train_network(
+        net,
+        x,
+        y,
+        prepared.x_val,
+        prepared.y_val,
+        train_config(pre.task, shared, seed),
+        fixed_epochs=epochs,
+        target_std=pre.target_std,
+    )
+    test = score(pre.task, predict_outputs(net, prepared.x_test), prepared.y_test, pre.target_std)
+    return net, test
+
+
+def fit(
+    data: str | Path | pd.DataFrame,
+    *,
+    target: str | None = None,
+    out: str | Path | None = None,
+    trials: int | None = None,
+    timeout: float | None = None,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str = STUDY_NAME,
+    families: tuple[str, ...] | None = None,
+    task: str | None = None,
+    modality: str | None = None,
+    shape: str | None = None,
+    space_files: tuple[str | Path, ...] = (),
+    force: bool = False,
+    max_failures: int | None = None,
+    on_trial: TrialHook | None = None,
+    command: str | None = None,
+) -> Run:
+    """Profile the data, search every fitting family, pick one, write the run directory.
+
+    Rerunning with the same ``out`` resumes the study: finished trials are kept and count
+    against ``trials``.
+
+    Args:
+        data: CSV path or DataFrame (target column included).
+        target: Target column; detected when omitted.
+        out: Run directory (default ``runs/<data file stem>``).
+        trials: Trial budget. timeout: Seconds budget. With neither, a default of a few
+            minutes (see :data:`archselect.plan.DEFAULT_TIMEOUT_S`).
+        seed: One seed for the split, the sampler and training.
+        storage: Optuna storage URL (default: SQLite ``RUN_DIR/study.db``).
+        families: Restrict the search to these families.
+        force: Replace a run on different data in ``out`` (only archselect's files).
+        on_trial: Called with each finished trial.
+
+    Returns:
+        The :class:`Run`.
+
+    Example:
+        >>> import archselect  # doctest: +SKIP
+        >>> run = archselect.fit("datasets/digits.csv", trials=4)  # doctest: +SKIP
+        >>> run.recommendation.family  # doctest: +SKIP
+        'cnn2d'
+    """
+    table = load_table(data)
+    run_dir = Path(out) if out is not None else default_run_dir(table)
+    _guard_run_dir(run_dir, table, force)
+    profile = profile_table(
+        table, target=target, task=task, modality=modality, shape=shape, seed=seed
+    )
+    prepared = prepare(table, profile, seed=seed)
+    plan = make_plan(
+        profile,
+        families=families,
+        n_trials=trials,
+        timeout_s=timeout,
+        seed=seed,
+        space_files=space_files,
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    url = storage_url(run_dir, storage)
+    info = RunInfo(
+        format_version=RUN_FORMAT,
+        archselect_version=__version__,
+        command=command or "archselect.fit(...)",
+        seed=seed,
+        storage=mask_url(url),
+        study_name=study_name,
+        data_path=table.facts.path,
+        data_sha256=table.facts.sha256,
+        data_size_bytes=table.facts.size_bytes,
+        versions=_versions(),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    profile.save(run_dir / PROFILE)
+    stored_plan = RunPlan(
+        **{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}, run=info
+    )
+    stored_plan.save(run_dir / PLAN)
+    interrupted: BaseException | None = None
+    try:
+        result = run_search(
+            prepared,
+            plan,
+            storage=url,
+            study_name=study_name,
+            on_trial=on_trial,
+            max_failures=max_failures,
+        )
+    except KeyboardInterrupt as exc:  # write what finished, then re-raise
+        interrupted = exc
+        from archselect.search import open_study, trial_records
+
+        study = open_study(url, plan, study_name=study_name)
+        from archselect.baselines import BaselineResult as _B
+
+        result = SearchResult(
+            study_name,
+            mask_url(url),
+            plan.metric,
+            plan.direction,
+            tuple(trial_records(study)),
+            tuple(_B.from_dict(b) for b in study.user_attrs.get("baselines", [])),
+        )
+    write_trials_csv(result, run_dir / TRIALS)
+    rec = select(result, plan, profile)
+    if rec.family is not None and interrupted is None:
+        trial = next(t for t in result.trials if t.number == rec.trial)
+        net, final_test = _refit_final(prepared, rec, trial, seed)
+        family, model_params, _ = split_params(rec.params)
+        export_model(
+            run_dir / MODEL,
+            net,
+            prepared.preprocessing,
+            ModelConfig(
+                family=family,
+                params=model_params,
+                input_shape=prepared.preprocessing.input_shape,
+                n_outputs=len(prepared.preprocessing.classes) or 1,
+                task=profile.task,
+                metrics={"test_" + plan.metric: final_test or float("nan")},
+            ),
+        )
+        rec = dataclasses.replace(rec, final_test_metric=final_test)
+    rec.save(run_dir / RECOMMENDATION)
+    from archselect.report import render_report
+
+    render_report(run_dir)
+    if interrupted is not None:
+        raise interrupted
+    return Run(run_dir)
+
+
+class Run:
+    """A finished (or interrupted) run, read from its directory.
+
+    Example:
+        >>> run = archselect.load("runs/digits")  # doctest: +SKIP
+        >>> run.predict(frame)["prediction"]  # doctest: +SKIP
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.run_dir)!r})"
+
+    def _read(self, name: str, cls: type[Any]) -> Any:
+        path = self.run_dir / name
+        if not path.exists():
+            raise RunDirError(f"{self.run_dir} has no {name}; is it an archselect run directory?")
+        try:
+            return cls.read(path)
+        except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+            raise RunDirError(f"{path} is damaged ({exc}); rerun fit with --force.") from exc
+
+    @cached_property
+    def profile(self) -> Profile:
+        return self._read(PROFILE, Profile)  # type: ignore[no-any-return]
+
+    @cached_property
+    def plan(self) -> RunPlan:
+        return self._read(PLAN, RunPlan)  # type: ignore[no-any-return]
+
+    @cached_property
+    def recommendation(self) -> Recommendation:
+        return self._read(RECOMMENDATION, Recommendation)  # type: ignore[no-any-return]
+
+    @cached_property
+    def search_result(self) -> SearchResult:
+        path = self.run_dir / TRIALS
+        if not path.exists():
+            raise RunDirError(
+                f"{self.run_dir} has no {TRIALS}; is it an archselect run directory?"
+            )
+        return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
+
+    @cached_property
+    def model(self) -> ExportedModel:
+        return load_model(self.run_dir / MODEL)
+
+    @property
+    def report_path(self) -> Path:
+        return self.run_dir / REPORT
+
+    def predict(self, data: str | Path | pd.DataFrame) -> pd.DataFrame:
+        """Predict every row of ``data`` (a CSV path or DataFrame); a target column is ignored."""
+        frame = load_table(data).frame
+        return self.model.predict_frame(frame).reset_index(drop=True)
+
+
+def load(run_dir: str | Path) -> Run:
+    """Open a run directory written by :func:`fit` (checks it is one, and its format)."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise RunDirError(f"{path} is not a directory; pass the --out directory of a fit.")
+    _check_format(path)
+    run = Run(path)
+    run.plan  # noqa: B018  (validates plan.json)
+    return run
+
+

@@ -1,0 +1,327 @@
+"""Command line: ``archselect fit | profile | predict | report``.
+
+Exit codes: 0 ok, 1 internal error, 2 bad input (one sentence, no traceback),
+130 interrupted. ``--json`` prints only JSON on stdout; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archselect._errors import ArchSelectError, UsageError
+from archselect._version import __version__
+
+__all__ = ["cli", "main", "parse_duration"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
+)
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``1h30m`` → seconds.
+
+    Example:
+        >>> parse_duration("1h30m")
+        5400.0
+    """
+    m = _DURATION.match(text or "")
+    if not text or not text.strip() or not m or not any(m.groups()):
+        raise UsageError(f"--timeout {text!r} is not a duration; write e.g. 90s, 15m or 1h30m.")
+    h, mnt, s = (float(g) if g else 0.0 for g in m.groups())
+    seconds = h * 3600 + mnt * 60 + s
+    if seconds <= 0:
+        raise UsageError(f"--timeout {text!r} must be longer than zero; write e.g. 90s or 15m.")
+    return seconds
+
+
+def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except ArchSelectError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted: finished trials are kept; rerun the same command to resume.",
+                err=True,
+            )
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                "traceback, and report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archselect")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """archselect: measure whether a CNN, an RNN/LSTM/GRU, a 1-D CNN or no deep model
+    fits your data, and by how much.
+
+    \b
+    Examples:
+      archselect fit datasets/digits.csv --trials 12
+      archselect profile datasets/gunpoint_train.csv --json
+      archselect predict runs/digits new_rows.csv -o predictions.csv
+      archselect report runs/digits
+    """
+
+
+_common_data_options = [
+    click.option(
+        "--target",
+        help="Target column (default: a column named label/target/class/y, else the last column).",
+    ),
+    click.option(
+        "--task",
+        type=click.Choice(["classification", "regression"]),
+        help="Override the detected task.",
+    ),
+    click.option(
+        "--modality",
+        type=click.Choice(["spatial", "sequential", "tabular"]),
+        help="Override the detected modality.",
+    ),
+    click.option("--shape", help="Image shape HxW or HxWxC, e.g. 28x28x1 (implies spatial)."),
+]
+
+
+def _data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_common_data_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@_data_options
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Run directory (default runs/<data file name>). Rerunning resumes it.",
+)
+@click.option("--trials", type=int, help="Trial budget (finished trials of a resumed run count).")
+@click.option("--timeout", "timeout_text", help="Time budget, e.g. 90s, 15m, 1h.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="One seed for the split, the sampler and training.",
+)
+@click.option(
+    "--storage",
+    envvar="ARCHSELECT_STORAGE",
+    help="Optuna storage URL (default SQLite RUN_DIR/study.db); also $ARCHSELECT_STORAGE.",
+)
+@click.option("--families", help="Comma-separated families to try, e.g. cnn1d,lstm.")
+@click.option(
+    "--space",
+    "spaces",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A TOML search space replacing the shipped one of the family it names.",
+)
+@click.option("--max-failures", type=int, help="Stop after this many failed trials.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a run on other data in --out (only archselect's own files are removed).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the recommendation as JSON on stdout."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No per-trial lines on stderr.")
+@_handle_errors
+def fit(
+    data: Path,
+    target: str | None,
+    task: str | None,
+    modality: str | None,
+    shape: str | None,
+    out: Path | None,
+    trials: int | None,
+    timeout_text: str | None,
+    seed: int,
+    storage: str | None,
+    families: str | None,
+    spaces: tuple[Path, ...],
+    max_failures: int | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Profile DATA, search every fitting family, recommend one, write the run directory.
+
+    With no budget flag the search runs 4 trials per family, stopping after 5 minutes
+    at most.
+
+    \b
+    Examples:
+      archselect fit datasets/digits.csv --trials 12
+      archselect fit series.csv --families cnn1d,lstm --timeout 15m --out runs/series
+    """
+    import archselect
+    from archselect.search import TrialRecord
+
+    if trials is not None and trials < 1:
+        raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
+    timeout = parse_duration(timeout_text) if timeout_text is not None else None
+    fams = tuple(f.strip() for f in families.split(",") if f.strip()) if families else None
+
+    def on_trial(t: TrialRecord) -> None:
+        if quiet:
+            return
+        value = "" if t.val_metric is None else f" val {t.val_metric:.4g}"
+        why = f" ({t.error})" if t.error else ""
+        secs = f" {t.duration_s:.1f}s" if t.duration_s is not None else ""
+        click.echo(f"trial {t.number:3d} {t.family:<8} {t.state:<8}{value}{secs}{why}", err=True)
+
+    run = archselect.fit(
+        data,
+        target=target,
+        out=out,
+        trials=trials,
+        timeout=timeout,
+        seed=seed,
+        storage=storage,
+        families=fams,
+        task=task,
+        modality=modality,
+        shape=shape,
+        space_files=tuple(spaces),
+        force=force,
+        max_failures=max_failures,
+        on_trial=on_trial,
+        command=" ".join(["archselect", *sys.argv[1:]]) if sys.argv[1:] else "archselect fit",
+    )
+    rec = run.recommendation
+    if as_json:
+        _emit_json(
+            {
+                "run_dir": str(run.run_dir),
+                "report": str(run.report_path),
+                "recommendation": rec.to_dict(),
+            }
+        )
+        return
+    click.echo(rec.headline)
+    for reason in rec.reasons:
+        click.echo(f"  - {reason}")
+    click.echo(f"report: {run.report_path}")
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@_data_options
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON on stdout.")
+@_handle_errors
+def profile(
+    data: Path,
+    target: str | None,
+    task: str | None,
+    modality: str | None,
+    shape: str | None,
+    as_json: bool,
+) -> None:
+    """Say what DATA holds (image, sequence or table), with the evidence.
+
+    \b
+    Example:
+      archselect profile datasets/digits.csv --json
+    """
+    from archselect.load import load_table
+    from archselect.profile import profile_table
+
+    prof = profile_table(
+        load_table(data), target=target, task=task, modality=modality, shape=shape
+    )
+    if as_json:
+        _emit_json(prof.to_dict())
+        return
+    click.echo(f"modality: {prof.modality} ({prof.layout}), confidence {prof.confidence:.2f}")
+    click.echo(f"task: {prof.task}; target: {prof.target} ({prof.target_rule})")
+    click.echo(f"input shape: {prof.input_shape}; rows: {prof.n_rows}")
+    click.echo(f"why: {prof.decision}")
+    for note in prof.notes:
+        click.echo(f"note: {note}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write predictions to this CSV (default: stdout).",
+)
+@_handle_errors
+def predict(run_dir: Path, data: Path, output: Path | None) -> None:
+    """Predict every row of DATA with the model of RUN_DIR (a target column is ignored).
+
+    \b
+    Example:
+      archselect predict runs/gunpoint_train datasets/gunpoint_test.csv -o pred.csv
+    """
+    import archselect
+
+    if output is not None and output.resolve() == data.resolve():
+        raise UsageError(f"-o {output} would overwrite the input data; choose another file.")
+    result = archselect.load(run_dir).predict(data)
+    if output is None:
+        click.echo(result.to_csv(index=False), nl=False)
+    else:
+        result.to_csv(output, index=False)
+        click.echo(f"{len(result)} predictions written to {output}", err=True)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@_handle_errors
+def report(run_dir: Path) -> None:
+    """Re-render RUN_DIR/report.html from the run directory alone.
+
+    \b
+    Example:
+      archselect report runs/digits
+    """
+    import archselect
+    from archselect.report import render_report
+
+    archselect.load(run_dir)
+    click.echo(str(render_report(run_dir)))
+
+
+def main() -> None:
+    cli(prog_name="archselect")

@@ -1,0 +1,127 @@
+"""Stage 8 — export: the chosen network as ``model/`` (state_dict + JSON), and its loader.
+
+Nothing here is a pickle: weights load with ``torch.load(weights_only=True)``; the
+architecture is rebuilt from ``config.json`` through the model registry; the
+preprocessing is plain JSON numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from archselect._errors import RunDirError
+from archselect._serde import JsonRecord
+from archselect.models import create_model
+from archselect.prepare import Preprocessing
+from archselect.train import predict_outputs
+
+__all__ = ["MODEL_FORMAT", "ExportedModel", "ModelConfig", "export_model", "load_model"]
+
+MODEL_FORMAT = 1
+WEIGHTS = "weights.pt"
+CONFIG = "config.json"
+PREPROCESSING = "preprocessing.json"
+
+
+@dataclass(frozen=True)
+class ModelConfig(JsonRecord):
+    """How to rebuild the network: family, builder parameters and shapes."""
+
+    family: str
+    params: dict[str, Any]
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    task: str
+    format_version: int = MODEL_FORMAT
+    trained_on: str = "train+validation"
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """A loaded model: network, preprocessing and config; ``predict`` on raw rows."""
+
+    net: nn.Module
+    preprocessing: Preprocessing
+    config: ModelConfig
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``)."""
+        x = self.preprocessing.transform(frame)
+        out = predict_outputs(self.net, x)
+        result = pd.DataFrame(
+            {"prediction": self.preprocessing.decode_output(out)}, index=frame.index
+        )
+        if self.config.task == "classification":
+            proba = torch.softmax(torch.from_numpy(out), dim=1).numpy()
+            for j, cls in enumerate(self.preprocessing.classes):
+                result[f"proba_{cls}"] = proba[:, j]
+        return result
+
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """Raw outputs for already-prepared input of shape ``(N, *input_shape)``."""
+        return predict_outputs(self.net, x.astype(np.float32))
+
+
+def export_model(
+    model_dir: Path, net: nn.Module, preprocessing: Preprocessing, config: ModelConfig
+) -> None:
+    """Write ``weights.pt``, ``config.json`` and ``preprocessing.json`` into ``model_dir``."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    tmp = model_dir / (WEIGHTS + ".tmp")
+    torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
+    tmp.replace(model_dir / WEIGHTS)
+    config.save(model_dir / CONFIG)
+    preprocessing.save(model_dir / PREPROCESSING)
+
+
+def load_model(model_dir: str | Path) -> ExportedModel:
+    """Rebuild the exported network and load its weights safely (``weights_only=True``).
+
+    Raises:
+        RunDirError: Files are missing, malformed, from a newer format, or tampered with.
+    """
+    model_dir = Path(model_dir)
+    try:
+        config = ModelConfig.read(model_dir / CONFIG)
+        pre = Preprocessing.read(model_dir / PREPROCESSING)
+    except FileNotFoundError as exc:
+        raise RunDirError(
+            f"{model_dir} has no exported model ({Path(exc.filename).name} missing); "
+            "run `archselect fit` to completion first."
+        ) from exc
+    except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        raise RunDirError(
+            f"{model_dir} holds a damaged model description ({exc}); refit it."
+        ) from exc
+    if config.format_version > MODEL_FORMAT:
+        raise RunDirError(
+            f"{model_dir} was written by a newer archselect (model format "
+            f"{config.format_version} > {MODEL_FORMAT}); upgrade archselect to read it."
+        )
+    try:
+        net = create_model(
+            config.family,
+            input_shape=config.input_shape,
+            n_outputs=config.n_outputs,
+            **config.params,
+        )
+        state = torch.load(model_dir / WEIGHTS, map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except FileNotFoundError as exc:
+        raise RunDirError(f"{model_dir} lacks {WEIGHTS}; refit the model.") from exc
+    except Exception as exc:
+        raise RunDirError(
+            f"{model_dir / WEIGHTS} cannot be loaded safely ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}); it is damaged or not archselect's — refit."
+        ) from exc
+    net.eval()
+    return ExportedModel(net=net, preprocessing=pre, config=config)

@@ -1,0 +1,134 @@
+"""Stage 4 — plan: which families to try on this data, over which spaces, with what budget."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from archselect._errors import UsageError
+from archselect._serde import JsonRecord
+from archselect.models import list_models
+from archselect.profile import Profile
+from archselect.spaces import Space, load_shared_space, load_space
+from archselect.train import metric_direction, metric_for
+
+__all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_TRIALS_PER_FAMILY", "Plan", "make_plan"]
+
+#: With no budget given: this many trials per family, stopped after DEFAULT_TIMEOUT_S.
+DEFAULT_TRIALS_PER_FAMILY = 4
+DEFAULT_TIMEOUT_S = 300.0
+#: Every family first gets max(MIN_SHARE, budget / families / 2) trials (fewer if the
+#: budget is smaller than MIN_SHARE per family).
+MIN_SHARE = 3
+#: Families tried for each layout, in report order.
+FAMILIES_BY_LAYOUT = {
+    "image": ("cnn2d", "mlp"),
+    "series": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
+    "table": ("mlp",),
+}
+#: Non-deep references fitted on the same split.
+BASELINES = {
+    "classification": ("logistic_regression", "hist_gradient_boosting"),
+    "regression": ("ridge", "hist_gradient_boosting"),
+}
+
+
+@dataclass(frozen=True)
+class Plan(JsonRecord):
+    """The candidate families, their spaces, the shared space and the budget."""
+
+    modality: str
+    layout: str
+    task: str
+    metric: str
+    direction: str
+    families: tuple[Space, ...]
+    shared: Space
+    baselines: tuple[str, ...]
+    n_trials: int | None
+    timeout_s: float | None
+    share_per_family: int
+    seed: int
+
+    @property
+    def family_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.families)
+
+    def space(self, family: str) -> Space:
+        return next(f for f in self.families if f.name == family)
+
+
+def fair_share(n_trials: int | None, n_families: int) -> int:
+    """Trials each family is guaranteed before the sampler concentrates."""
+    if n_trials is None:
+        return MIN_SHARE
+    return max(min(MIN_SHARE, n_trials // n_families), math.ceil(n_trials / n_families / 2), 1)
+
+
+def make_plan(
+    profile: Profile,
+    *,
+    families: tuple[str, ...] | None = None,
+    n_trials: int | None = None,
+    timeout_s: float | None = None,
+    seed: int = 0,
+    space_files: tuple[str | Path, ...] = (),
+) -> Plan:
+    """Choose the families that fit the profile's layout and load their spaces.
+
+    Args:
+        profile: The data profile.
+        families: Restrict to these families (each must fit the layout).
+        n_trials: Trial budget; with neither budget given, a default that ends in minutes.
+        timeout_s: Wall-clock budget in seconds.
+        seed: The run's seed (recorded; feeds the sampler).
+        space_files: User TOML files that replace the shipped space of the family they name
+            (``name = "shared"`` replaces the shared training space).
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from archselect.profile import profile_frame
+        >>> p = profile_frame(pd.DataFrame({"a": np.arange(30.0), "y": [0, 1, 2] * 10}))
+        >>> make_plan(p, n_trials=6).family_names
+        ('mlp',)
+    """
+    if n_trials is not None and n_trials < 1:
+        raise UsageError(f"--trials must be a positive number of trials, not {n_trials}.")
+    if timeout_s is not None and timeout_s <= 0:
+        raise UsageError(f"--timeout must be a positive duration, not {timeout_s} seconds.")
+    allowed = FAMILIES_BY_LAYOUT.get(profile.layout, tuple(list_models(profile.layout)))
+    user_spaces = {s.name: s for s in (load_space("", path=p) for p in space_files)}
+    if families:
+        unknown = [f for f in families if f not in list_models()]
+        if unknown:
+            raise UsageError(
+                f"Unknown family {unknown[0]!r}; choose from {', '.join(list_models())}."
+            )
+        unfit = [f for f in families if profile.layout not in load_space(f).layouts]
+        if unfit:
+            raise UsageError(
+                f"Family {unfit[0]!r} does not fit {profile.layout} data; for this data choose "
+                f"from {', '.join(allowed)}."
+            )
+        names = tuple(dict.fromkeys(families))
+    else:
+        names = allowed
+    spaces = tuple(user_spaces.get(n) or load_space(n) for n in names)
+    if n_trials is None and timeout_s is None:
+        n_trials, timeout_s = DEFAULT_TRIALS_PER_FAMILY * len(names), DEFAULT_TIMEOUT_S
+    metric = metric_for(profile.task)
+    return Plan(
+        modality=profile.modality,
+        layout=profile.layout,
+        task=profile.task,
+        metric=metric,
+        direction=metric_direction(metric),
+        families=spaces,
+        shared=user_spaces.get("shared") or load_shared_space(),
+        baselines=BASELINES[profile.task],
+        n_trials=n_trials,
+        timeout_s=timeout_s,
+        share_per_family=fair_share(n_trials, len(names)),
+        seed=seed,
+    )

@@ -1,0 +1,358 @@
+"""Stage 3 — prepare: split the rows and fit the preprocessing on the training split only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from archselect._errors import DataError
+from archselect._serde import JsonRecord
+from archselect.load import Table
+from archselect.profile import Profile
+
+__all__ = ["Prepared", "Preprocessing", "Split", "fit_preprocessing", "prepare"]
+
+#: Fractions of the rows held out for validation (model choice) and test (the final word).
+VAL_FRACTION = 0.2
+TEST_FRACTION = 0.2
+#: Refuse a feature column with a larger fraction of missing or non-finite values.
+MAX_MISSING_FRACTION = 0.5
+#: Standard deviations below this are treated as constant (scale 1).
+MIN_STD = 1e-8
+
+
+@dataclass(frozen=True)
+class Preprocessing(JsonRecord):
+    """Everything needed to turn raw rows into model input, fitted on the training split.
+
+    ``transform`` is the one path from a DataFrame to tensors, shared by training,
+    ``predict`` and the export.
+    """
+
+    layout: str
+    task: str
+    target: str
+    feature_columns: tuple[str, ...]
+    input_shape: tuple[int, ...]
+    impute: tuple[float, ...]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    classes: tuple[str, ...] = ()
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    label_type: str = "str"
+
+    def numeric_columns(self) -> list[str]:
+        return [c for c in self.feature_columns if c not in self.categories]
+
+    def raw_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """Numeric feature matrix (N, F) with missing values imputed and categories one-hot."""
+        missing = [c for c in self.feature_columns if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"The data lacks {len(missing)} feature column(s) the model was trained on "
+                f"(first: {missing[0]!r}); pass rows with the training columns."
+            )
+        numeric = self.numeric_columns()
+        x = _numeric_matrix(frame, numeric)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            x = np.where(bad, np.asarray(self.impute, dtype=np.float64)[None, :], x)
+        parts = [x]
+        for col, cats in self.categories.items():
+            values = frame[col].astype("string").fillna("").to_numpy()
+            parts.append(
+                (values[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(float)
+            )
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else x
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Raw rows → float32 model input of shape ``(N, *input_shape)``."""
+        x = self.raw_matrix(frame)
+        x = (x - np.asarray(self.mean)) / np.asarray(self.std)
+        return reshape(x.astype(np.float32), self.layout, self.input_shape)
+
+    def encode_target(self, y: pd.Series) -> np.ndarray:
+        """Class labels → int64 indices, or values → standardised float32."""
+        if self.task == "classification":
+            lookup = {c: i for i, c in enumerate(self.classes)}
+            labels = [_label_str(v) for v in y]
+            unknown = sorted({lab for lab in labels if lab not in lookup})
+            if unknown:
+                raise DataError(
+                    f"Target has labels unseen in training ({', '.join(unknown[:5])}); "
+                    f"known classes are {', '.join(self.classes[:10])}."
+                )
+            return np.asarray([lookup[lab] for lab in labels], dtype=np.int64)
+        values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+        return ((values - self.target_mean) / self.target_std).astype(np.float32)
+
+    def decode_output(self, out: np.ndarray) -> np.ndarray:
+        """Model output → predicted labels (strings) or values in target units."""
+        if self.task == "classification":
+            labels = np.asarray(self.classes, dtype=object)[out.argmax(axis=1)]
+            if self.label_type == "int":
+                return labels.astype(np.int64)
+            if self.label_type == "float":
+                return labels.astype(np.float64)
+            return labels
+        return out.reshape(len(out), -1)[:, 0] * self.target_std + self.target_mean
+
+
+def _label_str(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _is_int_like(values: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(values):
+        return False
+    arr = values.dropna().to_numpy(dtype=float)
+    return bool(np.all(arr == np.round(arr)))
+
+
+def reshape(x: np.ndarray, layout: str, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Flat (N, F) features → the layout's tensor shape."""
+    n = x.shape[0]
+    if layout == "image":
+        c, h, w = input_shape
+        # wide pixels arrive row-major, channels interleaved: (H, W, C) per row
+        return np.ascontiguousarray(x.reshape(n, h, w, c).transpose(0, 3, 1, 2))
+    if layout == "series":
+        t, c = input_shape
+        # channel groups arrive one after another: (C, T) per row
+        return np.ascontiguousarray(x.reshape(n, c, t).transpose(0, 2, 1))
+    return x.reshape(n, *input_shape)
+
+
+def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    if not columns:
+        return np.zeros((len(frame), 0))
+    sub = frame[columns]
+    if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+        return sub.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.empty((len(frame), len(columns)))
+    for j, col in enumerate(columns):
+        s = sub[col]
+        if pd.api.types.is_numeric_dtype(s):
+            out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            continue
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna()
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            label = s.index[pos]
+            row = label + 1 if isinstance(label, (int, np.integer)) else label
+            raise DataError(
+                f"Column {col!r} should be numeric but data row {row} holds {s.iloc[pos]!r}; "
+                "fix or remove the non-numeric values."
+            )
+        out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+@dataclass(frozen=True)
+class Split(JsonRecord):
+    """Row positions (into the rows that have a target) of each split."""
+
+    train: tuple[int, ...]
+    val: tuple[int, ...]
+    test: tuple[int, ...]
+    seed: int
+    stratified: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Tensors for each split plus the fitted preprocessing.
+
+    The arrays are derived data; the JSON part (``to_dict``) is the preprocessing and
+    the split, from which the arrays are rebuilt exactly.
+    """
+
+    preprocessing: Preprocessing
+    split: Split
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "preprocessing": self.preprocessing.to_dict(),
+            "split": self.split.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def _split(y: pd.Series, task: str, seed: int) -> Split:
+    n = len(y)
+    positions = np.arange(n)
+    stratify = None
+    if task == "classification":
+        counts = y.map(_label_str).value_counts()
+        single = counts[counts < 2]
+        if len(single):
+            raise DataError(
+                f"Class {single.index[0]!r} has a single example, so a stratified split cannot "
+                "place it in training and validation; add examples or remove that class."
+            )
+        n_classes = len(counts)
+        if n_classes > n * TEST_FRACTION:
+            raise DataError(
+                f"The target has {n_classes} classes for {n} rows, too many to hold out "
+                f"{TEST_FRACTION:.0%} per split; is {y.name!r} really the target (use --target) "
+                "or is this a regression (use --task regression)?"
+            )
+        stratify = y.map(_label_str).to_numpy()
+    min_rows = 10
+    if n < min_rows:
+        raise DataError(
+            f"The data has {n} rows with a target; archselect needs at least {min_rows}."
+        )
+    try:
+        rest, test = train_test_split(
+            positions, test_size=TEST_FRACTION, random_state=seed, stratify=stratify
+        )
+        rest_strat = stratify[rest] if stratify is not None else None
+        train, val = train_test_split(
+            rest,
+            test_size=VAL_FRACTION / (1 - TEST_FRACTION),
+            random_state=seed,
+            stratify=rest_strat,
+        )
+    except ValueError as exc:
+        if stratify is None:
+            raise
+        counts = pd.Series(stratify).value_counts()
+        raise DataError(
+            f"Class {counts.index[-1]!r} has only {counts.iloc[-1]} examples, too few to "
+            "stratify train, validation and test splits; add examples of it."
+        ) from exc
+    return Split(
+        train=tuple(int(i) for i in sorted(train)),
+        val=tuple(int(i) for i in sorted(val)),
+        test=tuple(int(i) for i in sorted(test)),
+        seed=seed,
+        stratified=stratify is not None,
+    )
+
+
+def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocessing, list[str]]:
+    """Fit imputation, one-hot categories and scaling on the training rows."""
+    notes: list[str] = []
+    numeric = [c for c in profile.feature_columns if c not in profile.categorical_columns]
+    x = _numeric_matrix(train, numeric)
+    finite = np.isfinite(x)
+    if x.size:
+        frac = 1.0 - finite.mean(axis=0)
+        worst = int(np.argmax(frac))
+        if frac[worst] > MAX_MISSING_FRACTION:
+            raise DataError(
+                f"Column {numeric[worst]!r} is missing or non-finite in {frac[worst]:.0%} of "
+                f"training rows (limit {MAX_MISSING_FRACTION:.0%}); drop it or fill it in."
+            )
+        n_bad = int((~finite).sum())
+        if n_bad:
+            notes.append(
+                f"{n_bad} missing or infinite feature values imputed with the column median"
+            )
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(np.where(finite, x, np.nan), axis=0) if x.size else np.zeros(0)
+    impute = np.where(np.isfinite(med), med, 0.0)
+    categories = {
+        c: tuple(sorted(train[c].astype("string").fillna("").unique().tolist()))
+        for c in profile.categorical_columns
+    }
+    pre = Preprocessing(
+        layout=profile.layout,
+        task=profile.task,
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=profile.input_shape,
+        impute=tuple(float(v) for v in impute),
+        categories=categories,
+        classes=profile.classes,
+    )
+    raw = pre.raw_matrix(train)
+    if profile.layout == "image":
+        # one mean/std per channel (pixels are interleaved: column j is channel j % C)
+        c = profile.input_shape[0]
+        mean = np.empty(raw.shape[1])
+        std = np.empty(raw.shape[1])
+        for ch in range(c):
+            mean[ch::c], std[ch::c] = raw[:, ch::c].mean(), raw[:, ch::c].std()
+    elif profile.layout == "series":
+        # one mean/std per channel (channel groups follow one another)
+        t, c = profile.input_shape
+        mean = np.repeat([raw[:, k * t : (k + 1) * t].mean() for k in range(c)], t)
+        std = np.repeat([raw[:, k * t : (k + 1) * t].std() for k in range(c)], t)
+    else:
+        mean, std = raw.mean(axis=0), raw.std(axis=0)
+    std = np.where(std > MIN_STD, std, 1.0)
+    extra: dict[str, Any] = {}
+    if profile.task == "classification":
+        target = train[profile.target]
+        if pd.api.types.is_bool_dtype(target):
+            extra["label_type"] = "str"
+        elif pd.api.types.is_integer_dtype(target) or _is_int_like(target):
+            extra["label_type"] = "int"
+        elif pd.api.types.is_float_dtype(target):
+            extra["label_type"] = "float"
+    if profile.task == "regression":
+        yv = pd.to_numeric(train[profile.target], errors="coerce").to_numpy(dtype=float)
+        sd = float(np.nanstd(yv))
+        extra = {"target_mean": float(np.nanmean(yv)), "target_std": sd if sd > MIN_STD else 1.0}
+    pre = Preprocessing(
+        **{**pre.__dict__, "mean": tuple(map(float, mean)), "std": tuple(map(float, std)), **extra}
+    )
+    return pre, notes
+
+
+def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
+    """Split rows (stratified for classification) and fit preprocessing on train only.
+
+    Args:
+        table: The loaded data.
+        profile: Its profile.
+        seed: Seed of the split (the same seed feeds the sampler and training).
+
+    Returns:
+        The :class:`Prepared` tensors and preprocessing.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from archselect.load import load_table
+        >>> from archselect.profile import profile_table
+        >>> frame = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40) % 3, "y": [0, 1] * 20})
+        >>> table = load_table(frame)
+        >>> prepare(table, profile_table(table)).x_train.shape[1]
+        2
+    """
+    frame = table.frame
+    frame = frame[frame[profile.target].notna()]  # index kept: row numbers in messages
+    y = frame[profile.target]
+    numeric = [c for c in profile.feature_columns if c not in profile.categorical_columns]
+    text_cols = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c])]
+    _numeric_matrix(frame, text_cols)  # names the first non-numeric cell in file order
+    split = _split(y, profile.task, seed)
+    train = frame.iloc[list(split.train)]
+    pre, notes = fit_preprocessing(profile, train)
+
+    def xy(idx: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        part = frame.iloc[list(idx)]
+        return pre.transform(part), pre.encode_target(part[profile.target])
+
+    x_train, y_train = xy(split.train)
+    x_val, y_val = xy(split.val)
+    x_test, y_test = xy(split.test)
+    return Prepared(pre, split, x_train, y_train, x_val, y_val, x_test, y_test, tuple(notes))

@@ -1,0 +1,407 @@
+"""Stage 5 — search: one Optuna study over every planned family, fair shares first.
+
+This is the only module that touches ``optuna.Trial``. Each trial picks a family
+(the first ``share_per_family`` trials of each family are enqueued round-robin so
+every family gets its share before the sampler concentrates), samples that family's
+space plus the shared training space, trains through :mod:`archselect.train`, and
+stores every measurement as trial user attributes.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+
+from archselect._serde import JsonRecord
+from archselect.baselines import BaselineResult, run_baselines
+from archselect.models import create_model
+from archselect.plan import Plan
+from archselect.prepare import Prepared
+from archselect.spaces import ParamSpec
+from archselect.train import (
+    TrainConfig,
+    measure_latency,
+    per_sample_scores,
+    predict_outputs,
+    score,
+    train_network,
+)
+
+__all__ = [
+    "STUDY_NAME",
+    "SearchResult",
+    "TrialRecord",
+    "mask_url",
+    "open_study",
+    "run_search",
+    "storage_url",
+    "trial_records",
+]
+
+STUDY_NAME = "archselect"
+#: Seconds between heartbeats of a running trial; a trial silent for HEARTBEAT_GRACE_S
+#: (its process died) is failed and retried once.
+HEARTBEAT_S = 10
+HEARTBEAT_GRACE_S = 30
+#: SQLite waits this long for a lock instead of failing with "database is locked".
+SQLITE_TIMEOUT_S = 60
+#: Pruning: median over the same family's trials, after this many trials and epochs.
+PRUNE_STARTUP_TRIALS = 2
+PRUNE_WARMUP_EPOCHS = 10
+#: Validation rows whose per-row scores are kept per trial (for the bootstrap).
+MAX_STORED_SCORES = 8192
+#: Random trials before TPE models the space.
+TPE_STARTUP_TRIALS = 8
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+@dataclass(frozen=True)
+class TrialRecord(JsonRecord):
+    """One trial as the report and the selection see it."""
+
+    number: int
+    family: str
+    state: str
+    params: dict[str, Any] = field(default_factory=dict)
+    val_metric: float | None = None
+    test_metric: float | None = None
+    train_metric: float | None = None
+    gap: float | None = None
+    train_time_s: float | None = None
+    epochs: int | None = None
+    best_epoch: int | None = None
+    n_params: int | None = None
+    peak_memory_mb: float | None = None
+    latency_b1_ms: float | None = None
+    latency_b256_ms: float | None = None
+    device: str | None = None
+    error: str | None = None
+    history_val: tuple[float, ...] = ()
+    val_scores_b64: str | None = None
+    duration_s: float | None = None
+
+    def val_scores(self) -> np.ndarray | None:
+        if not self.val_scores_b64:
+            return None
+        raw = base64.b64decode(self.val_scores_b64)
+        return np.frombuffer(raw, dtype=np.float16).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class SearchResult(JsonRecord):
+    """Every trial and every baseline of the study."""
+
+    study_name: str
+    storage: str
+    metric: str
+    direction: str
+    trials: tuple[TrialRecord, ...]
+    baselines: tuple[BaselineResult, ...]
+
+    def finished(self) -> list[TrialRecord]:
+        return [t for t in self.trials if t.state == "COMPLETE" and t.val_metric is not None]
+
+
+_PASSWORD = re.compile(r"(?P<head>[a-zA-Z0-9+._-]+://[^:/@]+:)(?P<pw>[^@]*)(?P<tail>@)")
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a storage URL: ``postgresql://u:***@host/db``."""
+    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
+
+
+def storage_url(run_dir: Path, storage: str | None) -> str:
+    """The study's storage: ``--storage`` if given, else ``RUN_DIR/study.db``."""
+    return storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
+
+
+def open_study(url: str, plan: Plan, *, study_name: str = STUDY_NAME) -> optuna.Study:
+    """Create or load the study (resuming), with heartbeats and a seeded TPE sampler."""
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    else:
+        engine_kwargs = {"pool_pre_ping": True}
+    storage = optuna.storages.RDBStorage(
+        url,
+        engine_kwargs=engine_kwargs,
+        heartbeat_interval=HEARTBEAT_S,
+        grace_period=HEARTBEAT_GRACE_S,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+            max_retry=1
+        ),
+    )
+    sampler = optuna.samplers.TPESampler(
+        seed=plan.seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS
+    )
+    pruner = _FamilyPruner(
+        optuna.pruners.MedianPruner(
+            n_startup_trials=PRUNE_STARTUP_TRIALS, n_warmup_steps=PRUNE_WARMUP_EPOCHS
+        )
+    )
+    study = optuna.create_study(
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        study_name=study_name,
+        direction=plan.direction,  # type: ignore[arg-type]
+        load_if_exists=True,
+    )
+    if not study.user_attrs.get("fair_share_enqueued"):
+        study.set_user_attr("fair_share_enqueued", True)
+        for _ in range(plan.share_per_family):
+            for family in plan.family_names:
+                study.enqueue_trial({"family": family}, skip_if_exists=False)
+    return study
+
+
+class _FamilyView:
+    """A study seen through one family's trials, so pruning compares like with like."""
+
+    def __init__(self, study: optuna.Study, family: str) -> None:
+        self._study, self._family = study, family
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Any = None
+    ) -> list[optuna.trial.FrozenTrial]:
+        trials = self._study.get_trials(deepcopy=deepcopy, states=states)
+        return [t for t in trials if t.params.get("family") == self._family]
+
+
+class _FamilyPruner(optuna.pruners.BasePruner):
+    def __init__(self, base: optuna.pruners.BasePruner) -> None:
+        self._base = base
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        view = _FamilyView(study, trial.params.get("family", ""))
+        return self._base.prune(view, trial)  # type: ignore[arg-type]
+
+
+def _suggest(trial: optuna.Trial, name: str, spec: ParamSpec) -> Any:
+    if spec.type == "categorical":
+        return trial.suggest_categorical(name, list(spec.choices))
+    assert spec.low is not None and spec.high is not None
+    if spec.type == "int":
+        step = int(spec.step or 1)
+        return trial.suggest_int(name, int(spec.low), int(spec.high), step=step, log=spec.log)
+    return trial.suggest_float(
+        name,
+        float(spec.low),
+        float(spec.high),
+        log=spec.log,
+        step=None if spec.log or spec.step is None else float(spec.step),
+    )
+
+
+def split_params(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Flat Optuna params → (family, builder params, shared training params)."""
+    family = str(params["family"])
+    prefix = family + "."
+    model = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+    shared = {k: v for k, v in params.items() if k != "family" and "." not in k}
+    return family, model, shared
+
+
+def train_config(task: str, shared: dict[str, Any], seed: int) -> TrainConfig:
+    known = {
+        k: shared[k]
+        for k in ("lr", "weight_decay", "batch_size", "epochs", "schedule")
+        if k in shared
+    }
+    return TrainConfig(task=task, seed=seed, **known)
+
+
+def _encode_scores(scores: np.ndarray) -> str:
+    return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
+
+
+def _objective(prepared: Prepared, plan: Plan) -> Callable[[optuna.Trial], float]:
+    pre = prepared.preprocessing
+
+    def objective(trial: optuna.Trial) -> float:
+        family = trial.suggest_categorical("family", list(plan.family_names))
+        space = plan.space(family)
+        model_params = {s.name: _suggest(trial, f"{family}.{s.name}", s) for s in space.params}
+        model_params.update(space.fixed)
+        shared = {s.name: _suggest(trial, s.name, s) for s in plan.shared.params}
+        trial.set_user_attr("family", family)
+        config = train_config(plan.task, shared, plan.seed + trial.number)
+
+        def report(epoch: int, value: float) -> None:
+            trial.report(value, epoch)
+            if trial.should_prune():
+                trial.set_user_attr("epochs", epoch + 1)
+                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
+
+        try:
+            net = create_model(
+                family,
+                input_shape=pre.input_shape,
+                n_outputs=len(pre.classes) or 1,
+                **model_params,
+            )
+            result = train_network(
+                net,
+                prepared.x_train,
+                prepared.y_train,
+                prepared.x_val,
+                prepared.y_val,
+                config,
+                on_epoch=report,
+                target_std=pre.target_std,
+            )
+            val_out = predict_outputs(net, prepared.x_val)
+            test_out = predict_outputs(net, prepared.x_test)
+            latency = measure_latency(net, pre.input_shape)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        attrs = {
+            "val_metric": result.val_metric,
+            "test_metric": score(plan.task, test_out, prepared.y_test, pre.target_std),
+            "train_metric": result.train_metric,
+            "gap": result.gap,
+            "train_time_s": result.train_time_s,
+            "epochs": result.epochs,
+            "best_epoch": result.best_epoch,
+            "n_params": result.n_params,
+            "peak_memory_mb": result.peak_memory_mb,
+            "latency_b1_ms": latency[1],
+            "latency_b256_ms": latency[256],
+            "device": result.device,
+            "history_val": list(result.history_val),
+            "val_scores_b64": _encode_scores(
+                per_sample_scores(plan.task, val_out, prepared.y_val)
+            ),
+        }
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return result.val_metric
+
+    return objective
+
+
+def trial_records(study: optuna.Study) -> list[TrialRecord]:
+    """Every trial of the study as a :class:`TrialRecord`, by number."""
+    records = []
+    fields = set(TrialRecord.__dataclass_fields__)
+    for t in study.get_trials(deepcopy=False):
+        attrs = {k: v for k, v in t.user_attrs.items() if k in fields}
+        attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
+        duration = t.duration.total_seconds() if t.duration else None
+        records.append(
+            TrialRecord.from_dict(
+                {
+                    **attrs,
+                    "number": t.number,
+                    "family": str(t.params.get("family", attrs.get("family", "?"))),
+                    "state": t.state.name,
+                    "params": dict(t.params),
+                    "duration_s": duration,
+                }
+            )
+        )
+    return sorted(records, key=lambda r: r.number)
+
+
+def _count_finished(study: optuna.Study) -> int:
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.PRUNED,
+        optuna.trial.TrialState.FAIL,
+    )
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def run_search(
+    prepared: Prepared,
+    plan: Plan,
+    *,
+    storage: str,
+    study_name: str = STUDY_NAME,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+    max_failures: int | None = None,
+) -> SearchResult:
+    """Run (or resume) the study until its budget is spent; return every trial.
+
+    Finished trials of an earlier run count against ``plan.n_trials``; baselines are
+    fitted once and kept in the study.
+
+    Example:
+        See :func:`archselect.fit`, which prepares the arguments.
+    """
+    study = open_study(storage, plan, study_name=study_name)
+    if "baselines" not in study.user_attrs:
+        baselines = run_baselines(prepared, plan.baselines, seed=plan.seed)
+        study.set_user_attr("baselines", [b.to_dict() for b in baselines])
+    baselines = [BaselineResult.from_dict(b) for b in study.user_attrs["baselines"]]
+    remaining = None if plan.n_trials is None else plan.n_trials - _count_finished(study)
+    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = []
+    if plan.n_trials is not None:
+        counted = (
+            optuna.trial.TrialState.COMPLETE,
+            optuna.trial.TrialState.PRUNED,
+            optuna.trial.TrialState.FAIL,
+            optuna.trial.TrialState.RUNNING,
+        )
+        callbacks.append(optuna.study.MaxTrialsCallback(plan.n_trials, states=counted))
+    failures = 0
+
+    def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+        nonlocal failures
+        if frozen.state == optuna.trial.TrialState.FAIL:
+            failures += 1
+            if max_failures is not None and failures >= max_failures:
+                study.stop()
+        if on_trial is not None:
+            rec = next(r for r in trial_records(study) if r.number == frozen.number)
+            on_trial(rec)
+
+    callbacks.append(notify)
+    if remaining is None or remaining > 0:
+        logging.getLogger("optuna").setLevel(logging.ERROR)
+        study.optimize(
+            _objective(prepared, plan),
+            n_trials=remaining,
+            timeout=plan.timeout_s,
+            catch=(Exception,),
+            callbacks=callbacks,
+            gc_after_trial=True,
+        )
+    return SearchResult(
+        study_name=study_name,
+        storage=mask_url(storage),
+        metric=plan.metric,
+        direction=plan.direction,
+        trials=tuple(trial_records(study)),
+        baselines=tuple(baselines),
+    )
+
+
+def best_by_family(result: SearchResult) -> dict[str, TrialRecord]:
+    """The best finished trial of each family (by validation metric)."""
+    sign = 1.0 if result.direction == "maximize" else -1.0
+    best: dict[str, TrialRecord] = {}
+    for t in result.finished():
+        assert t.val_metric is not None
+        cur = best.get(t.family)
+        if cur is None or sign * t.val_metric > sign * (cur.val_metric or -math.inf * sign):
+            best[t.family] = t
+    return best

@@ -1,0 +1,267 @@
+"""Stage 6 — select: the winning family, its margin with an interval, and the reasons."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from archselect._serde import JsonRecord
+from archselect.plan import Plan
+from archselect.profile import Profile
+from archselect.search import SearchResult, TrialRecord, best_by_family
+
+__all__ = ["BOOTSTRAP_ROUNDS", "FamilySummary", "Recommendation", "select"]
+
+#: Paired bootstrap rounds over validation rows, and the interval's coverage.
+BOOTSTRAP_ROUNDS = 2000
+INTERVAL = 0.95
+
+
+@dataclass(frozen=True)
+class FamilySummary(JsonRecord):
+    """One row of the head-to-head table: a family's best trial and its trial counts."""
+
+    family: str
+    best_trial: int | None
+    val_metric: float | None
+    test_metric: float | None
+    train_time_s: float | None
+    n_params: int | None
+    peak_memory_mb: float | None
+    latency_b1_ms: float | None
+    latency_b256_ms: float | None
+    gap: float | None
+    trials: int
+    completed: int
+    pruned: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Recommendation(JsonRecord):
+    """The verdict: which family, how much better, and why."""
+
+    family: str | None
+    trial: int | None
+    params: dict[str, Any]
+    metric: str
+    direction: str
+    val_metric: float | None
+    test_metric: float | None
+    runner_up: str | None
+    runner_up_val_metric: float | None
+    margin: float | None
+    margin_interval: tuple[float, float] | None
+    within_noise: bool
+    baseline_best: str | None
+    baseline_val_metric: float | None
+    baseline_test_metric: float | None
+    baseline_beats_deep: bool
+    profile_confidence: float
+    families: tuple[FamilySummary, ...] = ()
+    reasons: tuple[str, ...] = ()
+    final_test_metric: float | None = None
+    headline: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
+    best = best_by_family(result)
+    rows = []
+    for fam in plan.family_names:
+        trials = [t for t in result.trials if t.family == fam]
+        b = best.get(fam)
+        rows.append(
+            FamilySummary(
+                family=fam,
+                best_trial=b.number if b else None,
+                val_metric=b.val_metric if b else None,
+                test_metric=b.test_metric if b else None,
+                train_time_s=b.train_time_s if b else None,
+                n_params=b.n_params if b else None,
+                peak_memory_mb=b.peak_memory_mb if b else None,
+                latency_b1_ms=b.latency_b1_ms if b else None,
+                latency_b256_ms=b.latency_b256_ms if b else None,
+                gap=b.gap if b else None,
+                trials=len(trials),
+                completed=sum(t.state == "COMPLETE" for t in trials),
+                pruned=sum(t.state == "PRUNED" for t in trials),
+                failed=sum(t.state == "FAIL" for t in trials),
+            )
+        )
+    return rows
+
+
+def bootstrap_margin(
+    a: TrialRecord, b: TrialRecord, direction: str, seed: int
+) -> tuple[float, float] | None:
+    """Interval of the difference a - b in mean per-row validation score (paired bootstrap).
+
+    For accuracy the per-row score is 1/0; for regression it is the squared error, so the
+    interval is reported on the MSE scale, sign-flipped so that positive favours ``a``.
+    """
+    sa, sb = a.val_scores(), b.val_scores()
+    if sa is None or sb is None or len(sa) != len(sb) or len(sa) < 2:
+        return None
+    diff = sa - sb if direction == "maximize" else sb - sa
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(diff), size=(BOOTSTRAP_ROUNDS, len(diff)))
+    means = diff[idx].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - INTERVAL) / 2, (1 + INTERVAL) / 2])
+    return float(lo), float(hi)
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1%}" if metric == "accuracy" else f"{value:.4g}"
+
+
+def _cost(t: FamilySummary) -> float:
+    return (t.latency_b256_ms or math.inf) * max(1.0, t.peak_memory_mb or 1.0)
+
+
+def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation:
+    """Pick the family with the best validation metric; cheaper one if within noise.
+
+    Example:
+        See :func:`archselect.fit`; ``recommendation.json`` is this function's output.
+    """
+    sign = 1.0 if plan.direction == "maximize" else -1.0
+    summaries = _summaries(result, plan)
+    ranked = sorted(
+        (s for s in summaries if s.val_metric is not None),
+        key=lambda s: (-sign * (s.val_metric or 0.0), _cost(s)),
+    )
+    trials = {t.number: t for t in result.trials}
+    ok_baselines = [b for b in result.baselines if b.val_metric is not None]
+    best_base = max(ok_baselines, key=lambda b: sign * (b.val_metric or 0.0), default=None)
+    reasons: list[str] = []
+    notes: list[str] = []
+    metric = plan.metric
+    if not ranked:
+        failed = sum(s.failed for s in summaries)
+        reasons.append(f"No deep trial finished ({failed} failed); see the failures table.")
+        if best_base is not None:
+            reasons.append(
+                f"The best reference is {best_base.name} with validation {metric} "
+                f"{_fmt(metric, best_base.val_metric)}."
+            )
+        return Recommendation(
+            family=None,
+            trial=None,
+            params={},
+            metric=metric,
+            direction=plan.direction,
+            val_metric=None,
+            test_metric=None,
+            runner_up=None,
+            runner_up_val_metric=None,
+            margin=None,
+            margin_interval=None,
+            within_noise=False,
+            baseline_best=best_base.name if best_base else None,
+            baseline_val_metric=best_base.val_metric if best_base else None,
+            baseline_test_metric=best_base.test_metric if best_base else None,
+            baseline_beats_deep=best_base is not None,
+            profile_confidence=profile.confidence,
+            families=tuple(summaries),
+            reasons=tuple(reasons),
+            headline="No deep family finished a trial; no architecture can be recommended.",
+        )
+    winner = ranked[0]
+    runner = ranked[1] if len(ranked) > 1 else None
+    margin = interval = None
+    within_noise = swapped = False
+    if runner is not None:
+        margin = sign * ((winner.val_metric or 0.0) - (runner.val_metric or 0.0))
+        a, b = trials[winner.best_trial or 0], trials[runner.best_trial or 0]
+        interval = bootstrap_margin(a, b, plan.direction, plan.seed)
+        within_noise = interval is not None and interval[0] <= 0.0
+        if within_noise and _cost(runner) < _cost(winner):
+            reasons.append(
+                f"{winner.family} and {runner.family} are within noise (validation {metric} "
+                f"{_fmt(metric, winner.val_metric)} vs {_fmt(metric, runner.val_metric)}, "
+                f"{INTERVAL:.0%} interval of the difference [{interval[0]:+.3f}, "  # type: ignore[index]
+                f"{interval[1]:+.3f}] includes 0), so the cheaper {runner.family} is preferred "  # type: ignore[index]
+                f"({runner.latency_b256_ms:.3g} vs {winner.latency_b256_ms:.3g} ms per sample)."
+            )
+            winner, runner, swapped = runner, winner, True
+            margin = sign * ((winner.val_metric or 0.0) - (runner.val_metric or 0.0))
+            interval = bootstrap_margin(
+                trials[winner.best_trial or 0],
+                trials[runner.best_trial or 0],
+                plan.direction,
+                plan.seed,
+            )
+    reasons.insert(
+        0,
+        f"{winner.family} reached the best validation {metric}, "
+        f"{_fmt(metric, winner.val_metric)} (trial {winner.best_trial}, "
+        f"{winner.completed} of {winner.trials} trials finished).",
+    )
+    if runner is not None:
+        iv = (
+            f" ({INTERVAL:.0%} interval {interval[0]:+.3f} to {interval[1]:+.3f})"
+            if interval
+            else ""
+        )
+        reasons.append(
+            f"Runner-up {runner.family}: {_fmt(metric, runner.val_metric)}; margin "
+            f"{margin:+.3g}{iv}."
+        )
+    baseline_beats = False
+    if best_base is not None and best_base.val_metric is not None:
+        baseline_beats = sign * best_base.val_metric > sign * (winner.val_metric or 0.0)
+        if baseline_beats:
+            reasons.append(
+                f"The non-deep reference {best_base.name} beats every deep family "
+                f"({_fmt(metric, best_base.val_metric)} vs {_fmt(metric, winner.val_metric)}): "
+                "a deep model may not be worth it on this data."
+            )
+        else:
+            reasons.append(
+                f"It beats the best non-deep reference, {best_base.name} "
+                f"({_fmt(metric, best_base.val_metric)}), by "
+                f"{sign * ((winner.val_metric or 0.0) - best_base.val_metric):+.3g}."
+            )
+    if winner.gap is not None and winner.gap > 0.1:
+        reasons.append(f"Its train–validation gap is {winner.gap:.3g}: it overfits noticeably.")
+    versus = ""
+    if runner is not None and margin is not None:
+        versus = f", {margin:+.3g} over {runner.family}"
+        if within_noise:
+            versus = f", within noise of {runner.family} ({_fmt(metric, runner.val_metric)})"
+            versus += " and cheaper" if swapped else ""
+    headline = (
+        f"Use {winner.family}: validation {metric} {_fmt(metric, winner.val_metric)}, test "
+        f"{_fmt(metric, winner.test_metric)}{versus} (profile confidence "
+        f"{profile.confidence:.2f})."
+    )
+    best_trial = trials[winner.best_trial or 0]
+    return Recommendation(
+        family=winner.family,
+        trial=winner.best_trial,
+        params=dict(best_trial.params),
+        metric=metric,
+        direction=plan.direction,
+        val_metric=winner.val_metric,
+        test_metric=winner.test_metric,
+        runner_up=runner.family if runner else None,
+        runner_up_val_metric=runner.val_metric if runner else None,
+        margin=margin,
+        margin_interval=interval,
+        within_noise=within_noise,
+        baseline_best=best_base.name if best_base else None,
+        baseline_val_metric=best_base.val_metric if best_base else None,
+        baseline_test_metric=best_base.test_metric if best_base else None,
+        baseline_beats_deep=baseline_beats,
+        profile_confidence=profile.confidence,
+        families=tuple(summaries),
+        reasons=tuple(reasons),
+        headline=headline,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,421 @@
+"""Training: one generic LightningModule around any plain ``nn.Module``.
+
+No Optuna here: the search passes an ``on_epoch`` callable that may raise to prune.
+The Trainer is configured once, in :func:`make_trainer`, for raw speed: no progress
+bar, logger, checkpoint, model summary or sanity check; data are in-memory tensors
+served a whole batch at a time (no per-sample collation, no worker processes).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psutil
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from archselect._serde import JsonRecord
+
+__all__ = [
+    "FamilyModule",
+    "TrainConfig",
+    "TrainResult",
+    "measure_latency",
+    "metric_for",
+    "per_sample_scores",
+    "predict_outputs",
+    "select_device",
+    "train_network",
+]
+
+#: Stop when the validation score has not improved for this many epochs.
+PATIENCE = 12
+#: Small data sets: batches hold at most a quarter of the training rows (at least
+#: MIN_BATCH), and training runs at least MIN_STEPS optimiser steps, with patience of at
+#: least MIN_PATIENCE_STEPS steps, so 50 rows get as many updates as 5,000.
+MIN_BATCH = 8
+MIN_STEPS = 400
+MIN_PATIENCE_STEPS = 120
+#: Gradients are clipped to this global norm (keeps recurrent nets stable).
+GRAD_CLIP = 1.0
+#: Rows evaluated at once when predicting.
+PREDICT_BATCH = 1024
+#: Training rows re-evaluated at the end to measure the train-validation gap.
+GAP_SAMPLE = 2048
+#: Batch sizes at which latency per sample is measured, and repetitions.
+LATENCY_BATCHES = (1, 256)
+LATENCY_REPEATS = 5
+#: Interval of the resident-memory sampler on CPU (seconds).
+MEMORY_SAMPLE_S = 0.02
+
+EpochHook = Callable[[int, float], None]
+
+for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
+warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+@dataclass(frozen=True)
+class TrainConfig(JsonRecord):
+    """Shared training parameters (one trial's draw from ``shared.toml``)."""
+
+    task: str = "classification"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 40
+    schedule: str = "cosine"
+    patience: int = PATIENCE
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainResult(JsonRecord):
+    """What one training run measured."""
+
+    metric: str
+    val_metric: float
+    train_metric: float
+    val_loss: float
+    epochs: int
+    best_epoch: int
+    train_time_s: float
+    n_params: int
+    peak_memory_mb: float
+    device: str
+    history_val: tuple[float, ...] = ()
+    history_train_loss: tuple[float, ...] = ()
+
+    @property
+    def gap(self) -> float:
+        """Train minus validation score (positive: overfitting), in the metric's direction."""
+        sign = 1.0 if metric_direction(self.metric) == "maximize" else -1.0
+        return sign * (self.train_metric - self.val_metric)
+
+
+def metric_for(task: str) -> str:
+    return "accuracy" if task == "classification" else "rmse"
+
+
+def metric_direction(metric: str) -> str:
+    return "maximize" if metric == "accuracy" else "minimize"
+
+
+def per_sample_scores(task: str, outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row contribution to the metric: 1/0 correct, or squared error (scaled units)."""
+    if task == "classification":
+        return (outputs.argmax(axis=1) == y).astype(np.float64)
+    return (outputs.reshape(len(y), -1)[:, 0] - y) ** 2
+
+
+def score(task: str, outputs: np.ndarray, y: np.ndarray, target_std: float = 1.0) -> float:
+    s = per_sample_scores(task, outputs, y)
+    return float(s.mean()) if task == "classification" else float(math.sqrt(s.mean()) * target_std)
+
+
+def select_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu`` (one device per trial, never DDP)."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class _Batches(Dataset):  # type: ignore[type-arg]
+    """Whole batches of in-memory tensors; reshuffled each time batch 0 is asked for."""
+
+    def __init__(
+        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int
+    ) -> None:
+        self.x, self.y, self.bs, self.shuffle = x, y, batch_size, shuffle
+        self.gen = torch.Generator().manual_seed(seed)
+        self.order = torch.arange(len(x))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.x) / self.bs)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if i == 0 and self.shuffle:
+            self.order = torch.randperm(len(self.x), generator=self.gen)
+        idx = self.order[i * self.bs : (i + 1) * self.bs]
+        return self.x[idx], self.y[idx]
+
+
+def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> DataLoader:  # type: ignore[type-arg]
+    ds = _Batches(torch.from_numpy(x), torch.from_numpy(y), batch_size, shuffle, seed)
+    return DataLoader(ds, batch_size=None, shuffle=False, num_workers=0)
+
+
+class FamilyModule(pl.LightningModule):
+    """The one LightningModule: loss, optimiser, schedule, validation score, early stop.
+
+    Args:
+        net: Any ``nn.Module`` mapping a batch to logits (classification) or values.
+        config: Shared training parameters.
+        steps_per_epoch: Batches per epoch (for the schedules).
+        on_epoch: Called as ``on_epoch(epoch, val_score)``; may raise to stop (pruning).
+        target_std: Regression target scale, to report RMSE in target units.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        config: TrainConfig,
+        steps_per_epoch: int,
+        on_epoch: EpochHook | None = None,
+        target_std: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.config = config
+        self.steps_per_epoch = steps_per_epoch
+        self.on_epoch = on_epoch
+        self.target_std = target_std
+        self.metric = metric_for(config.task)
+        self.sign = 1.0 if metric_direction(self.metric) == "maximize" else -1.0
+        self.loss_fn: nn.Module = (
+            nn.CrossEntropyLoss() if config.task == "classification" else nn.MSELoss()
+        )
+        self.history_val: list[float] = []
+        self.history_loss: list[float] = []
+        self.best_score = -math.inf
+        self.best_val_loss = math.inf
+        self.best_epoch = -1
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self._loss_sum = torch.zeros(())
+        self._n_batches = 0
+        self._val_out: list[torch.Tensor] = []
+        self._val_y: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.config.task == "classification":
+            return self.loss_fn(out, y)
+        return self.loss_fn(out.reshape(len(y), -1)[:, 0], y)
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        x, y = batch
+        loss = self._loss(self.net(x), y)
+        self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
+        self._n_batches += 1
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        mean_loss = float(self._loss_sum) / max(1, self._n_batches)
+        self._loss_sum, self._n_batches = torch.zeros(()), 0
+        if not math.isfinite(mean_loss):
+            raise FloatingPointError(
+                f"training loss became {mean_loss} in epoch {self.current_epoch + 1}"
+            )
+        self.history_loss.append(mean_loss)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        self._val_out.append(self.net(x))
+        self._val_y.append(y)
+
+    def on_validation_epoch_end(self) -> None:
+        out, y = torch.cat(self._val_out), torch.cat(self._val_y)
+        self._val_out, self._val_y = [], []
+        val_loss = float(self._loss(out, y))
+        value = score(
+            self.config.task, out.float().cpu().numpy(), y.cpu().numpy(), self.target_std
+        )
+        if not math.isfinite(value):
+            raise FloatingPointError(f"validation score became {value}")
+        self.history_val.append(value)
+        epoch = self.current_epoch
+        key = self.sign * value
+        if key > self.best_score or (key == self.best_score and val_loss < self.best_val_loss):
+            self.best_score, self.best_val_loss, self.best_epoch = key, val_loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        elif epoch - self.best_epoch >= self.config.patience:
+            self.trainer.should_stop = True
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, value)
+
+    def configure_optimizers(self) -> Any:
+        opt = torch.optim.AdamW(
+            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        total = max(1, self.steps_per_epoch * self.config.epochs)
+        if self.config.schedule == "cosine":
+            sched: Any = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+        elif self.config.schedule == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt, max_lr=self.config.lr, total_steps=total
+            )
+        else:
+            return opt
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def effective_config(config: TrainConfig, n_train: int) -> TrainConfig:
+    """Adapt batch size, epochs and patience to the number of training rows."""
+    batch = max(MIN_BATCH, min(config.batch_size, n_train // 4))
+    steps = math.ceil(n_train / batch)
+    epochs = max(config.epochs, math.ceil(MIN_STEPS / steps))
+    patience = max(config.patience, math.ceil(MIN_PATIENCE_STEPS / steps))
+    return TrainConfig(
+        **{**config.__dict__, "batch_size": batch, "epochs": epochs, "patience": patience}
+    )
+
+
+def make_trainer(*, epochs: int, device: str, root_dir: str | None = None) -> pl.Trainer:
+    """The one place the Lightning Trainer is configured."""
+    return pl.Trainer(
+        accelerator="gpu" if device == "cuda" else "cpu",
+        devices=1,
+        max_epochs=epochs,
+        barebones=True,
+        gradient_clip_val=GRAD_CLIP,
+        default_root_dir=root_dir or os.devnull,
+        deterministic=False,
+    )
+
+
+class _PeakRSS:
+    """Samples the resident set size in a thread; ``peak_mb`` is growth over the start."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.start = self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(MEMORY_SAMPLE_S):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self) -> _PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    @property
+    def peak_mb(self) -> float:
+        return (self.peak - self.start) / 2**20
+
+
+def train_network(
+    net: nn.Module,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    config: TrainConfig,
+    *,
+    on_epoch: EpochHook | None = None,
+    device: str | None = None,
+    target_std: float = 1.0,
+    fixed_epochs: int | None = None,
+) -> TrainResult:
+    """Train ``net`` in place; on return it holds the weights of its best validation epoch.
+
+    With ``fixed_epochs`` (a refit on train + validation rows), it trains exactly that many
+    epochs with no early stop and keeps the last weights.
+
+    Example:
+        >>> import numpy as np
+        >>> from torch import nn
+        >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+        >>> y = (x[:, 0] > 0).astype("int64")
+        >>> r = train_network(nn.Linear(4, 2), x, y, x, y, TrainConfig(epochs=3))
+        >>> r.epochs
+        3
+    """
+    device = device or select_device()
+    pl.seed_everything(config.seed, workers=False, verbose=False)
+    config = effective_config(config, len(x_train))
+    if fixed_epochs is not None:
+        config = TrainConfig(**{**config.__dict__, "epochs": fixed_epochs, "patience": 10**9})
+    train_dl = _loader(x_train, y_train, config.batch_size, True, config.seed)
+    val_dl = _loader(x_val, y_val, PREDICT_BATCH, False, config.seed)
+    module = FamilyModule(net, config, len(train_dl.dataset), on_epoch, target_std)  # type: ignore[arg-type]
+    trainer = make_trainer(epochs=config.epochs, device=device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    with _PeakRSS() as rss:
+        trainer.fit(module, train_dl, val_dl)
+    elapsed = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else rss.peak_mb
+    if module.best_state is not None and fixed_epochs is None:
+        net.load_state_dict(module.best_state)
+    net.to("cpu").eval()
+    n_gap = min(GAP_SAMPLE, len(x_train))
+    train_out = predict_outputs(net, x_train[:n_gap])
+    train_metric = score(config.task, train_out, y_train[:n_gap], target_std)
+    return TrainResult(
+        metric=module.metric,
+        val_metric=module.sign * module.best_score,
+        train_metric=train_metric,
+        val_loss=module.best_val_loss,
+        epochs=len(module.history_val),
+        best_epoch=module.best_epoch + 1,
+        train_time_s=elapsed,
+        n_params=sum(p.numel() for p in net.parameters()),
+        peak_memory_mb=max(0.0, peak),
+        device=device,
+        history_val=tuple(module.history_val),
+        history_train_loss=tuple(module.history_loss),
+    )
+
+
+@torch.no_grad()
+def predict_outputs(net: nn.Module, x: np.ndarray, *, device: str = "cpu") -> np.ndarray:
+    """Raw network outputs (logits or scaled values) for ``x``, in batches, on ``device``."""
+    net.eval().to(device)
+    outs = []
+    for i in range(0, len(x), PREDICT_BATCH):
+        batch = torch.from_numpy(np.ascontiguousarray(x[i : i + PREDICT_BATCH])).to(device)
+        outs.append(net(batch).float().cpu())
+    if not outs:
+        return np.zeros((0, 1), dtype=np.float32)
+    return torch.cat(outs).numpy()
+
+
+@torch.no_grad()
+def measure_latency(
+    net: nn.Module,
+    sample_shape: tuple[int, ...],
+    *,
+    batch_sizes: tuple[int, ...] = LATENCY_BATCHES,
+    device: str = "cpu",
+) -> dict[int, float]:
+    """Median inference time per sample, in milliseconds, at each batch size."""
+    net.eval().to(device)
+    result = {}
+    for bs in batch_sizes:
+        x = torch.randn(bs, *sample_shape, device=device)
+        net(x)  # warm-up
+        times = []
+        for _ in range(LATENCY_REPEATS):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            net(x)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+        result[bs] = float(np.median(times) / bs * 1000.0)
+    net.to("cpu")
+    return result

@@ -1,0 +1,102 @@
+"""Shared fixtures: small real and synthetic tables, and a fast training space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ROOT / "datasets"
+
+FAST_SHARED = """
+name = "shared"
+[params.lr]
+type = "float"
+low = 0.003
+high = 0.01
+log = true
+[params.weight_decay]
+type = "float"
+low = 1e-5
+high = 1e-4
+log = true
+[params.batch_size]
+type = "categorical"
+choices = [32]
+[params.epochs]
+type = "int"
+low = 3
+high = 4
+[params.schedule]
+type = "categorical"
+choices = ["constant"]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fast_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the minimum-step rule small in tests (the rule itself is tested explicitly)."""
+    import archselect.train as train
+
+    monkeypatch.setattr(train, "MIN_STEPS", 20)
+    monkeypatch.setattr(train, "MIN_PATIENCE_STEPS", 10)
+
+
+@pytest.fixture
+def fast_space(tmp_path: Path) -> Path:
+    path = tmp_path / "fast_shared.toml"
+    path.write_text(FAST_SHARED)
+    return path
+
+
+@pytest.fixture(scope="session")
+def digits_frame() -> pd.DataFrame:
+    return pd.read_csv(DATASETS / "digits.csv")
+
+
+@pytest.fixture(scope="session")
+def small_digits_csv(tmp_path_factory: pytest.TempPathFactory, digits_frame: pd.DataFrame) -> Path:
+    path = tmp_path_factory.mktemp("data") / "digits_small.csv"
+    digits_frame.groupby("label").head(30).to_csv(path, index=False)
+    return path
+
+
+def make_series(n: int = 120, length: int = 48, seed: int = 0) -> pd.DataFrame:
+    """Two classes of noisy sines that differ in frequency."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 4 * np.pi, length)
+    labels = rng.integers(0, 2, n)
+    rows = [
+        np.sin(t * (1.0 + lab) + rng.uniform(0, 6)) + 0.1 * rng.normal(size=length)
+        for lab in labels
+    ]
+    frame = pd.DataFrame(rows, columns=[f"t{i}" for i in range(length)])
+    frame.insert(0, "label", np.where(labels == 1, "fast", "slow"))
+    return frame
+
+
+@pytest.fixture(scope="session")
+def series_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "series.csv"
+    make_series().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tabular_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(1)
+    n = 150
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, n),
+            "income": rng.normal(50, 10, n),
+            "city": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    frame["target"] = frame["income"] * 0.5 + (frame["city"] == "north") * 3 + rng.normal(0, 1, n)
+    path = tmp_path_factory.mktemp("data") / "tab.csv"
+    frame.to_csv(path, index=False)
+    return path

@@ -1,0 +1,54 @@
+"""Contract tests over the registry: every builder, every layout it claims."""
+
+import numpy as np
+import pytest
+import torch
+
+from archselect.models import create_model, list_models, model_layouts
+from archselect.spaces import load_space
+from archselect.train import TrainConfig, train_network
+
+SHAPES = {"image": (1, 8, 8), "series": (24, 2), "table": (7,)}
+CASES = [
+    (name, layout)
+    for name in list_models()
+    if not name.startswith("doc_")
+    for layout in model_layouts(name)
+]
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES)
+def test_builder_contract(name: str, layout: str) -> None:
+    torch.manual_seed(0)
+    shape = SHAPES[layout]
+    net = create_model(name, input_shape=shape, n_outputs=3)
+    x = torch.randn(5, *shape)
+    out = net(x)
+    assert out.shape == (5, 3)
+    assert torch.isfinite(out).all()
+    out.sum().backward()
+    missing = [
+        n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0
+    ]
+    assert not missing, f"parameters without gradient: {missing}"
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES)
+def test_one_epoch_lightning_run(name: str, layout: str) -> None:
+    shape = SHAPES[layout]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, *shape)).astype(np.float32)
+    y = rng.integers(0, 2, 40)
+    net = create_model(name, input_shape=shape, n_outputs=2)
+    result = train_network(net, x, y, x, y, TrainConfig(epochs=1, batch_size=16), device="cpu")
+    assert result.epochs >= 1 and 0.0 <= result.val_metric <= 1.0
+    assert result.n_params == sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if not n.startswith("doc_")])
+def test_every_family_has_a_space_whose_params_build(name: str) -> None:
+    space = load_space(name)
+    params = {p.name: (p.choices[0] if p.choices else p.low) for p in space.params}
+    layout = space.layouts[0]
+    assert set(space.layouts) <= set(model_layouts(name))
+    create_model(name, input_shape=SHAPES[layout], n_outputs=2, **params)

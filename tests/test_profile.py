@@ -1,0 +1,69 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from archselect import UsageError
+from archselect.profile import THRESHOLDS, Profile, profile_frame
+from tests.conftest import make_series
+
+
+def test_digits_is_an_8x8_image(digits_frame: pd.DataFrame) -> None:
+    p = profile_frame(digits_frame)
+    assert (p.modality, p.layout, p.input_shape) == ("spatial", "image", (1, 8, 8))
+    assert p.target == "label" and p.task == "classification"
+    assert p.evidence["thresholds"] == THRESHOLDS
+    assert p.evidence["structure"]["corr_lag1"] > p.evidence["structure"]["corr_random"]
+
+
+def test_permuted_pixels_are_tabular(digits_frame: pd.DataFrame) -> None:
+    rng = np.random.default_rng(0)
+    pixels = digits_frame.drop(columns="label")
+    shuffled = pixels.iloc[:, rng.permutation(64)]
+    shuffled.columns = [f"c{i}" for i in range(64)]
+    shuffled["label"] = digits_frame["label"]
+    assert profile_frame(shuffled).modality == "tabular"
+
+
+def test_series_is_sequential_and_shuffled_series_is_not() -> None:
+    frame = make_series(length=144)
+    p = profile_frame(frame)
+    assert (p.modality, p.input_shape) == ("sequential", (144, 1))
+    rng = np.random.default_rng(3)
+    cols = ["label", *[f"t{i}" for i in rng.permutation(144)]]
+    assert profile_frame(frame[cols]).modality == "tabular"
+
+
+def test_sixteen_unrelated_features_are_tabular() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 16)), columns=[f"f{i}" for i in range(16)])
+    frame["y"] = rng.integers(0, 2, 200)
+    p = profile_frame(frame)
+    assert p.modality == "tabular" and p.input_shape == (16,)
+
+
+def test_breast_cancer_is_tabular() -> None:
+    data = load_breast_cancer(as_frame=True).frame
+    assert profile_frame(data).modality == "tabular"
+
+
+def test_target_rules_and_task() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=50), "b": rng.normal(size=50)})
+    p = profile_frame(frame)
+    assert p.target == "b" and "last column" in p.target_rule and p.task == "regression"
+    with pytest.raises(UsageError, match="closest names"):
+        profile_frame(frame, target="bb_missing")
+
+
+def test_shape_override_must_match() -> None:
+    frame = pd.DataFrame(np.zeros((20, 13)), columns=[f"p{i}" for i in range(12)] + ["label"])
+    frame["label"] = [0, 1] * 10
+    with pytest.raises(UsageError, match="needs 16 pixel columns"):
+        profile_frame(frame, shape="4x4")
+    assert profile_frame(frame, shape="3x4").input_shape == (1, 3, 4)
+
+
+def test_profile_round_trips_json(digits_frame: pd.DataFrame) -> None:
+    p = profile_frame(digits_frame)
+    assert Profile.from_json(p.to_json()) == p

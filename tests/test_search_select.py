@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import optuna
+import pytest
+
+from archselect.load import load_table
+from archselect.plan import Plan, fair_share, make_plan
+from archselect.prepare import prepare
+from archselect.profile import profile_table
+from archselect.search import SearchResult, mask_url, run_search, storage_url
+from archselect.select import Recommendation, select
+
+
+@pytest.fixture
+def series_setup(series_csv: Path, fast_space: Path):
+    table = load_table(series_csv)
+    prof = profile_table(table)
+    prep = prepare(table, prof)
+    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, space_files=(fast_space,))
+    return prof, prep, plan
+
+
+def test_fair_share_rule() -> None:
+    assert fair_share(12, 2) == 3
+    assert fair_share(60, 5) == 6
+    assert fair_share(4, 5) == 1
+    assert fair_share(None, 3) == 3
+
+
+def test_plan_round_trip_and_validation(series_setup) -> None:
+    _, _, plan = series_setup
+    assert Plan.from_json(plan.to_json()) == plan
+    assert plan.family_names == ("cnn1d", "gru", "mlp")
+    assert plan.shared.params[0].low == 0.003  # the user's shared space replaced the shipped one
+
+
+def test_search_gives_every_family_its_share_and_resumes(series_setup, tmp_path: Path) -> None:
+    prof, prep, plan = series_setup
+    url = storage_url(tmp_path, None)
+    seen = []
+    result = run_search(prep, plan, storage=url, on_trial=seen.append)
+    assert len(result.trials) == 6 and len(seen) == 6
+    fams = [t.family for t in result.trials]
+    assert all(fams.count(f) == 2 for f in plan.family_names)
+    done = [t for t in result.trials if t.state == "COMPLETE"]
+    assert done and all(
+        t.n_params and t.latency_b1_ms and t.val_scores() is not None for t in done
+    )
+    assert {b.name for b in result.baselines} == set(plan.baselines)
+    assert SearchResult.from_json(result.to_json()) == result
+    # resuming with the same budget trains nothing new
+    again = run_search(prep, plan, storage=url)
+    assert [t.number for t in again.trials] == [t.number for t in result.trials]
+    rec = select(result, plan, prof)
+    assert rec.family in plan.family_names and rec.reasons
+    assert Recommendation.from_json(rec.to_json()) == rec
+    assert rec.margin_interval is None or rec.margin_interval[0] <= rec.margin_interval[1]
+
+
+def test_failing_trial_is_recorded_and_search_goes_on(
+    series_setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _prof, prep, plan = series_setup
+    import archselect.search as search
+
+    real = search.create_model
+
+    def flaky(name: str, **kw):
+        if name == "gru":
+            raise MemoryError("simulated out of memory")
+        return real(name, **kw)
+
+    monkeypatch.setattr(search, "create_model", flaky)
+    result = run_search(prep, plan, storage=storage_url(tmp_path, None))
+    failed = [t for t in result.trials if t.state == "FAIL"]
+    assert failed and all(t.family == "gru" and "MemoryError" in (t.error or "") for t in failed)
+    assert any(t.state == "COMPLETE" for t in result.trials)
+
+
+def test_mask_url_hides_password() -> None:
+    assert mask_url("postgresql://user:s3cret@db:5432/x") == "postgresql://user:***@db:5432/x"
+    assert "s3cret" not in mask_url("mysql+pymysql://root:s3cret@127.0.0.1/test")
+    assert mask_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+
+
+def test_study_is_a_plain_optuna_study(series_setup, tmp_path: Path) -> None:
+    _, prep, plan = series_setup
+    url = storage_url(tmp_path, None)
+    run_search(prep, plan, storage=url)
+    study = optuna.load_study(study_name="archselect", storage=url)
+    assert all("family" in t.user_attrs for t in study.trials)

@@ -1,0 +1,71 @@
+import math
+
+import numpy as np
+import pytest
+from torch import nn
+
+import archselect.train as train
+from archselect.train import TrainConfig, effective_config, train_network
+
+
+def _data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+
+
+def test_training_learns_and_restores_best_epoch() -> None:
+    x, y = _data()
+    net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    r = train_network(net, x[:150], y[:150], x[150:], y[150:], TrainConfig(epochs=10, lr=0.01))
+    assert r.val_metric > 0.85
+    assert len(r.history_val) == r.epochs and max(r.history_val) == pytest.approx(r.val_metric)
+
+
+def test_pruning_hook_can_stop_training() -> None:
+    x, y = _data()
+    seen: list[int] = []
+
+    class Stop(Exception):
+        pass
+
+    def hook(epoch: int, value: float) -> None:
+        seen.append(epoch)
+        if epoch == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_network(nn.Linear(4, 2), x, y, x, y, TrainConfig(epochs=10), on_epoch=hook)
+    assert seen == [0, 1, 2]
+
+
+def test_nan_loss_raises_a_named_error() -> None:
+    x, y = _data()
+    x[0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match="loss became nan"):
+        train_network(nn.Linear(4, 2), x, y, x, y, TrainConfig(epochs=3))
+
+
+def test_small_data_gets_enough_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(train, "MIN_STEPS", 400)
+    cfg = effective_config(TrainConfig(batch_size=64, epochs=20), n_train=30)
+    assert cfg.batch_size == train.MIN_BATCH
+    assert cfg.epochs * math.ceil(30 / cfg.batch_size) >= 400
+    big = effective_config(TrainConfig(batch_size=64, epochs=20), n_train=100_000)
+    assert (big.batch_size, big.epochs) == (64, 20)
+
+
+def test_regression_reports_rmse_in_target_units() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
+    r = train_network(
+        nn.Linear(3, 1),
+        x,
+        y,
+        x,
+        y,
+        TrainConfig(task="regression", epochs=30, lr=0.05),
+        target_std=10.0,
+    )
+    assert r.metric == "rmse" and r.val_metric < 10.0
