@@ -8,7 +8,6 @@ PY=${PYTHON:-python3}
 quiet_pip() { python -m pip "$@" 2> >(grep -v "WARNING: Location" >&2); }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 . .venv/bin/activate
-python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if ! python -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     quiet_pip install -q "torch>=2.2"
