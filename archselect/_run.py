@@ -68,6 +68,22 @@ OWN_FILES = (
 OWN_MODEL_FILES = ("weights.pt", "config.json", "preprocessing.json")
 
 TrialHook = Callable[[TrialRecord], None]
+#: Seeds feed numpy, scikit-learn and torch, which all accept 0 … 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def check_run_options(*, seed: int, max_failures: int | None) -> None:
+    """Refuse option values the stages cannot use, before any work starts.
+
+    Example:
+        >>> check_run_options(seed=0, max_failures=None)
+    """
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be between 0 and {MAX_SEED}, not {seed}.")
+    if max_failures is not None and max_failures < 1:
+        raise UsageError(
+            f"--max-failures must be at least 1, not {max_failures}; leave it out for no limit."
+        )
 
 
 @dataclass(frozen=True)
@@ -348,6 +364,7 @@ def fit(
         >>> run.recommendation.family  # doctest: +SKIP
         'cnn2d'
     """
+    check_run_options(seed=seed, max_failures=max_failures)
     table = load_table(data)
     run_dir = Path(out) if out is not None else default_run_dir(table)
     _guard_run_dir(run_dir, table, force)
@@ -368,7 +385,7 @@ def fit(
     info = RunInfo(
         format_version=RUN_FORMAT,
         archselect_version=__version__,
-        command=command or "archselect.fit(...)",
+        command=mask_url(command or "archselect.fit(...)"),
         seed=seed,
         storage=mask_url(url),
         study_name=study_name,
@@ -504,5 +521,3 @@ def load(run_dir: str | Path) -> Run:
     run = Run(path)
     run.plan  # noqa: B018  (validates plan.json)
     return run
-
-

@@ -35,6 +35,8 @@ def parse_duration(text: str) -> float:
         >>> parse_duration("1h30m")
         5400.0
     """
+    if text and text.strip().startswith("-"):
+        raise UsageError(f"--timeout {text!r} must be longer than zero; write e.g. 90s or 15m.")
     m = _DURATION.match(text or "")
     if not text or not text.strip() or not m or not any(m.groups()):
         raise UsageError(f"--timeout {text!r} is not a duration; write e.g. 90s, 15m or 1h30m.")
@@ -192,10 +194,12 @@ def fit(
       archselect fit series.csv --families cnn1d,lstm --timeout 15m --out runs/series
     """
     import archselect
+    from archselect._run import check_run_options
     from archselect.search import TrialRecord
 
     if trials is not None and trials < 1:
         raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
+    check_run_options(seed=seed, max_failures=max_failures)
     timeout = parse_duration(timeout_text) if timeout_text is not None else None
     fams = tuple(f.strip() for f in families.split(",") if f.strip()) if families else None
 
@@ -225,6 +229,9 @@ def fit(
         on_trial=on_trial,
         command=" ".join(["archselect", *sys.argv[1:]]) if sys.argv[1:] else "archselect fit",
     )
+    if not quiet:
+        for note in run.profile.notes:
+            click.echo(f"note: {note}", err=True)
     rec = run.recommendation
     if as_json:
         _emit_json(

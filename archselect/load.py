@@ -21,6 +21,16 @@ ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
 SNIFF_BYTES = 64 * 1024
 #: Separators the sniffer may choose from.
 SEPARATORS = ",;\t|"
+#: Most columns a data set may have (a 256x256 grey image); wider files are refused before
+#: parsing, so a huge header answers at once instead of exhausting memory.
+MAX_COLUMNS = 65_536
+#: Byte-order marks of the UTF-16/32 encodings (tried before the NUL-byte binary test).
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,12 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding), encoding
+            except UnicodeDecodeError:
+                break
     if b"\x00" in raw[:SNIFF_BYTES]:
         raise DataError(
             f"{path} looks like a binary file, not a CSV; export the data as a text CSV first."
@@ -95,7 +111,16 @@ def _sniff_separator(sample: str) -> str:
         return best if counts[best] > 0 else ","
 
 
+def _check_width(n_columns: int, where: str) -> None:
+    if n_columns > MAX_COLUMNS:
+        raise DataError(
+            f"{where} has {n_columns:,} columns, more than the limit of {MAX_COLUMNS:,}; "
+            "select fewer columns (or store images as files and list their paths)."
+        )
+
+
 def _check_columns(frame: pd.DataFrame, where: str) -> None:
+    _check_width(frame.shape[1], where)
     names = [str(c) for c in frame.columns]
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
@@ -118,9 +143,17 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
     sep = _sniff_separator(text[:SNIFF_BYTES])
     notes: list[str] = []
     if encoding not in ("utf-8", "utf-8-sig"):
-        notes.append(f"read as {encoding} (not valid UTF-8)")
+        notes.append(f"read as {encoding} (not UTF-8)")
     if sep != ",":
         notes.append(f"separator detected as {sep!r}")
+    raw_header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+    _check_width(len(raw_header), str(path))
+    if len(set(raw_header)) != len(raw_header):
+        dupes = sorted({h for h in raw_header if raw_header.count(h) > 1})
+        raise DataError(
+            f"{path} has duplicate column names ({', '.join(dupes[:5])}); "
+            "rename them so every column name is unique."
+        )
     try:
         if sep == "," and encoding == "utf-8" and b"\n\n" not in raw:
             try:
@@ -136,13 +169,6 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
         ) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} has no columns; it needs a header row and data rows.") from exc
-    raw_header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
-    if len(set(raw_header)) != len(raw_header):
-        dupes = sorted({h for h in raw_header if raw_header.count(h) > 1})
-        raise DataError(
-            f"{path} has duplicate column names ({', '.join(dupes[:5])}); "
-            "rename them so every column name is unique."
-        )
     _check_columns(frame, str(path))
     facts = SourceFacts(
         path=str(path.resolve()),

@@ -12,15 +12,15 @@ from sklearn.model_selection import train_test_split
 from archselect._errors import DataError
 from archselect._serde import JsonRecord
 from archselect.load import Table
-from archselect.profile import Profile
+from archselect.profile import MAX_MISSING_FRACTION, MIN_ROWS, Profile
 
 __all__ = ["Prepared", "Preprocessing", "Split", "fit_preprocessing", "prepare"]
 
 #: Fractions of the rows held out for validation (model choice) and test (the final word).
 VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
-#: Refuse a feature column with a larger fraction of missing or non-finite values.
-MAX_MISSING_FRACTION = 0.5
+#: MAX_MISSING_FRACTION (imported from the profile): refuse a feature column with a larger
+#: fraction of missing or non-finite training values.
 #: Standard deviations below this are treated as constant (scale 1).
 MIN_STD = 1e-8
 
@@ -198,6 +198,11 @@ def _split(y: pd.Series, task: str, seed: int) -> Split:
     n = len(y)
     positions = np.arange(n)
     stratify = None
+    if n < MIN_ROWS:
+        raise DataError(
+            f"The data has {n} rows with a target; archselect needs at least {MIN_ROWS} "
+            "(better a few dozen)."
+        )
     if task == "classification":
         counts = y.map(_label_str).value_counts()
         single = counts[counts < 2]
@@ -214,11 +219,6 @@ def _split(y: pd.Series, task: str, seed: int) -> Split:
                 "or is this a regression (use --task regression)?"
             )
         stratify = y.map(_label_str).to_numpy()
-    min_rows = 10
-    if n < min_rows:
-        raise DataError(
-            f"The data has {n} rows with a target; archselect needs at least {min_rows}."
-        )
     try:
         rest, test = train_test_split(
             positions, test_size=TEST_FRACTION, random_state=seed, stratify=stratify

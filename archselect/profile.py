@@ -62,6 +62,16 @@ MAX_INT_CLASSES = 50
 MAX_CLASS_FRACTION = 0.05
 #: Non-numeric feature columns with at most this many values are one-hot encoded.
 MAX_CATEGORIES = 50
+#: Refuse a feature column with a larger fraction of missing or non-finite values (fewer are
+#: imputed with the training median, with a note).
+MAX_MISSING_FRACTION = 0.5
+#: A text column whose non-empty values parse as numbers in at least this fraction of rows
+#: is a numeric column with typos: it is refused, naming the first bad cell.
+NUMERIC_TEXT_FRACTION = 0.9
+#: Fewest rows with a target that can be split into train, validation and test.
+MIN_ROWS = 10
+#: Feature columns checked for missing values per block (bounds the temporary copy).
+MISSING_CHECK_BLOCK = 1024
 
 THRESHOLDS: dict[str, float] = {
     "sample_rows": SAMPLE_ROWS,
@@ -372,6 +382,70 @@ def _name_evidence(names: list[str]) -> dict[str, Any]:
     return {"numbered": len(prefixes) == 1, "prefix": next(iter(prefixes)), "ordered": ordered}
 
 
+# --- value checks ---------------------------------------------------------------------------
+
+
+def _row_number(index_label: Any, position: int) -> int:
+    """1-based data row (the header is not counted) of a cell."""
+    if isinstance(index_label, (int, np.integer)):
+        return int(index_label) + 1
+    return position + 1
+
+
+def _check_numeric_text(features: pd.DataFrame, columns: list[Any]) -> None:
+    """Refuse a text column that is numeric except for a few cells, naming the first one."""
+    for col in columns:
+        s = features[col]
+        present = s.dropna()
+        if present.empty:
+            continue
+        text = present.astype("string").str.strip()
+        text = text[text != ""]
+        if text.empty:
+            continue
+        parsed = pd.to_numeric(text, errors="coerce")
+        ok = parsed.notna()
+        if ok.all() or ok.mean() < NUMERIC_TEXT_FRACTION:
+            continue
+        bad_label = ok.index[int(np.flatnonzero(~ok.to_numpy())[0])]
+        position = int(features.index.get_indexer(pd.Index([bad_label]))[0])
+        raise DataError(
+            f"Column {str(col)!r} should be numeric but data row "
+            f"{_row_number(bad_label, position)} holds {str(s.loc[bad_label])!r}; "
+            "fix or remove the non-numeric values."
+        )
+
+
+def _missing_counts(features: pd.DataFrame, columns: list[Any]) -> np.ndarray:
+    """Missing or non-finite values per numeric column (in blocks of columns)."""
+    counts = np.zeros(len(columns), dtype=np.int64)
+    for start in range(0, len(columns), MISSING_CHECK_BLOCK):
+        block = columns[start : start + MISSING_CHECK_BLOCK]
+        values = features[block].to_numpy(dtype=np.float64, na_value=np.nan)
+        counts[start : start + len(block)] = (~np.isfinite(values)).sum(axis=0)
+    return counts
+
+
+def _check_missing(
+    features: pd.DataFrame, columns: list[Any], n_rows: int, notes: list[str]
+) -> None:
+    if not columns or not n_rows:
+        return
+    counts = _missing_counts(features, columns)
+    frac = counts / n_rows
+    worst = int(np.argmax(frac))
+    if frac[worst] > MAX_MISSING_FRACTION:
+        raise DataError(
+            f"Column {str(columns[worst])!r} is missing or non-finite in {frac[worst]:.0%} of "
+            f"rows (limit {MAX_MISSING_FRACTION:.0%}); drop it or fill it in."
+        )
+    total = int(counts.sum())
+    if total:
+        notes.append(
+            f"{total} missing or infinite feature values will be imputed with the training median"
+        )
+
+
 # --- main entry ----------------------------------------------------------------------------
 
 
@@ -435,7 +509,7 @@ def profile_table(
     target_col, target_rule = _choose_target(frame, target)
     y = frame[target_col]
     n_missing = int(y.isna().sum())
-    notes: list[str] = []
+    notes: list[str] = list(table.facts.notes)
     if n_missing == len(y):
         raise DataError(f"Target column {target_col!r} is empty in every row; choose another.")
     if n_missing:
@@ -443,7 +517,8 @@ def profile_table(
         y = y.dropna()
     if len(y) < 2:
         raise DataError(
-            f"The data has {len(y)} usable row; archselect needs at least a few dozen rows."
+            f"The data has {len(y)} row with a target; archselect needs at least {MIN_ROWS} "
+            "(better a few dozen) to split into training, validation and test rows."
         )
     task_name, task_rule = _choose_task(y, task)
     classes: tuple[str, ...] = ()
@@ -458,8 +533,11 @@ def profile_table(
         raise DataError(f"Regression needs a numeric target, but {target_col!r} holds text.")
 
     features = frame.drop(columns=[target_col])
+    if n_missing:
+        features = features[frame[target_col].notna()]
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
     other = [c for c in features.columns if c not in numeric]
+    _check_numeric_text(features, other)
     evidence: dict[str, Any] = {
         "thresholds": dict(THRESHOLDS),
         "target_rule": target_rule,
@@ -514,7 +592,7 @@ def profile_table(
                 )
             result = ("sequential", "series", (len(numeric), 1), 1.0, "modality given by the user")
         else:
-            n = len(frame)
+            n = len(features)
             for col in other:
                 n_values = features[col].nunique(dropna=True)
                 if n_values <= MAX_CATEGORIES:
@@ -559,6 +637,8 @@ def profile_table(
         input_shape = (width,)
     else:
         feature_columns = tuple(str(c) for c in numeric)
+    used = set(feature_columns)
+    _check_missing(features, [c for c in numeric if str(c) in used], len(features), notes)
     return Profile(
         modality=modality_name,
         layout=layout,

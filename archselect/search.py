@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from archselect._errors import UsageError
 from archselect._serde import JsonRecord
 from archselect.baselines import BaselineResult, run_baselines
 from archselect.models import create_model
@@ -118,8 +119,31 @@ _PASSWORD = re.compile(r"(?P<head>[a-zA-Z0-9+._-]+://[^:/@]+:)(?P<pw>[^@]*)(?P<t
 
 
 def mask_url(url: str) -> str:
-    """Hide the password of a storage URL: ``postgresql://u:***@host/db``."""
+    """Hide the password of every storage URL in ``url``: ``postgresql://u:***@host/db``.
+
+    Example:
+        >>> mask_url("postgresql://me:secret@db:5432/studies")
+        'postgresql://me:***@db:5432/studies'
+    """
     return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
+
+
+def _mask_message(text: str, url: str) -> str:
+    """An error message with the URL's password hidden, also where it appears on its own."""
+    text = mask_url(text)
+    m = _PASSWORD.search(url)
+    if m and m["pw"]:
+        text = text.replace(m["pw"], "***")
+    return text
+
+
+def _storage_error(url: str, exc: Exception) -> UsageError:
+    reason = _mask_message(f"{type(exc).__name__}: {exc}", url).strip().splitlines()
+    return UsageError(
+        f"archselect cannot open the study storage {mask_url(url)} "
+        f"({reason[0][:300] if reason else type(exc).__name__}); check the --storage URL, "
+        "its driver and that the database is running."
+    )
 
 
 def storage_url(run_dir: Path, storage: str | None) -> str:
@@ -134,15 +158,18 @@ def open_study(url: str, plan: Plan, *, study_name: str = STUDY_NAME) -> optuna.
         engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
-    storage = optuna.storages.RDBStorage(
-        url,
-        engine_kwargs=engine_kwargs,
-        heartbeat_interval=HEARTBEAT_S,
-        grace_period=HEARTBEAT_GRACE_S,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-            max_retry=1
-        ),
-    )
+    try:
+        storage = optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=HEARTBEAT_S,
+            grace_period=HEARTBEAT_GRACE_S,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=1
+            ),
+        )
+    except Exception as exc:
+        raise _storage_error(url, exc) from None
     sampler = optuna.samplers.TPESampler(
         seed=plan.seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS
     )

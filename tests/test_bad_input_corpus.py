@@ -1,0 +1,653 @@
+"""The bad-input corpus: every case through the CLI, each with the message it must contain.
+
+Each case writes its data into a temporary folder, runs one CLI command with click's
+runner and checks the exit code (2 for bad input, 0 where the tool copes and says so),
+that the message is there, and that no traceback leaks. ``tests/BAD_INPUT_CASES.md`` is
+generated from :data:`CASES` by ``python -m tests.test_bad_input_corpus``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from archselect.cli import cli
+
+Maker = Callable[[Path], None]
+
+
+def _text(content: str, encoding: str = "utf-8") -> Maker:
+    def make(path: Path) -> None:
+        path.write_bytes(content.encode(encoding))
+
+    return make
+
+
+def _bytes(content: bytes) -> Maker:
+    def make(path: Path) -> None:
+        path.write_bytes(content)
+
+    return make
+
+
+def _frame(build: Callable[[], pd.DataFrame], **to_csv: object) -> Maker:
+    def make(path: Path) -> None:
+        build().to_csv(path, index=False, **to_csv)  # type: ignore[arg-type]
+
+    return make
+
+
+def _tab(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """A small, valid tabular classification frame."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "height": rng.normal(170, 10, n).round(1),
+            "weight": rng.normal(70, 8, n).round(1),
+            "age": rng.integers(18, 80, n),
+            "label": np.array(["a", "b", "c"])[np.arange(n) % 3],
+        }
+    )
+
+
+def _with(**changes: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[], pd.DataFrame]:
+    def build() -> pd.DataFrame:
+        frame = _tab()
+        for fn in changes.values():
+            frame = fn(frame)
+        return frame
+
+    return build
+
+
+def _set(col: str, rows: list[int], value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def fn(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame[col] = frame[col].astype(object)
+        for r in rows:
+            frame.loc[r, col] = value
+        return frame
+
+    return fn
+
+
+def _digits() -> pd.DataFrame:
+    from tests.conftest import DATASETS
+
+    return pd.read_csv(DATASETS / "digits.csv").groupby("label").head(6)
+
+
+def _wide(n_cols: int, n_rows: int = 3) -> Maker:
+    def make(path: Path) -> None:
+        header = ",".join(f"c{i}" for i in range(n_cols)) + ",label\n"
+        row = ",".join("1" for _ in range(n_cols))
+        body = "".join(f"{row},{i % 2}\n" for i in range(n_rows))
+        path.write_text(header + body)
+
+    return make
+
+
+def _run_dir_with(change: Callable[[Path], None]) -> Maker:
+    """A fake run directory next to the data (plan.json, profile.json), then ``change``."""
+
+    def make(path: Path) -> None:
+        _tab().to_csv(path, index=False)
+        run = path.parent / "run"
+        run.mkdir()
+        (run / "plan.json").write_text(json.dumps({"run": {"format_version": 1}}))
+        (run / "profile.json").write_text(json.dumps({"source": {"sha256": "0" * 64}}))
+        change(run)
+
+    return make
+
+
+def _newer_format(run: Path) -> None:
+    (run / "plan.json").write_text(json.dumps({"run": {"format_version": 99}}))
+
+
+def _user_file(run: Path) -> None:
+    (run / "notes.txt").write_text("mine")
+
+
+def _no_change(run: Path) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: how to make it, the command, and what the answer must say."""
+
+    id: str
+    what: str
+    make: Maker | None
+    args: tuple[str, ...]
+    message: str
+    exit_code: int = 2
+    check: Callable[[Path, str], None] | None = field(default=None, compare=False)
+
+
+def _check_quoted(path: Path, output: str) -> None:
+    from archselect.load import load_table
+
+    frame = load_table(path).frame
+    assert frame.shape == (60, 4)
+    assert frame.loc[0, "city"] == "Paris, France"
+    assert frame.loc[1, "city"] == "New\nYork"
+
+
+def _check_user_file_kept(path: Path, output: str) -> None:
+    run = path.parent / "run"
+    assert (run / "notes.txt").read_text() == "mine"
+    assert (run / "report.html").exists()
+
+
+def _quoted_frame() -> pd.DataFrame:
+    frame = _tab()
+    frame["city"] = ["Paris, France", "New\nYork", 'say "hi"'] * 20
+    return frame[["height", "weight", "city", "label"]]
+
+
+def _many_classes() -> pd.DataFrame:
+    frame = _tab(60)
+    frame["label"] = [f"k{i // 2}" for i in range(60)]
+    return frame
+
+
+def _single_example_class() -> pd.DataFrame:
+    frame = _tab(60)
+    frame.loc[5, "label"] = "lonely"
+    return frame
+
+
+def _long_format() -> pd.DataFrame:
+    rows = []
+    for sid in range(20):
+        for t in range(12):
+            label = "up" if sid % 2 else "down"
+            if sid == 3 and t > 5:
+                label = "up"
+            rows.append({"id": sid, "time": t, "value": float(t * (sid % 3)), "label": label})
+    return pd.DataFrame(rows)
+
+
+PASSWORD = "s3cretPW"
+
+CASES: tuple[Case, ...] = (
+    Case("missing", "missing file", None, ("profile", "{data}"), "does not exist"),
+    Case(
+        "directory",
+        "a directory instead of a file",
+        lambda p: p.mkdir(),
+        ("profile", "{data}"),
+        "is a directory",
+    ),
+    Case("empty", "empty file", _text(""), ("profile", "{data}"), "is empty"),
+    Case("blank", "only blank lines", _text("\n \n\n"), ("profile", "{data}"), "is empty"),
+    Case(
+        "header_only", "header only", _text("a,b,label\n"), ("profile", "{data}"), "no data rows"
+    ),
+    Case(
+        "one_row",
+        "a single data row",
+        _text("a,b,label\n1,2,0\n"),
+        ("profile", "{data}"),
+        "has 1 row with a target",
+    ),
+    Case(
+        "few_rows",
+        "five data rows",
+        _frame(lambda: _tab(5)),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "at least 10",
+    ),
+    Case(
+        "binary",
+        "binary bytes (NUL)",
+        _bytes(b"\x00\x01\x02\x03binary\x00" * 10),
+        ("profile", "{data}"),
+        "looks like a binary file",
+    ),
+    Case(
+        "png",
+        "an image file passed as the data",
+        _bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))),
+        ("profile", "{data}"),
+        "looks like a binary file",
+    ),
+    Case(
+        "xlsx",
+        "a zip (Excel .xlsx) file",
+        _bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(200)),
+        ("profile", "{data}"),
+        "export the data as a text CSV",
+    ),
+    Case(
+        "cp1252",
+        "Windows-1252 text (not UTF-8)",
+        lambda p: (
+            _tab()
+            .assign(city=["Zürich", "Besançon", "Málaga"] * 20)
+            .to_csv(p, index=False, encoding="cp1252")
+        ),
+        ("profile", "{data}"),
+        "read as cp1252",
+        exit_code=0,
+    ),
+    Case(
+        "utf16",
+        "UTF-16 text with a byte-order mark (Excel 'Unicode text')",
+        lambda p: p.write_bytes(_tab().to_csv(index=False, sep="\t").encode("utf-16")),
+        ("profile", "{data}"),
+        "read as utf-16",
+        exit_code=0,
+    ),
+    Case(
+        "semicolon",
+        "semicolon separated",
+        _frame(_tab, sep=";"),
+        ("profile", "{data}"),
+        "separator detected as ';'",
+        exit_code=0,
+    ),
+    Case(
+        "tab",
+        "tab separated",
+        _frame(_tab, sep="\t"),
+        ("profile", "{data}"),
+        "separator detected as '\\t'",
+        exit_code=0,
+    ),
+    Case(
+        "quoted",
+        "quoted fields with embedded separators, quotes and newlines",
+        _frame(_quoted_frame),
+        ("profile", "{data}"),
+        "modality: tabular",
+        exit_code=0,
+        check=_check_quoted,
+    ),
+    Case(
+        "ragged",
+        "a row with more fields than the header",
+        _text("a,b,label\n1,2,0\n1,2,3,4\n"),
+        ("profile", "{data}"),
+        "is not a well-formed CSV",
+    ),
+    Case(
+        "duplicate_columns",
+        "duplicate column names",
+        _text("a,b,a,label\n1,2,3,0\n4,5,6,1\n"),
+        ("profile", "{data}"),
+        "duplicate column names (a)",
+    ),
+    Case(
+        "target_missing",
+        "--target names no column",
+        _frame(_tab),
+        ("profile", "{data}", "--target", "lable"),
+        "the closest names are 'label'",
+    ),
+    Case(
+        "target_empty",
+        "target column empty in every row",
+        _frame(_with(t=_set("label", list(range(60)), None))),
+        ("profile", "{data}"),
+        "is empty in every row",
+    ),
+    Case(
+        "one_class",
+        "one class only",
+        _frame(_with(t=_set("label", list(range(60)), "same"))),
+        ("profile", "{data}"),
+        "has one class only ('same')",
+    ),
+    Case(
+        "single_example_class",
+        "a class with a single example",
+        _frame(_single_example_class),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "Class 'lonely' has a single example",
+    ),
+    Case(
+        "too_many_classes",
+        "30 classes for 60 rows",
+        _frame(_many_classes),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "30 classes for 60 rows",
+    ),
+    Case(
+        "text_regression",
+        "--task regression on a text target",
+        _frame(_tab),
+        ("profile", "{data}", "--task", "regression"),
+        "Regression needs a numeric target",
+    ),
+    Case(
+        "nan_features",
+        "a few missing feature values",
+        _frame(_with(n=_set("height", [1, 7, 9], None))),
+        ("profile", "{data}"),
+        "3 missing or infinite feature values will be imputed",
+        exit_code=0,
+    ),
+    Case(
+        "inf_features",
+        "+inf and -inf in a feature",
+        _frame(_with(p=_set("weight", [2], np.inf), m=_set("weight", [4], -np.inf))),
+        ("profile", "{data}"),
+        "2 missing or infinite feature values will be imputed",
+        exit_code=0,
+    ),
+    Case(
+        "mostly_missing",
+        "a feature missing in most rows",
+        _frame(_with(n=_set("height", list(range(40)), None))),
+        ("profile", "{data}"),
+        "Column 'height' is missing or non-finite in 67% of rows (limit 50%)",
+    ),
+    Case(
+        "text_in_numeric",
+        "non-numeric text inside a numeric column",
+        _frame(_with(t=_set("weight", [7], "n/a?"), u=_set("weight", [9], "oops"))),
+        ("profile", "{data}"),
+        "Column 'weight' should be numeric but data row 8 holds 'n/a?'",
+    ),
+    Case(
+        "only_target",
+        "a single column",
+        _text("label\n0\n1\n0\n"),
+        ("profile", "{data}"),
+        "no feature columns besides the target",
+    ),
+    Case(
+        "constant_features",
+        "every feature constant",
+        _frame(lambda: _tab().assign(height=1.0, weight=2.0, age=3)),
+        ("profile", "{data}"),
+        "Every feature column was dropped",
+    ),
+    Case(
+        "wide_100k",
+        "100,000 columns",
+        _wide(100_000),
+        ("profile", "{data}"),
+        "more than the limit of 65,536",
+    ),
+    Case(
+        "shape_mismatch",
+        "--shape that does not match the column count",
+        _frame(_digits),
+        ("profile", "{data}", "--shape", "28x28"),
+        "--shape '28x28' needs 784 pixel columns but the data has 64",
+    ),
+    Case(
+        "shape_garbage",
+        "--shape that is not HxW",
+        _frame(_digits),
+        ("profile", "{data}", "--shape", "eight"),
+        "is not of the form HxW or HxWxC",
+    ),
+    Case(
+        "unknown_family",
+        "unknown family in --families",
+        _frame(_digits),
+        ("fit", "{data}", "--families", "transformer", "--out", "{tmp}/run"),
+        "Unknown family 'transformer'",
+    ),
+    Case(
+        "unfit_family",
+        "a family that does not fit the data",
+        _frame(_digits),
+        ("fit", "{data}", "--families", "lstm", "--out", "{tmp}/run"),
+        "does not fit image data",
+    ),
+    Case(
+        "trials_zero",
+        "--trials 0",
+        _frame(_tab),
+        ("fit", "{data}", "--trials", "0", "--out", "{tmp}/run"),
+        "--trials must be a positive number of trials, not 0",
+    ),
+    Case(
+        "trials_negative",
+        "--trials -3",
+        _frame(_tab),
+        ("fit", "{data}", "--trials", "-3", "--out", "{tmp}/run"),
+        "--trials must be a positive number of trials, not -3",
+    ),
+    Case(
+        "timeout_negative",
+        "negative --timeout",
+        _frame(_tab),
+        ("fit", "{data}", "--timeout", "-5m", "--out", "{tmp}/run"),
+        "--timeout '-5m' must be longer than zero",
+    ),
+    Case(
+        "timeout_zero",
+        "--timeout 0",
+        _frame(_tab),
+        ("fit", "{data}", "--timeout", "0", "--out", "{tmp}/run"),
+        "must be longer than zero",
+    ),
+    Case(
+        "timeout_garbage",
+        "unparsable --timeout",
+        _frame(_tab),
+        ("fit", "{data}", "--timeout", "soon", "--out", "{tmp}/run"),
+        "--timeout 'soon' is not a duration",
+    ),
+    Case(
+        "seed_negative",
+        "negative --seed",
+        _frame(_tab),
+        ("fit", "{data}", "--seed", "-1", "--out", "{tmp}/run"),
+        "--seed must be between 0 and",
+    ),
+    Case(
+        "max_failures_zero",
+        "--max-failures 0",
+        _frame(_tab),
+        ("fit", "{data}", "--max-failures", "0", "--out", "{tmp}/run"),
+        "--max-failures must be at least 1",
+    ),
+    Case(
+        "space_missing",
+        "--space file that does not exist",
+        _frame(_tab),
+        ("fit", "{data}", "--space", "{tmp}/nope.toml", "--out", "{tmp}/run"),
+        "does not exist; check the --space path",
+    ),
+    Case(
+        "space_bad_toml",
+        "--space file that is not TOML",
+        lambda p: (_tab().to_csv(p, index=False), (p.parent / "s.toml").write_text("[[x")),
+        ("fit", "{data}", "--space", "{tmp}/s.toml", "--out", "{tmp}/run"),
+        "is not valid TOML",
+    ),
+    Case(
+        "out_is_file",
+        "--out names a file",
+        lambda p: (_tab().to_csv(p, index=False), (p.parent / "run").write_text("x")),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "is a file; give a directory",
+    ),
+    Case(
+        "out_foreign",
+        "--out directory holding someone's files",
+        _run_dir_with(
+            lambda run: (
+                (run / "plan.json").unlink(),
+                (run / "profile.json").unlink(),
+                _user_file(run),
+            )
+        ),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "is not empty and holds no archselect run",
+    ),
+    Case(
+        "out_other_data",
+        "--out directory holding a run on different data",
+        _run_dir_with(_no_change),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "holds a run on different data; choose another --out or pass --force",
+    ),
+    Case(
+        "newer_format_predict",
+        "predict with a run directory from a newer format version",
+        _run_dir_with(_newer_format),
+        ("predict", "{tmp}/run", "{data}"),
+        "was written by a newer archselect (run format 99",
+    ),
+    Case(
+        "newer_format_report",
+        "report on a run directory from a newer format version",
+        _run_dir_with(_newer_format),
+        ("report", "{tmp}/run"),
+        "upgrade archselect to use it",
+    ),
+    Case(
+        "run_dir_missing",
+        "predict with a run directory that does not exist",
+        _frame(_tab),
+        ("predict", "{tmp}/nowhere", "{data}"),
+        "is not a directory; pass the --out directory of a fit",
+    ),
+    Case(
+        "run_dir_damaged",
+        "predict with a run directory whose plan.json is damaged",
+        _run_dir_with(_no_change),
+        ("predict", "{tmp}/run", "{data}"),
+        "plan.json is damaged",
+    ),
+    Case(
+        "predict_overwrites_input",
+        "predict -o naming the input file",
+        _run_dir_with(_no_change),
+        ("predict", "{tmp}/run", "{data}", "-o", "{data}"),
+        "would overwrite the input data",
+    ),
+    Case(
+        "storage_unparsable",
+        "--storage URL that cannot be parsed (password must stay hidden)",
+        _frame(_tab),
+        (
+            "fit",
+            "{data}",
+            "--storage",
+            f"postgresql://u:{PASSWORD}@host:notaport/db",
+            "--out",
+            "{tmp}/run",
+        ),
+        "cannot open the study storage postgresql://u:***@host",
+    ),
+    Case(
+        "storage_refused",
+        "--storage database that refuses the connection (password must stay hidden)",
+        _frame(_tab),
+        (
+            "fit",
+            "{data}",
+            "--storage",
+            f"postgresql+psycopg2://postgres:{PASSWORD}@127.0.0.1:9/none",
+            "--out",
+            "{tmp}/run",
+        ),
+        "cannot open the study storage postgresql+psycopg2://postgres:***@127.0.0.1:9/none",
+    ),
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_corpus(case: Case, tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    if case.make is not None:
+        case.make(data)
+    args = [a.replace("{data}", str(data)).replace("{tmp}", str(tmp_path)) for a in case.args]
+    start = time.perf_counter()
+    res = CliRunner().invoke(cli, args)
+    elapsed = time.perf_counter() - start
+    output = res.stdout + res.stderr
+    assert res.exit_code == case.exit_code, output
+    assert case.message in output, output
+    assert "Traceback" not in output
+    assert PASSWORD not in output
+    if case.exit_code == 2:
+        errors = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1, res.stderr
+        sentence = errors[0].removeprefix("error: ")
+        assert sentence.endswith((".", "?")), sentence
+    assert elapsed < 20, f"{case.id} took {elapsed:.1f}s"
+    if case.check is not None:
+        case.check(data, output)
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 30
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["--debug", "profile", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 2
+    assert "Traceback" in res.stderr and "DataError" in res.stderr
+    assert "does not exist" in res.stderr
+
+
+def test_force_replaces_only_archselect_files(tmp_path: Path, fast_space: Path) -> None:
+    """--force over a run on other data: the run is replaced, the user's file survives."""
+    data = tmp_path / "data.csv"
+    _run_dir_with(_user_file)(data)
+    (tmp_path / "run" / "model").mkdir()
+    (tmp_path / "run" / "model" / "my_notes.md").write_text("also mine")
+    res = CliRunner().invoke(
+        cli,
+        [
+            "fit",
+            str(data),
+            "--out",
+            str(tmp_path / "run"),
+            "--force",
+            "--trials",
+            "1",
+            "--space",
+            str(fast_space),
+            "--quiet",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    _check_user_file_kept(data, res.output)
+    assert (tmp_path / "run" / "model" / "my_notes.md").read_text() == "also mine"
+    profile = json.loads((tmp_path / "run" / "profile.json").read_text())
+    assert profile["source"]["sha256"] != "0" * 64
+
+
+def markdown_table() -> str:
+    """The corpus as a markdown table (written to tests/BAD_INPUT_CASES.md)."""
+    lines = [
+        "# Bad-input corpus",
+        "",
+        "Generated from `tests/test_bad_input_corpus.py` by "
+        "`python -m tests.test_bad_input_corpus`; every row is a test case run through the CLI.",
+        "",
+        "| # | case | input | command | exit | the answer contains |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, c in enumerate(CASES, 1):
+        msg = c.message.replace("|", "\\|")
+        cmd = " ".join(c.args).replace("|", "\\|")
+        lines.append(f"| {i} | `{c.id}` | {c.what} | `{cmd}` | {c.exit_code} | {msg} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    out = Path(__file__).with_name("BAD_INPUT_CASES.md")
+    out.write_text(markdown_table(), encoding="utf-8")
+    print(f"wrote {out} ({len(CASES)} cases)")
