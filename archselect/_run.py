@@ -141,14 +141,27 @@ TRIAL_COLUMNS = (
     "latency_b256_ms",
     "device",
     "duration_s",
+    "seq_len",
+    "latency_len1x_ms",
+    "latency_len2x_ms",
+    "latency_len4x_ms",
     "error",
+    "note",
     "params",
     "history_val",
 )
 
 
 def write_trials_csv(result: SearchResult, path: Path) -> None:
-    """One row per trial, then one per baseline (``kind`` = ``baseline``)."""
+    """One row per trial, then one per baseline (``kind`` = ``baseline``).
+
+    Columns: ``kind`` (``trial`` or ``baseline``: a non-deep reference, never a
+    candidate), the :class:`TrialRecord` measurements, ``seq_len`` and
+    ``latency_len{1,2,4}x_ms`` (sequence data, each family's best trial: batch-1 latency
+    per sample at lengths T, 2T, 4T), ``note`` (baselines: what the reference is, or why it
+    was skipped), ``params`` and ``history_val`` (JSON). Per-family best-score-versus-
+    trials follows from ``number``, ``family``, ``state`` and ``val_metric``.
+    """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=TRIAL_COLUMNS)
@@ -166,7 +179,8 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                 {
                     "kind": "baseline",
                     "family": b.name,
-                    "state": "FAIL" if b.error else "COMPLETE",
+                    "state": b.state,
+                    "note": b.note or b.description,
                     "val_metric": b.val_metric,
                     "test_metric": b.test_metric,
                     "train_time_s": b.train_time_s,
@@ -181,7 +195,11 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
 
 def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
     """Rebuild the :class:`SearchResult` from ``trials.csv`` (no database needed)."""
-    frame = pd.read_csv(path, dtype={"error": "string", "device": "string"}, keep_default_na=True)
+    frame = pd.read_csv(
+        path,
+        dtype={"error": "string", "device": "string", "note": "string"},
+        keep_default_na=True,
+    )
     trials, baselines = [], []
 
     def val(row: pd.Series, key: str) -> Any:
@@ -198,15 +216,21 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
                     train_time_s=float(row["train_time_s"]),
                     latency_b256_ms=val(row, "latency_b256_ms"),
                     error=val(row, "error"),
+                    note=val(row, "note") if row["state"] == "SKIPPED" else None,
                 )
             )
             continue
         data = {
-            k: val(row, k) for k in TRIAL_COLUMNS if k not in ("kind", "params", "history_val")
+            k: val(row, k)
+            for k in TRIAL_COLUMNS
+            if k not in ("kind", "params", "history_val", "note")
         }
         data["params"] = json.loads(row["params"])
         data["history_val"] = json.loads(row["history_val"])
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
+        for k in ("epochs", "best_epoch", "n_params", "seq_len"):  # NaN made them floats
+            if data.get(k) is not None:
+                data[k] = int(data[k])
         data["number"], data["family"], data["state"] = (
             int(row["number"]),
             str(row["family"]),
@@ -329,6 +353,7 @@ def fit(
     storage: str | None = None,
     study_name: str = STUDY_NAME,
     families: tuple[str, ...] | None = None,
+    objectives: tuple[str, ...] | None = None,
     task: str | None = None,
     modality: str | None = None,
     shape: str | None = None,
@@ -352,6 +377,8 @@ def fit(
         seed: One seed for the split, the sampler and training.
         storage: Optuna storage URL (default: SQLite ``RUN_DIR/study.db``).
         families: Restrict the search to these families.
+        objectives: ``("accuracy", "latency")`` for a multi-objective study whose Pareto
+            front is recorded in ``recommendation.json`` (default: the metric alone).
         force: Replace a run on different data in ``out`` (only archselect's files).
         on_trial: Called with each finished trial.
 
@@ -379,6 +406,7 @@ def fit(
         timeout_s=timeout,
         seed=seed,
         space_files=space_files,
+        objectives=objectives,
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     url = storage_url(run_dir, storage)

@@ -1,5 +1,11 @@
-"""Non-deep reference models on the same split (scikit-learn), so the report can say
-how much a deep family earns."""
+"""Non-deep reference models on the same split, so the report can say how much a deep
+family earns.
+
+Every data set gets logistic regression (ridge for regression) and HistGradientBoosting on
+the flattened features; sequences also get 1-nearest-neighbour on Euclidean distance and
+MiniRocket (from the optional ``aeon`` package, ``pip install 'archselect[minirocket]'``).
+When ``aeon`` is absent, the MiniRocket row is kept with ``note`` saying why it was skipped.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,30 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 from archselect._serde import JsonRecord
 from archselect.prepare import Prepared
 from archselect.train import score
 
-__all__ = ["BaselineResult", "run_baselines"]
+__all__ = ["BASELINE_DESCRIPTIONS", "BaselineResult", "minirocket_available", "run_baselines"]
 
 #: Iteration cap of the linear baselines.
 MAX_ITER = 1000
+#: MiniRocket needs series at least this long (its kernels have length 9).
+MINIROCKET_MIN_LENGTH = 9
+#: What each baseline is, in words (the report and trials.csv show it).
+BASELINE_DESCRIPTIONS = {
+    "logistic_regression": "logistic regression on the flattened, standardised features",
+    "ridge": "ridge regression on the flattened, standardised features",
+    "hist_gradient_boosting": "scikit-learn HistGradientBoosting on the flattened features",
+    "knn_euclidean": "1-nearest neighbour, Euclidean distance on the standardised series",
+    "minirocket": "MiniRocket random convolutional features + ridge (aeon)",
+}
+MINIROCKET_MISSING = (
+    "MiniRocket skipped: the optional package aeon is not installed "
+    "(pip install 'archselect[minirocket]')."
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,45 @@ class BaselineResult(JsonRecord):
     train_time_s: float
     latency_b256_ms: float | None = None
     error: str | None = None
+    #: Why the baseline was not run (e.g. an optional package is missing); no metrics then.
+    note: str | None = None
+
+    @property
+    def state(self) -> str:
+        """``COMPLETE``, ``FAIL`` (raised: see ``error``) or ``SKIPPED`` (see ``note``)."""
+        return "FAIL" if self.error else "SKIPPED" if self.note else "COMPLETE"
+
+    @property
+    def description(self) -> str:
+        """One phrase saying what this reference model is."""
+        return BASELINE_DESCRIPTIONS.get(self.name, self.name)
+
+
+def minirocket_available() -> bool:
+    """Whether the optional ``aeon`` package (MiniRocket) can be imported."""
+    try:
+        import aeon.classification.convolution_based  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+class _Series3D:
+    """Wraps an aeon estimator: (N, T, C) arrays in, aeon's (N, C, T) collections inside."""
+
+    def __init__(self, est) -> None:  # type: ignore[no-untyped-def]
+        self.est = est
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _Series3D:
+        self.est.fit(x.transpose(0, 2, 1).astype(np.float64), y)
+        self.classes_ = getattr(self.est, "classes_", None)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.est.predict(x.transpose(0, 2, 1).astype(np.float64)))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.est.predict_proba(x.transpose(0, 2, 1).astype(np.float64)))
 
 
 def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
@@ -38,6 +98,15 @@ def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
         return LogisticRegression(max_iter=MAX_ITER)
     if name == "ridge":
         return Ridge()
+    if name == "knn_euclidean":
+        cls = KNeighborsClassifier if task == "classification" else KNeighborsRegressor
+        return cls(n_neighbors=1, metric="euclidean")
+    if name == "minirocket":
+        from aeon.classification.convolution_based import MiniRocketClassifier
+        from aeon.regression.convolution_based import MiniRocketRegressor
+
+        est_cls = MiniRocketClassifier if task == "classification" else MiniRocketRegressor
+        return _Series3D(est_cls(random_state=seed))
     if name == "hist_gradient_boosting":
         cls = (
             HistGradientBoostingClassifier
@@ -48,11 +117,12 @@ def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
     raise ValueError(f"unknown baseline {name!r}")
 
 
-def _outputs(model, x: np.ndarray, task: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _outputs(model, x: np.ndarray, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     if task == "classification":
         proba = model.predict_proba(x)
-        full = np.zeros((len(x), int(model.classes_.max()) + 1))
-        full[:, model.classes_] = proba
+        classes = np.asarray(model.classes_, dtype=np.int64)
+        full = np.zeros((len(x), max(n_classes, int(classes.max()) + 1)))
+        full[:, classes] = proba
         return full
     return model.predict(x)[:, None]
 
@@ -60,27 +130,68 @@ def _outputs(model, x: np.ndarray, task: str) -> np.ndarray:  # type: ignore[no-
 def run_baselines(
     prepared: Prepared, names: tuple[str, ...], *, seed: int = 0
 ) -> list[BaselineResult]:
-    """Fit each baseline on flattened training features; score validation and test."""
+    """Fit each baseline on the training rows; score validation and test.
+
+    Most baselines see flattened features; ``minirocket`` sees the ``(N, T, C)`` series.
+    A baseline that raises is recorded with ``error``; one whose optional package is
+    missing is recorded with ``note``; neither stops the run.
+
+    Example:
+        >>> import numpy as np
+        >>> from archselect.load import load_table
+        >>> from archselect.prepare import prepare
+        >>> from archselect.profile import profile_table
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"a": np.arange(60.0), "y": [0, 1] * 30})
+        >>> table = load_table(frame)
+        >>> res = run_baselines(prepare(table, profile_table(table)), ("knn_euclidean",))
+        >>> res[0].state
+        'COMPLETE'
+    """
     task = prepared.preprocessing.task
     std = prepared.preprocessing.target_std
-    flat = [a.reshape(len(a), -1) for a in (prepared.x_train, prepared.x_val, prepared.x_test)]
+    n_classes = len(prepared.preprocessing.classes)
+    raw = (prepared.x_train, prepared.x_val, prepared.x_test)
     results = []
     for name in names:
         start = time.perf_counter()
+        if name == "minirocket" and not minirocket_available():
+            results.append(
+                BaselineResult(
+                    name=name,
+                    val_metric=None,
+                    test_metric=None,
+                    train_time_s=0.0,
+                    note=MINIROCKET_MISSING,
+                )
+            )
+            continue
         try:
             model = _make(name, task, seed)
+            if name == "minirocket":
+                length = raw[0].shape[1] if raw[0].ndim == 3 else 0
+                if length < MINIROCKET_MIN_LENGTH:
+                    raise ValueError(
+                        f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
+                        f"steps; these have {length}"
+                    )
+                flat = list(raw)
+            else:
+                flat = [a.reshape(len(a), -1) for a in raw]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(flat[0], prepared.y_train)
             elapsed = time.perf_counter() - start
             t0 = time.perf_counter()
-            val_out = _outputs(model, flat[1], task)
+            val_out = _outputs(model, flat[1], task, n_classes)
             latency = (time.perf_counter() - t0) / max(1, len(flat[1])) * 1000
             results.append(
                 BaselineResult(
                     name=name,
                     val_metric=score(task, val_out, prepared.y_val, std),
-                    test_metric=score(task, _outputs(model, flat[2], task), prepared.y_test, std),
+                    test_metric=score(
+                        task, _outputs(model, flat[2], task, n_classes), prepared.y_test, std
+                    ),
                     train_time_s=elapsed,
                     latency_b256_ms=latency,
                 )

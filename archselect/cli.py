@@ -148,6 +148,10 @@ def _data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--families", help="Comma-separated families to try, e.g. cnn1d,lstm.")
 @click.option(
+    "--objectives",
+    help="accuracy (default; rmse for regression) or accuracy,latency for a Pareto front.",
+)
+@click.option(
     "--space",
     "spaces",
     multiple=True,
@@ -177,6 +181,7 @@ def fit(
     seed: int,
     storage: str | None,
     families: str | None,
+    objectives: str | None,
     spaces: tuple[Path, ...],
     max_failures: int | None,
     force: bool,
@@ -192,6 +197,7 @@ def fit(
     Examples:
       archselect fit datasets/digits.csv --trials 12
       archselect fit series.csv --families cnn1d,lstm --timeout 15m --out runs/series
+      archselect fit series.csv --objectives accuracy,latency --trials 30
     """
     import archselect
     from archselect._run import check_run_options
@@ -202,6 +208,7 @@ def fit(
     check_run_options(seed=seed, max_failures=max_failures)
     timeout = parse_duration(timeout_text) if timeout_text is not None else None
     fams = tuple(f.strip() for f in families.split(",") if f.strip()) if families else None
+    objs = tuple(o.strip() for o in objectives.split(",") if o.strip()) if objectives else None
 
     def on_trial(t: TrialRecord) -> None:
         if quiet:
@@ -220,6 +227,7 @@ def fit(
         seed=seed,
         storage=storage,
         families=fams,
+        objectives=objs,
         task=task,
         modality=modality,
         shape=shape,

@@ -23,15 +23,30 @@ DEFAULT_TIMEOUT_S = 300.0
 MIN_SHARE = 3
 #: Families tried for each layout, in report order.
 FAMILIES_BY_LAYOUT = {
-    "image": ("cnn2d", "mlp"),
-    "series": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
+    "image": ("cnn2d", "resnet_small", "mlp"),
+    "series": ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"),
     "table": ("mlp",),
 }
-#: Non-deep references fitted on the same split.
+#: Non-deep references fitted on the same split, by task; sequences add SERIES_BASELINES.
 BASELINES = {
     "classification": ("logistic_regression", "hist_gradient_boosting"),
     "regression": ("ridge", "hist_gradient_boosting"),
 }
+SERIES_BASELINES = ("knn_euclidean", "minirocket")
+#: Objectives ``--objectives`` accepts: the task's metric (``accuracy``/``rmse``; the
+#: name ``metric`` stands for either) and ``latency`` (ms per sample at batch 1).
+OBJECTIVE_NAMES = ("accuracy", "rmse", "metric", "latency")
+
+
+def baselines_for(layout: str, task: str) -> tuple[str, ...]:
+    """The reference models fitted for this layout and task.
+
+    Example:
+        >>> baselines_for("series", "classification")[-2:]
+        ('knn_euclidean', 'minirocket')
+    """
+    extra = SERIES_BASELINES if layout == "series" else ()
+    return BASELINES[task] + extra
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,15 @@ class Plan(JsonRecord):
     timeout_s: float | None
     share_per_family: int
     seed: int
+    #: What the study optimises: ``(metric,)`` (one objective, the default) or
+    #: ``(metric, "latency")`` (a multi-objective study whose Pareto front is reported;
+    #: latency is milliseconds per sample at batch 1, minimised).
+    objectives: tuple[str, ...] = ()
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has more than one objective (then it has a Pareto front)."""
+        return len(self.objectives) > 1
 
     @property
     def family_names(self) -> tuple[str, ...]:
@@ -66,6 +90,22 @@ def fair_share(n_trials: int | None, n_families: int) -> int:
     return max(min(MIN_SHARE, n_trials // n_families), math.ceil(n_trials / n_families / 2), 1)
 
 
+def _objectives(names: tuple[str, ...] | None, metric: str) -> tuple[str, ...]:
+    """Validate ``--objectives``: the task's metric first, optionally ``latency``."""
+    if not names:
+        return (metric,)
+    unknown = [n for n in names if n not in OBJECTIVE_NAMES]
+    if unknown:
+        raise UsageError(f"Unknown objective {unknown[0]!r}; use {metric} or {metric},latency.")
+    resolved = tuple(metric if n == "metric" else n for n in names)
+    if resolved not in ((metric,), (metric, "latency")):
+        raise UsageError(
+            f"--objectives {','.join(names)} does not fit this {metric} task; use {metric} or "
+            f"{metric},latency."
+        )
+    return resolved
+
+
 def make_plan(
     profile: Profile,
     *,
@@ -74,6 +114,7 @@ def make_plan(
     timeout_s: float | None = None,
     seed: int = 0,
     space_files: tuple[str | Path, ...] = (),
+    objectives: tuple[str, ...] | None = None,
 ) -> Plan:
     """Choose the families that fit the profile's layout and load their spaces.
 
@@ -85,6 +126,9 @@ def make_plan(
         seed: The run's seed (recorded; feeds the sampler).
         space_files: User TOML files that replace the shipped space of the family they name
             (``name = "shared"`` replaces the shared training space).
+        objectives: ``("accuracy",)`` by default; ``("accuracy", "latency")`` makes a
+            multi-objective study (accuracy up, latency per sample down). For regression
+            the metric is ``rmse``; ``metric`` names the task's metric either way.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -119,6 +163,7 @@ def make_plan(
         n_trials, timeout_s = DEFAULT_TRIALS_PER_FAMILY * len(names), DEFAULT_TIMEOUT_S
     metric = metric_for(profile.task)
     return Plan(
+        objectives=_objectives(objectives, metric),
         modality=profile.modality,
         layout=profile.layout,
         task=profile.task,
@@ -126,7 +171,7 @@ def make_plan(
         direction=metric_direction(metric),
         families=spaces,
         shared=user_spaces.get("shared") or load_shared_space(),
-        baselines=BASELINES[profile.task],
+        baselines=baselines_for(profile.layout, profile.task),
         n_trials=n_trials,
         timeout_s=timeout_s,
         share_per_family=fair_share(n_trials, len(names)),

@@ -5,6 +5,15 @@ This is the only module that touches ``optuna.Trial``. Each trial picks a family
 every family gets its share before the sampler concentrates), samples that family's
 space plus the shared training space, trains through :mod:`archselect.train`, and
 stores every measurement as trial user attributes.
+
+After the search, each family's best trial on sequence data is rebuilt for sequences
+1x, 2x and 4x as long as the data's and timed at batch 1 (the parallelism claim:
+recurrent nets step through time, convolutions do not); those figures live in the
+study's user attribute ``LENGTH_LATENCY_ATTR`` and are merged into the trial records.
+
+With ``plan.objectives == (metric, "latency")`` the study is multi-objective (the metric
+and milliseconds per sample at batch 1); Optuna cannot prune such trials, so every trial
+runs to its early stop.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import base64
 import logging
 import math
 import re
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import torch
 
 from archselect._errors import UsageError
 from archselect._serde import JsonRecord
@@ -63,6 +74,12 @@ PRUNE_WARMUP_EPOCHS = 10
 MAX_STORED_SCORES = 8192
 #: Random trials before TPE models the space.
 TPE_STARTUP_TRIALS = 8
+#: Sequence-length multiples at which each family's best trial is timed (sequence data).
+LENGTH_MULTIPLES = (1, 2, 4)
+#: Study user attribute holding ``{trial number: [ms at 1T, 2T, 4T]}``.
+LENGTH_LATENCY_ATTR = "length_latency"
+#: Timed runs per length (the minimum is kept).
+LENGTH_REPEATS = 15
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -92,6 +109,13 @@ class TrialRecord(JsonRecord):
     history_val: tuple[float, ...] = ()
     val_scores_b64: str | None = None
     duration_s: float | None = None
+    #: Sequence data only, and only for each family's best trial: the data's sequence
+    #: length T, and the inference latency per sample at batch 1 (ms) of the same
+    #: architecture built for sequences of length T, 2T and 4T.
+    seq_len: int | None = None
+    latency_len1x_ms: float | None = None
+    latency_len2x_ms: float | None = None
+    latency_len4x_ms: float | None = None
 
     def val_scores(self) -> np.ndarray | None:
         if not self.val_scores_b64:
@@ -110,6 +134,8 @@ class SearchResult(JsonRecord):
     direction: str
     trials: tuple[TrialRecord, ...]
     baselines: tuple[BaselineResult, ...]
+    #: The study's objectives: ``(metric,)`` or ``(metric, "latency")``.
+    objectives: tuple[str, ...] = ()
 
     def finished(self) -> list[TrialRecord]:
         return [t for t in self.trials if t.state == "COMPLETE" and t.val_metric is not None]
@@ -178,14 +204,23 @@ def open_study(url: str, plan: Plan, *, study_name: str = STUDY_NAME) -> optuna.
             n_startup_trials=PRUNE_STARTUP_TRIALS, n_warmup_steps=PRUNE_WARMUP_EPOCHS
         )
     )
+    directions = [plan.direction] + ["minimize"] * (len(plan.objectives) - 1)
     study = optuna.create_study(
         storage=storage,
         sampler=sampler,
         pruner=pruner,
         study_name=study_name,
-        direction=plan.direction,  # type: ignore[arg-type]
+        directions=directions,  # type: ignore[arg-type]
         load_if_exists=True,
     )
+    if len(study.directions) != len(directions):
+        stored = study.user_attrs.get("objectives") or ["?"] * len(study.directions)
+        raise UsageError(
+            f"Study {study_name!r} was created with objectives {','.join(stored)}; rerun "
+            f"with --objectives {','.join(stored)} or use another --out/--study."
+        )
+    if "objectives" not in study.user_attrs:
+        study.set_user_attr("objectives", list(plan.objectives or (plan.metric,)))
     if not study.user_attrs.get("fair_share_enqueued"):
         study.set_user_attr("fair_share_enqueued", True)
         for _ in range(plan.share_per_family):
@@ -257,10 +292,12 @@ def _encode_scores(scores: np.ndarray) -> str:
     return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
 
 
-def _objective(prepared: Prepared, plan: Plan) -> Callable[[optuna.Trial], float]:
+def _objective(
+    prepared: Prepared, plan: Plan
+) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     pre = prepared.preprocessing
 
-    def objective(trial: optuna.Trial) -> float:
+    def objective(trial: optuna.Trial) -> float | tuple[float, float]:
         family = trial.suggest_categorical("family", list(plan.family_names))
         space = plan.space(family)
         model_params = {s.name: _suggest(trial, f"{family}.{s.name}", s) for s in space.params}
@@ -270,6 +307,8 @@ def _objective(prepared: Prepared, plan: Plan) -> Callable[[optuna.Trial], float
         config = train_config(plan.task, shared, plan.seed + trial.number)
 
         def report(epoch: int, value: float) -> None:
+            if plan.multi_objective:  # Optuna cannot prune multi-objective trials
+                return
             trial.report(value, epoch)
             if trial.should_prune():
                 trial.set_user_attr("epochs", epoch + 1)
@@ -320,6 +359,8 @@ def _objective(prepared: Prepared, plan: Plan) -> Callable[[optuna.Trial], float
         }
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
+        if plan.multi_objective:
+            return result.val_metric, latency[1]
         return result.val_metric
 
     return objective
@@ -329,8 +370,10 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
     """Every trial of the study as a :class:`TrialRecord`, by number."""
     records = []
     fields = set(TrialRecord.__dataclass_fields__)
+    by_length = study.user_attrs.get(LENGTH_LATENCY_ATTR, {})
     for t in study.get_trials(deepcopy=False):
         attrs = {k: v for k, v in t.user_attrs.items() if k in fields}
+        attrs.update(by_length.get(str(t.number), {}))
         attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
         duration = t.duration.total_seconds() if t.duration else None
         records.append(
@@ -402,6 +445,8 @@ def run_search(
             on_trial(rec)
 
     callbacks.append(notify)
+    if plan.multi_objective:
+        logging.getLogger("optuna").setLevel(logging.ERROR)
     if remaining is None or remaining > 0:
         logging.getLogger("optuna").setLevel(logging.ERROR)
         study.optimize(
@@ -412,6 +457,8 @@ def run_search(
             callbacks=callbacks,
             gc_after_trial=True,
         )
+    if plan.layout == "series":
+        measure_length_latency(study, prepared, plan)
     return SearchResult(
         study_name=study_name,
         storage=mask_url(storage),
@@ -419,7 +466,69 @@ def run_search(
         direction=plan.direction,
         trials=tuple(trial_records(study)),
         baselines=tuple(baselines),
+        objectives=plan.objectives or (plan.metric,),
     )
+
+
+@torch.no_grad()
+def length_latency(
+    nets: dict[int, torch.nn.Module], shape: tuple[int, int], repeats: int = LENGTH_REPEATS
+) -> dict[int, float]:
+    """Batch-1 latency (ms) of ``nets[m]`` on a ``(m * T, C)`` sequence, for each ``m``.
+
+    The lengths are timed round-robin and the minimum of ``repeats`` runs is kept, so load
+    from other processes affects every length alike and inflates none.
+    """
+    t_len, channels = shape
+    inputs = {m: torch.randn(1, m * t_len, channels) for m in nets}
+    best = {m: math.inf for m in nets}
+    for m, net in nets.items():
+        net.eval()(inputs[m])  # warm-up
+    for _ in range(repeats):
+        for m, net in nets.items():
+            t0 = time.perf_counter()
+            net(inputs[m])
+            best[m] = min(best[m], time.perf_counter() - t0)
+    return {m: v * 1000.0 for m, v in best.items()}
+
+
+def measure_length_latency(study: optuna.Study, prepared: Prepared, plan: Plan) -> None:
+    """Time each family's best trial at sequence lengths T, 2T, 4T (batch 1, per sample).
+
+    The architecture is rebuilt from the trial's parameters for each length (latency does
+    not depend on the trained weights); families whose builder is tied to the length (the
+    MLP) are built for the longer input. Figures are stored once per trial in the study's
+    ``LENGTH_LATENCY_ATTR`` user attribute, so a resumed run measures only new best trials.
+    """
+    pre = prepared.preprocessing
+    if len(pre.input_shape) != 2:
+        return
+    t_len, channels = pre.input_shape
+    stored: dict[str, dict[str, Any]] = dict(study.user_attrs.get(LENGTH_LATENCY_ATTR, {}))
+    interim = SearchResult("", "", plan.metric, plan.direction, tuple(trial_records(study)), ())
+    changed = False
+    for rec in best_by_family(interim).values():
+        if str(rec.number) in stored or rec.family not in plan.family_names:
+            continue
+        family, model_params, _ = split_params(rec.params)
+        nets: dict[int, torch.nn.Module] = {}
+        for mult in LENGTH_MULTIPLES:
+            try:
+                nets[mult] = create_model(
+                    family,
+                    input_shape=(int(t_len) * mult, int(channels)),
+                    n_outputs=len(pre.classes) or 1,
+                    **{**model_params, **plan.space(family).fixed},
+                )
+            except Exception:  # a family that cannot take this length: no figure
+                continue
+        timed = length_latency(nets, (int(t_len), int(channels)))
+        entry: dict[str, Any] = {"seq_len": int(t_len)}
+        entry.update({f"latency_len{m}x_ms": timed.get(m) for m in LENGTH_MULTIPLES})
+        stored[str(rec.number)] = entry
+        changed = True
+    if changed:
+        study.set_user_attr(LENGTH_LATENCY_ATTR, stored)
 
 
 def best_by_family(result: SearchResult) -> dict[str, TrialRecord]:

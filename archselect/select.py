@@ -13,7 +13,14 @@ from archselect.plan import Plan
 from archselect.profile import Profile
 from archselect.search import SearchResult, TrialRecord, best_by_family
 
-__all__ = ["BOOTSTRAP_ROUNDS", "FamilySummary", "Recommendation", "select"]
+__all__ = [
+    "BOOTSTRAP_ROUNDS",
+    "FamilySummary",
+    "ParetoPoint",
+    "Recommendation",
+    "pareto_front",
+    "select",
+]
 
 #: Paired bootstrap rounds over validation rows, and the interval's coverage.
 BOOTSTRAP_ROUNDS = 2000
@@ -22,7 +29,16 @@ INTERVAL = 0.95
 
 @dataclass(frozen=True)
 class FamilySummary(JsonRecord):
-    """One row of the head-to-head table: a family's best trial and its trial counts."""
+    """One row of the head-to-head table: a family's best trial and its trial counts.
+
+    The measurements (``val_metric`` … ``gap``) are those of the family's best trial.
+    Sequence data adds, for that trial, ``seq_len`` (T) and ``latency_len1x_ms`` /
+    ``latency_len2x_ms`` / ``latency_len4x_ms``: batch-1 inference latency per sample of
+    the same architecture on sequences of length T, 2T and 4T (how latency grows with
+    length). ``best_val_by_trial`` is the best validation metric so far after each of the
+    family's trials (in trial order, ``trial_numbers``), i.e. best-score-versus-trials;
+    entries are ``None`` until the family's first finished trial.
+    """
 
     family: str
     best_trial: int | None
@@ -38,6 +54,23 @@ class FamilySummary(JsonRecord):
     completed: int
     pruned: int
     failed: int
+    seq_len: int | None = None
+    latency_len1x_ms: float | None = None
+    latency_len2x_ms: float | None = None
+    latency_len4x_ms: float | None = None
+    trial_numbers: tuple[int, ...] = ()
+    best_val_by_trial: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParetoPoint(JsonRecord):
+    """A trial on the accuracy–latency Pareto front (no other trial is at least as good
+    on both and better on one). ``latency_b1_ms``: inference ms per sample at batch 1."""
+
+    trial: int
+    family: str
+    val_metric: float
+    latency_b1_ms: float
 
 
 @dataclass(frozen=True)
@@ -66,14 +99,26 @@ class Recommendation(JsonRecord):
     final_test_metric: float | None = None
     headline: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The study's objectives, e.g. ``("accuracy",)`` or ``("accuracy", "latency")``.
+    objectives: tuple[str, ...] = ()
+    #: Multi-objective runs only: the Pareto front, most accurate first.
+    pareto_front: tuple[ParetoPoint, ...] = ()
 
 
 def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
     best = best_by_family(result)
+    sign = 1.0 if plan.direction == "maximize" else -1.0
     rows = []
     for fam in plan.family_names:
         trials = [t for t in result.trials if t.family == fam]
         b = best.get(fam)
+        running: list[float | None] = []
+        cur: float | None = None
+        for t in trials:
+            if t.state == "COMPLETE" and t.val_metric is not None:
+                better = cur is None or sign * t.val_metric > sign * cur
+                cur = t.val_metric if better else cur
+            running.append(cur)
         rows.append(
             FamilySummary(
                 family=fam,
@@ -90,9 +135,48 @@ def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
                 completed=sum(t.state == "COMPLETE" for t in trials),
                 pruned=sum(t.state == "PRUNED" for t in trials),
                 failed=sum(t.state == "FAIL" for t in trials),
+                seq_len=b.seq_len if b else None,
+                latency_len1x_ms=b.latency_len1x_ms if b else None,
+                latency_len2x_ms=b.latency_len2x_ms if b else None,
+                latency_len4x_ms=b.latency_len4x_ms if b else None,
+                trial_numbers=tuple(t.number for t in trials),
+                best_val_by_trial=tuple(running),
             )
         )
     return rows
+
+
+def pareto_front(result: SearchResult) -> list[ParetoPoint]:
+    """Finished trials not dominated in (validation metric, batch-1 latency), best first.
+
+    Example:
+        >>> from archselect.search import SearchResult, TrialRecord
+        >>> rec = lambda n, v, ms: TrialRecord(n, "mlp", "COMPLETE", val_metric=v,
+        ...                                   latency_b1_ms=ms)
+        >>> res = SearchResult("s", "", "accuracy", "maximize",
+        ...                    (rec(0, 0.9, 2.0), rec(1, 0.8, 1.0), rec(2, 0.7, 3.0)), ())
+        >>> [p.trial for p in pareto_front(res)]
+        [0, 1]
+    """
+    sign = 1.0 if result.direction == "maximize" else -1.0
+    pts = [
+        (t, sign * (t.val_metric or 0.0), t.latency_b1_ms)
+        for t in result.finished()
+        if t.latency_b1_ms is not None
+    ]
+    front = [
+        t
+        for t, good, ms in pts
+        if not any(
+            g2 >= good and m2 <= ms and (g2 > good or m2 < ms)  # type: ignore[operator]
+            for _, g2, m2 in pts
+        )
+    ]
+    front.sort(key=lambda t: (-sign * (t.val_metric or 0.0), t.latency_b1_ms))
+    return [
+        ParetoPoint(t.number, t.family, float(t.val_metric or 0.0), float(t.latency_b1_ms or 0))
+        for t in front
+    ]
 
 
 def bootstrap_margin(
@@ -140,8 +224,10 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
     ok_baselines = [b for b in result.baselines if b.val_metric is not None]
     best_base = max(ok_baselines, key=lambda b: sign * (b.val_metric or 0.0), default=None)
     reasons: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = [f"{b.name}: {b.note}" for b in result.baselines if b.note]
     metric = plan.metric
+    objectives = plan.objectives or (plan.metric,)
+    front = pareto_front(result) if len(objectives) > 1 else []
     if not ranked:
         failed = sum(s.failed for s in summaries)
         reasons.append(f"No deep trial finished ({failed} failed); see the failures table.")
@@ -171,6 +257,8 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             families=tuple(summaries),
             reasons=tuple(reasons),
             headline="No deep family finished a trial; no architecture can be recommended.",
+            notes=tuple(notes),
+            objectives=objectives,
         )
     winner = ranked[0]
     runner = ranked[1] if len(ranked) > 1 else None
@@ -228,6 +316,11 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
                 f"({_fmt(metric, best_base.val_metric)}), by "
                 f"{sign * ((winner.val_metric or 0.0) - best_base.val_metric):+.3g}."
             )
+    growth = _length_growth(winner, runner)
+    if growth:
+        reasons.append(growth)
+    if front:
+        reasons.append(_pareto_reason(front, winner, metric))
     if winner.gap is not None and winner.gap > 0.1:
         reasons.append(f"Its train–validation gap is {winner.gap:.3g}: it overfits noticeably.")
     versus = ""
@@ -264,4 +357,48 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         reasons=tuple(reasons),
         headline=headline,
         notes=tuple(notes),
+        objectives=objectives,
+        pareto_front=tuple(front),
     )
+
+
+def _length_growth(winner: FamilySummary, runner: FamilySummary | None) -> str:
+    """A sentence on how batch-1 latency grows from T to 4T, for the top two families."""
+    parts = []
+    for s in (winner, runner):
+        if s is not None and s.latency_len1x_ms and s.latency_len4x_ms:
+            parts.append(
+                f"{s.family} {s.latency_len1x_ms:.3g} → {s.latency_len4x_ms:.3g} ms "
+                f"(×{s.latency_len4x_ms / s.latency_len1x_ms:.2g})"
+            )
+    if not parts or winner.seq_len is None:
+        return ""
+    return (
+        f"Latency per sequence at batch 1 from length {winner.seq_len} to "
+        f"{4 * winner.seq_len}: " + "; ".join(parts) + "."
+    )
+
+
+def _pareto_reason(front: list[ParetoPoint], winner: FamilySummary, metric: str) -> str:
+    """Explain the choice from the accuracy–latency Pareto front."""
+    on_front = next((p for p in front if p.trial == winner.best_trial), None)
+    fastest = min(front, key=lambda p: p.latency_b1_ms)
+    families = ", ".join(dict.fromkeys(p.family for p in front))
+    where = (
+        "is on the front"
+        if on_front is not None
+        else "is not on the front (a faster or more accurate trial of another family "
+        "dominates it) but is the best of its family"
+    )
+    text = (
+        f"{metric} and latency were optimised together: the Pareto front holds "
+        f"{len(front)} trial(s) ({families}); the recommended trial {winner.best_trial} "
+        f"{where}, chosen as the most accurate family"
+    )
+    if fastest.trial != winner.best_trial and winner.latency_b1_ms:
+        text += (
+            f"; the fastest point on the front is trial {fastest.trial} ({fastest.family}, "
+            f"{_fmt(metric, fastest.val_metric)}, {fastest.latency_b1_ms:.3g} ms vs "
+            f"{winner.latency_b1_ms:.3g} ms per sample), pick it if latency matters more"
+        )
+    return text + "."

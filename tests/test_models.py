@@ -52,3 +52,41 @@ def test_every_family_has_a_space_whose_params_build(name: str) -> None:
     layout = space.layouts[0]
     assert set(space.layouts) <= set(model_layouts(name))
     create_model(name, input_shape=SHAPES[layout], n_outputs=2, **params)
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if not n.startswith("doc_")])
+def test_every_family_builds_at_the_top_of_its_space(name: str) -> None:
+    """The largest draw of each parameter still builds and runs on the smallest test shape."""
+    space = load_space(name)
+    params = {p.name: (p.choices[-1] if p.choices else p.high) for p in space.params}
+    params = {
+        k: int(v) if isinstance(v, float) and v.is_integer() and k != "dropout" else v
+        for k, v in params.items()
+    }
+    for layout in space.layouts:
+        net = create_model(name, input_shape=SHAPES[layout], n_outputs=2, **params)
+        out = net.eval()(torch.randn(3, *SHAPES[layout]))
+        assert out.shape == (3, 2) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("pool", ["last", "mean"])
+def test_tcn_is_causal(pool: str) -> None:
+    """Changing the future of a sequence leaves the TCN's features of the past unchanged."""
+    torch.manual_seed(0)
+    net = create_model("tcn", input_shape=(24, 2), n_outputs=3, levels=3, pool=pool).eval()
+    x = torch.randn(2, 24, 2)
+    y = x.clone()
+    y[:, 12:] += 5.0
+    feats = net.blocks  # type: ignore[union-attr]
+    hx, hy = feats(x.transpose(1, 2)), feats(y.transpose(1, 2))
+    assert torch.allclose(hx[:, :, :12], hy[:, :, :12], atol=1e-5)
+    assert not torch.allclose(hx[:, :, 12:], hy[:, :, 12:])
+    assert net.receptive_field == 1 + 2 * 2 * 7  # type: ignore[union-attr]
+
+
+def test_resnet_small_downsamples_only_while_sides_allow() -> None:
+    net = create_model("resnet_small", input_shape=(1, 28, 28), n_outputs=10, stages=3)
+    feats = net[:-3](torch.zeros(1, 1, 28, 28))  # type: ignore[index]
+    assert feats.shape == (1, 128, 7, 7)
+    tiny = create_model("resnet_small", input_shape=(1, 3, 3), n_outputs=2, stages=3)
+    assert tiny(torch.zeros(2, 1, 3, 3)).shape == (2, 2)
