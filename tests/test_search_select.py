@@ -47,6 +47,17 @@ def test_search_gives_every_family_its_share_and_resumes(series_setup, tmp_path:
         t.n_params and t.latency_b1_ms and t.val_scores() is not None for t in done
     )
     assert {b.name for b in result.baselines} == set(plan.baselines)
+    # each family's best trial is timed at sequence lengths T, 2T, 4T; other trials are not
+    best = {
+        fam: max((t for t in done if t.family == fam), key=lambda t: t.val_metric or 0)
+        for fam in {t.family for t in done}
+    }
+    for t in done:
+        if t is best[t.family]:
+            assert t.seq_len == prep.x_train.shape[1]
+            assert t.latency_len1x_ms and t.latency_len2x_ms and t.latency_len4x_ms
+        else:
+            assert t.seq_len is None and t.latency_len4x_ms is None
     assert SearchResult.from_json(result.to_json()) == result
     # resuming with the same budget trains nothing new
     again = run_search(prep, plan, storage=url)

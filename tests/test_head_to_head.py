@@ -1,0 +1,173 @@
+"""The fair head-to-head: sequence baselines, objectives, Pareto front, trials.csv columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import archselect
+from archselect import UsageError
+from archselect._run import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
+from archselect.baselines import MINIROCKET_MISSING, minirocket_available, run_baselines
+from archselect.load import load_table
+from archselect.plan import FAMILIES_BY_LAYOUT, make_plan
+from archselect.prepare import prepare
+from archselect.profile import profile_table
+from archselect.search import run_search, storage_url
+from archselect.select import FamilySummary, pareto_front, select
+
+#: The measurements every finished deep trial carries in trials.csv.
+TRIAL_MEASUREMENTS = (
+    "val_metric",
+    "test_metric",
+    "train_time_s",
+    "epochs",
+    "n_params",
+    "peak_memory_mb",
+    "latency_b1_ms",
+    "latency_b256_ms",
+    "gap",
+    "device",
+)
+LENGTH_COLUMNS = ("seq_len", "latency_len1x_ms", "latency_len2x_ms", "latency_len4x_ms")
+
+
+@pytest.fixture(scope="module")
+def series_prepared(series_csv: Path):
+    table = load_table(series_csv)
+    prof = profile_table(table)
+    return prof, prepare(table, prof)
+
+
+def test_sequence_plans_include_every_sequential_family_and_sequence_baselines(
+    series_prepared,
+) -> None:
+    prof, _ = series_prepared
+    plan = make_plan(prof, n_trials=12)
+    assert {"cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"} == set(plan.family_names)
+    assert {"knn_euclidean", "minirocket", "logistic_regression"} <= set(plan.baselines)
+    assert "resnet_small" in FAMILIES_BY_LAYOUT["image"]
+
+
+def test_nearest_neighbour_baseline_and_minirocket_without_aeon(series_prepared) -> None:
+    _, prep = series_prepared
+    results = {b.name: b for b in run_baselines(prep, ("knn_euclidean", "minirocket"))}
+    knn = results["knn_euclidean"]
+    # 1-NN on these well separated sines must beat chance clearly
+    assert knn.state == "COMPLETE" and knn.val_metric is not None and knn.val_metric > 0.7
+    mr = results["minirocket"]
+    if minirocket_available():
+        assert mr.state == "COMPLETE" and (mr.val_metric or 0) > 0.7
+    else:
+        assert mr.state == "SKIPPED" and mr.note == MINIROCKET_MISSING
+        assert mr.val_metric is None and mr.error is None
+
+
+def test_minirocket_refuses_too_short_series_as_a_recorded_failure() -> None:
+    if not minirocket_available():
+        pytest.skip("aeon (the minirocket extra) is not installed")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 5)), columns=[f"t{i}" for i in range(5)])
+    frame["y"] = [0, 1] * 30
+    table = load_table(frame)
+    prof = profile_table(table, modality="sequential")
+    (res,) = run_baselines(prepare(table, prof), ("minirocket",))
+    assert res.state == "FAIL" and "at least 9" in (res.error or "")
+
+
+def test_objectives_are_validated(series_prepared) -> None:
+    prof, _ = series_prepared
+    assert make_plan(prof, n_trials=2).objectives == ("accuracy",)
+    plan = make_plan(prof, n_trials=2, objectives=("accuracy", "latency"))
+    assert plan.objectives == ("accuracy", "latency") and plan.multi_objective
+    assert make_plan(prof, n_trials=2, objectives=("metric",)).objectives == ("accuracy",)
+    with pytest.raises(UsageError, match="Unknown objective 'speed'"):
+        make_plan(prof, n_trials=2, objectives=("accuracy", "speed"))
+    with pytest.raises(UsageError, match="does not fit"):
+        make_plan(prof, n_trials=2, objectives=("latency",))
+    with pytest.raises(UsageError, match="does not fit"):
+        make_plan(prof, n_trials=2, objectives=("rmse",))
+
+
+def test_multi_objective_search_records_the_pareto_front(
+    series_prepared, fast_space: Path, tmp_path: Path
+) -> None:
+    prof, prep = series_prepared
+    plan = make_plan(
+        prof,
+        families=("mlp", "cnn1d"),
+        n_trials=4,
+        objectives=("accuracy", "latency"),
+        space_files=(fast_space,),
+    )
+    url = storage_url(tmp_path, None)
+    result = run_search(prep, plan, storage=url)
+    assert result.objectives == ("accuracy", "latency")
+    done = result.finished()
+    assert len(done) >= 2
+    rec = select(result, plan, prof)
+    front = rec.pareto_front
+    assert front and rec.objectives == ("accuracy", "latency")
+    # no front point is dominated by any finished trial, and every trial off the front is
+    for p in front:
+        assert not any(
+            (t.val_metric or 0) >= p.val_metric
+            and (t.latency_b1_ms or 0) <= p.latency_b1_ms
+            and ((t.val_metric or 0) > p.val_metric or (t.latency_b1_ms or 0) < p.latency_b1_ms)
+            for t in done
+        )
+    on_front = {p.trial for p in front}
+    assert [p.trial for p in pareto_front(result)] == [p.trial for p in front]
+    assert any("Pareto front" in r for r in rec.reasons)
+    assert all(t.number in on_front or t.latency_b1_ms is not None for t in done)
+    # a study created multi-objective refuses to resume single-objective
+    single = make_plan(prof, families=("mlp", "cnn1d"), n_trials=4, space_files=(fast_space,))
+    with pytest.raises(UsageError, match="objectives accuracy,latency"):
+        run_search(prep, single, storage=url)
+    # trials.csv round-trips the length latencies of each family's best trial
+    csv_path = tmp_path / "trials.csv"
+    write_trials_csv(result, csv_path)
+    back = read_trials_csv(csv_path, metric=plan.metric, direction=plan.direction)
+    assert back.trials == tuple(
+        t.__class__(**{**t.__dict__, "val_scores_b64": None}) for t in result.trials
+    )
+    assert [b.state for b in back.baselines] == [b.state for b in result.baselines]
+    fams = {s.family: s for s in rec.families}
+    assert isinstance(fams["mlp"], FamilySummary)
+    for s in fams.values():
+        assert len(s.best_val_by_trial) == s.trials == len(s.trial_numbers)
+        finished = [v for v in s.best_val_by_trial if v is not None]
+        assert finished == sorted(finished)  # best so far never gets worse
+        assert s.seq_len == prep.x_train.shape[1] and s.latency_len4x_ms
+
+
+@pytest.mark.slow
+def test_fit_on_a_sequence_set_trains_every_sequential_family_and_baseline(
+    series_csv: Path, fast_space: Path, tmp_path: Path
+) -> None:
+    run = archselect.fit(series_csv, out=tmp_path / "run", trials=6, space_files=(fast_space,))
+    frame = pd.read_csv(tmp_path / "run" / "trials.csv")
+    assert set(TRIAL_COLUMNS) <= set(frame.columns)
+    trials = frame[frame["kind"] == "trial"]
+    done = trials[trials["state"] == "COMPLETE"]
+    assert set(done["family"]) == set(FAMILIES_BY_LAYOUT["series"])
+    assert done[list(TRIAL_MEASUREMENTS)].notna().all().all()
+    best_rows = done.loc[done.groupby("family")["val_metric"].idxmax()]
+    assert len(best_rows) == 6
+    assert best_rows[list(LENGTH_COLUMNS)].notna().all().all()
+    assert (best_rows["seq_len"] == 48).all()
+    base = frame[frame["kind"] == "baseline"].set_index("family")
+    assert {"logistic_regression", "hist_gradient_boosting", "knn_euclidean", "minirocket"} <= set(
+        base.index
+    )
+    assert base.loc["knn_euclidean", "state"] == "COMPLETE"
+    assert base.loc["minirocket", "state"] == ("COMPLETE" if minirocket_available() else "SKIPPED")
+    assert base["note"].notna().all()  # every reference row says what it is
+    rec = json.loads((tmp_path / "run" / "recommendation.json").read_text())
+    assert rec["baseline_best"] in base.index
+    assert {f["family"] for f in rec["families"]} == set(FAMILIES_BY_LAYOUT["series"])
+    assert run.recommendation.family in FAMILIES_BY_LAYOUT["series"]
