@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import archselect
 from archselect.cli import cli, parse_duration
+from archselect.plan import FAMILIES_BY_LAYOUT
 
 
 def _fit(args: list[str]):
@@ -60,7 +61,7 @@ def test_run_directory_is_complete(digits_run: Path) -> None:
         assert (digits_run / name).exists(), name
     trials = pd.read_csv(digits_run / "trials.csv")
     assert (trials["kind"] == "baseline").sum() == 2
-    assert set(trials.loc[trials["kind"] == "trial", "family"]) == {"cnn2d", "mlp"}
+    assert set(trials.loc[trials["kind"] == "trial", "family"]) == set(FAMILIES_BY_LAYOUT["image"])
 
 
 def test_fit_json_output_is_parseable(
@@ -83,7 +84,7 @@ def test_fit_json_output_is_parseable(
     )
     assert res.exit_code == 0
     data = json.loads(res.stdout)
-    assert data["recommendation"]["family"] in ("cnn2d", "mlp")
+    assert data["recommendation"]["family"] in FAMILIES_BY_LAYOUT["image"]
 
 
 def test_predict_cli_keeps_row_order_and_ignores_target(
