@@ -25,8 +25,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from archselect.models import create_model  # noqa: E402
-from archselect.train import GRAD_CLIP, TrainConfig, effective_config, train_network  # noqa: E402
+from archselect.models import create_model
+from archselect.train import GRAD_CLIP, TrainConfig, effective_config, train_network
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.10
