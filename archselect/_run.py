@@ -323,7 +323,11 @@ def _refit_final(
     family, model_params, shared = split_params(rec.params)
     pre = prepared.preprocessing
     net = create_model(
-        family, input_shape=pre.input_shape, n_outputs=len(pre.classes) or 1, **model_params
+        family,
+        input_shape=pre.input_shape,
+        n_outputs=len(pre.classes) or 1,
+        layout=pre.layout,
+        **model_params,
     )
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
@@ -357,6 +361,9 @@ def fit(
     task: str | None = None,
     modality: str | None = None,
     shape: str | None = None,
+    layout: str | None = None,
+    id_col: str | None = None,
+    time_col: str | None = None,
     space_files: tuple[str | Path, ...] = (),
     force: bool = False,
     max_failures: int | None = None,
@@ -379,6 +386,9 @@ def fit(
         families: Restrict the search to these families.
         objectives: ``("accuracy", "latency")`` for a multi-objective study whose Pareto
             front is recorded in ``recommendation.json`` (default: the metric alone).
+        task, modality, shape, layout: Override what the profiler detects (see
+            :func:`archselect.profile_table`).
+        id_col, time_col: Long format: the sequence id and step-order columns.
         force: Replace a run on different data in ``out`` (only archselect's files).
         on_trial: Called with each finished trial.
 
@@ -396,7 +406,15 @@ def fit(
     run_dir = Path(out) if out is not None else default_run_dir(table)
     _guard_run_dir(run_dir, table, force)
     profile = profile_table(
-        table, target=target, task=task, modality=modality, shape=shape, seed=seed
+        table,
+        target=target,
+        task=task,
+        modality=modality,
+        shape=shape,
+        layout=layout,
+        id_col=id_col,
+        time_col=time_col,
+        seed=seed,
     )
     prepared = prepare(table, profile, seed=seed)
     plan = make_plan(

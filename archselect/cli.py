@@ -115,6 +115,17 @@ _common_data_options = [
         help="Override the detected modality.",
     ),
     click.option("--shape", help="Image shape HxW or HxWxC, e.g. 28x28x1 (implies spatial)."),
+    click.option(
+        "--layout",
+        type=click.Choice(["image", "series", "series_padded", "table", "text"]),
+        help="Override the detected tensor layout (series_padded: long format).",
+    ),
+    click.option(
+        "--id-col", help="Long format: the column naming each sequence (one label per id)."
+    ),
+    click.option(
+        "--time-col", help="Long format: the column ordering the steps within a sequence."
+    ),
 ]
 
 
@@ -175,6 +186,9 @@ def fit(
     task: str | None,
     modality: str | None,
     shape: str | None,
+    layout: str | None,
+    id_col: str | None,
+    time_col: str | None,
     out: Path | None,
     trials: int | None,
     timeout_text: str | None,
@@ -231,6 +245,9 @@ def fit(
         task=task,
         modality=modality,
         shape=shape,
+        layout=layout,
+        id_col=id_col,
+        time_col=time_col,
         space_files=tuple(spaces),
         force=force,
         max_failures=max_failures,
@@ -267,6 +284,9 @@ def profile(
     task: str | None,
     modality: str | None,
     shape: str | None,
+    layout: str | None,
+    id_col: str | None,
+    time_col: str | None,
     as_json: bool,
 ) -> None:
     """Say what DATA holds (image, sequence or table), with the evidence.
@@ -279,12 +299,22 @@ def profile(
     from archselect.profile import profile_table
 
     prof = profile_table(
-        load_table(data), target=target, task=task, modality=modality, shape=shape
+        load_table(data),
+        target=target,
+        task=task,
+        modality=modality,
+        shape=shape,
+        layout=layout,
+        id_col=id_col,
+        time_col=time_col,
     )
     if as_json:
         _emit_json(prof.to_dict())
         return
-    click.echo(f"modality: {prof.modality} ({prof.layout}), confidence {prof.confidence:.2f}")
+    click.echo(
+        f"modality: {prof.modality} ({prof.layout}, from {prof.form}), "
+        f"confidence {prof.confidence:.2f}"
+    )
     click.echo(f"task: {prof.task}; target: {prof.target} ({prof.target_rule})")
     click.echo(f"input shape: {prof.input_shape}; rows: {prof.n_rows}")
     click.echo(f"why: {prof.decision}")

@@ -55,11 +55,13 @@ class ExportedModel:
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``)."""
-        x = self.preprocessing.transform(frame)
+        pre = self.preprocessing
+        x = pre.transform(frame)
         out = predict_outputs(self.net, x)
-        result = pd.DataFrame(
-            {"prediction": self.preprocessing.decode_output(out)}, index=frame.index
-        )
+        samples = pre.samples(frame)  # one per row, or one per id in long format
+        result = pd.DataFrame({"prediction": pre.decode_output(out)}, index=samples.index)
+        if pre.id_column is not None:
+            result.insert(0, pre.id_column, samples[pre.id_column])
         if self.config.task == "classification":
             proba = torch.softmax(torch.from_numpy(out), dim=1).numpy()
             for j, cls in enumerate(self.preprocessing.classes):
@@ -112,6 +114,7 @@ def load_model(model_dir: str | Path) -> ExportedModel:
             config.family,
             input_shape=config.input_shape,
             n_outputs=config.n_outputs,
+            layout=pre.layout,
             **config.params,
         )
         state = torch.load(model_dir / WEIGHTS, map_location="cpu", weights_only=True)

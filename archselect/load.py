@@ -7,6 +7,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -19,6 +20,8 @@ __all__ = ["SourceFacts", "Table", "file_sha256", "load_table"]
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
 #: Bytes read to sniff the separator and to detect binary content.
 SNIFF_BYTES = 64 * 1024
+#: Bytes parsed to infer column types before the full read (integers become int32).
+TYPE_SNIFF_BYTES = 1 << 20
 #: Separators the sniffer may choose from.
 SEPARATORS = ",;\t|"
 #: Most columns a data set may have (a 256x256 grey image); wider files are refused before
@@ -131,37 +134,102 @@ def _check_columns(frame: pd.DataFrame, where: str) -> None:
         )
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
-    if not path.exists():
-        raise DataError(f"{path} does not exist; check the path to the CSV file.")
-    if path.is_dir():
-        raise DataError(f"{path} is a directory; pass the path of a CSV file inside it.")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataError(f"{path} is empty; it needs a header row and data rows.")
-    text, encoding = _decode(raw, path)
-    sep = _sniff_separator(text[:SNIFF_BYTES])
-    notes: list[str] = []
-    if encoding not in ("utf-8", "utf-8-sig"):
-        notes.append(f"read as {encoding} (not UTF-8)")
-    if sep != ",":
-        notes.append(f"separator detected as {sep!r}")
-    raw_header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
-    _check_width(len(raw_header), str(path))
-    if len(set(raw_header)) != len(raw_header):
-        dupes = sorted({h for h in raw_header if raw_header.count(h) > 1})
-        raise DataError(
-            f"{path} has duplicate column names ({', '.join(dupes[:5])}); "
-            "rename them so every column name is unique."
-        )
+class _HashingReader(io.RawIOBase):
+    """A binary file that updates a sha256 with every byte read (one pass for hash + parse)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._fh = open(path, "rb")  # noqa: SIM115  (closed in close())
+        self.digest = hashlib.sha256()
+        self.n_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._fh.read(size)
+        self.digest.update(block)
+        self.n_read += len(block)
+        return block
+
+    def readinto(self, buffer: Any) -> int:
+        block = self.read(len(buffer))
+        buffer[: len(block)] = block
+        return len(block)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _narrow_types(path: Path) -> dict[str, Any]:
+    """Integer columns of the first block read as int32 (half the memory of int64)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    with open(path, "rb") as fh:
+        head = fh.read(TYPE_SNIFF_BYTES)
+    if b"\n" in head:
+        head = head[: head.rindex(b"\n") + 1]
+    schema = pacsv.read_csv(pa.BufferReader(head)).schema
+    return {f.name: pa.int32() for f in schema if pa.types.is_integer(f.type)}
+
+
+def _read_pyarrow(path: Path) -> tuple[pd.DataFrame, str] | None:
+    """Fast path: parse with pyarrow, hashing the bytes as they stream past.
+
+    Integer columns are read as int32 when the first block allows it (a larger value later
+    makes pyarrow refuse, and the file is read again with inferred types). Columns become
+    separate pandas blocks that share pyarrow's buffers (no consolidated copy of the whole
+    frame), so the peak memory stays near one copy of the data. Returns None when pyarrow
+    refuses the file (the caller then falls back to pandas' own parser).
+    """
+    from pyarrow import csv as pacsv
+
     try:
-        if sep == "," and encoding == "utf-8" and b"\n\n" not in raw:
-            try:
-                frame = pd.read_csv(path, engine="pyarrow")
-            except Exception:
-                frame = pd.read_csv(io.StringIO(text), sep=sep)
-        else:
-            frame = pd.read_csv(io.StringIO(text), sep=sep)
+        narrow: dict[str, Any] | None = _narrow_types(path)
+    except Exception:
+        narrow = None
+    for column_types in ([narrow] if narrow else []) + [None]:
+        reader = _HashingReader(path)
+        try:
+            options = pacsv.ConvertOptions(column_types=column_types)
+            arrow = pacsv.read_csv(reader, convert_options=options)
+        except Exception:
+            continue
+        finally:
+            reader.close()
+        complete = reader.n_read == path.stat().st_size  # pyarrow reads it all, once, in order
+        sha = reader.digest.hexdigest() if complete else file_sha256(path)
+        frame = arrow.to_pandas(split_blocks=True, self_destruct=True)
+        del arrow
+        return frame, sha
+    return None
+
+
+def _header_width(path: Path, sep: str) -> int:
+    """Fields in the header line, counted in blocks (stops early past MAX_COLUMNS)."""
+    count = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(SNIFF_BYTES):
+            line = block.split(b"\n", 1)[0]
+            count += line.count(sep.encode())
+            if len(line) < len(block) or count > MAX_COLUMNS:
+                break
+    return count
+
+
+def _read_text(path: Path, sep: str | None) -> tuple[pd.DataFrame, str, str, str, str]:
+    """Slow path: decode the whole file, then parse with pandas (any encoding/separator)."""
+    raw = path.read_bytes()
+    text, encoding = _decode(raw, path)
+    sample = text[:SNIFF_BYTES]
+    sep = sep or _sniff_separator(sample)
+    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=sep), [])
+    _check_width(len(header), str(path))
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep)
     except pd.errors.ParserError as exc:
         raise DataError(
             f"{path} is not a well-formed CSV ({str(exc).strip().splitlines()[-1]}); "
@@ -169,17 +237,58 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
         ) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} has no columns; it needs a header row and data rows.") from exc
+    return frame, sha, encoding, sample, sep
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
+    if not path.exists():
+        raise DataError(f"{path} does not exist; check the path to the CSV file.")
+    if path.is_dir():
+        raise DataError(f"{path} is a directory; pass the path of a CSV file inside it.")
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head.strip():
+        raise DataError(f"{path} is empty; it needs a header row and data rows.")
+    frame: pd.DataFrame | None = None
+    if any(head.startswith(bom) for bom, _ in BOMS):
+        frame, sha, encoding, sample, sep = _read_text(path, None)
+    else:
+        if len(head) == SNIFF_BYTES and b"\n" in head:
+            head = head[: head.rindex(b"\n") + 1]  # whole lines only (no split character)
+        sample, encoding = _decode(head, path)
+        sep = _sniff_separator(sample)
+        _check_width(_header_width(path, sep), str(path))  # before parsing: huge headers
+        if sep == "," and encoding == "utf-8":
+            fast = _read_pyarrow(path)
+            if fast is not None:
+                frame, sha = fast
+        if frame is None:
+            frame, sha, encoding, sample, sep = _read_text(path, sep)
+    notes: list[str] = []
+    if encoding not in ("utf-8", "utf-8-sig"):
+        notes.append(f"read as {encoding} (not UTF-8)")
+    if sep != ",":
+        notes.append(f"separator detected as {sep!r}")
+    raw_header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=sep), [])
+    _check_width(len(raw_header), str(path))
+    if len(set(raw_header)) != len(raw_header):
+        dupes = sorted({h for h in raw_header if raw_header.count(h) > 1})
+        raise DataError(
+            f"{path} has duplicate column names ({', '.join(dupes[:5])}); "
+            "rename them so every column name is unique."
+        )
     _check_columns(frame, str(path))
     facts = SourceFacts(
         path=str(path.resolve()),
-        sha256=file_sha256(path),
+        sha256=sha,
         n_rows=len(frame),
         n_columns=frame.shape[1],
         columns=tuple(str(c) for c in frame.columns),
         dtypes=tuple(str(t) for t in frame.dtypes),
         separator=sep,
         encoding=encoding,
-        size_bytes=len(raw),
+        size_bytes=size,
         notes=tuple(notes),
     )
     return frame, facts
@@ -216,6 +325,9 @@ def load_table(source: str | Path | pd.DataFrame) -> Table:
         )
     else:
         frame, facts = _read_csv(Path(source))
+        # relative paths inside the data (image files) resolve against the CSV's folder;
+        # attrs travel with row selections, so Preprocessing.transform finds it
+        frame.attrs["base_dir"] = str(Path(facts.path or ".").parent)
     if facts.n_columns == 0:
         raise DataError("The data has no columns; it needs a header row and data rows.")
     if facts.n_rows == 0:

@@ -25,6 +25,7 @@ MIN_SHARE = 3
 FAMILIES_BY_LAYOUT = {
     "image": ("cnn2d", "resnet_small", "mlp"),
     "series": ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"),
+    "series_padded": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
     "table": ("mlp",),
 }
 #: Non-deep references fitted on the same split, by task; sequences add SERIES_BASELINES.

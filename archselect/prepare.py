@@ -12,7 +12,13 @@ from sklearn.model_selection import train_test_split
 from archselect._errors import DataError
 from archselect._serde import JsonRecord
 from archselect.load import Table
-from archselect.profile import MAX_MISSING_FRACTION, MIN_ROWS, Profile
+from archselect.profile import (
+    MAX_MISSING_FRACTION,
+    MIN_ROWS,
+    Profile,
+    open_image,
+    order_values,
+)
 
 __all__ = ["Prepared", "Preprocessing", "Split", "fit_preprocessing", "prepare"]
 
@@ -21,6 +27,8 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 #: MAX_MISSING_FRACTION (imported from the profile): refuse a feature column with a larger
 #: fraction of missing or non-finite training values.
+#: Layouts this module prepares (text and forecasting windows come from their own modules).
+SUPPORTED_LAYOUTS = ("image", "series", "series_padded", "table")
 #: Standard deviations below this are treated as constant (scale 1).
 MIN_STD = 1e-8
 
@@ -46,6 +54,9 @@ class Preprocessing(JsonRecord):
     target_mean: float = 0.0
     target_std: float = 1.0
     label_type: str = "str"
+    form: str = "table"
+    id_column: str | None = None
+    time_column: str | None = None
 
     def numeric_columns(self) -> list[str]:
         return [c for c in self.feature_columns if c not in self.categories]
@@ -71,11 +82,74 @@ class Preprocessing(JsonRecord):
             )
         return np.concatenate(parts, axis=1) if len(parts) > 1 else x
 
+    def samples(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One row per model sample, in ``transform``'s order: the rows themselves, or in
+        long format the first row of each id (ids in order of first appearance)."""
+        if self.form == "long":
+            assert self.id_column is not None
+            return frame.drop_duplicates(self.id_column)
+        return frame
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Raw rows → float32 model input of shape ``(N, *input_shape)``."""
+        """Raw rows → float32 model input of shape ``(N, *input_shape)``.
+
+        The one path from a DataFrame to tensors (training, ``predict`` and the export).
+        Image files resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``).
+        """
+        if self.form == "long":
+            return self._long_tensor(frame)
+        if self.form == "image_paths":
+            return self._image_tensor(frame)
         x = self.raw_matrix(frame)
         x = (x - np.asarray(self.mean)) / np.asarray(self.std)
         return reshape(x.astype(np.float32), self.layout, self.input_shape)
+
+    def _image_tensor(self, frame: pd.DataFrame) -> np.ndarray:
+        """Image files → (N, C, H, W), resized, standardised per channel."""
+        from PIL import Image
+
+        (col,) = self.feature_columns
+        c, h, w = self.input_shape
+        if col not in frame.columns:
+            raise DataError(
+                f"The data lacks the image column {col!r} the model was trained on; "
+                "pass rows with that column."
+            )
+        base = frame.attrs.get("base_dir")
+        out = np.empty((len(frame), c, h, w), dtype=np.float32)
+        mode = "L" if c == 1 else "RGB"
+        for i, (row, value) in enumerate(frame[col].items()):
+            img = open_image(value, base, row, col).convert(mode)
+            if img.size != (w, h):
+                img = img.resize((w, h), Image.Resampling.BILINEAR)
+            arr = np.asarray(img, dtype=np.float32)
+            out[i] = arr[None] if c == 1 else arr.transpose(2, 0, 1)
+        mean = np.asarray(self.mean, dtype=np.float32).reshape(-1, 1, 1)
+        std = np.asarray(self.std, dtype=np.float32).reshape(-1, 1, 1)
+        if len(self.mean):
+            out -= mean
+            out /= std
+        return out
+
+    def _long_tensor(self, frame: pd.DataFrame) -> np.ndarray:
+        """Long rows → (N, T, C+1): per-id sequences, post-padded with zeros, mask last.
+
+        Convention (layout ``series_padded``): one sample is T steps of C standardised
+        values followed by a 0/1 channel, 1 on real steps and 0 on padding; real steps come
+        first. Sequences longer than T keep their first T steps. Recurrent models pack the
+        real steps by the mask; cnn1d and mlp read the mask as one more channel.
+        """
+        ids, steps, x = _long_arrays(self, frame)
+        t_max, width = self.input_shape
+        n = int(ids.max()) + 1 if len(ids) else 0
+        out = np.zeros((n, t_max, width), dtype=np.float32)
+        keep = steps < t_max
+        if len(self.mean):
+            x = (x - np.asarray(self.mean)) / np.asarray(self.std)
+        x = np.where(np.isfinite(x), x, 0.0)  # missing values: the (standardised) mean
+        out[ids[keep], steps[keep], :-1] = x[keep]
+        out[ids[keep], steps[keep], -1] = 1.0
+        return out
 
     def encode_target(self, y: pd.Series) -> np.ndarray:
         """Class labels → int64 indices, or values → standardised float32."""
@@ -102,6 +176,38 @@ class Preprocessing(JsonRecord):
                 return labels.astype(np.float64)
             return labels
         return out.reshape(len(out), -1)[:, 0] * self.target_std + self.target_mean
+
+
+def _long_arrays(
+    pre: Preprocessing, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long rows → (sample index per row, step within its sample, raw values (rows, C)).
+
+    Samples are numbered by first appearance of their id; steps follow the time column
+    (file order when there is none, or for ties).
+    """
+    assert pre.id_column is not None
+    for col in (pre.id_column, pre.time_column):
+        if col is not None and col not in frame.columns:
+            raise DataError(
+                f"The data lacks the column {col!r} that long format needs; pass rows with "
+                "the id, time and value columns of training."
+            )
+    codes, _ = pd.factorize(frame[pre.id_column], sort=False)
+    if pre.time_column is not None:
+        order = order_values(frame[pre.time_column])
+        rank = pd.Series(order.to_numpy()).rank(method="first").to_numpy()
+        idx = np.lexsort((np.arange(len(frame)), rank, codes))
+    else:
+        idx = np.lexsort((np.arange(len(frame)), codes))
+    sorted_codes = codes[idx]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    counts = np.diff(np.r_[starts, len(idx)])
+    steps_sorted = np.arange(len(idx)) - np.repeat(starts, counts)
+    steps = np.empty(len(idx), dtype=np.int64)
+    steps[idx] = steps_sorted
+    x = pre.raw_matrix(frame)
+    return codes, steps, x
 
 
 def _label_str(value: Any) -> str:
@@ -247,9 +353,30 @@ def _split(y: pd.Series, task: str, seed: int) -> Split:
     )
 
 
+def _base_preprocessing(profile: Profile, impute: np.ndarray, categories: Any) -> Preprocessing:
+    return Preprocessing(
+        layout=profile.layout,
+        task=profile.task,
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=profile.input_shape,
+        impute=tuple(float(v) for v in impute),
+        categories=categories,
+        classes=profile.classes,
+        form=profile.form,
+        id_column=profile.id_column,
+        time_column=profile.time_column,
+    )
+
+
 def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocessing, list[str]]:
     """Fit imputation, one-hot categories and scaling on the training rows."""
     notes: list[str] = []
+    if profile.form == "image_paths":
+        pre = _base_preprocessing(profile, np.zeros(0), {})
+        images = pre.transform(train)  # raw pixel values: no scaling fitted yet
+        mean, std = images.mean(axis=(0, 2, 3)), images.std(axis=(0, 2, 3))
+        return _with_scaling(profile, pre, train, mean, std), notes
     numeric = [c for c in profile.feature_columns if c not in profile.categorical_columns]
     x = _numeric_matrix(train, numeric)
     finite = np.isfinite(x)
@@ -269,20 +396,12 @@ def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocess
     with np.errstate(all="ignore"):
         med = np.nanmedian(np.where(finite, x, np.nan), axis=0) if x.size else np.zeros(0)
     impute = np.where(np.isfinite(med), med, 0.0)
+    del x, finite
     categories = {
         c: tuple(sorted(train[c].astype("string").fillna("").unique().tolist()))
         for c in profile.categorical_columns
     }
-    pre = Preprocessing(
-        layout=profile.layout,
-        task=profile.task,
-        target=profile.target,
-        feature_columns=profile.feature_columns,
-        input_shape=profile.input_shape,
-        impute=tuple(float(v) for v in impute),
-        categories=categories,
-        classes=profile.classes,
-    )
+    pre = _base_preprocessing(profile, impute, categories)
     raw = pre.raw_matrix(train)
     if profile.layout == "image":
         # one mean/std per channel (pixels are interleaved: column j is channel j % C)
@@ -297,11 +416,21 @@ def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocess
         mean = np.repeat([raw[:, k * t : (k + 1) * t].mean() for k in range(c)], t)
         std = np.repeat([raw[:, k * t : (k + 1) * t].std() for k in range(c)], t)
     else:
+        # tables: one per column; long format: one per value column (channel), over steps
         mean, std = raw.mean(axis=0), raw.std(axis=0)
+    return _with_scaling(profile, pre, train, mean, std), notes
+
+
+def _with_scaling(
+    profile: Profile, pre: Preprocessing, train: pd.DataFrame, mean: Any, std: Any
+) -> Preprocessing:
     std = np.where(std > MIN_STD, std, 1.0)
+    target = train[profile.target]
+    if profile.form == "long":
+        assert profile.id_column is not None
+        target = train.drop_duplicates(profile.id_column)[profile.target]
     extra: dict[str, Any] = {}
     if profile.task == "classification":
-        target = train[profile.target]
         if pd.api.types.is_bool_dtype(target):
             extra["label_type"] = "str"
         elif pd.api.types.is_integer_dtype(target) or _is_int_like(target):
@@ -309,13 +438,12 @@ def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocess
         elif pd.api.types.is_float_dtype(target):
             extra["label_type"] = "float"
     if profile.task == "regression":
-        yv = pd.to_numeric(train[profile.target], errors="coerce").to_numpy(dtype=float)
+        yv = pd.to_numeric(target, errors="coerce").to_numpy(dtype=float)
         sd = float(np.nanstd(yv))
         extra = {"target_mean": float(np.nanmean(yv)), "target_std": sd if sd > MIN_STD else 1.0}
-    pre = Preprocessing(
+    return Preprocessing(
         **{**pre.__dict__, "mean": tuple(map(float, mean)), "std": tuple(map(float, std)), **extra}
     )
-    return pre, notes
 
 
 def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
@@ -338,19 +466,39 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
         >>> prepare(table, profile_table(table)).x_train.shape[1]
         2
     """
+    if profile.layout not in SUPPORTED_LAYOUTS:
+        raise DataError(
+            f"The {profile.layout} layout is not prepared by this version of archselect; "
+            "choose another layout with --layout or remove the column it came from."
+        )
     frame = table.frame
-    frame = frame[frame[profile.target].notna()]  # index kept: row numbers in messages
-    y = frame[profile.target]
-    numeric = [c for c in profile.feature_columns if c not in profile.categorical_columns]
-    text_cols = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c])]
-    _numeric_matrix(frame, text_cols)  # names the first non-numeric cell in file order
+    if profile.form == "long":
+        assert profile.id_column is not None
+        ids = frame[profile.id_column]
+        with_target = frame.loc[frame[profile.target].notna(), profile.id_column].unique()
+        frame = frame[ids.isin(with_target)]
+        samples = frame.drop_duplicates(profile.id_column)
+    else:
+        frame = frame[frame[profile.target].notna()]  # index kept: row numbers in messages
+        samples = frame
+        numeric = [c for c in profile.feature_columns if c not in profile.categorical_columns]
+        if profile.form != "image_paths":
+            text_cols = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c])]
+            _numeric_matrix(frame, text_cols)  # names the first non-numeric cell in file order
+    y = samples[profile.target]
     split = _split(y, profile.task, seed)
-    train = frame.iloc[list(split.train)]
-    pre, notes = fit_preprocessing(profile, train)
+
+    def rows(idx: tuple[int, ...]) -> pd.DataFrame:
+        if profile.form != "long":
+            return frame.iloc[list(idx)]
+        assert profile.id_column is not None
+        return frame[frame[profile.id_column].isin(samples[profile.id_column].iloc[list(idx)])]
+
+    pre, notes = fit_preprocessing(profile, rows(split.train))
 
     def xy(idx: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        part = frame.iloc[list(idx)]
-        return pre.transform(part), pre.encode_target(part[profile.target])
+        part = rows(idx)
+        return pre.transform(part), pre.encode_target(pre.samples(part)[profile.target])
 
     x_train, y_train = xy(split.train)
     x_val, y_val = xy(split.val)

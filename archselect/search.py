@@ -319,6 +319,7 @@ def _objective(
                 family,
                 input_shape=pre.input_shape,
                 n_outputs=len(pre.classes) or 1,
+                layout=pre.layout,
                 **model_params,
             )
             result = train_network(

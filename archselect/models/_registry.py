@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,9 +54,21 @@ def model_layouts(name: str) -> tuple[str, ...]:
 
 
 def create_model(
-    name: str, *, input_shape: tuple[int, ...], n_outputs: int, **params: Any
+    name: str,
+    *,
+    input_shape: tuple[int, ...],
+    n_outputs: int,
+    layout: str | None = None,
+    **params: Any,
 ) -> nn.Module:
-    """Build the family ``name`` for one sample of ``input_shape`` with ``n_outputs`` outputs."""
+    """Build the family ``name`` for one sample of ``input_shape`` with ``n_outputs`` outputs.
+
+    ``layout`` reaches builders that declare a ``layout`` parameter (the recurrent ones
+    read the mask channel of ``series_padded``); others take the input as it is.
+    """
     if name not in _REGISTRY:
         raise UsageError(f"Unknown family {name!r}; choose from {', '.join(list_models())}.")
-    return _REGISTRY[name].builder(tuple(input_shape), n_outputs, **params)
+    builder = _REGISTRY[name].builder
+    if layout is not None and "layout" in inspect.signature(builder).parameters:
+        params = {**params, "layout": layout}
+    return builder(tuple(input_shape), n_outputs, **params)

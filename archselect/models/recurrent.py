@@ -1,4 +1,10 @@
-"""Recurrent networks (vanilla RNN, LSTM, GRU) over time steps."""
+"""Recurrent networks (vanilla RNN, LSTM, GRU) over time steps.
+
+With layout ``series_padded`` the input is ``(N, T, C+1)`` whose last channel is a 0/1
+mask (1 on real steps, which come first); the network packs each sequence to its length
+(``pack_padded_sequence``) so padding never reaches the cells, and the summary is the
+last *real* step (or the mean over real steps).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from torch import nn
 from archselect.models._registry import register_model
 
 _CELLS: dict[str, Any] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+#: Mask values above this mark real steps (the mask is 0/1).
+MASK_ON = 0.5
 
 
 class RecurrentNet(nn.Module):
@@ -26,9 +34,11 @@ class RecurrentNet(nn.Module):
         bidirectional: bool,
         pool: str,
         dropout: float,
+        masked: bool = False,
     ) -> None:
         super().__init__()
         self.pool = pool
+        self.masked = masked
         self.rnn = _CELLS[cell](
             n_channels,
             hidden,
@@ -41,6 +51,8 @@ class RecurrentNet(nn.Module):
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.masked:
+            return self._forward_packed(x)
         out, _ = self.rnn(x)  # (N, T, C) -> (N, T, H*D)
         if self.pool == "mean":
             summary = out.mean(dim=1)  # (N, H*D)
@@ -51,6 +63,25 @@ class RecurrentNet(nn.Module):
         else:
             summary = out[:, -1]  # (N, H)
         return self.head(self.drop(summary))  # (N, n_outputs)
+
+    def _forward_packed(self, x: torch.Tensor) -> torch.Tensor:
+        values, mask = x[..., :-1], x[..., -1]  # (N, T, C), (N, T)
+        lengths = (mask > MASK_ON).sum(dim=1).clamp(min=1)  # (N,)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            values, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        out_packed, hidden = self.rnn(packed)
+        if self.pool == "mean":
+            out, _ = nn.utils.rnn.pad_packed_sequence(
+                out_packed, batch_first=True, total_length=x.shape[1]
+            )  # (N, T, H*D), zeros after each length
+            summary = out.sum(dim=1) / lengths[:, None].to(out.dtype)
+        else:
+            h_n = hidden[0] if isinstance(hidden, tuple) else hidden  # (L*D, N, H)
+            # last layer: forward direction at the last real step, backward at the first
+            d = 2 if self.rnn.bidirectional else 1
+            summary = torch.cat([h_n[-d + i] for i in range(d)], dim=1)  # (N, H*D)
+        return self.head(self.drop(summary))
 
 
 def _builder(cell: str):  # type: ignore[no-untyped-def]
@@ -63,17 +94,20 @@ def _builder(cell: str):  # type: ignore[no-untyped-def]
         bidirectional: bool = False,
         pool: str = "last",
         dropout: float = 0.0,
+        layout: str = "series",
     ) -> nn.Module:
         _, c = input_shape
+        masked = layout == "series_padded"
         return RecurrentNet(
             cell,
-            c,
+            c - 1 if masked else c,
             n_outputs,
             hidden=hidden,
             layers=layers,
             bidirectional=bidirectional,
             pool=pool,
             dropout=dropout,
+            masked=masked,
         )
 
     build.__name__ = cell
@@ -81,4 +115,4 @@ def _builder(cell: str):  # type: ignore[no-untyped-def]
 
 
 for _cell in _CELLS:
-    register_model(_cell, layouts=("series",))(_builder(_cell))
+    register_model(_cell, layouts=("series", "series_padded"))(_builder(_cell))
