@@ -8,7 +8,21 @@ from archselect.models import create_model, list_models, model_layouts
 from archselect.spaces import load_space
 from archselect.train import TrainConfig, train_network
 
-SHAPES = {"image": (1, 8, 8), "series": (24, 2), "table": (7,)}
+SHAPES = {"image": (1, 8, 8), "series": (24, 2), "series_padded": (24, 3), "table": (7,)}
+
+
+def _inputs(layout: str, n: int, seed: int = 0) -> np.ndarray:
+    """Random input; padded series get a 0/1 mask channel (lengths 1..T, one full)."""
+    rng = np.random.default_rng(seed)
+    shape = SHAPES[layout]
+    x = rng.normal(size=(n, *shape)).astype(np.float32)
+    if layout == "series_padded":
+        lengths = rng.integers(1, shape[0] + 1, n)
+        lengths[0] = shape[0]
+        mask = (np.arange(shape[0])[None, :] < lengths[:, None]).astype(np.float32)
+        x[..., :-1] *= mask[..., None]
+        x[..., -1] = mask
+    return x
 CASES = [
     (name, layout)
     for name in list_models()
@@ -21,8 +35,8 @@ CASES = [
 def test_builder_contract(name: str, layout: str) -> None:
     torch.manual_seed(0)
     shape = SHAPES[layout]
-    net = create_model(name, input_shape=shape, n_outputs=3)
-    x = torch.randn(5, *shape)
+    net = create_model(name, input_shape=shape, n_outputs=3, layout=layout)
+    x = torch.from_numpy(_inputs(layout, 5))
     out = net(x)
     assert out.shape == (5, 3)
     assert torch.isfinite(out).all()
@@ -37,9 +51,9 @@ def test_builder_contract(name: str, layout: str) -> None:
 def test_one_epoch_lightning_run(name: str, layout: str) -> None:
     shape = SHAPES[layout]
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, *shape)).astype(np.float32)
+    x = _inputs(layout, 40)
     y = rng.integers(0, 2, 40)
-    net = create_model(name, input_shape=shape, n_outputs=2)
+    net = create_model(name, input_shape=shape, n_outputs=2, layout=layout)
     result = train_network(net, x, y, x, y, TrainConfig(epochs=1, batch_size=16), device="cpu")
     assert result.epochs >= 1 and 0.0 <= result.val_metric <= 1.0
     assert result.n_params == sum(p.numel() for p in net.parameters())
