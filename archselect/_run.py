@@ -86,6 +86,10 @@ def check_run_options(*, seed: int, max_failures: int | None) -> None:
         )
 
 
+#: The forecast plot shows this many input windows of history before the test period.
+FORECAST_PLOT_CONTEXT = 2
+
+
 @dataclass(frozen=True)
 class RunInfo(JsonRecord):
     """How the run was made: enough to reproduce it."""
@@ -149,6 +153,7 @@ TRIAL_COLUMNS = (
     "note",
     "params",
     "history_val",
+    "extra_metrics",
 )
 
 
@@ -172,6 +177,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                 kind="trial",
                 params=json.dumps(t.params),
                 history_val=json.dumps(list(t.history_val)),
+                extra_metrics=json.dumps(t.extra_metrics),
             )
             writer.writerow(row)
         for b in result.baselines:
@@ -188,6 +194,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                     "error": b.error,
                     "params": "{}",
                     "history_val": "[]",
+                    "extra_metrics": json.dumps(b.extra_metrics),
                 }
             )
     tmp.replace(path)
@@ -206,6 +213,10 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         v = row.get(key)
         return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else v
 
+    def extra(row: pd.Series) -> dict[str, float]:
+        text = val(row, "extra_metrics")
+        return dict(json.loads(text)) if isinstance(text, str) else {}
+
     for _, row in frame.iterrows():
         if row["kind"] == "baseline":
             baselines.append(
@@ -217,14 +228,16 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
                     latency_b256_ms=val(row, "latency_b256_ms"),
                     error=val(row, "error"),
                     note=val(row, "note") if row["state"] == "SKIPPED" else None,
+                    extra_metrics=extra(row),
                 )
             )
             continue
         data = {
             k: val(row, k)
             for k in TRIAL_COLUMNS
-            if k not in ("kind", "params", "history_val", "note")
+            if k not in ("kind", "params", "history_val", "note", "extra_metrics")
         }
+        data["extra_metrics"] = extra(row)
         data["params"] = json.loads(row["params"])
         data["history_val"] = json.loads(row["history_val"])
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
@@ -325,8 +338,9 @@ def _refit_final(
     net = create_model(
         family,
         input_shape=pre.input_shape,
-        n_outputs=len(pre.classes) or 1,
+        n_outputs=pre.n_outputs,
         layout=pre.layout,
+        **pre.model_inputs(),
         **model_params,
     )
     x = np.concatenate([prepared.x_train, prepared.x_val])
@@ -369,6 +383,9 @@ def fit(
     max_failures: int | None = None,
     on_trial: TrialHook | None = None,
     command: str | None = None,
+    tokenizer: str | None = None,
+    horizon: int | None = None,
+    window: int | None = None,
 ) -> Run:
     """Profile the data, search every fitting family, pick one, write the run directory.
 
@@ -391,6 +408,8 @@ def fit(
         id_col, time_col: Long format: the sequence id and step-order columns.
         force: Replace a run on different data in ``out`` (only archselect's files).
         on_trial: Called with each finished trial.
+        tokenizer: ``word`` or ``char`` for text data (chosen from the texts when omitted).
+        horizon: Forecast horizon in steps. window: Forecast input window in steps.
 
     Returns:
         The :class:`Run`.
@@ -415,6 +434,9 @@ def fit(
         id_col=id_col,
         time_col=time_col,
         seed=seed,
+        tokenizer=tokenizer,
+        horizon=horizon,
+        window=window,
     )
     prepared = prepare(table, profile, seed=seed)
     plan = make_plan(
@@ -473,6 +495,8 @@ def fit(
         )
     write_trials_csv(result, run_dir / TRIALS)
     rec = select(result, plan, profile)
+    if prepared.preprocessing.forecast is not None:
+        rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
     if rec.family is not None and interrupted is None:
         trial = next(t for t in result.trials if t.number == rec.trial)
         net, final_test = _refit_final(prepared, rec, trial, seed)
@@ -485,7 +509,8 @@ def fit(
                 family=family,
                 params=model_params,
                 input_shape=prepared.preprocessing.input_shape,
-                n_outputs=len(prepared.preprocessing.classes) or 1,
+                n_outputs=prepared.preprocessing.n_outputs,
+                layout=prepared.preprocessing.layout,
                 task=profile.task,
                 metrics={"test_" + plan.metric: final_test or float("nan")},
             ),
@@ -498,6 +523,42 @@ def fit(
     if interrupted is not None:
         raise interrupted
     return Run(run_dir)
+
+
+def forecast_plot_data(
+    prepared: Prepared, result: SearchResult, rec: Recommendation
+) -> dict[str, Any]:
+    """The test period's truth and each family's best (and each baseline's) forecast."""
+    spec = prepared.preprocessing.forecast
+    assert spec is not None
+    start = prepared.split.test[0] + spec.window
+    trials = {t.number: t for t in result.trials}
+    forecasts: dict[str, list[float]] = {}
+    for fam in rec.families:
+        best = trials.get(fam.best_trial) if fam.best_trial is not None else None
+        if best is not None and best.test_forecast:
+            forecasts[fam.family] = list(best.test_forecast)
+    for b in result.baselines:
+        if b.test_forecast:
+            forecasts[b.name] = list(b.test_forecast)
+    length = max((len(v) for v in forecasts.values()), default=0)
+    end = min(len(prepared.series), start + length)
+    context = max(0, start - FORECAST_PLOT_CONTEXT * spec.window)
+    return {
+        "time_column": spec.time_column,
+        "frequency": spec.frequency,
+        "horizon": spec.horizon,
+        "times": list(prepared.times[start:end]),
+        "truth": list(prepared.series[start:end]),
+        "history_times": list(prepared.times[context:start]),
+        "history": list(prepared.series[context:start]),
+        "forecasts": {k: v[: end - start] for k, v in forecasts.items()},
+        "baselines": [b.name for b in result.baselines if b.test_forecast],
+        "note": (
+            f"windows of {spec.window} steps, each forecasting {spec.horizon} steps, laid end "
+            "to end over the test period (each block starts from true history)"
+        ),
+    }
 
 
 class Run:
@@ -553,7 +614,11 @@ class Run:
         return self.run_dir / REPORT
 
     def predict(self, data: str | Path | pd.DataFrame) -> pd.DataFrame:
-        """Predict every row of ``data`` (a CSV path or DataFrame); a target column is ignored."""
+        """Predict every row of ``data`` (a CSV path or DataFrame); a target column is ignored.
+
+        For a forecasting run, ``data`` is the history (time column, target, covariates):
+        the result holds the next ``horizon`` steps after its last time, with their times.
+        """
         frame = load_table(data).frame
         return self.model.predict_frame(frame).reset_index(drop=True)
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
 
+from archselect import _forecast
 from archselect._serde import JsonRecord
 from archselect.prepare import Prepared
 from archselect.train import score
@@ -54,6 +57,10 @@ class BaselineResult(JsonRecord):
     error: str | None = None
     #: Why the baseline was not run (e.g. an optional package is missing); no metrics then.
     note: str | None = None
+    #: Forecasts: ``val_mae``, ``val_mase``, ``test_mae``, ``test_mase`` …
+    extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: Forecasts: the test period forecast, windows laid end to end (target units).
+    test_forecast: tuple[float, ...] = ()
 
     @property
     def state(self) -> str:
@@ -107,6 +114,12 @@ def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
 
         est_cls = MiniRocketClassifier if task == "classification" else MiniRocketRegressor
         return _Series3D(est_cls(random_state=seed))
+    if name == "tfidf_logistic_regression":
+        # token ids as "words": TF-IDF of id unigrams and bigrams (padding id 0 left out)
+        return make_pipeline(
+            TfidfVectorizer(token_pattern=r"[1-9]\d*", ngram_range=(1, 2), sublinear_tf=True),
+            LogisticRegression(max_iter=MAX_ITER),
+        )
     if name == "hist_gradient_boosting":
         cls = (
             HistGradientBoostingClassifier
@@ -117,7 +130,7 @@ def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
     raise ValueError(f"unknown baseline {name!r}")
 
 
-def _outputs(model, x: np.ndarray, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     if task == "classification":
         proba = model.predict_proba(x)
         classes = np.asarray(model.classes_, dtype=np.int64)
@@ -127,12 +140,50 @@ def _outputs(model, x: np.ndarray, task: str, n_classes: int) -> np.ndarray:  # 
     return model.predict(x)[:, None]
 
 
+def _as_text(x: np.ndarray) -> list[str]:
+    return [" ".join(map(str, row[row > 0])) for row in x]
+
+
+def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
+    """Naive, seasonal naive or a linear autoregression (ridge on the target window)."""
+    pre = prepared.preprocessing
+    assert pre.forecast is not None
+    h, season = pre.forecast.horizon, pre.forecast.season
+    start = time.perf_counter()
+    if name == "linear_autoregression":
+        model = Ridge(alpha=1.0).fit(prepared.x_train[:, :, 0], prepared.y_train)
+        outs = [model.predict(x[:, :, 0]) for x in (prepared.x_val, prepared.x_test)]
+    elif name in ("naive", "seasonal_naive"):
+        outs = [
+            _forecast.forecast_baselines(x, h, season)[name]
+            for x in (prepared.x_val, prepared.x_test)
+        ]
+    else:
+        raise ValueError(f"unknown forecast baseline {name!r}")
+    elapsed = time.perf_counter() - start
+    extra = {}
+    for part, out, y in (("val", outs[0], prepared.y_val), ("test", outs[1], prepared.y_test)):
+        m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
+        extra.update({f"{part}_{k}": v for k, v in m.items()})
+    return BaselineResult(
+        name=name,
+        val_metric=score(pre.task, outs[0], prepared.y_val, pre.target_std),
+        test_metric=score(pre.task, outs[1], prepared.y_test, pre.target_std),
+        train_time_s=elapsed,
+        extra_metrics=extra,
+        test_forecast=tuple(
+            float(v) for v in pre.decode_output(_forecast.tile(outs[1], h).reshape(1, -1))[0]
+        ),
+    )
+
+
 def run_baselines(
     prepared: Prepared, names: tuple[str, ...], *, seed: int = 0
 ) -> list[BaselineResult]:
     """Fit each baseline on the training rows; score validation and test.
 
-    Most baselines see flattened features; ``minirocket`` sees the ``(N, T, C)`` series.
+    Most baselines see flattened features; ``minirocket`` sees the ``(N, T, C)`` series;
+    text references see the token ids as words; forecast references read the windows.
     A baseline that raises is recorded with ``error``; one whose optional package is
     missing is recorded with ``note``; neither stops the run.
 
@@ -167,6 +218,9 @@ def run_baselines(
             )
             continue
         try:
+            if prepared.preprocessing.forecast is not None:
+                results.append(_forecast_baseline(prepared, name))
+                continue
             model = _make(name, task, seed)
             if name == "minirocket":
                 length = raw[0].shape[1] if raw[0].ndim == 3 else 0
@@ -175,7 +229,9 @@ def run_baselines(
                         f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
                         f"steps; these have {length}"
                     )
-                flat = list(raw)
+                flat: list[np.ndarray] | list[list[str]] = list(raw)
+            elif prepared.preprocessing.text is not None:
+                flat = [_as_text(a) for a in raw]  # token ids as words, for TF-IDF
             else:
                 flat = [a.reshape(len(a), -1) for a in raw]
             with warnings.catch_warnings():

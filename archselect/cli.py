@@ -117,7 +117,7 @@ _common_data_options = [
     click.option("--shape", help="Image shape HxW or HxWxC, e.g. 28x28x1 (implies spatial)."),
     click.option(
         "--layout",
-        type=click.Choice(["image", "series", "series_padded", "table", "text"]),
+        type=click.Choice(["image", "series", "series_padded", "table", "text", "forecast"]),
         help="Override the detected tensor layout (series_padded: long format).",
     ),
     click.option(
@@ -126,6 +126,15 @@ _common_data_options = [
     click.option(
         "--time-col", help="Long format: the column ordering the steps within a sequence."
     ),
+    click.option(
+        "--tokenizer",
+        type=click.Choice(["word", "char"]),
+        help="Text tokens (default: char when most texts have no spaces, else word).",
+    ),
+    click.option(
+        "--horizon", type=int, help="Forecast horizon in time steps (default by frequency)."
+    ),
+    click.option("--window", type=int, help="Forecast input window in time steps."),
 ]
 
 
@@ -189,6 +198,9 @@ def fit(
     layout: str | None,
     id_col: str | None,
     time_col: str | None,
+    tokenizer: str | None,
+    horizon: int | None,
+    window: int | None,
     out: Path | None,
     trials: int | None,
     timeout_text: str | None,
@@ -248,6 +260,9 @@ def fit(
         layout=layout,
         id_col=id_col,
         time_col=time_col,
+        tokenizer=tokenizer,
+        horizon=horizon,
+        window=window,
         space_files=tuple(spaces),
         force=force,
         max_failures=max_failures,
@@ -287,6 +302,9 @@ def profile(
     layout: str | None,
     id_col: str | None,
     time_col: str | None,
+    tokenizer: str | None,
+    horizon: int | None,
+    window: int | None,
     as_json: bool,
 ) -> None:
     """Say what DATA holds (image, sequence or table), with the evidence.
@@ -307,6 +325,9 @@ def profile(
         layout=layout,
         id_col=id_col,
         time_col=time_col,
+        tokenizer=tokenizer,
+        horizon=horizon,
+        window=window,
     )
     if as_json:
         _emit_json(prof.to_dict())
@@ -334,6 +355,9 @@ def profile(
 @_handle_errors
 def predict(run_dir: Path, data: Path, output: Path | None) -> None:
     """Predict every row of DATA with the model of RUN_DIR (a target column is ignored).
+
+    For a forecasting run, DATA is the history and the output holds the next H time
+    steps after its last time (columns: the time column, prediction).
 
     \b
     Example:

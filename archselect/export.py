@@ -41,6 +41,7 @@ class ModelConfig(JsonRecord):
     n_outputs: int
     task: str
     format_version: int = MODEL_FORMAT
+    layout: str | None = None
     trained_on: str = "train+validation"
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -54,7 +55,21 @@ class ExportedModel:
     config: ModelConfig
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``)."""
+        """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``).
+
+        For a forecast, ``frame`` is the history: the result holds the next ``horizon``
+        time steps after its last time (columns: the time column, ``prediction``).
+        """
+        spec = self.preprocessing.forecast
+        if spec is not None:
+            times, _, _ = spec.series(frame, self.preprocessing.feature_columns)
+            out = predict_outputs(self.net, self.preprocessing.transform(frame)[-1:])
+            return pd.DataFrame(
+                {
+                    spec.time_column: spec.future_times(times[-1]),
+                    "prediction": self.preprocessing.decode_output(out)[0],
+                }
+            )
         pre = self.preprocessing
         x = pre.transform(frame)
         out = predict_outputs(self.net, x)
@@ -70,7 +85,7 @@ class ExportedModel:
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """Raw outputs for already-prepared input of shape ``(N, *input_shape)``."""
-        return predict_outputs(self.net, x.astype(np.float32))
+        return predict_outputs(self.net, x if x.dtype.kind in "iu" else x.astype(np.float32))
 
 
 def export_model(
@@ -115,6 +130,7 @@ def load_model(model_dir: str | Path) -> ExportedModel:
             input_shape=config.input_shape,
             n_outputs=config.n_outputs,
             layout=pre.layout,
+            **pre.model_inputs(),
             **config.params,
         )
         state = torch.load(model_dir / WEIGHTS, map_location="cpu", weights_only=True)

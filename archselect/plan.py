@@ -27,6 +27,8 @@ FAMILIES_BY_LAYOUT = {
     "series": ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"),
     "series_padded": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
     "table": ("mlp",),
+    "text": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
+    "forecast": ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"),
 }
 #: Non-deep references fitted on the same split, by task; sequences add SERIES_BASELINES.
 BASELINES = {
@@ -34,6 +36,12 @@ BASELINES = {
     "regression": ("ridge", "hist_gradient_boosting"),
 }
 SERIES_BASELINES = ("knn_euclidean", "minirocket")
+#: Layouts whose references differ from the task's (forecasts compare with the classic
+#: naive forecasts; text with TF-IDF + logistic regression).
+BASELINES_BY_LAYOUT = {
+    "forecast": ("naive", "seasonal_naive", "linear_autoregression"),
+    "text": ("tfidf_logistic_regression",),
+}
 #: Objectives ``--objectives`` accepts: the task's metric (``accuracy``/``rmse``; the
 #: name ``metric`` stands for either) and ``latency`` (ms per sample at batch 1).
 OBJECTIVE_NAMES = ("accuracy", "rmse", "metric", "latency")
@@ -46,6 +54,8 @@ def baselines_for(layout: str, task: str) -> tuple[str, ...]:
         >>> baselines_for("series", "classification")[-2:]
         ('knn_euclidean', 'minirocket')
     """
+    if layout in BASELINES_BY_LAYOUT:
+        return BASELINES_BY_LAYOUT[layout]
     extra = SERIES_BASELINES if layout == "series" else ()
     return BASELINES[task] + extra
 
@@ -150,7 +160,11 @@ def make_plan(
             raise UsageError(
                 f"Unknown family {unknown[0]!r}; choose from {', '.join(list_models())}."
             )
-        unfit = [f for f in families if profile.layout not in load_space(f).layouts]
+        unfit = [
+            f
+            for f in families
+            if profile.layout not in load_space(f, layout=profile.layout).layouts
+        ]
         if unfit:
             raise UsageError(
                 f"Family {unfit[0]!r} does not fit {profile.layout} data; for this data choose "
@@ -159,7 +173,7 @@ def make_plan(
         names = tuple(dict.fromkeys(families))
     else:
         names = allowed
-    spaces = tuple(user_spaces.get(n) or load_space(n) for n in names)
+    spaces = tuple(user_spaces.get(n) or load_space(n, layout=profile.layout) for n in names)
     if n_trials is None and timeout_s is None:
         n_trials, timeout_s = DEFAULT_TRIALS_PER_FAMILY * len(names), DEFAULT_TIMEOUT_S
     metric = metric_for(profile.task)

@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from archselect import _forecast, _text
 from archselect._errors import DataError
+from archselect._forecast import ForecastSpec
 from archselect._serde import JsonRecord
+from archselect._text import TextEncoding
 from archselect.load import Table
 from archselect.profile import (
     MAX_MISSING_FRACTION,
@@ -27,8 +30,9 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 #: MAX_MISSING_FRACTION (imported from the profile): refuse a feature column with a larger
 #: fraction of missing or non-finite training values.
-#: Layouts this module prepares (text and forecasting windows come from their own modules).
-SUPPORTED_LAYOUTS = ("image", "series", "series_padded", "table")
+#: Layouts this module prepares (text and forecast windows: :func:`_prepare_text` and
+#: :func:`_prepare_forecast`, over the helpers in ``_text`` and ``_forecast``).
+SUPPORTED_LAYOUTS = ("image", "series", "series_padded", "table", "text", "forecast")
 #: Standard deviations below this are treated as constant (scale 1).
 MIN_STD = 1e-8
 
@@ -57,6 +61,19 @@ class Preprocessing(JsonRecord):
     form: str = "table"
     id_column: str | None = None
     time_column: str | None = None
+    text: TextEncoding | None = None
+    forecast: ForecastSpec | None = None
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the model's output: classes, the forecast horizon, or 1."""
+        if self.forecast is not None:
+            return self.forecast.horizon
+        return len(self.classes) or 1
+
+    def model_inputs(self) -> dict[str, Any]:
+        """Builder arguments that come from the data, not the search (the vocabulary size)."""
+        return {"vocab_size": self.text.vocab_size} if self.text is not None else {}
 
     def numeric_columns(self) -> list[str]:
         return [c for c in self.feature_columns if c not in self.categories]
@@ -95,7 +112,25 @@ class Preprocessing(JsonRecord):
 
         The one path from a DataFrame to tensors (training, ``predict`` and the export).
         Image files resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``).
+        Text: int64 token ids ``(N, T)``. Forecast: every input window ``(N, W, C)`` of the
+        (regularised, time-sorted) history, the last one last.
         """
+        if self.text is not None:
+            if self.text.column not in frame.columns:
+                raise DataError(
+                    f"The data lacks the text column {self.text.column!r} the model was "
+                    "trained on; pass rows with that column."
+                )
+            return self.text.encode(list(frame[self.text.column]))
+        if self.forecast is not None:
+            _, values, _ = self.forecast.series(frame, self.feature_columns)
+            if len(values) < self.forecast.window:
+                raise DataError(
+                    f"The history has {len(values)} time steps; the model reads the last "
+                    f"{self.forecast.window}, so pass at least that many rows."
+                )
+            z = (values - np.asarray(self.mean)) / np.asarray(self.std)
+            return _forecast.windows(z.astype(np.float32), self.forecast.window)
         if self.form == "long":
             return self._long_tensor(frame)
         if self.form == "image_paths":
@@ -175,6 +210,8 @@ class Preprocessing(JsonRecord):
             if self.label_type == "float":
                 return labels.astype(np.float64)
             return labels
+        if self.forecast is not None:
+            return out.reshape(len(out), -1) * self.target_std + self.target_mean
         return out.reshape(len(out), -1)[:, 0] * self.target_std + self.target_mean
 
 
@@ -272,6 +309,7 @@ class Split(JsonRecord):
     test: tuple[int, ...]
     seed: int
     stratified: bool
+    time_ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,6 +329,9 @@ class Prepared:
     x_test: np.ndarray
     y_test: np.ndarray
     notes: tuple[str, ...] = ()
+    #: Forecasts only: the regular time grid and the target on it (target units).
+    times: tuple[str, ...] = ()
+    series: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -471,6 +512,10 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
             f"The {profile.layout} layout is not prepared by this version of archselect; "
             "choose another layout with --layout or remove the column it came from."
         )
+    if profile.layout == "text":
+        return _prepare_text(table, profile, seed)
+    if profile.layout == "forecast":
+        return _prepare_forecast(table, profile, seed)
     frame = table.frame
     if profile.form == "long":
         assert profile.id_column is not None
@@ -504,3 +549,103 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
     x_val, y_val = xy(split.val)
     x_test, y_test = xy(split.test)
     return Prepared(pre, split, x_train, y_train, x_val, y_val, x_test, y_test, tuple(notes))
+
+
+def _label_type(target: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(target):
+        return "str"
+    if pd.api.types.is_integer_dtype(target) or _is_int_like(target):
+        return "int"
+    return "float" if pd.api.types.is_float_dtype(target) else "str"
+
+
+def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
+    """Stratified split; the vocabulary is fitted on the training texts only."""
+    frame = table.frame
+    frame = frame[frame[profile.target].notna()]
+    y = frame[profile.target]
+    split = _split(y, profile.task, seed)
+    text_ev = profile.evidence["text"]
+    col = text_ev["column"]
+    train = frame.iloc[list(split.train)]
+    encoding = _text.fit_text_encoding(
+        col, list(train[col]), text_ev["tokenizer"], int(text_ev["max_length"])
+    )
+    pre = Preprocessing(
+        layout="text",
+        task=profile.task,
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=(encoding.max_length,),
+        impute=(),
+        classes=profile.classes,
+        label_type=_label_type(train[profile.target]),
+        text=encoding,
+    )
+    parts: list[np.ndarray] = []
+    for idx in (split.train, split.val, split.test):
+        part = frame.iloc[list(idx)]
+        parts += [pre.transform(part), pre.encode_target(part[profile.target])]
+    oov = float(np.mean(parts[2] == _text.OOV) / max(1e-9, np.mean(parts[2] != _text.PAD)))
+    notes = (
+        f"vocabulary of {encoding.vocab_size - 2} {encoding.tokenizer} tokens fitted on "
+        f"{len(split.train)} training texts; {oov:.1%} of validation tokens are unknown",
+    )
+    x_train, y_train, x_val, y_val, x_test, y_test = parts
+    return Prepared(pre, split, x_train, y_train, x_val, y_val, x_test, y_test, notes)
+
+
+def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
+    """Sliding windows over the time-sorted series; validation and test are the latest."""
+    fc = profile.evidence["forecast"]
+    window, horizon, season = int(fc["window"]), int(fc["horizon"]), int(fc["season"])
+    spec = ForecastSpec(fc["time_column"], fc["frequency"], window, horizon, season)
+    grid, values, _ = spec.series(table.frame, profile.feature_columns)
+    train_w, val_w, test_w, val_start, _ = _forecast.time_ordered_split(
+        len(values), window, horizon
+    )
+    fit_part = values[:val_start]  # scaling and the MASE scale see training steps only
+    mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
+    std = np.where(std > MIN_STD, std, 1.0)
+    spec = ForecastSpec(
+        **{**spec.__dict__, "mase_scale": _forecast.mase_scale(fit_part[:, 0], season)}
+    )
+    pre = Preprocessing(
+        layout="forecast",
+        task="regression",
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=(window, len(profile.feature_columns)),
+        impute=(),
+        mean=tuple(map(float, mean)),
+        std=tuple(map(float, std)),
+        target_mean=float(mean[0]),
+        target_std=float(std[0]),
+        forecast=spec,
+    )
+    x_all = pre.transform(table.frame)
+    z = ((values[:, 0] - mean[0]) / std[0]).astype(np.float32)
+    y_all = _forecast.window_targets(z, window, horizon)
+    split = Split(train_w, val_w, test_w, seed=seed, stratified=False, time_ordered=True)
+    parts: list[np.ndarray] = []
+    for idx in (train_w, val_w, test_w):
+        parts += [x_all[list(idx)], y_all[list(idx)]]
+    x_train, y_train, x_val, y_val, x_test, y_test = parts
+    notes = (
+        f"{len(train_w)} training, {len(val_w)} validation and {len(test_w)} test windows; "
+        f"validation predicts steps from {grid[val_start].date()} on, test the last "
+        f"{len(values) - (test_w[0] + window)} steps (never shuffled across time)",
+    )
+    return Prepared(
+        pre,
+        split,
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        notes=notes,
+        times=tuple(str(t) for t in grid),
+        series=tuple(float(v) for v in values[:, 0]),
+    )

@@ -11,8 +11,10 @@ Input forms recognised, in the order they are tried (``Profile.form``):
 
 * ``long`` — an id column, an order/time column and value columns, one label per id
   → layout ``series_padded``;
-* text and datetime forecasting — the dispatch point :func:`_special_layouts`
-  (layouts ``text`` and forecasting are prepared by their own modules);
+* text and datetime forecasting — the dispatch point :func:`_special_layouts`:
+  a free-text column → ``text`` (tokenizer and length chosen here, vocabulary in
+  prepare); a date/time column and a numeric target → ``forecast`` (frequency, gaps,
+  season, window and horizon chosen here, with the helpers of ``_text``/``_forecast``);
 * ``image_paths`` — a column of PNG/JPEG paths relative to the CSV → ``image``;
 * ``wide_pixels`` — grayscale ``H×W`` or colour ``H×W×3`` columns, channels interleaved
   (``r,g,b`` per pixel) or planar (one block per channel) → ``image``;
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from archselect import _forecast, _text
 from archselect._errors import DataError, UsageError
 from archselect._serde import JsonRecord
 from archselect.load import SourceFacts, Table, load_table
@@ -61,6 +64,7 @@ LAYOUT_MODALITY = {
     "series": "sequential",
     "series_padded": "sequential",
     "text": "sequential",
+    "forecast": "sequential",
     "table": "tabular",
 }
 LAYOUTS = tuple(LAYOUT_MODALITY)
@@ -219,7 +223,9 @@ class Profile(JsonRecord):
 
     @property
     def n_outputs(self) -> int:
-        """Width of the model's output layer."""
+        """Width of the model's output layer (the horizon, for a forecast)."""
+        if self.layout == "forecast":
+            return int(self.evidence["forecast"]["horizon"])
         return len(self.classes) if self.task == "classification" else 1
 
 
@@ -999,23 +1005,140 @@ def _special_layouts(
     features: pd.DataFrame,
     other: list[str],
     evidence: dict[str, Any],
+    options: _SequenceOptions,
 ) -> _Decision | None:
-    """Dispatch point for layouts prepared by their own modules: free text and datetime
-    forecasting (see the forecasting & text issue). Returns None when neither applies.
+    """Dispatch point for layouts prepared by their own modules: free text (``text``) and
+    datetime forecasting (``forecast``). Returns None when neither applies.
     """
-    text = _text_columns(features, other)
+    text = _text_columns(features, other) if options.want in (None, "text") else []
     if text:
         evidence["text_columns"] = text
-        return _Decision(
-            "sequential",
-            "text",
-            "text",
-            (0,),
-            0.9,
-            f"column {text[0]!r} holds free text (long, mostly distinct strings)",
-            [text[0]],
+        return _text_decision(frame, text[0], options, evidence)
+    if options.want not in (None, "forecast"):
+        return None
+    time_col, time_ev = _forecast.find_time_column(frame, exclude=options.target)
+    numeric_target = pd.api.types.is_numeric_dtype(frame[options.target])
+    if time_col is None or options.task == "classification" or not numeric_target:
+        # a dated table with a class label is a table (its time column a feature or an id)
+        if time_ev:
+            evidence["time_columns"] = time_ev
+        return None
+    return _forecast_decision(frame, time_col, time_ev, options, evidence)
+
+
+@dataclass(frozen=True)
+class _SequenceOptions:
+    """What the text and forecast decisions need besides the frame."""
+
+    target: str
+    task: str | None
+    want: str | None
+    numeric: tuple[str, ...]
+    tokenizer: str | None = None
+    horizon: int | None = None
+    window: int | None = None
+
+
+def _text_decision(
+    frame: pd.DataFrame, col: str, options: _SequenceOptions, evidence: dict[str, Any]
+) -> _Decision:
+    ev = _text.free_text_evidence(frame[col])
+    tok, tok_rule = _text.choose_tokenizer(ev, options.tokenizer)
+    texts = frame.loc[frame[options.target].notna(), col]
+    lengths = _text.token_lengths(list(texts), tok)
+    max_len = _text.choose_length(lengths)
+    others = [str(c) for c in frame.columns if str(c) not in (col, options.target)]
+    evidence["text"] = {
+        "column": col,
+        **ev,
+        "tokenizer": tok,
+        "tokenizer_rule": tok_rule,
+        "length_percentiles": {
+            str(q): float(np.percentile(lengths, q)) if len(lengths) else 0.0
+            for q in (50, 90, 95, 99)
+        },
+        "max_length": max_len,
+        "max_length_rule": (
+            f"{_text.LENGTH_PERCENTILE}th percentile of token counts, within "
+            f"[{_text.MIN_LENGTH}, {_text.MAX_LENGTH}]"
+        ),
+        "truncated_fraction": float(np.mean(lengths > max_len)) if len(lengths) else 0.0,
+        "length_histogram": _text.length_histogram(lengths),
+        "thresholds": dict(_text.TEXT_THRESHOLDS),
+    }
+    return _Decision(
+        "sequential",
+        "text",
+        "text",
+        (max_len,),
+        0.9,
+        f"column {col!r} holds free text (long, mostly distinct strings; median "
+        f"{ev['median_chars']:.0f} characters): {tok} tokens, length {max_len}",
+        [col],
+        dropped=others,
+        notes=[f"column {c!r} left out: only the text column feeds the model" for c in others],
+    )
+
+
+def _forecast_decision(
+    frame: pd.DataFrame,
+    time_col: str,
+    time_ev: dict[str, Any],
+    options: _SequenceOptions,
+    evidence: dict[str, Any],
+) -> _Decision:
+    target = options.target
+    covariates = [str(c) for c in options.numeric if str(c) not in (target, time_col)]
+    left_out = [str(c) for c in frame.columns if str(c) not in (target, time_col, *covariates)]
+    times = _forecast.parse_times(frame[time_col])
+    freq = _forecast.detect_frequency(times)
+    columns = (target, *covariates)
+    values = np.column_stack(
+        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
+    )
+    grid, filled, fill = _forecast.regularise(times, values, freq["frequency"])
+    choice = _forecast.choose_window_horizon(
+        filled[:, 0], freq["group"], horizon=options.horizon, window=options.window
+    )
+    evidence["forecast"] = {
+        "time_column": time_col,
+        "time_columns": time_ev,
+        **freq,
+        **fill,
+        "fill_policy": (
+            f"missing steps filled by linear interpolation in time when at most "
+            f"{_forecast.MAX_FILL_FRACTION:.0%} are missing and no gap exceeds "
+            f"{_forecast.MAX_FILL_RUN} steps; otherwise refused"
+        ),
+        "start": str(grid[0]),
+        "end": str(grid[-1]),
+        "covariates": covariates,
+        **choice,
+        "selection_metric": (
+            "rmse (MASE is MAE over a constant, so it ranks like MAE; RMSE is what the MSE "
+            "loss trains and what the paired bootstrap of squared errors compares)"
+        ),
+        "thresholds": dict(_forecast.FORECAST_THRESHOLDS),
+    }
+    notes = [f"column {c!r} left out: not numeric" for c in left_out]
+    if fill["filled"]:
+        notes.append(
+            f"{fill['missing_steps']} missing {freq['frequency']} steps filled by linear "
+            f"interpolation (longest gap {fill['longest_gap']})"
         )
-    return None
+    return _Decision(
+        "sequential",
+        "forecast",
+        "dated_series",
+        (int(choice["window"]), len(columns)),
+        0.95 if fill["missing_timestamps"] == 0 else 0.85,
+        f"column {time_col!r} holds {freq['frequency']} timestamps and {target!r} is "
+        f"numeric: forecast {choice['horizon']} steps from windows of {choice['window']}",
+        list(columns),
+        dropped=left_out,
+        notes=notes,
+        time_column=time_col,
+    )
 
 
 # --- tabular -------------------------------------------------------------------------------
@@ -1238,6 +1361,9 @@ def profile_table(
     id_col: str | None = None,
     time_col: str | None = None,
     seed: int = 0,
+    tokenizer: str | None = None,
+    horizon: int | None = None,
+    window: int | None = None,
 ) -> Profile:
     """Decide modality, layout, task and target of a loaded table, with evidence.
 
@@ -1251,6 +1377,9 @@ def profile_table(
         id_col: Long format: the column naming each sequence (implies ``series_padded``).
         time_col: Long format: the column ordering the steps within a sequence.
         seed: Seed for the row and column-pair samples.
+        tokenizer: ``word`` or ``char`` for a text column (chosen from the texts when omitted).
+        horizon: Forecast horizon in time steps (chosen from the frequency when omitted).
+        window: Forecast input window in time steps (chosen when omitted).
 
     Returns:
         The :class:`Profile`.
@@ -1340,10 +1469,24 @@ def profile_table(
             raise DataError(
                 "Every feature column is a row identifier; add informative feature columns."
             )
-    if result is None and want in (None, "text") and modality != "spatial":
-        result = _special_layouts(frame, features, other, evidence)
+    if result is None and want in (None, "text", "forecast") and modality != "spatial":
+        options = _SequenceOptions(
+            str(target_col), task, want, tuple(map(str, numeric)), tokenizer, horizon, window
+        )
+        result = _special_layouts(frame, features, other, evidence, options)
         if result is None and want == "text":
             raise UsageError("--layout text needs a free-text column, and the data has none.")
+        if result is None and want == "forecast":
+            raise UsageError(
+                "--layout forecast needs a date/time column and a numeric target; the data "
+                "has no column of dates."
+            )
+        if result is not None and result.layout == "forecast":
+            # the time column is not an identifier here, and gaps in the target are filled
+            notes = [n for n in notes if not n.startswith(f"column {result.time_column!r}")]
+            dropped_ids = [c for c in dropped_ids if c != result.time_column]
+            task = task or "regression"
+            n_missing = 0
     if result is None and want in (None, "image"):
         paths = _image_path_columns(features, other)
         if paths:

@@ -33,6 +33,7 @@ import numpy as np
 import optuna
 import torch
 
+from archselect import _forecast
 from archselect._errors import UsageError
 from archselect._serde import JsonRecord
 from archselect.baselines import BaselineResult, run_baselines
@@ -116,6 +117,10 @@ class TrialRecord(JsonRecord):
     latency_len1x_ms: float | None = None
     latency_len2x_ms: float | None = None
     latency_len4x_ms: float | None = None
+    #: Forecasts: ``val_mae``, ``val_mase``, ``test_mae``, ``test_mase`` …
+    extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: Forecasts: the test period forecast, windows laid end to end (target units).
+    test_forecast: tuple[float, ...] = ()
 
     def val_scores(self) -> np.ndarray | None:
         if not self.val_scores_b64:
@@ -318,8 +323,9 @@ def _objective(
             net = create_model(
                 family,
                 input_shape=pre.input_shape,
-                n_outputs=len(pre.classes) or 1,
+                n_outputs=pre.n_outputs,
                 layout=pre.layout,
+                **pre.model_inputs(),
                 **model_params,
             )
             result = train_network(
@@ -334,7 +340,7 @@ def _objective(
             )
             val_out = predict_outputs(net, prepared.x_val)
             test_out = predict_outputs(net, prepared.x_test)
-            latency = measure_latency(net, pre.input_shape)
+            latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
         except optuna.TrialPruned:
             raise
         except Exception as exc:
@@ -358,6 +364,8 @@ def _objective(
                 per_sample_scores(plan.task, val_out, prepared.y_val)
             ),
         }
+        if pre.forecast is not None:
+            attrs.update(_forecast_attrs(prepared, val_out, test_out))
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         if plan.multi_objective:
@@ -365,6 +373,23 @@ def _objective(
         return result.val_metric
 
     return objective
+
+
+def _forecast_attrs(
+    prepared: Prepared, val_out: np.ndarray, test_out: np.ndarray
+) -> dict[str, Any]:
+    """MAE and MASE next to the RMSE, and the test-period forecast for the report's plot."""
+    pre = prepared.preprocessing
+    assert pre.forecast is not None
+    extra: dict[str, float] = {}
+    for part, out, y in (("val", val_out, prepared.y_val), ("test", test_out, prepared.y_test)):
+        m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
+        extra.update({f"{part}_{k}": v for k, v in m.items()})
+    tiled = _forecast.tile(test_out, pre.forecast.horizon).reshape(1, -1)
+    return {
+        "extra_metrics": extra,
+        "test_forecast": [float(v) for v in pre.decode_output(tiled)[0]],
+    }
 
 
 def trial_records(study: optuna.Study) -> list[TrialRecord]:

@@ -60,6 +60,8 @@ class FamilySummary(JsonRecord):
     latency_len4x_ms: float | None = None
     trial_numbers: tuple[int, ...] = ()
     best_val_by_trial: tuple[float | None, ...] = ()
+    #: Forecasts: MAE and MASE of the best trial (validation and test).
+    extra_metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,10 @@ class Recommendation(JsonRecord):
     objectives: tuple[str, ...] = ()
     #: Multi-objective runs only: the Pareto front, most accurate first.
     pareto_front: tuple[ParetoPoint, ...] = ()
+    #: Forecasts: the test period's truth and each family's (and baseline's) best forecast,
+    #: for the report's plot: ``times``, ``truth``, ``history_times``, ``history``,
+    #: ``forecasts`` {name: values}, ``baselines`` (names among them).
+    forecast_plot: dict[str, Any] = field(default_factory=dict)
 
 
 def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
@@ -141,6 +147,7 @@ def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
                 latency_len4x_ms=b.latency_len4x_ms if b else None,
                 trial_numbers=tuple(t.number for t in trials),
                 best_val_by_trial=tuple(running),
+                extra_metrics=dict(b.extra_metrics) if b else {},
             )
         )
     return rows

@@ -92,8 +92,11 @@ def _parse(path: Path, name: str) -> Space:
     )
 
 
-def load_space(name: str, *, path: str | Path | None = None) -> Space:
+def load_space(name: str, *, path: str | Path | None = None, layout: str | None = None) -> Space:
     """Load the shipped space of a family, or a user's TOML file.
+
+    A family with a layout-specific space ships it as ``<name>.<layout>.toml`` (text
+    families search embedding sizes, for instance); ``layout`` picks it when it exists.
 
     Example:
         >>> load_space("mlp").name
@@ -104,9 +107,14 @@ def load_space(name: str, *, path: str | Path | None = None) -> Space:
         if not p.is_file():
             raise UsageError(f"Search-space file {p} does not exist; check the --space path.")
         return _parse(p, p.stem)
+    specific = space_dir() / f"{name}.{layout}.toml"
+    if layout is not None and specific.is_file():
+        return _parse(specific, name)
     p = space_dir() / f"{name}.toml"
     if not p.is_file():
-        known = sorted(f.stem for f in space_dir().glob("*.toml") if f.stem != SHARED)
+        known = sorted(
+            f.stem for f in space_dir().glob("*.toml") if f.stem != SHARED and "." not in f.stem
+        )
         raise UsageError(
             f"No search space for family {name!r}; known families: {', '.join(known)}."
         )

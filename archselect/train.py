@@ -118,6 +118,8 @@ def per_sample_scores(task: str, outputs: np.ndarray, y: np.ndarray) -> np.ndarr
     """Per-row contribution to the metric: 1/0 correct, or squared error (scaled units)."""
     if task == "classification":
         return (outputs.argmax(axis=1) == y).astype(np.float64)
+    if y.ndim == 2:  # a forecast: mean squared error over the horizon
+        return ((outputs.reshape(y.shape) - y) ** 2).mean(axis=1).astype(np.float64)
     return (outputs.reshape(len(y), -1)[:, 0] - y) ** 2
 
 
@@ -203,6 +205,8 @@ class FamilyModule(pl.LightningModule):
     def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.config.task == "classification":
             return self.loss_fn(out, y)
+        if y.ndim == 2:  # a forecast: every step of the horizon
+            return self.loss_fn(out.reshape(y.shape), y)
         return self.loss_fn(out.reshape(len(y), -1)[:, 0], y)
 
     def training_step(
@@ -400,12 +404,21 @@ def measure_latency(
     *,
     batch_sizes: tuple[int, ...] = LATENCY_BATCHES,
     device: str = "cpu",
+    example: np.ndarray | None = None,
 ) -> dict[int, float]:
-    """Median inference time per sample, in milliseconds, at each batch size."""
+    """Median inference time per sample, in milliseconds, at each batch size.
+
+    ``example`` (one or more real input rows) is repeated to fill each batch; needed for
+    integer inputs such as token ids. Without it the batch is random normal.
+    """
     net.eval().to(device)
     result = {}
     for bs in batch_sizes:
-        x = torch.randn(bs, *sample_shape, device=device)
+        if example is not None:
+            reps = -(-bs // len(example))
+            x = torch.from_numpy(np.concatenate([example] * reps)[:bs]).to(device)
+        else:
+            x = torch.randn(bs, *sample_shape, device=device)
         net(x)  # warm-up
         times = []
         for _ in range(LATENCY_REPEATS):

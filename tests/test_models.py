@@ -8,13 +8,26 @@ from archselect.models import create_model, list_models, model_layouts
 from archselect.spaces import load_space
 from archselect.train import TrainConfig, train_network
 
-SHAPES = {"image": (1, 8, 8), "series": (24, 2), "series_padded": (24, 3), "table": (7,)}
+SHAPES = {
+    "image": (1, 8, 8),
+    "series": (24, 2),
+    "series_padded": (24, 3),
+    "table": (7,),
+    "forecast": (24, 2),
+    "text": (12,),
+}
+#: Builder arguments that come from the data (a text model's vocabulary size).
+DATA_ARGS = {"text": {"vocab_size": 30}}
 
 
 def _inputs(layout: str, n: int, seed: int = 0) -> np.ndarray:
     """Random input; padded series get a 0/1 mask channel (lengths 1..T, one full)."""
     rng = np.random.default_rng(seed)
     shape = SHAPES[layout]
+    if layout == "text":  # token ids, padding (0) at the front
+        ids = rng.integers(1, DATA_ARGS["text"]["vocab_size"], size=(n, *shape))
+        ids[:, :3] = 0
+        return ids.astype(np.int64)
     x = rng.normal(size=(n, *shape)).astype(np.float32)
     if layout == "series_padded":
         lengths = rng.integers(1, shape[0] + 1, n)
@@ -23,6 +36,8 @@ def _inputs(layout: str, n: int, seed: int = 0) -> np.ndarray:
         x[..., :-1] *= mask[..., None]
         x[..., -1] = mask
     return x
+
+
 CASES = [
     (name, layout)
     for name in list_models()
@@ -35,7 +50,9 @@ CASES = [
 def test_builder_contract(name: str, layout: str) -> None:
     torch.manual_seed(0)
     shape = SHAPES[layout]
-    net = create_model(name, input_shape=shape, n_outputs=3, layout=layout)
+    net = create_model(
+        name, input_shape=shape, n_outputs=3, layout=layout, **DATA_ARGS.get(layout, {})
+    )
     x = torch.from_numpy(_inputs(layout, 5))
     out = net(x)
     assert out.shape == (5, 3)
@@ -53,19 +70,49 @@ def test_one_epoch_lightning_run(name: str, layout: str) -> None:
     rng = np.random.default_rng(0)
     x = _inputs(layout, 40)
     y = rng.integers(0, 2, 40)
-    net = create_model(name, input_shape=shape, n_outputs=2, layout=layout)
+    net = create_model(
+        name, input_shape=shape, n_outputs=2, layout=layout, **DATA_ARGS.get(layout, {})
+    )
     result = train_network(net, x, y, x, y, TrainConfig(epochs=1, batch_size=16), device="cpu")
     assert result.epochs >= 1 and 0.0 <= result.val_metric <= 1.0
     assert result.n_params == sum(p.numel() for p in net.parameters())
 
 
-@pytest.mark.parametrize("name", [n for n in list_models() if not n.startswith("doc_")])
-def test_every_family_has_a_space_whose_params_build(name: str) -> None:
-    space = load_space(name)
-    params = {p.name: (p.choices[0] if p.choices else p.low) for p in space.params}
-    layout = space.layouts[0]
-    assert set(space.layouts) <= set(model_layouts(name))
-    create_model(name, input_shape=SHAPES[layout], n_outputs=2, **params)
+@pytest.mark.parametrize(("name", "layout"), CASES)
+def test_every_family_has_a_space_whose_params_build(name: str, layout: str) -> None:
+    space = load_space(name, layout=layout)
+    assert layout in space.layouts and set(space.layouts) <= set(model_layouts(name))
+    for pick in (0, -1):
+        params = {
+            p.name: (p.choices[pick] if p.choices else (p.low if pick == 0 else p.high))
+            for p in space.params
+        }
+        params = {
+            k: int(v) if isinstance(v, float) and v.is_integer() and k != "dropout" else v
+            for k, v in params.items()
+        }
+        net = create_model(
+            name,
+            input_shape=SHAPES[layout],
+            n_outputs=2,
+            layout=layout,
+            **DATA_ARGS.get(layout, {}),
+            **params,
+        )
+        assert net(torch.from_numpy(_inputs(layout, 2))).shape == (2, 2)
+
+
+def test_forecast_models_output_the_horizon() -> None:
+    for name in ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"):
+        net = create_model(name, input_shape=(24, 1), n_outputs=6, layout="forecast")
+        assert net(torch.randn(3, 24, 1)).shape == (3, 6)
+
+
+def test_layout_outside_the_family_is_refused() -> None:
+    from archselect import UsageError
+
+    with pytest.raises(UsageError, match="does not fit text"):
+        create_model("cnn2d", input_shape=(12,), n_outputs=2, layout="text", vocab_size=5)
 
 
 @pytest.mark.parametrize("name", [n for n in list_models() if not n.startswith("doc_")])

@@ -18,8 +18,13 @@ Builder = Callable[..., nn.Module]
 
 @dataclass(frozen=True)
 class _Entry:
-    builder: Builder
-    layouts: tuple[str, ...]
+    """A family's builders, by layout (text models get an embedding front, for instance)."""
+
+    builders: dict[str, Builder]
+
+    @property
+    def layouts(self) -> tuple[str, ...]:
+        return tuple(self.builders)
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -27,6 +32,9 @@ _REGISTRY: dict[str, _Entry] = {}
 
 def register_model(name: str, *, layouts: tuple[str, ...]) -> Callable[[Builder], Builder]:
     """Register ``builder(input_shape, n_outputs, **params) -> nn.Module`` under ``name``.
+
+    A family may register several builders, each for its own layouts; the first one
+    registered is the default when ``create_model`` is called without a layout.
 
     Example:
         >>> from torch import nn
@@ -38,7 +46,9 @@ def register_model(name: str, *, layouts: tuple[str, ...]) -> Callable[[Builder]
     """
 
     def decorate(builder: Builder) -> Builder:
-        _REGISTRY[name] = _Entry(builder, layouts)
+        entry = _REGISTRY.setdefault(name, _Entry({}))
+        for layout in layouts:
+            entry.builders[layout] = builder
         return builder
 
     return decorate
@@ -63,12 +73,22 @@ def create_model(
 ) -> nn.Module:
     """Build the family ``name`` for one sample of ``input_shape`` with ``n_outputs`` outputs.
 
-    ``layout`` reaches builders that declare a ``layout`` parameter (the recurrent ones
-    read the mask channel of ``series_padded``); others take the input as it is.
+    ``layout`` picks the family's builder for that layout (``text`` builders also take
+    ``vocab_size``); without it, the family's first registered builder is used. It also
+    reaches builders that declare a ``layout`` parameter (the recurrent ones read the mask
+    channel of ``series_padded``).
     """
     if name not in _REGISTRY:
         raise UsageError(f"Unknown family {name!r}; choose from {', '.join(list_models())}.")
-    builder = _REGISTRY[name].builder
+    builders = _REGISTRY[name].builders
+    if layout is None:
+        builder = next(iter(builders.values()))
+    elif layout in builders:
+        builder = builders[layout]
+    else:
+        raise UsageError(
+            f"Family {name!r} does not fit {layout} data; it fits {', '.join(builders)}."
+        )
     if layout is not None and "layout" in inspect.signature(builder).parameters:
         params = {**params, "layout": layout}
     return builder(tuple(input_shape), n_outputs, **params)

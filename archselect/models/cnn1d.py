@@ -21,7 +21,7 @@ def _conv_block(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
     )
 
 
-@register_model("cnn1d", layouts=("series", "series_padded"))
+@register_model("cnn1d", layouts=("series", "series_padded", "forecast"))
 def cnn1d(
     input_shape: tuple[int, ...],
     n_outputs: int,

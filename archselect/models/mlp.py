@@ -15,7 +15,7 @@ def _block(n_in: int, n_out: int, dropout: float) -> nn.Sequential:
     )
 
 
-@register_model("mlp", layouts=("image", "series", "series_padded", "table"))
+@register_model("mlp", layouts=("image", "series", "series_padded", "table", "forecast"))
 def mlp(
     input_shape: tuple[int, ...],
     n_outputs: int,

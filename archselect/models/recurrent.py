@@ -115,4 +115,4 @@ def _builder(cell: str):  # type: ignore[no-untyped-def]
 
 
 for _cell in _CELLS:
-    register_model(_cell, layouts=("series", "series_padded"))(_builder(_cell))
+    register_model(_cell, layouts=("series", "series_padded", "forecast"))(_builder(_cell))

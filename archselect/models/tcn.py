@@ -78,7 +78,7 @@ class TCN(nn.Module):
         return self.head(summary)  # (N, n_outputs)
 
 
-@register_model("tcn", layouts=("series",))
+@register_model("tcn", layouts=("series", "forecast"))
 def tcn(
     input_shape: tuple[int, ...],
     n_outputs: int,

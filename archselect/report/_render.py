@@ -68,6 +68,8 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             for t in trials
         ],
         "best_trials": [f.best_trial for f in rec.families if f.best_trial is not None],
+        "forecast": rec.forecast_plot or None,
+        "token_lengths": (profile.evidence.get("text") or {}).get("length_histogram"),
     }
     return {
         "profile": profile,
