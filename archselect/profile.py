@@ -1465,7 +1465,8 @@ def profile_table(
                 notes.append(f"column {col!r} dropped: a row identifier (unique values)")
         numeric = [c for c in numeric if c not in dropped_ids]
         other = [c for c in other if c not in dropped_ids]
-        if not numeric and not other:
+        dated = _forecast.find_time_column(frame, exclude=str(target_col))[0] is not None
+        if not numeric and not other and not dated:  # a lone time column may be a forecast
             raise DataError(
                 "Every feature column is a row identifier; add informative feature columns."
             )
