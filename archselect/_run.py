@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 import math
 import platform
 from collections.abc import Callable
@@ -22,6 +23,14 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import RunDirError, UsageError
+from archselect._insight import (
+    DataPreview,
+    Evaluation,
+    RunProfile,
+    RunRecommendation,
+    data_preview,
+    evaluate_outputs,
+)
 from archselect._serde import JsonRecord
 from archselect._version import RUN_FORMAT, __version__
 from archselect.baselines import BaselineResult
@@ -36,6 +45,7 @@ from archselect.search import (
     SearchResult,
     TrialRecord,
     mask_url,
+    param_importances,
     run_search,
     split_params,
     storage_url,
@@ -84,6 +94,8 @@ def check_run_options(*, seed: int, max_failures: int | None) -> None:
         raise UsageError(
             f"--max-failures must be at least 1, not {max_failures}; leave it out for no limit."
         )
+
+_log = logging.getLogger(__name__)
 
 
 #: The forecast plot shows this many input windows of history before the test period.
@@ -360,6 +372,33 @@ def _refit_final(
     return net, test
 
 
+def _evaluation(prepared: Prepared, net: Any, seed: int) -> Evaluation | None:
+    """The exported model on the test split; a failure here costs the plot, never the run."""
+    pre = prepared.preprocessing
+    try:
+        return evaluate_outputs(
+            pre.task,
+            predict_outputs(net, prepared.x_test),
+            prepared.y_test,
+            classes=pre.classes,
+            target_mean=pre.target_mean,
+            target_std=pre.target_std,
+            seed=seed,
+        )
+    except Exception as exc:
+        _log.warning("test evaluation skipped: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
+    """The report's data sample; a failure here costs the picture, never the run."""
+    try:
+        return data_preview(table, profile, seed=seed)
+    except Exception as exc:
+        _log.warning("data preview skipped: %s: %s", type(exc).__name__, exc)
+        return None
+
+
 def fit(
     data: str | Path | pd.DataFrame,
     *,
@@ -463,7 +502,11 @@ def fit(
         versions=_versions(),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    profile.save(run_dir / PROFILE)
+    stored_profile = RunProfile(
+        **{f.name: getattr(profile, f.name) for f in dataclasses.fields(profile)},
+        preview=_preview(table, profile, seed),
+    )
+    stored_profile.save(run_dir / PROFILE)
     stored_plan = RunPlan(
         **{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}, run=info
     )
@@ -494,7 +537,11 @@ def fit(
             tuple(_B.from_dict(b) for b in study.user_attrs.get("baselines", [])),
         )
     write_trials_csv(result, run_dir / TRIALS)
-    rec = select(result, plan, profile)
+    selected = select(result, plan, profile)
+    rec = RunRecommendation(
+        **{f.name: getattr(selected, f.name) for f in dataclasses.fields(selected)},
+        importances=param_importances(url, study_name=study_name, seed=seed),
+    )
     if prepared.preprocessing.forecast is not None:
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
     if rec.family is not None and interrupted is None:
@@ -515,7 +562,9 @@ def fit(
                 metrics={"test_" + plan.metric: final_test or float("nan")},
             ),
         )
-        rec = dataclasses.replace(rec, final_test_metric=final_test)
+        rec = dataclasses.replace(
+            rec, final_test_metric=final_test, evaluation=_evaluation(prepared, net, seed)
+        )
     rec.save(run_dir / RECOMMENDATION)
     from archselect.report import render_report
 
@@ -585,16 +634,16 @@ class Run:
             raise RunDirError(f"{path} is damaged ({exc}); rerun fit with --force.") from exc
 
     @cached_property
-    def profile(self) -> Profile:
-        return self._read(PROFILE, Profile)  # type: ignore[no-any-return]
+    def profile(self) -> RunProfile:
+        return self._read(PROFILE, RunProfile)  # type: ignore[no-any-return]
 
     @cached_property
     def plan(self) -> RunPlan:
         return self._read(PLAN, RunPlan)  # type: ignore[no-any-return]
 
     @cached_property
-    def recommendation(self) -> Recommendation:
-        return self._read(RECOMMENDATION, Recommendation)  # type: ignore[no-any-return]
+    def recommendation(self) -> RunRecommendation:
+        return self._read(RECOMMENDATION, RunRecommendation)  # type: ignore[no-any-return]
 
     @cached_property
     def search_result(self) -> SearchResult:

@@ -79,6 +79,28 @@ def make_series(n: int = 120, length: int = 48, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path) -> Path:
+    """A finished 4-trial CLI run on small digits (shared: the CLI and report tests read it)."""
+    from click.testing import CliRunner
+
+    import archselect.train as train
+    from archselect.cli import cli
+
+    out = tmp_path_factory.mktemp("runs") / "digits"
+    space = tmp_path_factory.mktemp("spaces") / "shared.toml"
+    space.write_text(FAST_SHARED)
+    old = train.MIN_STEPS, train.MIN_PATIENCE_STEPS
+    train.MIN_STEPS, train.MIN_PATIENCE_STEPS = 20, 10
+    try:
+        args = [str(small_digits_csv), "--trials", "4", "--out", str(out), "--space", str(space)]
+        res = CliRunner().invoke(cli, ["fit", *args, "--json"], catch_exceptions=False)
+    finally:
+        train.MIN_STEPS, train.MIN_PATIENCE_STEPS = old
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.fixture(scope="session")
 def series_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "series.csv"
     make_series().to_csv(path, index=False)

@@ -16,36 +16,6 @@ def _fit(args: list[str]):
     return CliRunner().invoke(cli, ["fit", *args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "digits"
-    space = tmp_path_factory.mktemp("spaces") / "shared.toml"
-    from tests.conftest import FAST_SHARED
-
-    space.write_text(FAST_SHARED)
-    import archselect.train as train
-
-    old = train.MIN_STEPS
-    train.MIN_STEPS = 20
-    try:
-        res = _fit(
-            [
-                str(small_digits_csv),
-                "--trials",
-                "4",
-                "--out",
-                str(out),
-                "--space",
-                str(space),
-                "--json",
-            ]
-        )
-    finally:
-        train.MIN_STEPS = old
-    assert res.exit_code == 0, res.output
-    return out
-
-
 def test_run_directory_is_complete(digits_run: Path) -> None:
     for name in (
         "profile.json",

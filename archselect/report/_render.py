@@ -1,12 +1,26 @@
-"""Render ``report.html`` from the run directory alone (Jinja2, autoescaped; plotly inline)."""
+"""Render ``report.html`` from the run directory alone (Jinja2, autoescaped; plotly inline).
+
+Every user-supplied string (column names, class labels, file names, parameter names)
+reaches the page either through Jinja2's autoescaping or inside the one JSON block, whose
+``<``, ``>`` and ``&`` are written as ``\\u003c``-style escapes so no tag can close the
+block; the page's script HTML-escapes labels again before plotly sees them (plotly reads a
+few tags inside labels). Pictures of image rows are PNG ``data:`` URIs made here; nothing on
+the page loads from the network.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import struct
+import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 
 __all__ = ["render_report", "report_context"]
 
@@ -16,10 +30,27 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 
+#: Significant digits of the numbers embedded for the plots (keeps a 100-trial page small).
+PLOT_DIGITS = 5
+#: Sample images are drawn this many CSS pixels wide (nearest-neighbour upscaled).
+SAMPLE_IMAGE_PX = 64
+#: Channels of a multichannel series pictured at most (one plot each).
+MAX_SERIES_PLOTS = 4
+#: Evidence entries listed at most (nested evidence is flattened to dotted keys).
+MAX_EVIDENCE_ROWS = 120
+#: Parameters shown per leaderboard row at most.
+MAX_LEADERBOARD_PARAMS = 12
+#: Latency columns of the head-to-head that are always shown; any other ``latency*`` field
+#: of a family summary (e.g. latency at sequence lengths T, 2T, 4T) becomes extra columns.
+_BASE_LATENCY = ("latency_b1_ms", "latency_b256_ms")
+_ACCURACY_METRICS = ("accuracy", "balanced_accuracy", "f1", "macro_f1")
+#: Trial states of queued trials that never ran (an interrupted run leaves its queue).
+_NOT_STARTED = ("WAITING",)
+
 
 def _json_for_script(data: Any) -> str:
     """JSON safe inside <script>: '<', '>' and '&' escaped so no tag can close the block."""
-    text = json.dumps(data, allow_nan=False, default=str)
+    text = json.dumps(data, allow_nan=False, default=str, separators=(",", ":"))
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -35,59 +66,430 @@ def _plotly_js() -> str:
     return get_plotlyjs()
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _num(value: Any, digits: int = PLOT_DIGITS) -> float | None:
+    """A plot number: finite floats rounded to ``digits`` significant digits, else None."""
+    if not _finite(value):
+        return None
+    return float(f"{float(value):.{digits}g}")
+
+
+def _nums(values: Iterable[Any]) -> list[float | None]:
+    return [_num(v) for v in values]
+
+
 def _fmt(value: Any, metric: str | None = None) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    if metric == "accuracy":
+    if metric in _ACCURACY_METRICS and _finite(value):
         return f"{value:.2%}"
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return f"{value:,}"
     return str(value)
 
 
+def _signed(value: float | None, metric: str) -> str:
+    """A difference in the metric's units: percentage points for accuracy."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if metric in _ACCURACY_METRICS:
+        return f"{value * 100:+.1f} points"
+    return f"{value:+.4g}"
+
+
+# --- PNG pictures of image rows ----------------------------------------------------------------
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    """Encode uint8 ``(H, W)`` grey or ``(H, W, 3)`` RGB pixels as a PNG (stdlib only)."""
+    height, width = pixels.shape[:2]
+    colour_type = 2 if pixels.ndim == 3 else 0
+    raw = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + tag
+            + body
+            + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _image_rows(preview: Any) -> list[dict[str, Any]]:
+    """Sample images grouped by label, each as a PNG data URI (shared grey/colour scale)."""
+    h, w, c = preview.shape
+    cubes = []
+    for s in preview.samples:
+        arr = np.asarray([np.nan if v is None else v for v in s.values], dtype=np.float64)
+        cubes.append(arr.reshape(h, w, c))
+    if not cubes:
+        return []
+    stack = np.stack(cubes)
+    finite = stack[np.isfinite(stack)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    scale = (hi - lo) or 1.0
+    scaled = np.nan_to_num((stack - lo) / scale * 255.0, nan=0.0).clip(0, 255).astype(np.uint8)
+    groups: dict[str, list[str]] = {}
+    for s, cube in zip(preview.samples, scaled, strict=True):
+        pixels = cube[:, :, :3] if c >= 3 else cube[:, :, 0]
+        encoded = base64.b64encode(_png(np.ascontiguousarray(pixels))).decode("ascii")
+        groups.setdefault(s.label, []).append("data:image/png;base64," + encoded)
+    return [{"label": label, "images": images} for label, images in groups.items()]
+
+
+# --- the data section ---------------------------------------------------------------------------
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
+        for i, v in enumerate(value):
+            _flatten(f"{prefix}[{i}]", v, out)
+    elif isinstance(value, (list, tuple)):
+        out.append((prefix, ", ".join(_fmt(v) for v in value)))
+    else:
+        out.append((prefix, _fmt(value)))
+
+
+Rows = list[tuple[str, str]]
+
+
+def _evidence_rows(evidence: dict[str, Any]) -> tuple[Rows, Rows]:
+    """(measured evidence, thresholds), flattened to ``(key, value)`` rows."""
+    thresholds: list[tuple[str, str]] = []
+    _flatten("", evidence.get("thresholds", {}), thresholds)
+    measured: list[tuple[str, str]] = []
+    _flatten("", {k: v for k, v in evidence.items() if k != "thresholds"}, measured)
+    return measured[:MAX_EVIDENCE_ROWS], thresholds
+
+
+def _structure_checks(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    """The profiler's tests as measured-versus-threshold rows, where the evidence has them."""
+    st = evidence.get("structure")
+    th = evidence.get("thresholds", {})
+    if not isinstance(st, dict) or not isinstance(th, dict):
+        return []
+    rows: list[dict[str, Any]] = []
+
+    def add(what: str, measured: Any, threshold: Any) -> None:
+        if _finite(measured) and _finite(threshold):
+            rows.append(
+                {
+                    "what": what,
+                    "measured": _fmt(float(measured)),
+                    "threshold": _fmt(float(threshold)),
+                    "passes": float(measured) > float(threshold),
+                }
+            )
+
+    add(
+        "sequence: offset-1 correlation above random pairs",
+        st.get("gain_lag1"),
+        th.get("seq_min_gain"),
+    )
+    add(
+        f"sequence: decay from lag 1 to lag {st.get('far_lag', '?')}",
+        st.get("decay"),
+        th.get("seq_min_decay"),
+    )
+    for cand in st.get("image_candidates", [])[:3]:
+        if not isinstance(cand, dict):
+            continue
+        size = f"{cand.get('height')}x{cand.get('width')}"
+        add(
+            f"image {size}: offset-1 correlation above random",
+            st.get("gain_lag1"),
+            th.get("image_min_gain"),
+        )
+        add(
+            f"image {size}: offset-W correlation above random",
+            cand.get("gain_w"),
+            th.get("image_min_gain"),
+        )
+        add(f"image {size}: offset W beats offset W/2", cand.get("bump"), th.get("image_min_bump"))
+        add(
+            f"image {size}: row ends correlate less than row interiors",
+            cand.get("wrap_drop"),
+            th.get("image_min_wrap_drop"),
+        )
+    return rows
+
+
+def _preview_plots(preview: Any) -> dict[str, Any]:
+    """Plot data for the data section: distribution, series samples, text lengths."""
+    data: dict[str, Any] = {"classes": None, "target_hist": None, "series": None, "text": None}
+    if preview is None:
+        return data
+    if preview.class_counts:
+        data["classes"] = {
+            "labels": list(preview.class_counts),
+            "counts": list(preview.class_counts.values()),
+        }
+    if preview.target_hist is not None:
+        data["target_hist"] = {
+            "edges": _nums(preview.target_hist.edges),
+            "counts": list(preview.target_hist.counts),
+        }
+    if preview.kind == "series" and preview.samples:
+        channels, steps = preview.shape
+        data["series"] = {
+            "stride": preview.stride,
+            "channels": min(channels, MAX_SERIES_PLOTS),
+            "steps": steps,
+            "samples": [
+                {"label": s.label, "values": _nums(s.values[: channels * steps])}
+                for s in preview.samples
+            ],
+        }
+    if preview.kind == "text" and preview.text_lengths:
+        data["text"] = {
+            "unit": preview.text_unit,
+            "groups": [
+                {"label": k, "edges": _nums(v.edges), "counts": list(v.counts)}
+                for k, v in preview.text_lengths.items()
+            ],
+        }
+    return data
+
+
+# --- trials, families, plots --------------------------------------------------------------------
+
+
+def _latency_columns(families: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    """Extra head-to-head latency columns ``(title, key, subkey)`` found in the summaries."""
+    columns: list[tuple[str, str, str | None]] = []
+    seen: set[tuple[str, str | None]] = set()
+    for fam in families:
+        for key, value in fam.items():
+            if not key.startswith("latency") or key in _BASE_LATENCY:
+                continue
+            if isinstance(value, dict):
+                for sub, v in value.items():
+                    if v is not None and (key, sub) not in seen:
+                        seen.add((key, sub))
+                        columns.append((f"latency at {sub} (ms/sample)", key, sub))
+            elif value is not None and (key, None) not in seen:
+                seen.add((key, None))
+                title = key.removeprefix("latency_").removesuffix("_ms").replace("_", " ")
+                columns.append((f"latency {title} (ms/sample)", key, None))
+    return columns
+
+
+def _cell(row: dict[str, Any], key: str, sub: str | None) -> Any:
+    value = row.get(key)
+    if sub is not None:
+        return value.get(sub) if isinstance(value, dict) else None
+    return value
+
+
+def _pareto(points: list[tuple[float, float, int]], maximize: bool) -> list[int]:
+    """Trial numbers on the front of (metric, latency): better metric, lower latency."""
+    sign = 1.0 if maximize else -1.0
+    front, best = [], -math.inf
+    for metric, _latency, number in sorted(points, key=lambda p: (p[1], -sign * p[0])):
+        if sign * metric > best:
+            front.append(number)
+            best = sign * metric
+    return front
+
+
+def _short_params(params: dict[str, Any], family: str) -> str:
+    prefix = family + "."
+    parts = []
+    for k, v in params.items():
+        if k == "family":
+            continue
+        value = f"{v:.3g}" if isinstance(v, float) else str(v)
+        parts.append(f"{k.removeprefix(prefix)}={value}")
+    return ", ".join(parts[:MAX_LEADERBOARD_PARAMS])
+
+
+def _failure_groups(failures: list[Any]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for t in failures:
+        reason = (t.error or "unknown").split("\n")[0]
+        counts[reason] = counts.get(reason, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+def _verdict(rec: Any, profile: Any, metric: str) -> tuple[str, list[str]]:
+    """One sentence, and the facts it rests on (a list for the page)."""
+    if rec.family is None:
+        return rec.headline or "No deep family finished a trial; nothing can be recommended.", []
+    test = rec.final_test_metric if rec.final_test_metric is not None else rec.test_metric
+    test_what = "exported model" if rec.final_test_metric is not None else "best trial"
+    parts = [f"Use {rec.family}: test {metric} {_fmt(test, metric)} ({test_what})"]
+    facts = [
+        f"validation {metric} {_fmt(rec.val_metric, metric)} (trial {rec.trial})",
+        f"test {metric} {_fmt(test, metric)} ({test_what})",
+    ]
+    if rec.runner_up is not None and rec.margin is not None:
+        iv = rec.margin_interval
+        scale = "" if metric in _ACCURACY_METRICS else " on squared error, standardised"
+        interval = (
+            f" (95% interval {_signed(iv[0], metric)} to {_signed(iv[1], metric)}{scale})"
+            if iv
+            else ""
+        )
+        noise = ", within noise" if rec.within_noise else ""
+        parts.append(
+            f"{_signed(rec.margin, metric)} over the runner-up {rec.runner_up}{interval}{noise}"
+        )
+        facts.append(
+            f"runner-up {rec.runner_up}: validation {metric} "
+            f"{_fmt(rec.runner_up_val_metric, metric)}; margin {_signed(rec.margin, metric)}"
+            f"{interval}"
+        )
+    else:
+        parts.append("no other family finished a trial")
+    if rec.baseline_best is not None and rec.baseline_val_metric is not None:
+        sign = 1.0 if rec.direction == "maximize" else -1.0
+        over = sign * ((rec.val_metric or 0.0) - rec.baseline_val_metric)
+        parts.append(
+            f"{_signed(over, metric)} over the best non-deep baseline {rec.baseline_best}"
+            + (" (the baseline wins)" if rec.baseline_beats_deep else "")
+        )
+        facts.append(
+            f"best non-deep baseline {rec.baseline_best}: validation {metric} "
+            f"{_fmt(rec.baseline_val_metric, metric)}, test "
+            f"{_fmt(rec.baseline_test_metric, metric)}"
+        )
+    confidence = getattr(profile, "confidence", rec.profile_confidence)
+    parts.append(f"data profile confidence {confidence:.2f}")
+    facts.append(
+        f"data profile: {profile.modality} ({profile.layout}), confidence {confidence:.2f}"
+    )
+    return "; ".join(parts) + ".", facts
+
+
 def report_context(run_dir: Path) -> dict[str, Any]:
-    """Everything the template shows, read from the run directory."""
-    from archselect._run import Run
+    """Everything the template shows, read from the run directory alone.
+
+    Example:
+        >>> ctx = report_context(Path("runs/digits"))  # doctest: +SKIP
+        >>> ctx["verdict"]  # doctest: +SKIP
+        'Use cnn2d: test accuracy 97.50% (exported model); ...'
+    """
+    from archselect._run import MODEL, Run
+    from archselect.search import mask_url
 
     run = Run(run_dir)
     profile, plan, rec, result = run.profile, run.plan, run.recommendation, run.search_result
-    trials = [t.to_dict() for t in result.trials]
-    for t in trials:
-        t.pop("val_scores_b64", None)
-    plots = {
-        "metric": plan.metric,
-        "direction": plan.direction,
-        "trials": [
-            {
-                "number": t["number"],
-                "family": t["family"],
-                "state": t["state"],
-                "value": t["val_metric"],
-                "history": t["history_val"],
-            }
-            for t in trials
-        ],
-        "best_trials": [f.best_trial for f in rec.families if f.best_trial is not None],
-        "forecast": rec.forecast_plot or None,
-        "token_lengths": (profile.evidence.get("text") or {}).get("length_histogram"),
+    metric, maximize = plan.metric, plan.direction == "maximize"
+    preview = getattr(profile, "preview", None)
+    families = [f.to_dict() for f in rec.families]
+    latency_cols = _latency_columns(families)
+    for fam in families:
+        fam["extra_latency"] = [_cell(fam, key, sub) for _, key, sub in latency_cols]
+    trials = [t for t in result.trials if t.state not in _NOT_STARTED]
+    best_trials = [f.best_trial for f in rec.families if f.best_trial is not None]
+    plot_trials = [
+        {
+            "n": t.number,
+            "f": t.family,
+            "s": t.state,
+            "v": _num(t.val_metric),
+            "h": _nums(t.history_val),
+            "lat": _num(t.latency_b256_ms),
+        }
+        for t in trials
+    ]
+    points = [
+        (float(t.val_metric), float(t.latency_b256_ms), t.number)
+        for t in trials
+        if t.state == "COMPLETE"
+        and t.val_metric is not None
+        and t.latency_b256_ms is not None
+        and math.isfinite(t.val_metric)
+        and math.isfinite(t.latency_b256_ms)
+    ]
+    objectives = tuple(getattr(plan, "objectives", ()) or ())
+    evaluation = getattr(rec, "evaluation", None)
+    importances = {
+        group: {k: _num(v) for k, v in sorted(vals.items(), key=lambda kv: -kv[1])}
+        for group, vals in (getattr(rec, "importances", None) or {}).items()
     }
+    plots: dict[str, Any] = {
+        "metric": metric,
+        "maximize": maximize,
+        "families": list(plan.family_names),
+        "trials": plot_trials,
+        "best_trials": best_trials,
+        "winner": rec.trial,
+        "importances": importances,
+        "pareto": _pareto(points, maximize),
+        "data": _preview_plots(preview),
+        "evaluation": evaluation.to_dict() if evaluation is not None else None,
+    }
+    failures = [t for t in trials if t.state == "FAIL"]
+    baseline_failures = [b for b in result.baselines if b.error]
+    measured, thresholds = _evidence_rows(profile.evidence)
+    info = plan.run
+    storage = mask_url(info.storage) if info is not None else ""
+    data_name = Path(info.data_path).name if info is not None and info.data_path else None
+    verdict, facts = _verdict(rec, profile, metric)
+    states: dict[str, int] = {}
+    for t in trials:
+        states[t.state] = states.get(t.state, 0) + 1
     return {
         "profile": profile,
         "plan": plan,
         "rec": rec,
-        "trials": result.trials,
+        "verdict": verdict,
+        "verdict_facts": facts,
+        "families": families,
+        "latency_cols": [title for title, _, _ in latency_cols],
+        "trials": trials,
+        "trial_states": states,
+        "short_params": _short_params,
         "baselines": result.baselines,
-        "failures": [t for t in result.trials if t.state == "FAIL"],
-        "evidence_json": json.dumps(profile.evidence, indent=1, default=str),
+        "failures": failures,
+        "failure_groups": _failure_groups(failures),
+        "baseline_failures": baseline_failures,
+        "evidence_rows": measured,
+        "threshold_rows": thresholds,
+        "checks": _structure_checks(profile.evidence),
+        "preview": preview,
+        "image_rows": _image_rows(preview)
+        if preview is not None and preview.kind == "image"
+        else [],
+        "plots": plots,
         "plot_data": _json_for_script(plots),
         "fmt": _fmt,
-        "metric": plan.metric,
-        "run": plan.run,
+        "metric": metric,
+        "run": info,
+        "storage": storage,
+        "data_name": data_name,
+        "objectives": objectives,
+        "has_model": (Path(run_dir) / MODEL / "config.json").exists(),
+        "sample_px": SAMPLE_IMAGE_PX,
     }
 
 
 def render_report(run_dir: str | Path) -> Path:
-    """Write ``RUN_DIR/report.html`` and return its path."""
+    """Write ``RUN_DIR/report.html`` and return its path.
+
+    Example:
+        >>> render_report("runs/digits")  # doctest: +SKIP
+        PosixPath('runs/digits/report.html')
+    """
     run_dir = Path(run_dir)
     ctx = report_context(run_dir)
     html = _ENV.get_template("report.html.j2").render(**ctx, plotly_js=_plotly_js())

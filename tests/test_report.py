@@ -1,0 +1,420 @@
+"""The report: built from the run directory alone, escaped, small, and checked in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import archselect
+import archselect.train as train
+from archselect._insight import RunProfile, data_preview, evaluate_outputs
+from archselect.load import load_table
+from archselect.profile import profile_table
+from archselect.report import render_report
+from archselect.report._render import _json_for_script
+from tests.conftest import DATASETS, FAST_SHARED, make_series
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+HOSTILE_TARGET = "<script>alert(1)</script>"
+HOSTILE_COLUMN = "</script><img src=x onerror=alert(1)>"
+HOSTILE_LABELS = ("<b>bold</b>", "</script><img src=x onerror=alert(2)>", "a&b")
+#: Seconds the report may take to open and draw every plot (2 s target on a quiet machine;
+#: the shared test machine is much slower, so the test allows more and prints the figure).
+OPEN_LIMIT_S = 15.0
+REPORT_SIZE_LIMIT = 6 * 1024 * 1024
+
+
+def _fit(data: Any, out: Path, space: Path, trials: int, **options: Any) -> archselect.Run:
+    old = train.MIN_STEPS, train.MIN_PATIENCE_STEPS
+    train.MIN_STEPS, train.MIN_PATIENCE_STEPS = 20, 10
+    try:
+        return archselect.fit(data, out=out, trials=trials, space_files=(space,), **options)
+    finally:
+        train.MIN_STEPS, train.MIN_PATIENCE_STEPS = old
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spaces") / "shared.toml"
+    path.write_text(FAST_SHARED)
+    return path
+
+
+@pytest.fixture(scope="module")
+def gunpoint_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "gunpoint"
+    _fit(DATASETS / "gunpoint_train.csv", out, space, 2, families=("cnn1d", "mlp"))
+    return out
+
+
+def _hostile_frame(n: int = 90, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    return pd.DataFrame(
+        {
+            HOSTILE_COLUMN: y + rng.normal(0, 0.3, n),
+            "plain": rng.normal(size=n),
+            HOSTILE_TARGET: np.asarray(HOSTILE_LABELS, dtype=object)[y],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "hostile"
+    _fit(_hostile_frame(), out, space, 2, target=HOSTILE_TARGET)
+    return out
+
+
+@pytest.fixture(scope="module")
+def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterator[Path]:
+    """A sequence run in which every deep trial fails (the builder raises)."""
+    import archselect.search as search
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("builder exploded <on purpose>")
+
+    out = tmp_path_factory.mktemp("runs") / "failed"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(search, "create_model", broken)
+        _fit(make_series(n=80), out, space, 3, families=("cnn1d", "lstm"))
+    yield out
+
+
+# --- without a browser -------------------------------------------------------------------------
+
+
+def test_json_for_script_cannot_close_the_script_block() -> None:
+    data = {"label": HOSTILE_COLUMN, "x": [HOSTILE_TARGET, "a&b", "\u2028"]}
+    text = _json_for_script(data)
+    assert "</" not in text and "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == data
+
+
+def test_digits_report_shows_every_section(digits_run: Path) -> None:
+    html = (digits_run / "report.html").read_text(encoding="utf-8")
+    rec = archselect.load(digits_run).recommendation
+    assert rec.family in html and "Use " + str(rec.family) in html
+    for anchor in (
+        "plot-history",
+        "plot-family-best",
+        "plot-curves",
+        "plot-confusion",
+        "plot-target",
+        "sample-images",
+        "leaderboard",
+        "head-to-head",
+        "reproduce",
+    ):
+        assert f'id="{anchor}"' in html, anchor
+    # ten classes pictured, each with PNG samples decoded from the run directory
+    assert html.count('alt="sample of') >= 10
+    assert html.count("data:image/png;base64,") >= 10
+    profile = json.loads((digits_run / "profile.json").read_text())
+    assert profile["preview"]["kind"] == "image" and profile["preview"]["shape"] == [8, 8, 1]
+    stored = json.loads((digits_run / "recommendation.json").read_text())
+    confusion = np.asarray(stored["evaluation"]["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == stored["evaluation"]["n_rows"]
+    assert np.trace(confusion) / confusion.sum() == pytest.approx(rec.final_test_metric)
+    assert "all families" in stored["importances"]
+    assert html.count("<script>") == 2  # plotly once, the page's code once
+
+
+def test_report_rerenders_identically_from_a_copy(digits_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere" / "run"
+    shutil.copytree(digits_run, copy)
+    (copy / "study.db").unlink()  # the report needs no database
+    before = (copy / "report.html").read_text(encoding="utf-8")
+    (copy / "report.html").unlink()
+    html = render_report(copy).read_text(encoding="utf-8")
+    assert html == before
+
+
+def test_storage_password_is_masked(digits_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(digits_run, copy)
+    plan = json.loads((copy / "plan.json").read_text())
+    plan["run"]["storage"] = "postgresql://alice:s3cret@db.example/studies"
+    (copy / "plan.json").write_text(json.dumps(plan))
+    html = render_report(copy).read_text(encoding="utf-8")
+    assert "s3cret" not in html and "postgresql://alice:***@db.example/studies" in html
+
+
+def _synthetic_trials(run_dir: Path, n: int, epochs: int) -> None:
+    """Replace trials.csv with ``n`` trials of ``epochs`` epochs each (a long search)."""
+    frame = pd.read_csv(run_dir / "trials.csv")
+    template = frame[(frame["kind"] == "trial") & (frame["state"] == "COMPLETE")].iloc[0]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        row = template.copy()
+        row["number"] = i
+        row["family"] = ("cnn2d", "mlp")[i % 2]
+        row["state"] = ("COMPLETE", "COMPLETE", "PRUNED", "FAIL")[i % 4]
+        row["val_metric"] = rng.uniform(0.5, 1.0)
+        row["error"] = "RuntimeError: " + "x" * 400 if row["state"] == "FAIL" else None
+        hist = np.sort(rng.uniform(0.3, 1.0, epochs)).tolist()
+        row["history_val"] = json.dumps(hist)
+        params = json.loads(template["params"])
+        params = {
+            k: (v * rng.uniform(0.5, 2) if isinstance(v, float) else v) for k, v in params.items()
+        }
+        params["family"] = row["family"]
+        row["params"] = json.dumps(params)
+        rows.append(row)
+    trials = pd.DataFrame(rows)
+    pd.concat([trials, frame[frame["kind"] == "baseline"]]).to_csv(
+        run_dir / "trials.csv", index=False
+    )
+
+
+def test_a_100_trial_report_stays_under_6_mb(digits_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(digits_run, copy)
+    _synthetic_trials(copy, 100, 60)
+    start = time.perf_counter()
+    size = render_report(copy).stat().st_size
+    elapsed = time.perf_counter() - start
+    print(f"100-trial report: {size / 1e6:.2f} MB, rendered in {elapsed:.2f} s")
+    assert size < REPORT_SIZE_LIMIT
+    html = (copy / "report.html").read_text(encoding="utf-8")
+    assert html.count('<tr class="') >= 100  # every trial is in the leaderboard
+
+
+def test_hostile_names_are_escaped_in_html_and_json(hostile_run: Path) -> None:
+    html = (hostile_run / "report.html").read_text(encoding="utf-8")
+    for raw in (HOSTILE_TARGET, HOSTILE_COLUMN, *HOSTILE_LABELS[:2]):
+        assert raw not in html, raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<script") == 3  # plotly, the JSON block, the page's code
+    block = re.search(r'<script type="application/json" id="plot-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    data = json.loads(block.group(1))
+    assert set(data["data"]["classes"]["labels"]) == set(HOSTILE_LABELS)
+    assert data["evaluation"]["labels"] == sorted(HOSTILE_LABELS)
+
+
+def test_every_deep_trial_failing_still_renders(failed_run: Path) -> None:
+    run = archselect.load(failed_run)
+    assert run.recommendation.family is None
+    assert all(t.state == "FAIL" for t in run.search_result.trials)
+    html = (failed_run / "report.html").read_text(encoding="utf-8")
+    assert 'id="no-winner"' in html and 'id="failures"' in html
+    assert "builder exploded &lt;on purpose&gt;" in html
+    assert 'id="plot-series-0"' in html  # the data is still pictured
+
+
+def test_an_interrupted_run_renders_what_finished(
+    tmp_path: Path, space: Path, series_csv: Path
+) -> None:
+    def stop(trial: Any) -> None:
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        _fit(series_csv, out, space, 6, families=("cnn1d", "mlp"), on_trial=stop)
+    assert not (out / "model").exists()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="interrupted"' in html
+    states = [t.state for t in archselect.load(out).search_result.trials]
+    assert states[0] == "COMPLETE" and "WAITING" in states  # the queued fair share
+    assert html.count("<td>WAITING</td>") == 0  # queued trials never ran: not in the table
+    (out / "report.html").unlink()
+    assert render_report(out).exists()
+
+
+def test_regression_preview_and_evaluation() -> None:
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 6, 40)
+    amp = rng.uniform(0.5, 3.0, 60)
+    frame = pd.DataFrame([a * np.sin(t) for a in amp], columns=[f"t{i}" for i in range(40)])
+    frame["target"] = amp
+    table = load_table(frame)
+    profile = profile_table(table, modality="sequential")
+    preview = data_preview(table, profile)
+    assert preview.kind == "series" and preview.task == "regression"
+    assert preview.target_hist is not None and sum(preview.target_hist.counts) == 60
+    labels = [float(s.label) for s in preview.samples]
+    assert labels == sorted(labels) and labels[0] == pytest.approx(amp.min(), rel=1e-3)
+    ev = evaluate_outputs(
+        "regression",
+        np.array([[0.0], [1.0]]),
+        np.array([0.5, 1.0]),
+        target_mean=10.0,
+        target_std=2.0,
+    )
+    assert ev.actual == (11.0, 12.0) and ev.predicted == (10.0, 12.0)
+
+
+def test_preview_of_a_large_image_set_stays_small() -> None:
+    rng = np.random.default_rng(0)
+    n, side = 60, 96
+    yy, xx = np.mgrid[0:side, 0:side]
+    imgs = [
+        np.sin(xx / (3 + i % 3)) + np.cos(yy / 5) + rng.normal(0, 0.1, (side, side))
+        for i in range(n)
+    ]
+    frame = pd.DataFrame(
+        [im.ravel() for im in imgs], columns=[f"pixel{i}" for i in range(side * side)]
+    )
+    frame["label"] = [f"c{i % 3}" for i in range(n)]
+    table = load_table(frame)
+    preview = data_preview(table, profile_table(table, shape=f"{side}x{side}"))
+    assert preview.kind == "image" and preview.stride == 2 and preview.shape == (48, 48, 1)
+    assert len(preview.samples) == 12
+    assert len(json.dumps(preview.to_dict())) < 400_000
+
+
+def test_text_and_unknown_layouts_render(digits_run: Path, tmp_path: Path) -> None:
+    """Layouts added later (text, forecasting) render: text as length histograms, others plain."""
+    frame = pd.DataFrame(
+        {
+            "review": ["good film " * (i % 7 + 1) for i in range(40)] + [HOSTILE_COLUMN] * 2,
+            "label": ["pos", "neg"] * 21,
+        }
+    )
+    table = load_table(frame)
+    base = profile_table(table)
+    fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    text_profile = RunProfile(**{**fields, "layout": "text", "modality": "sequential"})
+    preview = data_preview(table, text_profile)
+    assert preview.kind == "text" and preview.text_unit == "tokens"
+    assert sum(sum(h.counts) for h in preview.text_lengths.values()) == 42
+    for layout, stored, marker in (
+        ("text", preview, 'id="plot-text"'),
+        ("window", None, 'id="no-samples"'),
+    ):
+        copy = tmp_path / layout
+        shutil.copytree(digits_run, copy)
+        data = json.loads((copy / "profile.json").read_text())
+        data["layout"] = layout
+        data["preview"] = stored.to_dict() if stored is not None else None
+        (copy / "profile.json").write_text(json.dumps(data))
+        html = render_report(copy).read_text(encoding="utf-8")
+        assert marker in html, layout
+        assert HOSTILE_COLUMN not in html
+
+
+# --- in Chromium -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not at {CHROMIUM}; run scripts/install_browser.sh")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser: Any, report: Path, name: str) -> tuple[Any, dict[str, Any]]:
+    """Load ``report`` from file:// with every other request aborted; check the basics."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    seen: dict[str, Any] = {"errors": [], "blocked": [], "dialogs": []}
+    page.on(
+        "console",
+        lambda m: seen["errors"].append(m.text) if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            seen["blocked"].append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    start = time.perf_counter()
+    page.goto(report.resolve().as_uri())
+    page.wait_for_function("window.archselectReportReady === true", timeout=30_000)
+    seen["open_s"] = time.perf_counter() - start
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report-{name}.png"), full_page=True)
+    containers = page.locator(".plot").count()
+    rendered = page.evaluate(
+        "Array.from(document.querySelectorAll('.plot'))"
+        ".filter(d => d.querySelector('.main-svg')).length"
+    )
+    print(f"{name}: opened in {seen['open_s']:.2f} s, {containers} plots")
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["blocked"] == [], seen["blocked"]
+    assert seen["dialogs"] == [], seen["dialogs"]
+    assert containers >= 1 and rendered == containers
+    assert seen["open_s"] < OPEN_LIMIT_S
+    assert page.locator("#verdict").inner_text().strip()
+    return page, seen
+
+
+@pytest.mark.browser
+def test_browser_digits_report(browser: Any, digits_run: Path) -> None:
+    page, _ = _open(browser, digits_run / "report.html", "digits")
+    rec = archselect.load(digits_run).recommendation
+    assert page.locator("#verdict").inner_text().startswith(f"Use {rec.family}:")
+    assert page.locator("#sample-images img").count() >= 10
+    assert page.locator("#plot-confusion .main-svg").count() >= 1
+    # the leaderboard sorts by validation metric when its header is clicked (twice: descending)
+    header = page.locator("#leaderboard th", has_text="val accuracy")
+    header.click()
+    header.click()
+    first = page.locator("#leaderboard tbody tr").first.locator("td").nth(3)
+    values = [
+        float(v)
+        for v in page.locator("#leaderboard tbody tr td:nth-child(4)").evaluate_all(
+            "cells => cells.map(c => c.dataset.v).filter(v => v !== '')"
+        )
+    ]
+    assert float(first.get_attribute("data-v") or "nan") == max(values)
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_gunpoint_report(browser: Any, gunpoint_run: Path) -> None:
+    page, _ = _open(browser, gunpoint_run / "report.html", "gunpoint")
+    assert page.locator("#plot-series-0 .main-svg").count() >= 1
+    legend = page.locator("#plot-series-0 .legendtext").all_text_contents()
+    assert sorted(legend) == ["1", "2"]
+    rows = page.locator("#head-to-head tbody tr").all_inner_texts()
+    assert any(r.startswith("cnn1d") for r in rows) and any("(baseline)" in r for r in rows)
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_hostile_names_show_as_text(browser: Any, hostile_run: Path) -> None:
+    page, _ = _open(browser, hostile_run / "report.html", "hostile")
+    text = page.locator("body").inner_text()
+    assert HOSTILE_TARGET in text and HOSTILE_COLUMN in text
+    assert page.locator("img[src='x']").count() == 0
+    ticks = page.locator("#plot-confusion .xtick text").all_text_contents()
+    assert sorted(ticks) == sorted(HOSTILE_LABELS)
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_failed_run(browser: Any, failed_run: Path) -> None:
+    page, _ = _open(browser, failed_run / "report.html", "all-failed")
+    assert "No deep family finished" in page.locator("#verdict").inner_text()
+    assert page.locator("#failures tbody tr").count() >= 3
+    page.close()
