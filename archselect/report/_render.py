@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import struct
 import zlib
 from collections.abc import Iterable
@@ -272,12 +273,31 @@ def _preview_plots(preview: Any) -> dict[str, Any]:
 # --- trials, families, plots --------------------------------------------------------------------
 
 
+_LENGTH_LATENCY = re.compile(r"^latency_len(\d+)x_ms$")
+
+
 def _latency_columns(families: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
-    """Extra head-to-head latency columns ``(title, key, subkey)`` found in the summaries."""
+    """Extra head-to-head latency columns ``(title, key, subkey)`` found in the summaries.
+
+    ``latency_len{k}x_ms`` (sequence data: batch-1 latency at length k·T) is titled with
+    its length; any other ``latency*`` field (or dict of them) is shown under its name.
+    """
     columns: list[tuple[str, str, str | None]] = []
     seen: set[tuple[str, str | None]] = set()
+    seq_len = next((f["seq_len"] for f in families if f.get("seq_len")), None)
     for fam in families:
         for key, value in fam.items():
+            length = _LENGTH_LATENCY.match(key)
+            if length and value is not None and (key, None) not in seen:
+                seen.add((key, None))
+                k = int(length.group(1))
+                where = f"{k}T" if k > 1 else "T"
+                if seq_len:
+                    where += f" = {k * int(seq_len)}"
+                columns.append((f"latency b1 at {where} (ms/sample)", key, None))
+                continue
+            if length:
+                continue
             if not key.startswith("latency") or key in _BASE_LATENCY:
                 continue
             if isinstance(value, dict):
@@ -327,6 +347,19 @@ def _failure_groups(failures: list[Any]) -> list[tuple[str, int]]:
         reason = (t.error or "unknown").split("\n")[0]
         counts[reason] = counts.get(reason, 0) + 1
     return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+def _baseline_state(b: Any) -> str:
+    """``failed`` / ``skipped`` / ``1 / 0 / 0`` for the head-to-head's trial-count column."""
+    if b.error:
+        return "failed"
+    if getattr(b, "note", None):
+        return "skipped"
+    return "1 / 0 / 0"
+
+
+def _baseline_what(b: Any) -> str:
+    return str(getattr(b, "description", "") or "")
 
 
 def _verdict(rec: Any, profile: Any, metric: str) -> tuple[str, list[str]]:
@@ -407,20 +440,21 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             "s": t.state,
             "v": _num(t.val_metric),
             "h": _nums(t.history_val),
-            "lat": _num(t.latency_b256_ms),
+            "lat": _num(t.latency_b1_ms),
         }
         for t in trials
     ]
     points = [
-        (float(t.val_metric), float(t.latency_b256_ms), t.number)
+        (float(t.val_metric), float(t.latency_b1_ms), t.number)
         for t in trials
         if t.state == "COMPLETE"
         and t.val_metric is not None
-        and t.latency_b256_ms is not None
+        and t.latency_b1_ms is not None
         and math.isfinite(t.val_metric)
-        and math.isfinite(t.latency_b256_ms)
+        and math.isfinite(t.latency_b1_ms)
     ]
-    objectives = tuple(getattr(plan, "objectives", ()) or ())
+    objectives = tuple(getattr(rec, "objectives", ()) or getattr(plan, "objectives", ()) or ())
+    stored_front = [p.trial for p in getattr(rec, "pareto_front", ()) or ()]
     evaluation = getattr(rec, "evaluation", None)
     importances = {
         group: {k: _num(v) for k, v in sorted(vals.items(), key=lambda kv: -kv[1])}
@@ -434,12 +468,12 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "best_trials": best_trials,
         "winner": rec.trial,
         "importances": importances,
-        "pareto": _pareto(points, maximize),
+        "pareto": stored_front or _pareto(points, maximize),
         "data": _preview_plots(preview),
         "evaluation": evaluation.to_dict() if evaluation is not None else None,
     }
     failures = [t for t in trials if t.state == "FAIL"]
-    baseline_failures = [b for b in result.baselines if b.error]
+    baseline_failures = [b for b in result.baselines if b.error or getattr(b, "note", None)]
     measured, thresholds = _evidence_rows(profile.evidence)
     info = plan.run
     storage = mask_url(info.storage) if info is not None else ""
@@ -473,6 +507,8 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "plots": plots,
         "plot_data": _json_for_script(plots),
         "fmt": _fmt,
+        "baseline_state": _baseline_state,
+        "baseline_what": _baseline_what,
         "metric": metric,
         "run": info,
         "storage": storage,
