@@ -95,6 +95,7 @@ def check_run_options(*, seed: int, max_failures: int | None) -> None:
             f"--max-failures must be at least 1, not {max_failures}; leave it out for no limit."
         )
 
+
 _log = logging.getLogger(__name__)
 
 

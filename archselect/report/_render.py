@@ -471,6 +471,8 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "pareto": stored_front or _pareto(points, maximize),
         "data": _preview_plots(preview),
         "evaluation": evaluation.to_dict() if evaluation is not None else None,
+        "forecast": getattr(rec, "forecast_plot", None) or None,
+        "token_lengths": (profile.evidence.get("text") or {}).get("length_histogram"),
     }
     failures = [t for t in trials if t.state == "FAIL"]
     baseline_failures = [b for b in result.baselines if b.error or getattr(b, "note", None)]
