@@ -620,10 +620,11 @@ def param_importances(
     except Exception as exc:  # a damaged or unreachable study: no importances, no crash
         log.warning("parameter importances skipped: %s: %s", type(exc).__name__, exc)
         return {}
-    groups: dict[str, tuple[list[optuna.trial.FrozenTrial], tuple[str, ...]]] = {
-        ALL_FAMILIES: (complete, ())
-    }
-    for family in sorted({str(t.params.get("family")) for t in complete}):
+    families = sorted({str(t.params.get("family")) for t in complete})
+    groups: dict[str, tuple[list[optuna.trial.FrozenTrial], tuple[str, ...]]] = {}
+    if len(families) > 1:  # with one family the overall ranking repeats that family's
+        groups[ALL_FAMILIES] = (complete, ())
+    for family in families:
         own = [t for t in complete if str(t.params.get("family")) == family]
         groups[family] = (own, ("family",))
     out: dict[str, dict[str, float]] = {}

@@ -418,3 +418,30 @@ def test_browser_failed_run(browser: Any, failed_run: Path) -> None:
     assert "No deep family finished" in page.locator("#verdict").inner_text()
     assert page.locator("#failures tbody tr").count() >= 3
     page.close()
+
+
+def test_param_importances_per_family_and_overall(tmp_path: Path) -> None:
+    import optuna
+
+    from archselect.search import ALL_FAMILIES, param_importances
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(study_name="s", storage=url, direction="maximize")
+    rng = np.random.default_rng(0)
+    fam = optuna.distributions.CategoricalDistribution(["a", "b"])
+    lr = optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)
+    width = optuna.distributions.IntDistribution(8, 64)
+    for i in range(12):
+        family = "ab"[i % 2]
+        params = {"family": family, "lr": float(10 ** rng.uniform(-4, -1)),
+                  f"{family}.width": int(rng.integers(8, 65))}
+        value = (0.9 if family == "a" else 0.5) + 0.01 * params[f"{family}.width"] / 64
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions={"family": fam, "lr": lr, f"{family}.width": width},
+            value=value,
+        ))  # fmt: skip
+    result = param_importances(url, study_name="s")
+    assert set(result) == {ALL_FAMILIES, "a", "b"}
+    assert max(result[ALL_FAMILIES], key=result[ALL_FAMILIES].get) == "family"
+    assert set(result["a"]) == {"lr", "a.width"} and sum(result["a"].values()) == pytest.approx(1)
+    assert param_importances(url, study_name="missing") == {}
