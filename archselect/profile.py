@@ -72,11 +72,17 @@ LAYOUTS = tuple(LAYOUT_MODALITY)
 #: Column names that mark the target, in order of preference (case-insensitive).
 TARGET_NAMES = ("label", "target", "class", "y", "labels", "category", "outcome")
 #: Column names that mark a sequence id (long format), besides ``*_id`` / ``id_*``.
-ID_NAMES = ("id", "series", "sequence", "seq", "subject", "sample", "case", "unit", "group")
+ID_NAMES = (
+    "id", "series", "sequence", "seq", "subject", "sample", "case", "unit", "group",
+    "instance", "instances", "entity", "object", "patient", "participant", "user", "session",
+    "device", "sensor", "trajectory", "track", "record", "recording", "trial", "episode",
+)  # fmt: skip
 #: Column names that mark the order/time column of a long-format table.
 TIME_NAMES = (
     "time", "t", "timestamp", "step", "timestep", "time_step", "date", "datetime",
     "order", "position", "pos", "index", "frame", "tick", "seq_no", "step_no",
+    "timepoint", "timepoints", "time_index", "time_idx", "ts", "cycle", "epoch", "sequence_no",
+    "year", "month", "day", "hour", "minute", "second", "elapsed", "offset",
 )  # fmt: skip
 #: Rows sampled for the correlation statistics, so profiling cost does not grow with N.
 SAMPLE_ROWS = 2000
@@ -138,7 +144,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 IMAGE_SAMPLE_FILES = 32
 #: Image files are resized to the median sampled size, capped at this side.
 MAX_IMAGE_SIDE = 64
-#: Free text: a non-numeric column with values this long on average, mostly distinct.
+#: Free text: a non-numeric column, mostly distinct, with this many words per value on
+#: average (a name has 2-4) …
+TEXT_MIN_MEAN_WORDS = 5
+#: … or, mostly non-ASCII (scripts without spaces), this many characters per value.
+TEXT_MIN_NON_ASCII = 0.5
 TEXT_MIN_MEAN_CHARS = 20
 TEXT_MIN_DISTINCT_FRACTION = 0.5
 
@@ -163,6 +173,8 @@ THRESHOLDS: dict[str, float] = {
     "long_min_constant_fraction": LONG_MIN_CONSTANT_FRACTION,
     "image_path_min_fraction": IMAGE_PATH_MIN_FRACTION,
     "max_image_side": MAX_IMAGE_SIDE,
+    "text_min_mean_words": TEXT_MIN_MEAN_WORDS,
+    "text_min_non_ascii": TEXT_MIN_NON_ASCII,
     "text_min_mean_chars": TEXT_MIN_MEAN_CHARS,
     "text_min_distinct_fraction": TEXT_MIN_DISTINCT_FRACTION,
 }
@@ -985,6 +997,8 @@ def _detect_image_paths(
 
 
 def _text_columns(features: pd.DataFrame, other: list[str]) -> list[str]:
+    """Free-text columns: mostly distinct values of several words (or, in scripts written
+    without spaces, long runs of non-ASCII characters). Names, codes and dates are not."""
     found = []
     for col in other:
         values = features[col].dropna().astype("string")
@@ -992,10 +1006,13 @@ def _text_columns(features: pd.DataFrame, other: list[str]) -> list[str]:
             continue
         sample = values.head(SAMPLE_ROWS)
         distinct = sample.nunique() / len(sample)
-        if (
-            sample.str.len().mean() >= TEXT_MIN_MEAN_CHARS
-            and distinct >= TEXT_MIN_DISTINCT_FRACTION
-        ):
+        words = sample.str.count(r"\S+").mean()
+        chars = sample.str.len()
+        non_ascii = sample.str.count(r"[^\x00-\x7f]").sum() / max(1, int(chars.sum()))
+        wordy = words >= TEXT_MIN_MEAN_WORDS or (
+            non_ascii >= TEXT_MIN_NON_ASCII and chars.mean() >= TEXT_MIN_MEAN_CHARS
+        )
+        if wordy and distinct >= TEXT_MIN_DISTINCT_FRACTION:
             found.append(col)
     return found
 

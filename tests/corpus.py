@@ -259,6 +259,38 @@ def _long_csv(tmp: Path) -> Path:
     return path
 
 
+def _sktime_long(_tmp: Path) -> pd.DataFrame:
+    # the layout sktime/aeon call "long": instance, timepoint, dims, class per instance
+    frame = long_frame(30, 26, equal=True)
+    return frame.rename(
+        columns={"series_id": "instance", "step": "timepoint", "x": "dim_0", "y": "dim_1"}
+    ).rename(columns={"label": "class_val"})[
+        ["instance", "timepoint", "dim_0", "dim_1", "class_val"]
+    ]
+
+
+def _names_and_tickets(_tmp: Path) -> pd.DataFrame:
+    # Titanic-like: a unique name column is not free text; the table stays tabular
+    rng = np.random.default_rng(27)
+    n = 200
+    first = rng.choice(["Owen", "John", "Mary", "Anna", "Karl", "Lina", "Omar", "Rosa"], n)
+    last = rng.choice(["Braund", "Cumings", "Heikkinen", "Futrelle", "Allen", "Moran"], n)
+    title = rng.choice(["Mr.", "Mrs.", "Miss.", "Master."], n)
+    return pd.DataFrame(
+        {
+            "name": [
+                f"{b}, {t} {a} {i}"
+                for i, (a, b, t) in enumerate(zip(first, last, title, strict=True))
+            ],
+            "ticket": [f"A/{rng.integers(1000, 99999)}" for _ in range(n)],
+            "pclass": rng.integers(1, 4, n),
+            "sex": rng.choice(["male", "female"], n),
+            "fare": rng.gamma(2, 15, n).round(2),
+            "survived": rng.integers(0, 2, n),
+        }
+    )
+
+
 def _mixed(_tmp: Path) -> pd.DataFrame:
     rng = np.random.default_rng(18)
     n = 200
@@ -326,6 +358,8 @@ CORPUS: tuple[Case, ...] = (
     Case("anonymous_ordered", _anonymous, "sequential", "series", "wide_series", (50, 1)),
     Case("long_format", _long, "sequential", "series_padded", "long"),
     Case("long_format_csv", _long_csv, "sequential", "series_padded", "long"),
+    Case("long_sktime_names", _sktime_long, "sequential", "series_padded", "long", (30, 3)),
+    Case("names_not_text", _names_and_tickets, "tabular", "table", "table"),
     Case("mixed_tabular_ids", _mixed, "tabular", "table", "table", (5,)),
     Case("png_paths", _pngs, "spatial", "image", "image_paths"),
 )
