@@ -631,7 +631,7 @@ class Run:
             raise RunDirError(f"{self.run_dir} has no {name}; is it an archselect run directory?")
         try:
             return cls.read(path)
-        except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        except (json.JSONDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
             raise RunDirError(f"{path} is damaged ({exc}); rerun fit with --force.") from exc
 
     @cached_property

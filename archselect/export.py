@@ -100,6 +100,55 @@ def export_model(
     preprocessing.save(model_dir / PREPROCESSING)
 
 
+#: JSON value types a builder parameter may have in ``config.json``.
+_PARAM_TYPES = (bool, int, float, str, type(None))
+
+
+def _mismatch(config: ModelConfig, pre: Preprocessing) -> str | None:
+    """Why ``config.json`` and ``preprocessing.json`` cannot belong together (None if fine)."""
+    if not isinstance(config.family, str) or not isinstance(config.params, dict):
+        return "family must be a name and params an object"
+    bad = [k for k, v in config.params.items() if not isinstance(v, _PARAM_TYPES)]
+    if bad:
+        return f"parameter {bad[0]!r} is not a plain number, text or flag"
+    if tuple(config.input_shape) != tuple(pre.input_shape):
+        return f"input shape {config.input_shape} vs {pre.input_shape}"
+    if any(not isinstance(d, int) or d < 1 for d in pre.input_shape):
+        return f"input shape {pre.input_shape} is not positive integers"
+    if any(c not in pre.feature_columns for c in pre.categories):
+        return "a categorical column is not a feature column"
+    n_numeric = len(pre.numeric_columns())
+    width = n_numeric + sum(len(v) for v in pre.categories.values())
+    if len(pre.impute) != n_numeric:
+        return f"{len(pre.impute)} imputation values for {n_numeric} numeric columns"
+    if len(pre.mean) != width or len(pre.std) != width:
+        return f"{len(pre.mean)} means and {len(pre.std)} scales for {width} inputs"
+    if int(np.prod(pre.input_shape)) != width:
+        return f"input shape {pre.input_shape} does not hold {width} inputs"
+    values = np.asarray([*pre.impute, *pre.mean, *pre.std], dtype=object)
+    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in values):
+        return "imputation values, means and scales must be finite numbers"
+    if any(v <= 0 for v in pre.std):
+        return "scales must be positive"
+    if config.task != pre.task:
+        return f"task {config.task!r} vs {pre.task!r}"
+    if pre.task == "classification" and len(pre.classes) != config.n_outputs:
+        return f"{len(pre.classes)} classes for {config.n_outputs} outputs"
+    return None
+
+
+def _check_consistent(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> None:
+    try:
+        why = _mismatch(config, pre)
+    except (TypeError, ValueError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+    if why is not None:
+        raise RunDirError(
+            f"{model_dir} holds a model description that does not fit together ({why}); it "
+            "was damaged or edited — refit the model."
+        )
+
+
 def load_model(model_dir: str | Path) -> ExportedModel:
     """Rebuild the exported network and load its weights safely (``weights_only=True``).
 
@@ -115,10 +164,11 @@ def load_model(model_dir: str | Path) -> ExportedModel:
             f"{model_dir} has no exported model ({Path(exc.filename).name} missing); "
             "run `archselect fit` to completion first."
         ) from exc
-    except (json.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+    except (json.JSONDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
         raise RunDirError(
             f"{model_dir} holds a damaged model description ({exc}); refit it."
         ) from exc
+    _check_consistent(model_dir, config, pre)
     if config.format_version > MODEL_FORMAT:
         raise RunDirError(
             f"{model_dir} was written by a newer archselect (model format "

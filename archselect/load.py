@@ -114,6 +114,14 @@ def _sniff_separator(sample: str) -> str:
         return best if counts[best] > 0 else ","
 
 
+def _header(text: str, sep: str) -> list[str]:
+    """The header row's fields (quoted fields may hold separators and line breaks)."""
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
+    except csv.Error:
+        return text.splitlines()[0].split(sep) if text else []
+
+
 def _check_width(n_columns: int, where: str) -> None:
     if n_columns > MAX_COLUMNS:
         raise DataError(
@@ -225,7 +233,7 @@ def _read_text(path: Path, sep: str | None) -> tuple[pd.DataFrame, str, str, str
     text, encoding = _decode(raw, path)
     sample = text[:SNIFF_BYTES]
     sep = sep or _sniff_separator(sample)
-    header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=sep), [])
+    header = _header(sample.lstrip("\ufeff"), sep)
     _check_width(len(header), str(path))
     sha = hashlib.sha256(raw).hexdigest()
     try:
@@ -270,7 +278,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
         notes.append(f"read as {encoding} (not UTF-8)")
     if sep != ",":
         notes.append(f"separator detected as {sep!r}")
-    raw_header = next(csv.reader(io.StringIO(sample.lstrip("\ufeff")), delimiter=sep), [])
+    raw_header = _header(sample.lstrip("\ufeff"), sep)
     _check_width(len(raw_header), str(path))
     if len(set(raw_header)) != len(raw_header):
         dupes = sorted({h for h in raw_header if raw_header.count(h) > 1})

@@ -163,7 +163,8 @@ def make_plan(
         unfit = [
             f
             for f in families
-            if profile.layout not in load_space(f, layout=profile.layout).layouts
+            if profile.layout
+            not in (user_spaces.get(f) or load_space(f, layout=profile.layout)).layouts
         ]
         if unfit:
             raise UsageError(

@@ -443,6 +443,10 @@ def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocess
         for c in profile.categorical_columns
     }
     pre = _base_preprocessing(profile, impute, categories)
+    if profile.layout == "table":
+        # categories seen in the training rows only: the width follows them
+        width = len(numeric) + sum(len(v) for v in categories.values())
+        pre = Preprocessing(**{**pre.__dict__, "input_shape": (width,)})
     raw = pre.raw_matrix(train)
     if profile.layout == "image":
         # one mean/std per channel (pixels are interleaved: column j is channel j % C)

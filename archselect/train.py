@@ -196,6 +196,9 @@ class FamilyModule(pl.LightningModule):
         self.best_state: dict[str, torch.Tensor] | None = None
         self._loss_sum = torch.zeros(())
         self._n_batches = 0
+        # set on device, read once per epoch: no host sync per step
+        self._loss_finite = torch.ones((), dtype=torch.bool)
+        self._grads_exploded = torch.zeros((), dtype=torch.bool)
         self._val_out: list[torch.Tensor] = []
         self._val_y: list[torch.Tensor] = []
 
@@ -215,12 +218,36 @@ class FamilyModule(pl.LightningModule):
         x, y = batch
         loss = self._loss(self.net(x), y)
         self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
+        self._loss_finite = torch.isfinite(loss.detach())
         self._n_batches += 1
         return loss
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """Clip to :data:`GRAD_CLIP` and remember a non-finite gradient under a finite loss."""
+        if gradient_clip_val is None:
+            return
+        grads = [
+            p for group in optimizer.param_groups for p in group["params"] if p.grad is not None
+        ]
+        if not grads:
+            return
+        norm = torch.nn.utils.clip_grad_norm_(grads, gradient_clip_val)
+        exploded = ~torch.isfinite(norm) & self._loss_finite.to(norm.device)
+        self._grads_exploded = self._grads_exploded.to(norm.device) | exploded
 
     def on_train_epoch_end(self) -> None:
         mean_loss = float(self._loss_sum) / max(1, self._n_batches)
         self._loss_sum, self._n_batches = torch.zeros(()), 0
+        if bool(self._grads_exploded):
+            raise FloatingPointError(
+                f"gradients exploded (non-finite gradient norm under a finite loss) in epoch "
+                f"{self.current_epoch + 1}; a lower learning rate may help"
+            )
         if not math.isfinite(mean_loss):
             raise FloatingPointError(
                 f"training loss became {mean_loss} in epoch {self.current_epoch + 1}"
