@@ -100,6 +100,8 @@ def export_model(
     preprocessing.save(model_dir / PREPROCESSING)
 
 
+#: Preprocessing forms with one raw column per model input (checked length by length).
+WIDE_FORMS = ("table", "wide_pixels", "wide_series", "wide_groups")
 #: JSON value types a builder parameter may have in ``config.json``.
 _PARAM_TYPES = (bool, int, float, str, type(None))
 
@@ -117,14 +119,18 @@ def _mismatch(config: ModelConfig, pre: Preprocessing) -> str | None:
         return f"input shape {pre.input_shape} is not positive integers"
     if any(c not in pre.feature_columns for c in pre.categories):
         return "a categorical column is not a feature column"
-    n_numeric = len(pre.numeric_columns())
-    width = n_numeric + sum(len(v) for v in pre.categories.values())
-    if len(pre.impute) != n_numeric:
-        return f"{len(pre.impute)} imputation values for {n_numeric} numeric columns"
-    if len(pre.mean) != width or len(pre.std) != width:
-        return f"{len(pre.mean)} means and {len(pre.std)} scales for {width} inputs"
-    if int(np.prod(pre.input_shape)) != width:
-        return f"input shape {pre.input_shape} does not hold {width} inputs"
+    if len(pre.mean) != len(pre.std):
+        return f"{len(pre.mean)} means for {len(pre.std)} scales"
+    if getattr(pre, "form", "table") in WIDE_FORMS:
+        # one raw column per input: every length follows from the feature columns
+        n_numeric = len(pre.numeric_columns())
+        width = n_numeric + sum(len(v) for v in pre.categories.values())
+        if len(pre.impute) != n_numeric:
+            return f"{len(pre.impute)} imputation values for {n_numeric} numeric columns"
+        if len(pre.mean) != width:
+            return f"{len(pre.mean)} means and {len(pre.std)} scales for {width} inputs"
+        if int(np.prod(pre.input_shape)) != width:
+            return f"input shape {pre.input_shape} does not hold {width} inputs"
     values = np.asarray([*pre.impute, *pre.mean, *pre.std], dtype=object)
     if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in values):
         return "imputation values, means and scales must be finite numbers"

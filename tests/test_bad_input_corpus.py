@@ -172,10 +172,17 @@ def _long_format() -> pd.DataFrame:
     for sid in range(20):
         for t in range(12):
             label = "up" if sid % 2 else "down"
-            if sid == 3 and t > 5:
+            if sid == 2 and t > 5:
                 label = "up"
             rows.append({"id": sid, "time": t, "value": float(t * (sid % 3)), "label": label})
     return pd.DataFrame(rows)
+
+
+def _not_images(path: Path) -> None:
+    (path.parent / "img").mkdir()
+    (path.parent / "img" / "fake.png").write_text("not a picture")
+    frame = pd.DataFrame({"image": ["img/fake.png"] * 20, "label": [i % 2 for i in range(20)]})
+    frame.to_csv(path, index=False)
 
 
 PASSWORD = "s3cretPW"
@@ -380,6 +387,31 @@ CASES: tuple[Case, ...] = (
         _wide(100_000),
         ("profile", "{data}"),
         "more than the limit of 65,536",
+    ),
+    Case(
+        "long_label_changes",
+        "long format where the label changes within one id",
+        _frame(_long_format),
+        ("profile", "{data}"),
+        "The label changes within id '2' of column 'id' (down, up)",
+    ),
+    Case(
+        "image_path_missing",
+        "a column of image paths that do not exist",
+        _frame(
+            lambda: pd.DataFrame(
+                {"image": [f"img/{i}.png" for i in range(20)], "label": [i % 2 for i in range(20)]}
+            )
+        ),
+        ("profile", "{data}"),
+        "Image file 'img/0.png' of data row 1 does not exist",
+    ),
+    Case(
+        "image_path_not_image",
+        "a column of paths to files that are not images",
+        _not_images,
+        ("profile", "{data}"),
+        "Image file 'img/fake.png' of data row 1 cannot be read as an image",
     ),
     Case(
         "shape_mismatch",

@@ -228,7 +228,14 @@ TAMPERING = {
     ),
     "preprocessing_short_mean": (
         _edit("preprocessing.json", lambda d: d.__setitem__("mean", d["mean"][:1])),
-        "1 means and",
+        "1 means for 2 scales",
+    ),
+    "preprocessing_short_scaling": (
+        _edit(
+            "preprocessing.json",
+            lambda d: d.update(mean=d["mean"][:1], std=d["std"][:1]),
+        ),
+        "1 means and 1 scales for 2 inputs",
     ),
     "preprocessing_short_impute": (
         _edit("preprocessing.json", lambda d: d.__setitem__("impute", [])),
