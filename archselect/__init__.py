@@ -10,6 +10,7 @@ Example:
 from archselect._errors import ArchSelectError, DataError, RunDirError, UsageError
 from archselect._run import Run, fit, load
 from archselect._version import __version__
+from archselect.estimator import ArchSelectClassifier, ArchSelectRegressor
 from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
@@ -18,7 +19,9 @@ from archselect.search import SearchResult, run_search
 from archselect.select import Recommendation, select
 
 __all__ = [
+    "ArchSelectClassifier",
     "ArchSelectError",
+    "ArchSelectRegressor",
     "DataError",
     "Plan",
     "Prepared",

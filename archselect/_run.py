@@ -75,7 +75,7 @@ OWN_FILES = (
     STUDY_DB + "-shm",
     STUDY_DB + "-journal",
 )
-OWN_MODEL_FILES = ("weights.pt", "config.json", "preprocessing.json")
+OWN_MODEL_FILES = ("weights.pt", "config.json", "preprocessing.json", "model.onnx")
 
 TrialHook = Callable[[TrialRecord], None]
 #: Seeds feed numpy, scikit-learn and torch, which all accept 0 … 2**32 - 1.
@@ -426,6 +426,7 @@ def fit(
     tokenizer: str | None = None,
     horizon: int | None = None,
     window: int | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Run:
     """Profile the data, search every fitting family, pick one, write the run directory.
 
@@ -450,6 +451,7 @@ def fit(
         on_trial: Called with each finished trial.
         tokenizer: ``word`` or ``char`` for text data (chosen from the texts when omitted).
         horizon: Forecast horizon in steps. window: Forecast input window in steps.
+        on_plan: Called with the plan before the search starts (e.g. to size a progress bar).
 
     Returns:
         The :class:`Run`.
@@ -512,6 +514,8 @@ def fit(
         **{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}, run=info
     )
     stored_plan.save(run_dir / PLAN)
+    if on_plan is not None:
+        on_plan(plan)
     interrupted: BaseException | None = None
     try:
         result = run_search(

@@ -1,4 +1,4 @@
-"""Command line: ``archselect fit | profile | predict | report``.
+"""Command line: ``archselect fit | profile | predict | report | export``.
 
 Exit codes: 0 ok, 1 internal error, 2 bad input (one sentence, no traceback),
 130 interrupted. ``--json`` prints only JSON on stdout; logs go to stderr.
@@ -96,6 +96,14 @@ def cli(debug: bool) -> None:
       archselect profile datasets/gunpoint_train.csv --json
       archselect predict runs/digits new_rows.csv -o predictions.csv
       archselect report runs/digits
+      archselect export runs/digits --format onnx
+
+    \b
+    Exit codes:
+      0    ok
+      1    internal error (a bug: rerun with --debug and report it)
+      2    bad input (one sentence naming the problem and the fix)
+      130  interrupted (finished trials are kept; rerun to resume)
     """
 
 
@@ -185,9 +193,12 @@ def _data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Replace a run on other data in --out (only archselect's own files are removed).",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the recommendation as JSON on stdout."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print only the recommendation as JSON on stdout (progress stays on stderr).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No per-trial lines on stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @_handle_errors
 def fit(
     data: Path,
@@ -217,17 +228,19 @@ def fit(
     """Profile DATA, search every fitting family, recommend one, write the run directory.
 
     With no budget flag the search runs 4 trials per family, stopping after 5 minutes
-    at most.
+    at most. Progress (trials done/planned, best so far by family, elapsed and remaining
+    time) goes to stderr; --quiet silences it.
 
     \b
     Examples:
       archselect fit datasets/digits.csv --trials 12
       archselect fit series.csv --families cnn1d,lstm --timeout 15m --out runs/series
       archselect fit series.csv --objectives accuracy,latency --trials 30
+      archselect fit data.csv --trials 40 --storage postgresql://user@host/db --json
     """
     import archselect
+    from archselect._progress import TrialProgress
     from archselect._run import check_run_options
-    from archselect.search import TrialRecord
 
     if trials is not None and trials < 1:
         raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
@@ -236,39 +249,37 @@ def fit(
     fams = tuple(f.strip() for f in families.split(",") if f.strip()) if families else None
     objs = tuple(o.strip() for o in objectives.split(",") if o.strip()) if objectives else None
 
-    def on_trial(t: TrialRecord) -> None:
-        if quiet:
-            return
-        value = "" if t.val_metric is None else f" val {t.val_metric:.4g}"
-        why = f" ({t.error})" if t.error else ""
-        secs = f" {t.duration_s:.1f}s" if t.duration_s is not None else ""
-        click.echo(f"trial {t.number:3d} {t.family:<8} {t.state:<8}{value}{secs}{why}", err=True)
-
-    run = archselect.fit(
-        data,
-        target=target,
-        out=out,
-        trials=trials,
-        timeout=timeout,
-        seed=seed,
-        storage=storage,
-        families=fams,
-        objectives=objs,
-        task=task,
-        modality=modality,
-        shape=shape,
-        layout=layout,
-        id_col=id_col,
-        time_col=time_col,
-        tokenizer=tokenizer,
-        horizon=horizon,
-        window=window,
-        space_files=tuple(spaces),
-        force=force,
-        max_failures=max_failures,
-        on_trial=on_trial,
-        command=" ".join(["archselect", *sys.argv[1:]]) if sys.argv[1:] else "archselect fit",
-    )
+    progress = None if quiet else TrialProgress()
+    try:
+        run = archselect.fit(
+            data,
+            target=target,
+            out=out,
+            trials=trials,
+            timeout=timeout,
+            seed=seed,
+            storage=storage,
+            families=fams,
+            objectives=objs,
+            task=task,
+            modality=modality,
+            shape=shape,
+            layout=layout,
+            id_col=id_col,
+            time_col=time_col,
+            tokenizer=tokenizer,
+            horizon=horizon,
+            window=window,
+            space_files=tuple(spaces),
+            force=force,
+            max_failures=max_failures,
+            on_trial=progress.trial if progress else None,
+            on_plan=progress.start if progress else None,
+            command=" ".join(["archselect", *sys.argv[1:]]) if sys.argv[1:] else "archselect fit",
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     if not quiet:
         for note in run.profile.notes:
             click.echo(f"note: {note}", err=True)
@@ -390,6 +401,47 @@ def report(run_dir: Path) -> None:
 
     archselect.load(run_dir)
     click.echo(str(render_report(run_dir)))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["onnx"]),
+    default="onnx",
+    show_default=True,
+    help="Export format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file (default RUN_DIR/model/model.onnx).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@_handle_errors
+def export(run_dir: Path, fmt: str, output: Path | None, as_json: bool) -> None:
+    """Write RUN_DIR's model as ONNX with its preprocessing inside (needs only onnxruntime).
+
+    The model takes float32 rows of the training feature columns, in order (missing values
+    allowed: they are imputed inside); text (categorical) columns must be one-hot encoded
+    first, as listed in the model's input_columns metadata.
+
+    \b
+    Example:
+      archselect export runs/digits --format onnx
+      archselect export runs/digits -o digits.onnx --json
+    """
+    import archselect
+    from archselect.export import export_onnx
+
+    run = archselect.load(run_dir)
+    path = export_onnx(run.run_dir / "model", output)
+    if as_json:
+        _emit_json({"format": fmt, "path": str(path), "family": run.model.config.family})
+        return
+    click.echo(str(path))
 
 
 def main() -> None:

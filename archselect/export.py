@@ -23,12 +23,30 @@ from archselect.models import create_model
 from archselect.prepare import Preprocessing
 from archselect.train import predict_outputs
 
-__all__ = ["MODEL_FORMAT", "ExportedModel", "ModelConfig", "export_model", "load_model"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "MODEL_FORMAT",
+    "ONNX_FILE",
+    "ExportedModel",
+    "ModelConfig",
+    "RawInputModel",
+    "export_model",
+    "export_onnx",
+    "load_model",
+    "onnx_input_columns",
+]
 
 MODEL_FORMAT = 1
 WEIGHTS = "weights.pt"
 CONFIG = "config.json"
 PREPROCESSING = "preprocessing.json"
+ONNX_FILE = "model.onnx"
+#: Formats ``archselect export`` writes.
+EXPORT_FORMATS = ("onnx",)
+#: ONNX operator set of the exported graph (supported by onnxruntime >= 1.17).
+ONNX_OPSET = 18
+#: Rows of the example batch the exporter traces (the batch axis stays dynamic).
+TRACE_ROWS = 2
 
 
 @dataclass(frozen=True)
@@ -200,3 +218,143 @@ def load_model(model_dir: str | Path) -> ExportedModel:
         ) from exc
     net.eval()
     return ExportedModel(net=net, preprocessing=pre, config=config)
+
+
+# --- ONNX: the network with its preprocessing inside ------------------------------------------
+
+
+class RawInputModel(nn.Module):
+    """Raw feature rows → the model's outputs, with the fitted preprocessing inside.
+
+    Input ``x``: float32 ``(N, F)``, the training feature columns in order (see
+    :func:`onnx_input_columns`); NaN and infinities are imputed with the training medians,
+    then values are standardised, reshaped to the layout (image ``(N, C, H, W)`` from
+    row-major ``(H, W, C)`` pixels; series ``(N, T, C)`` from channel groups) and fed to the
+    network. Outputs: classification ``proba`` ``(N, K)`` (softmax, in ``classes`` order)
+    and ``label`` ``(N,)`` (class index); regression ``prediction`` ``(N,)`` in target units.
+    """
+
+    def __init__(self, net: nn.Module, pre: Preprocessing) -> None:
+        super().__init__()
+        self.net = net
+        self.layout = pre.layout
+        self.input_shape = tuple(pre.input_shape)
+        self.task = pre.task
+        self.n_numeric = len(pre.numeric_columns())
+        self.register_buffer("impute", torch.tensor(pre.impute, dtype=torch.float32))
+        self.register_buffer("mean", torch.tensor(pre.mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(pre.std, dtype=torch.float32))
+        self.target_mean = float(pre.target_mean)
+        self.target_std = float(pre.target_std)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        impute, mean, std = (
+            self.get_buffer("impute"),
+            self.get_buffer("mean"),
+            self.get_buffer("std"),
+        )
+        num = x[:, : self.n_numeric]
+        num = torch.where(torch.isfinite(num), num, impute)
+        x = torch.cat([num, x[:, self.n_numeric :]], dim=1) if x.shape[1] > self.n_numeric else num
+        x = (x - mean) / std
+        if self.layout == "image":
+            c, h, w = self.input_shape
+            x = x.reshape(-1, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
+        elif self.layout == "series":
+            t, c = self.input_shape
+            x = x.reshape(-1, c, t).transpose(1, 2)  # (N, T, C)
+        out = self.net(x)
+        if self.task == "classification":
+            return torch.softmax(out, dim=1), out.argmax(dim=1)
+        return out[:, 0] * self.target_std + self.target_mean
+
+
+def onnx_input_columns(pre: Preprocessing) -> list[str]:
+    """Names of the ONNX input's columns: numeric features, then ``column=value`` one-hots."""
+    cols = pre.numeric_columns()
+    for col, cats in pre.categories.items():
+        cols += [f"{col}={cat}" for cat in cats]
+    return cols
+
+
+def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
+    """Write the exported model of ``model_dir`` as ONNX, preprocessing included.
+
+    The graph takes the raw feature rows (float32, batch axis dynamic) and needs only
+    onnxruntime; its metadata holds ``input_columns``, ``classes`` and ``task`` as JSON.
+    Categorical (text) columns must be one-hot encoded by the caller, in the
+    ``column=value`` order of ``input_columns``.
+
+    Args:
+        model_dir: The ``model/`` directory of a run.
+        path: Output file (default ``model_dir/model.onnx``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        RunDirError: The model is missing or damaged.
+        UsageError: The ONNX packages are missing, or the family cannot be exported.
+
+    Example:
+        >>> export_onnx("runs/digits/model")  # doctest: +SKIP
+        PosixPath('runs/digits/model/model.onnx')
+    """
+    import warnings
+
+    from archselect._errors import UsageError
+
+    try:
+        import onnx
+    except ImportError as exc:
+        raise UsageError(
+            "ONNX export needs the onnx extra; install it with pip install 'archselect[onnx]'."
+        ) from exc
+    model = load_model(model_dir)
+    pre = model.preprocessing
+    out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
+    wrapper = RawInputModel(model.net, pre).eval()
+    width = len(onnx_input_columns(pre))
+    example = torch.zeros(TRACE_ROWS, width)
+    outputs = ["proba", "label"] if pre.task == "classification" else ["prediction"]
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                (example,),
+                str(tmp),
+                input_names=["x"],
+                output_names=outputs,
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                opset_version=ONNX_OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    except ImportError as exc:
+        raise UsageError(
+            f"ONNX export needs {exc.name}; install it with pip install 'archselect[onnx]'."
+        ) from exc
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"Family {model.config.family!r} cannot be exported to ONNX ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}); use model/weights.pt with archselect instead."
+        ) from exc
+    proto = onnx.load(str(tmp))
+    onnx.helper.set_model_props(
+        proto,
+        {
+            "input_columns": json.dumps(onnx_input_columns(pre)),
+            "classes": json.dumps(list(pre.classes)),
+            "task": pre.task,
+            "family": model.config.family,
+            "layout": pre.layout,
+            "input_shape": json.dumps(list(pre.input_shape)),
+        },
+    )
+    onnx.save(proto, str(tmp))
+    tmp.replace(out)
+    return out

@@ -142,14 +142,19 @@ class _Batches(Dataset):  # type: ignore[type-arg]
         self.x, self.y, self.bs, self.shuffle = x, y, batch_size, shuffle
         self.gen = torch.Generator().manual_seed(seed)
         self.order = torch.arange(len(x))
+        self.n_batches = math.ceil(len(x) / batch_size)
+        if shuffle and len(x) > 1 and len(x) % batch_size == 1:
+            # a one-row training batch breaks batch norm: the last batch takes that row
+            self.n_batches -= 1
 
     def __len__(self) -> int:
-        return math.ceil(len(self.x) / self.bs)
+        return self.n_batches
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if i == 0 and self.shuffle:
             self.order = torch.randperm(len(self.x), generator=self.gen)
-        idx = self.order[i * self.bs : (i + 1) * self.bs]
+        end = len(self.x) if i == self.n_batches - 1 else (i + 1) * self.bs
+        idx = self.order[i * self.bs : end]
         return self.x[idx], self.y[idx]
 
 

@@ -69,3 +69,17 @@ def test_regression_reports_rmse_in_target_units() -> None:
         target_std=10.0,
     )
     assert r.metric == "rmse" and r.val_metric < 10.0
+
+
+def test_training_batches_never_hold_a_single_row() -> None:
+    """Batch norm cannot train on one row: a trailing one-row batch joins the previous one."""
+    import torch
+
+    from archselect.train import _Batches
+
+    x, y = torch.zeros(17, 3), torch.zeros(17)
+    train = _Batches(x, y, batch_size=8, shuffle=True, seed=0)
+    sizes = [len(train[i][0]) for i in range(len(train))]
+    assert sizes == [8, 9]
+    val = _Batches(x, y, batch_size=8, shuffle=False, seed=0)
+    assert [len(val[i][0]) for i in range(len(val))] == [8, 8, 1]
