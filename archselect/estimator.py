@@ -9,7 +9,8 @@ Arrays are converted as follows (the same conversion applies at ``predict``):
 * 2-D ``(N, F)``: columns ``x0 .. x{F-1}``; the profiler decides the modality from the
   correlation structure (or pass ``modality=`` / ``shape=``).
 * 3-D ``(N, T, C)``: a sequence; columns ``t0 .. t{T-1}`` when ``C == 1``, otherwise one
-  group per channel ``c0_0 .. c0_{T-1}, c1_0 ..`` (the wide multivariate layout).
+  prefix group per channel ``c0_0 .. c0_{T-1}, c1_0 ..`` (the wide multivariate layout;
+  ``fit`` checks that the profile kept the ``C`` channels).
 * 4-D ``(N, C, H, W)``: an image; pixel columns in row-major ``(H, W, C)`` order and
   ``shape="HxWxC"``.
 * A DataFrame is used as it is (string columns are one-hot encoded for tabular data).

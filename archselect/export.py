@@ -47,6 +47,8 @@ EXPORT_FORMATS = ("onnx",)
 ONNX_OPSET = 18
 #: Rows of the example batch the exporter traces (the batch axis stays dynamic).
 TRACE_ROWS = 2
+#: Families that pack variable-length sequences (not traceable by torch.onnx).
+PACKED_FAMILIES = ("rnn", "lstm", "gru")
 
 
 @dataclass(frozen=True)
@@ -224,19 +226,28 @@ def load_model(model_dir: str | Path) -> ExportedModel:
 
 
 class RawInputModel(nn.Module):
-    """Raw feature rows → the model's outputs, with the fitted preprocessing inside.
+    """Raw input → the model's outputs, with the fitted preprocessing inside.
 
-    Input ``x``: float32 ``(N, F)``, the training feature columns in order (see
-    :func:`onnx_input_columns`); NaN and infinities are imputed with the training medians,
-    then values are standardised, reshaped to the layout (image ``(N, C, H, W)`` from
-    row-major ``(H, W, C)`` pixels; series ``(N, T, C)`` from channel groups) and fed to the
-    network. Outputs: classification ``proba`` ``(N, K)`` (softmax, in ``classes`` order)
-    and ``label`` ``(N,)`` (class index); regression ``prediction`` ``(N,)`` in target units.
+    Inputs by the data's form:
+
+    * wide rows (tables, pixel columns, wide series): ``x`` float32 ``(N, F)``, the
+      training feature columns in order (see :func:`onnx_input_columns`); NaN and
+      infinities are imputed with the training medians, values standardised and reshaped
+      (image ``(N, C, H, W)`` from row-major ``(H, W, C)`` pixels; series ``(N, T, C)``
+      from channel groups);
+    * long format (layout ``series_padded``): ``x`` float32 ``(N, T, C)`` raw values of the
+      value columns, real steps first, anything after them, and ``lengths`` int64 ``(N,)``;
+    * image files: ``x`` float32 ``(N, C, H, W)``, raw pixel values (0-255) resized to the
+      training size.
+
+    Outputs: classification ``proba`` ``(N, K)`` (softmax, in ``classes`` order) and
+    ``label`` ``(N,)`` (class index); regression ``prediction`` ``(N,)`` in target units.
     """
 
     def __init__(self, net: nn.Module, pre: Preprocessing) -> None:
         super().__init__()
         self.net = net
+        self.form = pre.form
         self.layout = pre.layout
         self.input_shape = tuple(pre.input_shape)
         self.task = pre.task
@@ -247,7 +258,7 @@ class RawInputModel(nn.Module):
         self.target_mean = float(pre.target_mean)
         self.target_std = float(pre.target_std)
 
-    def forward(self, x: torch.Tensor) -> Any:
+    def _wide(self, x: torch.Tensor) -> torch.Tensor:
         impute, mean, std = (
             self.get_buffer("impute"),
             self.get_buffer("mean"),
@@ -259,10 +270,37 @@ class RawInputModel(nn.Module):
         x = (x - mean) / std
         if self.layout == "image":
             c, h, w = self.input_shape
-            x = x.reshape(-1, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
-        elif self.layout == "series":
+            return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
+        if self.layout == "series":
             t, c = self.input_shape
-            x = x.reshape(-1, c, t).transpose(1, 2)  # (N, T, C)
+            return x.reshape(-1, c, t).transpose(1, 2)  # (N, T, C)
+        return x
+
+    def _long(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        impute, mean, std = (
+            self.get_buffer("impute"),
+            self.get_buffer("mean"),
+            self.get_buffer("std"),
+        )
+        t_max = self.input_shape[0]
+        steps = torch.arange(t_max, device=x.device)
+        mask = (steps[None, :] < lengths[:, None]).to(x.dtype)  # (N, T): 1 on real steps
+        x = torch.where(torch.isfinite(x), x, impute)
+        x = (x - mean) / std * mask[:, :, None]  # padding: zeros
+        return torch.cat([x, mask[:, :, None]], dim=2)  # (N, T, C+1), mask last
+
+    def _image(self, x: torch.Tensor) -> torch.Tensor:
+        mean, std = self.get_buffer("mean"), self.get_buffer("std")
+        return (x - mean[None, :, None, None]) / std[None, :, None, None]
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> Any:
+        if self.form == "long":
+            assert lengths is not None
+            x = self._long(x, lengths)
+        elif self.form == "image_paths":
+            x = self._image(x)
+        else:
+            x = self._wide(x)
         out = self.net(x)
         if self.task == "classification":
             return torch.softmax(out, dim=1), out.argmax(dim=1)
@@ -270,7 +308,11 @@ class RawInputModel(nn.Module):
 
 
 def onnx_input_columns(pre: Preprocessing) -> list[str]:
-    """Names of the ONNX input's columns: numeric features, then ``column=value`` one-hots."""
+    """Names of the ONNX input's columns: numeric features, then ``column=value`` one-hots.
+
+    In long format these are the value columns (the channels of ``x``); for image files, the
+    image column.
+    """
     cols = pre.numeric_columns()
     for col, cats in pre.categories.items():
         cols += [f"{col}={cat}" for cat in cats]
@@ -313,9 +355,27 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     model = load_model(model_dir)
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
+    family = model.config.family
+    if pre.form == "long" and family in PACKED_FAMILIES:
+        raise UsageError(
+            f"Family {family!r} cannot be exported to ONNX for variable-length sequences: it "
+            "packs each sequence to its length (pack_padded_sequence), which torch.onnx "
+            "cannot trace; use archselect predict, or refit with --families cnn1d,tcn,mlp."
+        )
     wrapper = RawInputModel(model.net, pre).eval()
-    width = len(onnx_input_columns(pre))
-    example = torch.zeros(TRACE_ROWS, width)
+    batch = torch.export.Dim("batch")
+    args: tuple[torch.Tensor, ...]
+    names = ["x"]
+    dynamic: tuple[dict[int, Any], ...] = ({0: batch},)
+    if pre.form == "long":
+        t_max, width = pre.input_shape
+        args = (torch.zeros(TRACE_ROWS, t_max, width - 1), torch.full((TRACE_ROWS,), t_max))
+        names.append("lengths")
+        dynamic = ({0: batch}, {0: batch})
+    elif pre.form == "image_paths":
+        args = (torch.zeros(TRACE_ROWS, *pre.input_shape),)
+    else:
+        args = (torch.zeros(TRACE_ROWS, len(onnx_input_columns(pre))),)
     outputs = ["proba", "label"] if pre.task == "classification" else ["prediction"]
     tmp = out.with_name(out.name + ".tmp")
     try:
@@ -323,11 +383,11 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapper,
-                (example,),
+                args,
                 str(tmp),
-                input_names=["x"],
+                input_names=names,
                 output_names=outputs,
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                dynamic_shapes=dynamic,
                 opset_version=ONNX_OPSET,
                 dynamo=True,
                 external_data=False,
@@ -352,6 +412,7 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             "task": pre.task,
             "family": model.config.family,
             "layout": pre.layout,
+            "form": pre.form,
             "input_shape": json.dumps(list(pre.input_shape)),
         },
     )

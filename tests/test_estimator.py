@@ -126,15 +126,12 @@ def test_fits_images_and_sequences_as_arrays() -> None:
         reg.predict(series[:3, :16, None])
 
 
-def test_multichannel_sequences_are_refused_until_the_profiler_reads_them() -> None:
+def test_multichannel_sequences_keep_their_channels() -> None:
     x = np.random.default_rng(0).normal(size=(40, 20, 2)).cumsum(axis=1)
-    reg = ArchSelectRegressor(trials=1, space=(TINY,))
-    try:
-        reg.fit(x, x[:, -1, 0])
-    except DataError as exc:
-        assert "channel" in str(exc)
-    else:  # the multivariate profiler has landed: the channels must have been kept
-        assert reg.model_.preprocessing.input_shape == (20, 2)
+    reg = ArchSelectRegressor(trials=1, families=("cnn1d",), space=(TINY,))
+    reg.fit(x, x[:, -1, 0])
+    assert reg.model_.preprocessing.input_shape == (20, 2)
+    assert reg.predict(x[:4]).shape == (4,)
 
 
 def test_clone_pipeline_and_cross_val_score_on_a_frame() -> None:

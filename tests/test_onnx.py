@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 import torch
 
-from archselect.export import ModelConfig, export_model, export_onnx, load_model
+from archselect._errors import UsageError
+from archselect.export import (
+    PACKED_FAMILIES,
+    ModelConfig,
+    export_model,
+    export_onnx,
+    load_model,
+)
 from archselect.load import load_table
 from archselect.models import create_model, list_models, model_layouts
 from archselect.prepare import prepare
@@ -51,17 +58,32 @@ def _table() -> pd.DataFrame:
     return frame
 
 
+def _long() -> pd.DataFrame:
+    from tests.corpus import long_frame
+
+    frame = long_frame(30, 21)
+    frame.loc[7, "x"] = np.nan  # imputed inside the graph
+    return frame
+
+
 DATA = {
     "series": (_series, {}),
+    "series_padded": (_long, {}),
     "image": (_image, {"shape": "8x8x3"}),
     "table": (_table, {}),
 }
 
 
+def _all_cases() -> list[tuple[str, str]]:
+    return [(f, lay) for f in list_models() for lay in DATA if lay in model_layouts(f)]
+
+
+def _packed(family: str, layout: str) -> bool:
+    return layout == "series_padded" and family in PACKED_FAMILIES
+
+
 def _cases() -> list[tuple[str, str]]:
-    return [
-        (fam, layout) for fam in list_models() for layout in DATA if layout in model_layouts(fam)
-    ]
+    return [c for c in _all_cases() if not _packed(*c)]
 
 
 def _randomise_norm_stats(net: torch.nn.Module) -> None:
@@ -83,7 +105,9 @@ def _model_dir(tmp: Path, family: str, layout: str) -> tuple[Path, pd.DataFrame]
     prepared = prepare(table, profile)
     pre = prepared.preprocessing
     torch.manual_seed(0)
-    net = create_model(family, input_shape=pre.input_shape, n_outputs=profile.n_outputs)
+    net = create_model(
+        family, input_shape=pre.input_shape, n_outputs=profile.n_outputs, layout=pre.layout
+    )
     _randomise_norm_stats(net)
     model_dir = tmp / "model"
     config = ModelConfig(
@@ -95,6 +119,20 @@ def _model_dir(tmp: Path, family: str, layout: str) -> tuple[Path, pd.DataFrame]
     )
     export_model(model_dir, net.eval(), pre, config)
     return model_dir, frame
+
+
+def _onnx_feeds(frame: pd.DataFrame, meta: dict[str, str]) -> dict[str, np.ndarray]:
+    """The raw data as the ONNX inputs want them."""
+    columns = json.loads(meta["input_columns"])
+    if meta["form"] == "long":  # (N, T, C) values, real steps first, plus lengths
+        t_max = json.loads(meta["input_shape"])[0]
+        groups = [g.sort_values("step") for _, g in frame.groupby("series_id", sort=False)]
+        x = np.zeros((len(groups), t_max, len(columns)), dtype=np.float32)
+        for i, g in enumerate(groups):
+            x[i, : len(g)] = g[columns].to_numpy(dtype=np.float32)[:t_max]
+        lengths = np.asarray([len(g) for g in groups], dtype=np.int64)
+        return {"x": x, "lengths": lengths}
+    return {"x": _onnx_rows(frame, columns)}
 
 
 def _onnx_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -115,12 +153,11 @@ def test_onnx_matches_predict(tmp_path: Path, family: str, layout: str) -> None:
     path = export_onnx(model_dir)
     session = ort.InferenceSession(str(path))
     meta = session.get_modelmeta().custom_metadata_map
-    columns = json.loads(meta["input_columns"])
     expected = load_model(model_dir).predict_frame(frame)
-    for rows in (frame, frame.iloc[:1]):  # the batch axis is dynamic, down to one row
-        x = _onnx_rows(rows, columns)
-        outputs = session.run(None, {"x": x})
-        want = expected.iloc[: len(rows)]
+    feeds = _onnx_feeds(frame, meta)
+    for n in (len(expected), 1):  # the batch axis is dynamic, down to one sample
+        outputs = session.run(None, {k: v[:n] for k, v in feeds.items()})
+        want = expected.iloc[:n]
         if meta["task"] == "classification":
             proba, label = outputs
             classes = json.loads(meta["classes"])
@@ -135,6 +172,17 @@ def test_onnx_matches_predict(tmp_path: Path, family: str, layout: str) -> None:
     assert not np.isnan(outputs[0]).any()
 
 
+@pytest.mark.parametrize("family", PACKED_FAMILIES)
+def test_packed_recurrent_families_refuse_with_a_reason(tmp_path: Path, family: str) -> None:
+    model_dir, _ = _model_dir(tmp_path, family, "series_padded")
+    with pytest.raises(UsageError, match="pack_padded_sequence"):
+        export_onnx(model_dir)
+    assert not (model_dir / "model.onnx").exists()
+
+
 def test_every_family_is_covered() -> None:
     covered = {fam for fam, _ in _cases()}
     assert covered == set(list_models())
+    assert {c for c in _all_cases() if _packed(*c)} == {
+        (f, "series_padded") for f in PACKED_FAMILIES
+    }
