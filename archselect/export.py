@@ -49,6 +49,8 @@ ONNX_OPSET = 18
 TRACE_ROWS = 2
 #: Families that pack variable-length sequences (not traceable by torch.onnx).
 PACKED_FAMILIES = ("rnn", "lstm", "gru")
+#: Layouts whose whole preprocessing the ONNX graph holds.
+ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
 
 
 @dataclass(frozen=True)
@@ -356,6 +358,12 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
     family = model.config.family
+    if pre.layout not in ONNX_LAYOUTS:
+        raise UsageError(
+            f"ONNX export of {pre.layout} runs is not supported yet: its input step "
+            "(tokenising text or cutting forecast windows) cannot run inside the graph; use "
+            "archselect predict."
+        )
     if pre.form == "long" and family in PACKED_FAMILIES:
         raise UsageError(
             f"Family {family!r} cannot be exported to ONNX for variable-length sequences: it "
