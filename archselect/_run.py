@@ -31,6 +31,7 @@ from archselect._insight import (
     data_preview,
     evaluate_outputs,
 )
+from archselect._parallel import plan_workers, run_local_workers
 from archselect._serde import JsonRecord
 from archselect._version import RUN_FORMAT, __version__
 from archselect.baselines import BaselineResult
@@ -41,11 +42,17 @@ from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
 from archselect.profile import Profile, profile_table
 from archselect.search import (
+    RECIPE_FORMAT,
     STUDY_NAME,
     SearchResult,
+    StudyRecipe,
     TrialRecord,
+    collect_result,
+    finish_search,
     mask_url,
+    open_study,
     param_importances,
+    prepare_study,
     run_search,
     split_params,
     storage_url,
@@ -427,6 +434,9 @@ def fit(
     horizon: int | None = None,
     window: int | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    jobs: int | None = None,
+    devices: str | None = None,
+    trials_per_device: int = 1,
 ) -> Run:
     """Profile the data, search every fitting family, pick one, write the run directory.
 
@@ -448,10 +458,15 @@ def fit(
             :func:`archselect.profile_table`).
         id_col, time_col: Long format: the sequence id and step-order columns.
         force: Replace a run on different data in ``out`` (only archselect's files).
-        on_trial: Called with each finished trial.
         tokenizer: ``word`` or ``char`` for text data (chosen from the texts when omitted).
         horizon: Forecast horizon in steps. window: Forecast input window in steps.
         on_plan: Called with the plan before the search starts (e.g. to size a progress bar).
+        max_failures: Stop after this many failed trials.
+        on_trial: Called with each finished trial (in-process trials only).
+        jobs: Trial processes on CPU (default: measured best, see
+            :func:`archselect._parallel.plan_workers`).
+        devices: GPU indices to use, e.g. ``"0,1"`` (default: every visible GPU).
+        trials_per_device: Trial processes per GPU (pack small models).
 
     Returns:
         The :class:`Run`.
@@ -480,6 +495,16 @@ def fit(
         horizon=horizon,
         window=window,
     )
+    workers = plan_workers(
+        jobs=jobs, devices=devices, trials_per_device=trials_per_device, n_trials=trials
+    )
+    if workers and table.facts.path is None and jobs is not None:
+        raise UsageError(
+            "parallel trial processes read the data from a file; save the frame as CSV and "
+            "pass its path, or use jobs=1."
+        )
+    if table.facts.path is None:
+        workers = ()
     prepared = prepare(table, profile, seed=seed)
     plan = make_plan(
         profile,
@@ -516,30 +541,36 @@ def fit(
     stored_plan.save(run_dir / PLAN)
     if on_plan is not None:
         on_plan(plan)
+    recipe = StudyRecipe(
+        format_version=RECIPE_FORMAT,
+        data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
+        data_sha256=table.facts.sha256,
+        seed=seed,
+        profile=profile,
+        plan=plan,
+    )
     interrupted: BaseException | None = None
     try:
-        result = run_search(
-            prepared,
-            plan,
-            storage=url,
-            study_name=study_name,
-            on_trial=on_trial,
-            max_failures=max_failures,
-        )
+        if workers:
+            study = prepare_study(
+                prepared, plan, storage=url, study_name=study_name, recipe=recipe
+            )
+            run_local_workers(url, study_name, workers, max_failures=max_failures)
+            result = finish_search(study, prepared, plan)
+        else:
+            result = run_search(
+                prepared,
+                plan,
+                storage=url,
+                study_name=study_name,
+                on_trial=on_trial,
+                max_failures=max_failures,
+                recipe=recipe,
+            )
     except KeyboardInterrupt as exc:  # write what finished, then re-raise
         interrupted = exc
-        from archselect.search import open_study, trial_records
-
-        study = open_study(url, plan, study_name=study_name)
-        from archselect.baselines import BaselineResult as _B
-
-        result = SearchResult(
-            study_name,
-            mask_url(url),
-            plan.metric,
-            plan.direction,
-            tuple(trial_records(study)),
-            tuple(_B.from_dict(b) for b in study.user_attrs.get("baselines", [])),
+        result = collect_result(
+            open_study(url, plan, study_name=study_name, enqueue=False), plan
         )
     write_trials_csv(result, run_dir / TRIALS)
     selected = select(result, plan, profile)

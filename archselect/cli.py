@@ -1,7 +1,8 @@
-"""Command line: ``archselect fit | profile | predict | report | export``.
+"""Command line: ``archselect fit | worker | profile | predict | report | export``.
 
 Exit codes: 0 ok, 1 internal error, 2 bad input (one sentence, no traceback),
-130 interrupted. ``--json`` prints only JSON on stdout; logs go to stderr.
+130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM. ``--json`` prints only JSON
+on stdout; logs go to stderr.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 
 import click
 
+from archselect import _signals
 from archselect._errors import ArchSelectError, UsageError
+from archselect._secrets import install_log_filter, redact
 from archselect._version import __version__
 
 __all__ = ["cli", "main", "parse_duration"]
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 _DURATION = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
 )
@@ -47,31 +50,38 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def _print_traceback() -> None:
+    click.echo(redact(traceback.format_exc()), err=True, nl=False)
+
+
 def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = click.get_current_context().find_root().params.get("debug", False)
+        _signals.install()
+        install_log_filter()
         try:
             return fn(*args, **kwargs)
         except ArchSelectError as exc:
             if debug:
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
+                _print_traceback()
+            click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             click.echo(
-                "interrupted: finished trials are kept; rerun the same command to resume.",
+                f"interrupted ({_signals.signal_name()}): finished trials are kept and the "
+                "report is written from them; rerun the same command to resume.",
                 err=True,
             )
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(_signals.exit_code())
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             click.echo(
-                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
-                "traceback, and report it)",
+                f"internal error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug "
+                "for the traceback, and report it)",
                 err=True,
             )
             sys.exit(EXIT_INTERNAL)
@@ -152,6 +162,31 @@ def _data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--jobs",
+            type=int,
+            help="Trial processes on CPU, splitting the cores (default: one per core for "
+            "large budgets, measured faster; else 1).",
+        ),
+        click.option(
+            "--devices",
+            help="GPU indices to run trials on, one process per GPU, e.g. 0,1 (default: all).",
+        ),
+        click.option(
+            "--trials-per-device",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Trial processes per GPU (pack small models).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @_data_options
@@ -188,6 +223,14 @@ def _data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--max-failures", type=int, help="Stop after this many failed trials.")
 @click.option(
+    "--study",
+    "study_name",
+    default="archselect",
+    show_default=True,
+    help="Study name inside --storage (workers join it by this name).",
+)
+@_parallel_options
+@click.option(
     "--force",
     is_flag=True,
     help="Replace a run on other data in --out (only archselect's own files are removed).",
@@ -221,6 +264,10 @@ def fit(
     objectives: str | None,
     spaces: tuple[Path, ...],
     max_failures: int | None,
+    study_name: str,
+    jobs: int | None,
+    devices: str | None,
+    trials_per_device: int,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -275,7 +322,13 @@ def fit(
             max_failures=max_failures,
             on_trial=progress.trial if progress else None,
             on_plan=progress.start if progress else None,
-            command=" ".join(["archselect", *sys.argv[1:]]) if sys.argv[1:] else "archselect fit",
+            command=redact(" ".join(["archselect", *sys.argv[1:]]))
+            if sys.argv[1:]
+            else "archselect fit",
+            study_name=study_name,
+            jobs=jobs,
+            devices=devices,
+            trials_per_device=trials_per_device,
         )
     finally:
         if progress is not None:
@@ -297,6 +350,84 @@ def fit(
     for reason in rec.reasons:
         click.echo(f"  - {reason}")
     click.echo(f"report: {run.report_path}")
+
+
+def _trial_printer(quiet: bool) -> Callable[[Any], None]:
+    def on_trial(t: Any) -> None:
+        if quiet:
+            return
+        value = "" if t.val_metric is None else f" val {t.val_metric:.4g}"
+        why = f" ({t.error})" if t.error else ""
+        secs = f" {t.duration_s:.1f}s" if t.duration_s is not None else ""
+        click.echo(f"trial {t.number:3d} {t.family:<8} {t.state:<8}{value}{secs}{why}", err=True)
+
+    return on_trial
+
+
+@cli.command()
+@click.option(
+    "--storage",
+    envvar="ARCHSELECT_STORAGE",
+    required=True,
+    help="Optuna storage URL of the study; better given as $ARCHSELECT_STORAGE, so the "
+    "password stays off the command line.",
+)
+@click.option("--study", "study_name", default="archselect", show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Local copy of the study's data, when its recorded path does not exist here "
+    "(verified by sha256).",
+)
+@click.option("--threads", type=int, help="Torch threads for this worker (default: torch's).")
+@click.option("--max-failures", type=int, help="Stop after this many failed trials.")
+@click.option("--index", type=int, hidden=True, help="Worker index (seeds its sampler).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No per-trial lines on stderr.")
+@_handle_errors
+def worker(
+    storage: str,
+    study_name: str,
+    data: Path | None,
+    threads: int | None,
+    max_failures: int | None,
+    index: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Join a study started by `fit --storage URL` and run its trials until the budget is spent.
+
+    The study records the data path, its sha256, the profile and the plan: a worker needs
+    only the storage URL and the study name. Data whose sha256 differs is refused (exit 2).
+
+    \b
+    Example:
+      export ARCHSELECT_STORAGE=postgresql://me:secret@db.example/studies
+      archselect worker --study gunpoint
+    """
+    from archselect._parallel import run_worker
+
+    if max_failures is not None and max_failures < 1:
+        raise UsageError(f"--max-failures must be at least 1, not {max_failures}.")
+    if threads is not None and threads < 1:
+        raise UsageError(f"--threads must be at least 1, not {threads}.")
+    result = run_worker(
+        storage,
+        study_name,
+        data=data,
+        threads=threads,
+        index=index,
+        max_failures=max_failures,
+        on_trial=_trial_printer(quiet),
+    )
+    states: dict[str, int] = {}
+    for t in result.trials:
+        states[t.state] = states.get(t.state, 0) + 1
+    if as_json:
+        _emit_json({"study": study_name, "storage": result.storage, "states": states})
+    else:
+        summary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items()))
+        click.echo(f"study {study_name}: {summary}", err=True)
 
 
 @cli.command()

@@ -19,11 +19,17 @@ runs to its early stop.
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import logging
 import math
-import re
+import os
+import socket
+import sqlite3
+import threading
 import time
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +37,20 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy
+import sqlalchemy.exc
 import torch
+from sqlalchemy.engine import Engine
 
-from archselect import _forecast
+from archselect import _forecast, _signals
 from archselect._errors import UsageError
+from archselect._secrets import mask_url, redact, remember_url
 from archselect._serde import JsonRecord
 from archselect.baselines import BaselineResult, run_baselines
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Prepared
+from archselect.profile import Profile
 from archselect.spaces import ParamSpec
 from archselect.train import (
     TrainConfig,
@@ -52,11 +63,17 @@ from archselect.train import (
 
 __all__ = [
     "STUDY_NAME",
+    "BudgetSpent",
     "SearchResult",
+    "StudyRecipe",
     "TrialRecord",
+    "collect_result",
+    "finish_search",
+    "load_recipe",
     "mask_url",
     "open_study",
     "param_importances",
+    "prepare_study",
     "run_search",
     "storage_url",
     "trial_records",
@@ -64,16 +81,32 @@ __all__ = [
 
 STUDY_NAME = "archselect"
 #: Seconds between heartbeats of a running trial; a trial silent for HEARTBEAT_GRACE_S
-#: (its process died) is failed and retried once.
+#: (its process died) is failed and retried once. Both can be set through the environment
+#: variables below (every process of a study should use the same values).
 HEARTBEAT_S = 10
 HEARTBEAT_GRACE_S = 30
+HEARTBEAT_ENV = "ARCHSELECT_HEARTBEAT_S"
+GRACE_ENV = "ARCHSELECT_GRACE_S"
+#: A stale trial (its process died) is retried this many times by another worker.
+STALE_RETRIES = 1
 #: SQLite waits this long for a lock instead of failing with "database is locked".
 SQLITE_TIMEOUT_S = 60
+#: Study user attributes written by archselect.
+ATTR_RECIPE = "archselect.recipe"
+ATTR_SLOTS = "archselect.slots"
+ATTR_SLOT = "archselect.slot"
+ATTR_BASELINES = "baselines"
+#: Recipes larger than this (MySQL TEXT holds 64 KiB) are stored zlib-compressed.
+MAX_PLAIN_RECIPE_CHARS = 60_000
+#: Version of the recipe a study records (a worker refuses a newer one).
+RECIPE_FORMAT = 1
 #: Pruning: median over the same family's trials, after this many trials and epochs.
 PRUNE_STARTUP_TRIALS = 2
 PRUNE_WARMUP_EPOCHS = 10
 #: Validation rows whose per-row scores are kept per trial (for the bootstrap).
 MAX_STORED_SCORES = 8192
+#: Which process ran a trial (stored with it): ``host:pid``.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 #: Random trials before TPE models the space.
 TPE_STARTUP_TRIALS = 8
 #: Sequence-length multiples at which each family's best trial is timed (sequence data).
@@ -151,64 +184,160 @@ class SearchResult(JsonRecord):
         return [t for t in self.trials if t.state == "COMPLETE" and t.val_metric is not None]
 
 
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z0-9+._-]+://[^:/@]+:)(?P<pw>[^@]*)(?P<tail>@)")
-
-
-def mask_url(url: str) -> str:
-    """Hide the password of every storage URL in ``url``: ``postgresql://u:***@host/db``.
-
-    Example:
-        >>> mask_url("postgresql://me:secret@db:5432/studies")
-        'postgresql://me:***@db:5432/studies'
-    """
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
-
-
-def _mask_message(text: str, url: str) -> str:
-    """An error message with the URL's password hidden, also where it appears on its own."""
-    text = mask_url(text)
-    m = _PASSWORD.search(url)
-    if m and m["pw"]:
-        text = text.replace(m["pw"], "***")
-    return text
-
-
-def _storage_error(url: str, exc: Exception) -> UsageError:
-    reason = _mask_message(f"{type(exc).__name__}: {exc}", url).strip().splitlines()
-    return UsageError(
-        f"archselect cannot open the study storage {mask_url(url)} "
-        f"({reason[0][:300] if reason else type(exc).__name__}); check the --storage URL, "
-        "its driver and that the database is running."
-    )
-
-
 def storage_url(run_dir: Path, storage: str | None) -> str:
     """The study's storage: ``--storage`` if given, else ``RUN_DIR/study.db``."""
     return storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
 
 
-def open_study(url: str, plan: Plan, *, study_name: str = STUDY_NAME) -> optuna.Study:
-    """Create or load the study (resuming), with heartbeats and a seeded TPE sampler."""
-    engine_kwargs: dict[str, Any] = {}
+class _ImmediateSqlite(sqlite3.Connection):
+    """A SQLite connection for parallel processes: WAL journal, every transaction immediate.
+
+    pysqlite opens transactions lazily and SQLite cannot upgrade a reader to a writer while
+    another process writes, which fails at once with "database is locked" (the busy timeout
+    does not apply to that case). Here SQLAlchemy's ``begin`` issues ``BEGIN IMMEDIATE``
+    (see :func:`_begin_immediate`), so each transaction takes the write lock first and
+    waits up to :data:`SQLITE_TIMEOUT_S` for it; WAL lets readers (optuna-dashboard) work
+    while a worker writes, and keeps Optuna's read-then-update steps (claiming a queued
+    trial, failing a stale one) atomic across processes.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.isolation_level = None  # transactions are begun by _begin_immediate
+        self.execute("PRAGMA journal_mode=WAL")
+        self.execute("PRAGMA synchronous=NORMAL")
+
+
+#: Per thread, the archselect SQLite connections with an open transaction.
+_open_transactions = threading.local()
+
+
+def _sqlite_of(conn: sqlalchemy.Connection) -> _ImmediateSqlite | None:
+    dbapi = conn.connection.dbapi_connection
+    return dbapi if isinstance(dbapi, _ImmediateSqlite) else None
+
+
+@sqlalchemy.event.listens_for(Engine, "begin")
+def _begin_immediate(conn: sqlalchemy.Connection) -> None:
+    """``BEGIN IMMEDIATE`` — or a plain ``BEGIN`` for a transaction nested inside another of
+    the same thread (Optuna reads through a second connection while the first is open; an
+    immediate one would wait for the lock its own thread holds)."""
+    dbapi = _sqlite_of(conn)
+    if dbapi is None:
+        return
+    held: set[int] = _open_transactions.__dict__.setdefault("ids", set())
+    conn.exec_driver_sql("BEGIN" if held else "BEGIN IMMEDIATE")
+    held.add(id(dbapi))
+
+
+@sqlalchemy.event.listens_for(Engine, "commit")
+@sqlalchemy.event.listens_for(Engine, "rollback")
+def _end_transaction(conn: sqlalchemy.Connection) -> None:
+    dbapi = _sqlite_of(conn)
+    if dbapi is not None:
+        _open_transactions.__dict__.setdefault("ids", set()).discard(id(dbapi))
+
+
+class BudgetSpent(Exception):
+    """Raised instead of creating a trial beyond the study's trial budget."""
+
+
+class _SlotStorage(optuna.storages.RDBStorage):
+    """RDBStorage in which, for a trial budget, workers only run the queued trial slots.
+
+    ``fit`` enqueues exactly ``--trials`` WAITING trials (the fair-share ones first);
+    Optuna claims a WAITING trial atomically (``SELECT … FOR UPDATE``), so any number of
+    workers on any number of machines run exactly the budget, with no duplicate numbers.
+    A stale trial's retry is enqueued by Optuna's heartbeat callback and claimed the same
+    way. When no slot is left, ``ask`` raises :class:`BudgetSpent` instead of creating one.
+    """
+
+    slots_only = False
+
+    def _create_new_trial(
+        self, study_id: int, template_trial: optuna.trial.FrozenTrial | None = None
+    ) -> optuna.trial.FrozenTrial:
+        if template_trial is None and self.slots_only:
+            raise BudgetSpent("every trial of the budget is taken")
+        return super()._create_new_trial(study_id, template_trial)
+
+
+def _env_seconds(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(
+            f"${name}={raw!r} is not a whole number of seconds >= 1; fix or unset it."
+        )
+    return value
+
+
+def make_storage(url: str) -> _SlotStorage:
+    """The Optuna storage for ``url``, with heartbeats and a safe SQLite setup.
+
+    Raises:
+        UsageError: The URL is malformed or the database cannot be reached (the message
+            never contains the password).
+
+    Example:
+        >>> s = make_storage("sqlite:///:memory:")  # doctest: +SKIP
+    """
+    remember_url(url)
+    engine_kwargs: dict[str, Any]
     if url.startswith("sqlite"):
-        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+        engine_kwargs = {
+            "connect_args": {"timeout": SQLITE_TIMEOUT_S, "factory": _ImmediateSqlite}
+        }
     else:
         engine_kwargs = {"pool_pre_ping": True}
+    heartbeat = _env_seconds(HEARTBEAT_ENV, HEARTBEAT_S)
+    grace = max(_env_seconds(GRACE_ENV, HEARTBEAT_GRACE_S), heartbeat + 1)
     try:
-        storage = optuna.storages.RDBStorage(
+        return _SlotStorage(
             url,
             engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=HEARTBEAT_GRACE_S,
+            heartbeat_interval=heartbeat,
+            grace_period=grace,
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=1
+                max_retry=STALE_RETRIES
             ),
         )
-    except Exception as exc:
-        raise _storage_error(url, exc) from None
-    sampler = optuna.samplers.TPESampler(
-        seed=plan.seed, multivariate=True, group=True, n_startup_trials=TPE_STARTUP_TRIALS
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+        raise UsageError(
+            f"cannot open the study storage {mask_url(url)} ({type(exc).__name__}: {reason}); "
+            "check the URL, that the database exists and that its driver is installed."
+        ) from None
+
+
+def _sampler(plan: Plan, seed: int | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(
+        seed=plan.seed if seed is None else seed,
+        multivariate=True,
+        group=True,
+        n_startup_trials=TPE_STARTUP_TRIALS,
     )
+
+
+def open_study(
+    url: str,
+    plan: Plan,
+    *,
+    study_name: str = STUDY_NAME,
+    enqueue: bool = True,
+    sampler_seed: int | None = None,
+) -> optuna.Study:
+    """Create or load the study (resuming), with heartbeats and a seeded TPE sampler.
+
+    With ``enqueue`` (the process that owns the run), the trial slots of the budget are
+    queued: the fair-share trials first, then open slots up to ``plan.n_trials``.
+    """
+    storage = make_storage(url)
     pruner = _FamilyPruner(
         optuna.pruners.MedianPruner(
             n_startup_trials=PRUNE_STARTUP_TRIALS, n_warmup_steps=PRUNE_WARMUP_EPOCHS
@@ -217,7 +346,7 @@ def open_study(url: str, plan: Plan, *, study_name: str = STUDY_NAME) -> optuna.
     directions = [plan.direction] + ["minimize"] * (len(plan.objectives) - 1)
     study = optuna.create_study(
         storage=storage,
-        sampler=sampler,
+        sampler=_sampler(plan, sampler_seed),
         pruner=pruner,
         study_name=study_name,
         directions=directions,  # type: ignore[arg-type]
@@ -231,11 +360,82 @@ def open_study(url: str, plan: Plan, *, study_name: str = STUDY_NAME) -> optuna.
         )
     if "objectives" not in study.user_attrs:
         study.set_user_attr("objectives", list(plan.objectives or (plan.metric,)))
-    if not study.user_attrs.get("fair_share_enqueued"):
-        study.set_user_attr("fair_share_enqueued", True)
-        for _ in range(plan.share_per_family):
-            for family in plan.family_names:
-                study.enqueue_trial({"family": family}, skip_if_exists=False)
+    if enqueue:
+        _enqueue_slots(study, plan)
+    storage.slots_only = plan.n_trials is not None
+    return study
+
+
+def _enqueue_slots(study: optuna.Study, plan: Plan) -> None:
+    fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
+    have = int(study.user_attrs.get(ATTR_SLOTS, 0))
+    want = len(fair) if plan.n_trials is None else plan.n_trials
+    for slot in range(have, want):
+        params = {"family": fair[slot]} if slot < len(fair) else {}
+        study.enqueue_trial(params, user_attrs={ATTR_SLOT: slot}, skip_if_exists=False)
+        study.set_user_attr(ATTR_SLOTS, slot + 1)
+
+
+@dataclass(frozen=True)
+class StudyRecipe(JsonRecord):
+    """What a worker needs to join a study: where the data is, its hash, profile and plan."""
+
+    format_version: int
+    data_path: str | None
+    data_sha256: str
+    seed: int
+    profile: Profile
+    plan: Plan
+
+
+def _encode_recipe(recipe: StudyRecipe) -> Any:
+    text = recipe.to_json()
+    if len(text) <= MAX_PLAIN_RECIPE_CHARS:
+        return recipe.to_dict()
+    return {"zlib_b64": base64.b64encode(zlib.compress(text.encode())).decode()}
+
+
+def load_recipe(study: optuna.Study) -> StudyRecipe:
+    """The recipe a study records (written by ``fit``).
+
+    Raises:
+        UsageError: The study was not created by ``archselect fit`` or by a newer version.
+    """
+    raw = study.user_attrs.get(ATTR_RECIPE)
+    if not isinstance(raw, dict):
+        raise UsageError(
+            f"study {study.study_name!r} records no archselect recipe; start it with "
+            "`archselect fit DATA --storage URL` first."
+        )
+    if "zlib_b64" in raw:
+        raw = json.loads(zlib.decompress(base64.b64decode(raw["zlib_b64"])))
+    if int(raw.get("format_version", 0)) > RECIPE_FORMAT:
+        raise UsageError(
+            f"study {study.study_name!r} was written by a newer archselect; upgrade archselect "
+            "on this machine."
+        )
+    return StudyRecipe.from_dict(raw)
+
+
+def prepare_study(
+    prepared: Prepared,
+    plan: Plan,
+    *,
+    storage: str,
+    study_name: str = STUDY_NAME,
+    recipe: StudyRecipe | None = None,
+) -> optuna.Study:
+    """Create (or resume) the study, queue the budget, record the recipe, fit baselines once.
+
+    Example:
+        See :func:`archselect.fit`, which prepares the arguments.
+    """
+    study = open_study(storage, plan, study_name=study_name)
+    if recipe is not None:
+        study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
+    if ATTR_BASELINES not in study.user_attrs:
+        baselines = run_baselines(prepared, plan.baselines, seed=plan.seed)
+        study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in baselines])
     return study
 
 
@@ -289,12 +489,21 @@ def split_params(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str,
     return family, model, shared
 
 
+#: Training parameters a trial's shared draw (or the shared space's ``[fixed]``) may set.
+TRAIN_KEYS = (
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "epochs",
+    "schedule",
+    "patience",
+    "min_steps",
+    "min_patience_steps",
+)
+
+
 def train_config(task: str, shared: dict[str, Any], seed: int) -> TrainConfig:
-    known = {
-        k: shared[k]
-        for k in ("lr", "weight_decay", "batch_size", "epochs", "schedule")
-        if k in shared
-    }
+    known = {k: shared[k] for k in TRAIN_KEYS if k in shared}
     return TrainConfig(task=task, seed=seed, **known)
 
 
@@ -303,16 +512,33 @@ def _encode_scores(scores: np.ndarray) -> str:
 
 
 def _objective(
-    prepared: Prepared, plan: Plan
+    prepared: Prepared, plan: Plan, interrupted: list[int]
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     pre = prepared.preprocessing
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
+        try:
+            return run_trial(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # a bad parameter combination, OOM, NaN loss…
+            trial.set_user_attr("error", redact(f"{type(exc).__name__}: {exc}")[:500])
+            raise
+        except KeyboardInterrupt:
+            trial.set_user_attr("error", f"interrupted by {_signals.signal_name()}")
+            interrupted.append(trial.number)
+            raise
+
+    def run_trial(trial: optuna.Trial) -> float | tuple[float, float]:
+        trial.set_user_attr("worker", WORKER_ID)
+        if trial.user_attrs.get("error") is not None:  # a retry starts with a clean record
+            trial.set_user_attr("error", None)
         family = trial.suggest_categorical("family", list(plan.family_names))
         space = plan.space(family)
         model_params = {s.name: _suggest(trial, f"{family}.{s.name}", s) for s in space.params}
         model_params.update(space.fixed)
         shared = {s.name: _suggest(trial, s.name, s) for s in plan.shared.params}
+        shared = {**plan.shared.fixed, **shared}
         trial.set_user_attr("family", family)
         config = train_config(plan.task, shared, plan.seed + trial.number)
 
@@ -324,33 +550,27 @@ def _objective(
                 trial.set_user_attr("epochs", epoch + 1)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
 
-        try:
-            net = create_model(
-                family,
-                input_shape=pre.input_shape,
-                n_outputs=pre.n_outputs,
-                layout=pre.layout,
-                **pre.model_inputs(),
-                **model_params,
-            )
-            result = train_network(
-                net,
-                prepared.x_train,
-                prepared.y_train,
-                prepared.x_val,
-                prepared.y_val,
-                config,
-                on_epoch=report,
-                target_std=pre.target_std,
-            )
-            val_out = predict_outputs(net, prepared.x_val)
-            test_out = predict_outputs(net, prepared.x_test)
-            latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
-        except optuna.TrialPruned:
-            raise
-        except Exception as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
-            raise
+        net = create_model(
+            family,
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            **pre.model_inputs(),
+            **model_params,
+        )
+        result = train_network(
+            net,
+            prepared.x_train,
+            prepared.y_train,
+            prepared.x_val,
+            prepared.y_val,
+            config,
+            on_epoch=report,
+            target_std=pre.target_std,
+        )
+        val_out = predict_outputs(net, prepared.x_val)
+        test_out = predict_outputs(net, prepared.x_test)
+        latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
         attrs = {
             "val_metric": result.val_metric,
             "test_metric": score(plan.task, test_out, prepared.y_test, pre.target_std),
@@ -403,6 +623,8 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
     fields = set(TrialRecord.__dataclass_fields__)
     by_length = study.user_attrs.get(LENGTH_LATENCY_ATTR, {})
     for t in study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.WAITING:
+            continue  # a queued slot, not a trial yet
         attrs = {k: v for k, v in t.user_attrs.items() if k in fields}
         attrs.update(by_length.get(str(t.number), {}))
         attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
@@ -422,13 +644,61 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
     return sorted(records, key=lambda r: r.number)
 
 
-def _count_finished(study: optuna.Study) -> int:
-    states = (
-        optuna.trial.TrialState.COMPLETE,
-        optuna.trial.TrialState.PRUNED,
-        optuna.trial.TrialState.FAIL,
+#: Seconds between checks while other workers' trials are still running.
+POLL_S = 1.0
+
+
+def _states(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
+
+
+def _fail_own_running(study: optuna.Study, numbers: list[int]) -> None:
+    """Fail this process's trial that an interrupt left RUNNING (outside the objective)."""
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if t.user_attrs.get("worker") == WORKER_ID:
+            storage.set_trial_user_attr(
+                t._trial_id, "error", f"interrupted by {_signals.signal_name()}"
+            )
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+                numbers.append(t.number)
+
+
+def _requeue(study: optuna.Study, numbers: list[int]) -> None:
+    """Queue a retry of each interrupted trial, so rerunning the command runs it again."""
+    retry = optuna.storages.RetryFailedTrialCallback(max_retry=STALE_RETRIES)
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+        if t.number in numbers:
+            retry(study, t)
+
+
+def collect_result(study: optuna.Study, plan: Plan) -> SearchResult:
+    """The study's trials and baselines as a :class:`SearchResult` (password masked)."""
+    url = getattr(study._storage, "url", None) or getattr(
+        getattr(study._storage, "_backend", None), "url", ""
     )
-    return len(study.get_trials(deepcopy=False, states=states))
+    return SearchResult(
+        study_name=study.study_name,
+        storage=mask_url(str(url)),
+        metric=plan.metric,
+        direction=plan.direction,
+        trials=tuple(trial_records(study)),
+        baselines=tuple(
+            BaselineResult.from_dict(b) for b in study.user_attrs.get(ATTR_BASELINES, [])
+        ),
+        objectives=plan.objectives or (plan.metric,),
+    )
+
+
+def finish_search(study: optuna.Study, prepared: Prepared, plan: Plan) -> SearchResult:
+    """After the last trial: time sequence families at longer lengths; return every trial."""
+    if plan.layout == "series":
+        measure_length_latency(study, prepared, plan)
+    return collect_result(study, plan)
 
 
 def run_search(
@@ -439,66 +709,77 @@ def run_search(
     study_name: str = STUDY_NAME,
     on_trial: Callable[[TrialRecord], None] | None = None,
     max_failures: int | None = None,
+    recipe: StudyRecipe | None = None,
+    worker: bool = False,
+    sampler_seed: int | None = None,
 ) -> SearchResult:
     """Run (or resume) the study until its budget is spent; return every trial.
 
-    Finished trials of an earlier run count against ``plan.n_trials``; baselines are
-    fitted once and kept in the study.
+    The owner of the run (``worker=False``) creates the study, queues the budget's trial
+    slots, records ``recipe`` and fits the baselines once; a worker only joins. Either
+    runs queued slots until none is left, then waits for the trials other processes are
+    running (failing and retrying those whose process died). Finished trials of an
+    earlier run count against ``plan.n_trials``.
 
     Example:
         See :func:`archselect.fit`, which prepares the arguments.
     """
-    study = open_study(storage, plan, study_name=study_name)
-    if "baselines" not in study.user_attrs:
-        baselines = run_baselines(prepared, plan.baselines, seed=plan.seed)
-        study.set_user_attr("baselines", [b.to_dict() for b in baselines])
-    baselines = [BaselineResult.from_dict(b) for b in study.user_attrs["baselines"]]
-    remaining = None if plan.n_trials is None else plan.n_trials - _count_finished(study)
-    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = []
-    if plan.n_trials is not None:
-        counted = (
-            optuna.trial.TrialState.COMPLETE,
-            optuna.trial.TrialState.PRUNED,
-            optuna.trial.TrialState.FAIL,
-            optuna.trial.TrialState.RUNNING,
+    if worker:
+        study = open_study(
+            storage, plan, study_name=study_name, enqueue=False, sampler_seed=sampler_seed
         )
-        callbacks.append(optuna.study.MaxTrialsCallback(plan.n_trials, states=counted))
+    else:
+        study = prepare_study(
+            prepared, plan, storage=storage, study_name=study_name, recipe=recipe
+        )
     failures = 0
+    stopped = False
 
     def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-        nonlocal failures
+        nonlocal failures, stopped
         if frozen.state == optuna.trial.TrialState.FAIL:
             failures += 1
             if max_failures is not None and failures >= max_failures:
+                stopped = True
                 study.stop()
         if on_trial is not None:
-            rec = next(r for r in trial_records(study) if r.number == frozen.number)
-            on_trial(rec)
+            rec = next((r for r in trial_records(study) if r.number == frozen.number), None)
+            if rec is not None:
+                on_trial(rec)
 
-    callbacks.append(notify)
-    if plan.multi_objective:
-        logging.getLogger("optuna").setLevel(logging.ERROR)
-    if remaining is None or remaining > 0:
-        logging.getLogger("optuna").setLevel(logging.ERROR)
-        study.optimize(
-            _objective(prepared, plan),
-            n_trials=remaining,
-            timeout=plan.timeout_s,
-            catch=(Exception,),
-            callbacks=callbacks,
-            gc_after_trial=True,
-        )
-    if plan.layout == "series":
-        measure_length_latency(study, prepared, plan)
-    return SearchResult(
-        study_name=study_name,
-        storage=mask_url(storage),
-        metric=plan.metric,
-        direction=plan.direction,
-        trials=tuple(trial_records(study)),
-        baselines=tuple(baselines),
-        objectives=plan.objectives or (plan.metric,),
-    )
+    interrupted: list[int] = []
+    objective = _objective(prepared, plan, interrupted)
+    deadline = None if plan.timeout_s is None else time.monotonic() + plan.timeout_s
+    logging.getLogger("optuna").setLevel(logging.ERROR)
+    try:
+        while not stopped:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            with contextlib.suppress(BudgetSpent):
+                study.optimize(
+                    objective,
+                    timeout=left,
+                    catch=(Exception,),
+                    callbacks=[notify],
+                    gc_after_trial=True,
+                )
+            if stopped or plan.n_trials is None:
+                break
+            optuna.storages.fail_stale_trials(study)
+            counts = _states(study)
+            if counts.get("WAITING"):
+                continue
+            if not counts.get("RUNNING"):
+                break
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        _fail_own_running(study, interrupted)
+        _requeue(study, interrupted)
+        raise
+    if worker:
+        return collect_result(study, plan)
+    return finish_search(study, prepared, plan)
 
 
 @torch.no_grad()
@@ -614,11 +895,13 @@ def param_importances(
     """
     log = logging.getLogger(__name__)
     try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         directions = list(study.directions)
     except Exception as exc:  # a damaged or unreachable study: no importances, no crash
-        log.warning("parameter importances skipped: %s: %s", type(exc).__name__, exc)
+        log.warning(
+            "parameter importances skipped: %s: %s", type(exc).__name__, redact(str(exc))
+        )
         return {}
     families = sorted({str(t.params.get("family")) for t in complete})
     groups: dict[str, tuple[list[optuna.trial.FrozenTrial], tuple[str, ...]]] = {}

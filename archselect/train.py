@@ -80,6 +80,10 @@ class TrainConfig(JsonRecord):
     schedule: str = "cosine"
     patience: int = PATIENCE
     seed: int = 0
+    #: Override MIN_STEPS / MIN_PATIENCE_STEPS (a shared space's ``[fixed]`` table may set
+    #: them, e.g. for quick smoke runs); None keeps the module's rule.
+    min_steps: int | None = None
+    min_patience_steps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -304,8 +308,12 @@ def effective_config(config: TrainConfig, n_train: int) -> TrainConfig:
     """Adapt batch size, epochs and patience to the number of training rows."""
     batch = max(MIN_BATCH, min(config.batch_size, n_train // 4))
     steps = math.ceil(n_train / batch)
-    epochs = max(config.epochs, math.ceil(MIN_STEPS / steps))
-    patience = max(config.patience, math.ceil(MIN_PATIENCE_STEPS / steps))
+    min_steps = MIN_STEPS if config.min_steps is None else config.min_steps
+    min_patience = (
+        MIN_PATIENCE_STEPS if config.min_patience_steps is None else config.min_patience_steps
+    )
+    epochs = max(config.epochs, math.ceil(min_steps / steps))
+    patience = max(config.patience, math.ceil(min_patience / steps))
     return TrainConfig(
         **{**config.__dict__, "batch_size": batch, "epochs": epochs, "patience": patience}
     )
@@ -391,7 +399,12 @@ def train_network(
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     with _PeakRSS() as rss:
-        trainer.fit(module, train_dl, val_dl)
+        try:
+            trainer.fit(module, train_dl, val_dl)
+        except SystemExit as exc:
+            # Lightning turns Ctrl-C into sys.exit(1) and SIGTERM into SIGTERMException (a
+            # SystemExit); give the caller the interrupt back, so the trial is marked failed.
+            raise KeyboardInterrupt(f"training stopped ({type(exc).__name__})") from exc
     elapsed = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else rss.peak_mb
     if module.best_state is not None and fixed_epochs is None:

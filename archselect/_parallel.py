@@ -1,0 +1,288 @@
+"""Process orchestration: trial processes pinned to devices, and ``archselect worker``.
+
+Not a stage: like :mod:`archselect._run` it drives the stages. Parallelism is Optuna's
+own: every process is a worker on the same study (SQLite, PostgreSQL or MySQL); a worker
+claims queued trial slots one at a time (see :mod:`archselect.search`). On GPUs each
+worker process sees exactly one device through ``CUDA_VISIBLE_DEVICES`` (a trial never
+becomes a multi-GPU DDP run: the Trainer is built with ``devices=1``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from archselect._errors import DataError, UsageError
+from archselect._secrets import mask_url
+from archselect.load import load_table
+from archselect.prepare import prepare
+from archselect.search import (
+    STUDY_NAME,
+    SearchResult,
+    TrialRecord,
+    load_recipe,
+    make_storage,
+    run_search,
+)
+
+__all__ = [
+    "CPU_PARALLEL_PROCESSES",
+    "WorkerSpec",
+    "cpu_cores",
+    "gpu_count",
+    "plan_workers",
+    "run_local_workers",
+    "run_worker",
+    "worker_command",
+]
+
+#: Measured by ``benchmarks/cpu_parallel.py`` (see README "Scaling out"): on CPU, one
+#: single-threaded trial process per core gives more trials per minute than one process
+#: using every core, because the small networks of a search do not keep several threads
+#: busy. It pays off only when the budget amortises each process's start (importing torch
+#: and Lightning, loading the data): below CPU_PROCESS_MIN_TRIALS trials per process the
+#: default stays one process.
+CPU_PARALLEL_PROCESSES = True
+CPU_PROCESS_MIN_TRIALS = 8
+#: Environment variable through which a storage URL reaches worker processes (never argv).
+STORAGE_ENV = "ARCHSELECT_STORAGE"
+#: Seconds a worker gets to stop after SIGTERM before it is killed.
+STOP_GRACE_S = 60.0
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One trial process: its index, the GPU it is pinned to (None on CPU), its threads."""
+
+    index: int
+    device: str | None
+    threads: int
+
+
+def cpu_cores() -> int:
+    """Cores this process may use (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def gpu_count() -> int:
+    """CUDA devices visible to this process (0 without CUDA)."""
+    import torch
+
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def _parse_devices(devices: str) -> tuple[str, ...]:
+    names = tuple(d.strip() for d in devices.split(",") if d.strip())
+    if not names or not all(d.isdigit() for d in names):
+        raise UsageError(
+            f"--devices {devices!r} is not a list of GPU indices; write e.g. --devices 0,1."
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def plan_workers(
+    *,
+    jobs: int | None = None,
+    devices: str | None = None,
+    trials_per_device: int = 1,
+    n_trials: int | None = None,
+    gpus: int | None = None,
+    cores: int | None = None,
+) -> tuple[WorkerSpec, ...]:
+    """Decide how trials run: ``()`` means in this process; else one spec per worker process.
+
+    GPUs (found, or named by ``devices``): ``trials_per_device`` processes per GPU, each
+    pinned to it. CPU: ``jobs`` processes splitting the cores; without ``jobs``, one process
+    per core when that is faster (see :data:`CPU_PARALLEL_PROCESSES`) and the budget is
+    large enough, else one process with every core.
+
+    Example:
+        >>> plan_workers(jobs=2, gpus=0, cores=4)
+        (WorkerSpec(index=0, device=None, threads=2), WorkerSpec(index=1, device=None, threads=2))
+        >>> plan_workers(gpus=0, cores=2, n_trials=4)
+        ()
+    """
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {jobs}.")
+    if trials_per_device < 1:
+        raise UsageError(f"--trials-per-device must be at least 1, not {trials_per_device}.")
+    cores = cpu_cores() if cores is None else cores
+    if devices is not None:
+        names = _parse_devices(devices)
+    else:
+        found = gpu_count() if gpus is None else gpus
+        names = tuple(str(i) for i in range(found))
+    if names:
+        if len(names) == 1 and trials_per_device == 1 and devices is None:
+            return ()  # the only GPU: this process uses it (devices=1, no DDP)
+        per = max(1, cores // (len(names) * trials_per_device))
+        return tuple(
+            WorkerSpec(index=i, device=dev, threads=per)
+            for i, dev in enumerate(d for d in names for _ in range(trials_per_device))
+        )
+    if jobs is None:
+        big_enough = n_trials is None or n_trials >= CPU_PROCESS_MIN_TRIALS * cores
+        jobs = cores if CPU_PARALLEL_PROCESSES and big_enough else 1
+    if jobs == 1:
+        return ()
+    per = max(1, cores // jobs)
+    return tuple(WorkerSpec(index=i, device=None, threads=per) for i in range(jobs))
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the worker gets SIGTERM when the process that started it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def worker_command(study_name: str, spec: WorkerSpec, max_failures: int | None) -> list[str]:
+    """The command line of one local worker process (the storage URL travels in the env)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "archselect",
+        "worker",
+        "--study",
+        study_name,
+        "--index",
+        str(spec.index),
+        "--threads",
+        str(spec.threads),
+    ]
+    if max_failures is not None:
+        cmd += ["--max-failures", str(max_failures)]
+    return cmd
+
+
+def run_local_workers(
+    storage: str,
+    study_name: str,
+    specs: tuple[WorkerSpec, ...],
+    *,
+    max_failures: int | None = None,
+) -> list[int]:
+    """Start one worker process per spec and wait for all; return their exit codes.
+
+    SIGINT/SIGTERM received here are forwarded once to every worker (each marks its
+    running trial failed and stops); the interrupt is then re-raised.
+    """
+    procs = []
+    for spec in specs:
+        env = dict(os.environ)
+        env[STORAGE_ENV] = storage
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(spec.threads)
+        if spec.device is not None:
+            env["CUDA_VISIBLE_DEVICES"] = spec.device
+        procs.append(
+            subprocess.Popen(
+                worker_command(study_name, spec, max_failures),
+                env=env,
+                start_new_session=True,  # a terminal Ctrl-C reaches them through us, once
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        )
+    try:
+        codes = []
+        for spec, p in zip(specs, procs, strict=True):
+            codes.append(p.wait())
+            if codes[-1] != 0:
+                sys.stderr.write(
+                    f"worker {spec.index} exited with code {codes[-1]}; a trial it was running "
+                    "is failed by heartbeat and retried by the other workers\n"
+                )
+        return codes
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        for p in procs:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    p.send_signal(signum)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+        raise
+
+
+def run_worker(
+    storage: str,
+    study_name: str = STUDY_NAME,
+    *,
+    data: str | Path | None = None,
+    threads: int | None = None,
+    index: int | None = None,
+    max_failures: int | None = None,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+) -> SearchResult:
+    """Join a study made by ``archselect fit --storage URL`` and run its trials until done.
+
+    The study records the data location, its sha256, the profile and the plan, so the
+    worker needs nothing else; ``data`` points to a local copy when the recorded path
+    does not exist on this machine. A copy whose sha256 differs is refused.
+
+    Raises:
+        UsageError: No such study, or not an archselect study.
+        DataError: The data is missing or differs from the study's.
+
+    Example:
+        >>> run_worker("postgresql://me@db/studies", "archselect")  # doctest: +SKIP
+    """
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
+    except KeyError:
+        raise UsageError(
+            f"{mask_url(storage)} holds no study {study_name!r}; start it with "
+            f"`archselect fit DATA --storage URL --study {study_name}`, or check --study."
+        ) from None
+    recipe = load_recipe(study)
+    path = data if data is not None else recipe.data_path
+    if path is None:
+        raise DataError(
+            f"study {study_name!r} was made from an in-memory frame; save it as CSV and pass "
+            "--data PATH to the worker."
+        )
+    if not Path(path).exists():
+        raise DataError(
+            f"the study's data {path} does not exist on this machine; copy it here and pass "
+            "--data PATH."
+        )
+    table = load_table(path)
+    if table.facts.sha256 != recipe.data_sha256:
+        raise DataError(
+            f"{path} has sha256 {table.facts.sha256[:12]}… but study {study_name!r} was made "
+            f"from data with sha256 {recipe.data_sha256[:12]}…; give the worker the same file "
+            "(--data PATH)."
+        )
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+    prepared = prepare(table, recipe.profile, seed=recipe.seed)
+    seed = recipe.seed + 1 + (index if index is not None else os.getpid())
+    return run_search(
+        prepared,
+        recipe.plan,
+        storage=storage,
+        study_name=study_name,
+        worker=True,
+        sampler_seed=seed,
+        max_failures=max_failures,
+        on_trial=on_trial,
+    )
+

@@ -1,0 +1,82 @@
+"""Scaling out: trials per minute with 1 and 2 worker processes on PostgreSQL, one run.
+
+Each configuration runs ``archselect fit datasets/gunpoint_train.csv --trials N`` against a
+fresh PostgreSQL database (127.0.0.1:5432, user postgres); 1 worker = the fit process
+itself, 2 workers = ``--jobs 2`` (two worker processes). Every process uses one torch thread.
+The rate is measured from the trials' timestamps (benchmarks/_rate.py). Target: ratio >= 1.7
+on 2 cores.
+
+Usage: python benchmarks/scaling.py [--trials 16] [--families cnn1d,mlp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _rate import study_rate  # noqa: E402
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+TARGET = 1.7
+
+
+def _pg_database() -> tuple[str, object]:
+    import psycopg2
+
+    name = f"archselect_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(**PG)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    return name, admin
+
+
+def run(workers: int, trials: int, families: str, data: Path) -> dict[str, float]:
+    name, admin = _pg_database()
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    try:
+        env = dict(os.environ, ARCHSELECT_STORAGE=url, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env["PYTHONPATH"] = str(ROOT)
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [
+                sys.executable, "-m", "archselect", "fit", str(data), "--trials", str(trials),
+                "--families", families, "--jobs", str(workers), "--out", f"{tmp}/run", "--quiet",
+            ]  # fmt: skip
+            subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        return study_rate(url)
+    finally:
+        from sqlalchemy.orm import close_all_sessions
+
+        close_all_sessions()
+        cur = admin.cursor()  # type: ignore[attr-defined]
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--families", default="cnn1d,mlp")
+    parser.add_argument("--data", type=Path, default=ROOT / "datasets" / "gunpoint_train.csv")
+    args = parser.parse_args()
+    one = run(1, args.trials, args.families, args.data)
+    two = run(2, args.trials, args.families, args.data)
+    print(f"cores available: {len(os.sched_getaffinity(0))}")
+    print(f"1 worker : {one['trials']} trials in {one['window_s']} s = {one['per_minute']}/min")
+    print(f"2 workers: {two['trials']} trials in {two['window_s']} s = {two['per_minute']}/min")
+    ratio = two["per_minute"] / max(one["per_minute"], 1e-9)
+    print(f"scaling ratio 2 vs 1 workers: {ratio:.2f} (target >= {TARGET} on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()
