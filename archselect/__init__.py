@@ -8,6 +8,7 @@ Example:
 """
 
 from archselect._errors import ArchSelectError, DataError, RunDirError, UsageError
+from archselect._parallel import run_worker
 from archselect._run import Run, fit, load
 from archselect._version import __version__
 from archselect.estimator import ArchSelectClassifier, ArchSelectRegressor
@@ -41,5 +42,6 @@ __all__ = [
     "profile_frame",
     "profile_table",
     "run_search",
+    "run_worker",
     "select",
 ]
