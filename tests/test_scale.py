@@ -229,6 +229,7 @@ def test_three_local_worker_processes_on_postgresql_run_exactly_the_budget(
     _assert_no_password(out, log)
 
 
+@pytest.mark.slow
 @pytest.mark.db
 def test_fit_and_two_workers_on_mariadb_run_exactly_the_budget(
     tiny: dict[str, Path], mysql_url: str, tmp_path: Path
@@ -248,6 +249,7 @@ def test_fit_and_two_workers_on_mariadb_run_exactly_the_budget(
     assert len({t.user_attrs["worker"] for t in study.get_trials(deepcopy=False)}) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.db
 def test_sigkilled_worker_loses_only_its_trial_which_is_retried(
     tiny: dict[str, Path], pg_url: str, tmp_path: Path
@@ -286,6 +288,7 @@ def test_sigkilled_worker_loses_only_its_trial_which_is_retried(
     assert not any(t.user_attrs.get("worker", "").endswith(f":{victim_pid}") for t in retries)
 
 
+@pytest.mark.slow
 def test_sigkilled_fit_resumes_with_every_finished_trial(
     tiny: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -329,7 +332,10 @@ def test_four_local_processes_share_the_default_sqlite_storage(
     assert len(pd.read_csv(out / "trials.csv").query("kind == 'trial'")) == 24
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+)
 def test_signal_stops_gracefully_and_rerun_resumes(
     tiny: dict[str, Path], tmp_path: Path, signum: int, code: int
 ) -> None:
