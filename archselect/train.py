@@ -4,6 +4,12 @@ No Optuna here: the search passes an ``on_epoch`` callable that may raise to pru
 The Trainer is configured once, in :func:`make_trainer`, for raw speed: no progress
 bar, logger, checkpoint, model summary or sanity check; data are in-memory tensors
 served a whole batch at a time (no per-sample collation, no worker processes).
+
+One Lightning training step is one epoch: the loader yields the epoch's shuffled row
+order and :meth:`FamilyModule.training_step` runs the mini-batches itself (manual
+optimisation). Lightning's per-step machinery (hooks, closure, precision plugin) thus
+runs once per epoch instead of once per mini-batch; on small models it otherwise costs
+more than the step (``benchmarks/overhead.py`` measures the ratio to a bare loop).
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lig
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
 
 
 @dataclass(frozen=True)
@@ -162,8 +169,22 @@ class _Batches(Dataset):  # type: ignore[type-arg]
         return self.x[idx], self.y[idx]
 
 
+class _EpochOrders(Dataset):  # type: ignore[type-arg]
+    """One item per epoch: the order in which that epoch visits the training rows."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.randperm(self.n, generator=self.gen)
+
+
 def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> DataLoader:  # type: ignore[type-arg]
-    ds = _Batches(torch.from_numpy(x), torch.from_numpy(y), batch_size, shuffle, seed)
+    ds = _Batches(torch.as_tensor(x), torch.as_tensor(y), batch_size, shuffle, seed)
     return DataLoader(ds, batch_size=None, shuffle=False, num_workers=0)
 
 
@@ -176,6 +197,10 @@ class FamilyModule(pl.LightningModule):
         steps_per_epoch: Batches per epoch (for the schedules).
         on_epoch: Called as ``on_epoch(epoch, val_score)``; may raise to stop (pruning).
         target_std: Regression target scale, to report RMSE in target units.
+        train_data: The training rows ``(x, y)``; each training step (one per epoch,
+            fed the epoch's row order) runs their mini-batches of ``config.batch_size``.
+        val_data: The validation rows ``(x, y)``; when given they are scored at the end of
+            each training epoch, in place of Lightning's validation loop.
     """
 
     def __init__(
@@ -185,8 +210,12 @@ class FamilyModule(pl.LightningModule):
         steps_per_epoch: int,
         on_epoch: EpochHook | None = None,
         target_std: float = 1.0,
+        train_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+        val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
+        self._train_data = train_data
+        self._val_data = val_data
         self.net = net
         self.config = config
         self.steps_per_epoch = steps_per_epoch
@@ -210,6 +239,10 @@ class FamilyModule(pl.LightningModule):
         self._grads_exploded = torch.zeros((), dtype=torch.bool)
         self._val_out: list[torch.Tensor] = []
         self._val_y: list[torch.Tensor] = []
+        self.automatic_optimization = False
+        self._opt: torch.optim.Optimizer
+        self._sched: Any = None
+        self._params: list[nn.Parameter] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -221,33 +254,40 @@ class FamilyModule(pl.LightningModule):
             return self.loss_fn(out.reshape(y.shape), y)
         return self.loss_fn(out.reshape(len(y), -1)[:, 0], y)
 
-    def training_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
-        x, y = batch
+    def _train_batch(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One optimiser step on one mini-batch (zero, forward, backward, clip, step)."""
+        opt = self._opt
+        opt.zero_grad(set_to_none=True)
         loss = self._loss(self.net(x), y)
+        loss.backward()  # fp32 on one device: no precision plugin or strategy to involve
+        norm = nn.utils.clip_grad_norm_(self._params, GRAD_CLIP)
+        # remember a non-finite gradient under a finite loss (read once per epoch)
+        exploded = ~torch.isfinite(norm) & torch.isfinite(loss.detach())
+        self._grads_exploded = self._grads_exploded.to(norm.device) | exploded
+        opt.step()
+        if self._sched is not None:
+            self._sched.step()
         self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
         self._loss_finite = torch.isfinite(loss.detach())
         self._n_batches += 1
         return loss
 
-    def configure_gradient_clipping(
-        self,
-        optimizer: torch.optim.Optimizer,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-    ) -> None:
-        """Clip to :data:`GRAD_CLIP` and remember a non-finite gradient under a finite loss."""
-        if gradient_clip_val is None:
-            return
-        grads = [
-            p for group in optimizer.param_groups for p in group["params"] if p.grad is not None
-        ]
-        if not grads:
-            return
-        norm = torch.nn.utils.clip_grad_norm_(grads, gradient_clip_val)
-        exploded = ~torch.isfinite(norm) & self._loss_finite.to(norm.device)
-        self._grads_exploded = self._grads_exploded.to(norm.device) | exploded
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """A whole epoch when ``train_data`` was given (``batch`` is the row order), else
+        one mini-batch ``(x, y)``."""
+        if self._train_data is None:
+            x, y = batch
+            return self._train_batch(x, y)
+        x_all, y_all = self._train_data
+        order, bs = batch.cpu(), self.config.batch_size
+        loss = torch.zeros(())
+        for i in range(0, len(order), bs):
+            idx = order[i : i + bs]
+            loss = self._train_batch(
+                x_all[idx].to(self.device, non_blocking=True),
+                y_all[idx].to(self.device, non_blocking=True),
+            )
+        return loss
 
     def on_train_epoch_end(self) -> None:
         mean_loss = float(self._loss_sum) / max(1, self._n_batches)
@@ -262,6 +302,20 @@ class FamilyModule(pl.LightningModule):
                 f"training loss became {mean_loss} in epoch {self.current_epoch + 1}"
             )
         self.history_loss.append(mean_loss)
+        if self._val_data is not None:
+            self._validate_in_place()
+
+    @torch.no_grad()
+    def _validate_in_place(self) -> None:
+        """Score the validation rows now (one Lightning validation loop less per epoch)."""
+        was_training = self.net.training
+        self.net.eval()
+        x_all, y_all = self._val_data  # type: ignore[misc]
+        for i in range(0, len(x_all), PREDICT_BATCH):
+            self._val_out.append(self.net(x_all[i : i + PREDICT_BATCH].to(self.device)))
+            self._val_y.append(y_all[i : i + PREDICT_BATCH].to(self.device))
+        self.net.train(was_training)
+        self.on_validation_epoch_end()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
@@ -289,19 +343,20 @@ class FamilyModule(pl.LightningModule):
             self.on_epoch(epoch, value)
 
     def configure_optimizers(self) -> Any:
+        """AdamW plus the schedule, stepped per batch by :meth:`training_step` itself."""
+        self._params = [p for p in self.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(
-            self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+            self._params, lr=self.config.lr, weight_decay=self.config.weight_decay
         )
         total = max(1, self.steps_per_epoch * self.config.epochs)
+        self._opt, self._sched = opt, None
         if self.config.schedule == "cosine":
-            sched: Any = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+            self._sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
         elif self.config.schedule == "onecycle":
-            sched = torch.optim.lr_scheduler.OneCycleLR(
+            self._sched = torch.optim.lr_scheduler.OneCycleLR(
                 opt, max_lr=self.config.lr, total_steps=total
             )
-        else:
-            return opt
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return opt
 
 
 def effective_config(config: TrainConfig, n_train: int) -> TrainConfig:
@@ -326,7 +381,6 @@ def make_trainer(*, epochs: int, device: str, root_dir: str | None = None) -> pl
         devices=1,
         max_epochs=epochs,
         barebones=True,
-        gradient_clip_val=GRAD_CLIP,
         default_root_dir=root_dir or os.devnull,
         deterministic=False,
     )
@@ -391,16 +445,25 @@ def train_network(
     config = effective_config(config, len(x_train))
     if fixed_epochs is not None:
         config = TrainConfig(**{**config.__dict__, "epochs": fixed_epochs, "patience": 10**9})
-    train_dl = _loader(x_train, y_train, config.batch_size, True, config.seed)
-    val_dl = _loader(x_val, y_val, PREDICT_BATCH, False, config.seed)
-    module = FamilyModule(net, config, len(train_dl.dataset), on_epoch, target_std)  # type: ignore[arg-type]
+    train_dl = DataLoader(
+        _EpochOrders(len(x_train), config.seed), batch_size=None, shuffle=False, num_workers=0
+    )
+    module = FamilyModule(
+        net,
+        config,
+        math.ceil(len(x_train) / config.batch_size),
+        on_epoch,
+        target_std,
+        train_data=(torch.from_numpy(x_train), torch.from_numpy(y_train)),
+        val_data=(torch.from_numpy(x_val), torch.from_numpy(y_val)),
+    )
     trainer = make_trainer(epochs=config.epochs, device=device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     with _PeakRSS() as rss:
         try:
-            trainer.fit(module, train_dl, val_dl)
+            trainer.fit(module, train_dl)
         except SystemExit as exc:
             # Lightning turns Ctrl-C into sys.exit(1) and SIGTERM into SIGTERMException (a
             # SystemExit); give the caller the interrupt back, so the trial is marked failed.

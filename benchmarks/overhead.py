@@ -89,11 +89,12 @@ def run_case(case: str, repeats: int, epochs: int) -> float:
     x, y, xv, yv, shape = _data(case)
     cfg = effective_config(TrainConfig(epochs=epochs, batch_size=64, seed=SEED), len(x))
     times: dict[str, list[float]] = {"archselect": [], "bare": []}
+    cpu: dict[str, list[float]] = {"archselect": [], "bare": []}
     accs: dict[str, float] = {}
     for r in range(repeats + 1):  # the first round warms both paths up and is not counted
         for path in ("archselect", "bare"):
             net = _model(case, shape)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if path == "archselect":
                 res = train_network(net, x, y, xv, yv, cfg, device="cpu", fixed_epochs=epochs)
                 accs[path] = res.val_metric
@@ -101,11 +102,13 @@ def run_case(case: str, repeats: int, epochs: int) -> float:
                 accs[path] = bare_loop(net, x, y, xv, yv, cfg, epochs)
             if r:
                 times[path].append(time.perf_counter() - t0)
+                cpu[path].append(time.process_time() - c0)
     a, b = statistics.median(times["archselect"]), statistics.median(times["bare"])
     ratio = a / b
+    cpu_ratio = statistics.median(cpu["archselect"]) / statistics.median(cpu["bare"])
     print(
         f"{case:<13} epochs {epochs:3d}  rows {len(x):5d}  batch {cfg.batch_size:3d}  "
-        f"archselect {a:7.3f}s  bare {b:7.3f}s  ratio {ratio:5.3f}  "
+        f"archselect {a:7.3f}s  bare {b:7.3f}s  ratio {ratio:5.3f} (CPU time {cpu_ratio:5.3f})  "
         f"(val acc {accs['archselect']:.3f} / {accs['bare']:.3f})  "
         f"{'OK' if ratio <= TARGET_RATIO else 'ABOVE TARGET'} (target <= {TARGET_RATIO:.2f})"
     )
@@ -117,8 +120,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--cases", default="digits-mlp,gunpoint-cnn1d")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of "
         f"{args.repeats} alternating runs each"
