@@ -124,6 +124,8 @@ def export_model(
 
 #: Preprocessing forms with one raw column per model input (checked length by length).
 WIDE_FORMS = ("table", "wide_pixels", "wide_series", "wide_groups")
+#: Layouts whose inputs are built from columns by a fitted encoder, not one column per input.
+TOKEN_OR_WINDOW_LAYOUTS = ("text", "forecast")
 #: JSON value types a builder parameter may have in ``config.json``.
 _PARAM_TYPES = (bool, int, float, str, type(None))
 
@@ -143,7 +145,7 @@ def _mismatch(config: ModelConfig, pre: Preprocessing) -> str | None:
         return "a categorical column is not a feature column"
     if len(pre.mean) != len(pre.std):
         return f"{len(pre.mean)} means for {len(pre.std)} scales"
-    if getattr(pre, "form", "table") in WIDE_FORMS:
+    if pre.layout not in TOKEN_OR_WINDOW_LAYOUTS and pre.form in WIDE_FORMS:
         # one raw column per input: every length follows from the feature columns
         n_numeric = len(pre.numeric_columns())
         width = n_numeric + sum(len(v) for v in pre.categories.values())

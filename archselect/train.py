@@ -144,31 +144,6 @@ def select_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class _Batches(Dataset):  # type: ignore[type-arg]
-    """Whole batches of in-memory tensors; reshuffled each time batch 0 is asked for."""
-
-    def __init__(
-        self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool, seed: int
-    ) -> None:
-        self.x, self.y, self.bs, self.shuffle = x, y, batch_size, shuffle
-        self.gen = torch.Generator().manual_seed(seed)
-        self.order = torch.arange(len(x))
-        self.n_batches = math.ceil(len(x) / batch_size)
-        if shuffle and len(x) > 1 and len(x) % batch_size == 1:
-            # a one-row training batch breaks batch norm: the last batch takes that row
-            self.n_batches -= 1
-
-    def __len__(self) -> int:
-        return self.n_batches
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if i == 0 and self.shuffle:
-            self.order = torch.randperm(len(self.x), generator=self.gen)
-        end = len(self.x) if i == self.n_batches - 1 else (i + 1) * self.bs
-        idx = self.order[i * self.bs : end]
-        return self.x[idx], self.y[idx]
-
-
 class _EpochOrders(Dataset):  # type: ignore[type-arg]
     """One item per epoch: the order in which that epoch visits the training rows."""
 
@@ -183,9 +158,19 @@ class _EpochOrders(Dataset):  # type: ignore[type-arg]
         return torch.randperm(self.n, generator=self.gen)
 
 
-def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int) -> DataLoader:  # type: ignore[type-arg]
-    ds = _Batches(torch.as_tensor(x), torch.as_tensor(y), batch_size, shuffle, seed)
-    return DataLoader(ds, batch_size=None, shuffle=False, num_workers=0)
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each training mini-batch over ``n`` rows.
+
+    A one-row final batch breaks batch norm, so the batch before it takes that row.
+
+    Example:
+        >>> batch_bounds(5, 2)
+        [(0, 2), (2, 5)]
+    """
+    bounds = [(i, min(n, i + batch_size)) for i in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
 
 
 class FamilyModule(pl.LightningModule):
@@ -279,10 +264,10 @@ class FamilyModule(pl.LightningModule):
             x, y = batch
             return self._train_batch(x, y)
         x_all, y_all = self._train_data
-        order, bs = batch.cpu(), self.config.batch_size
+        order = batch.cpu()
         loss = torch.zeros(())
-        for i in range(0, len(order), bs):
-            idx = order[i : i + bs]
+        for start, end in batch_bounds(len(order), self.config.batch_size):
+            idx = order[start:end]
             loss = self._train_batch(
                 x_all[idx].to(self.device, non_blocking=True),
                 y_all[idx].to(self.device, non_blocking=True),
@@ -451,7 +436,7 @@ def train_network(
     module = FamilyModule(
         net,
         config,
-        math.ceil(len(x_train) / config.batch_size),
+        len(batch_bounds(len(x_train), config.batch_size)),
         on_epoch,
         target_std,
         train_data=(torch.from_numpy(x_train), torch.from_numpy(y_train)),

@@ -71,15 +71,19 @@ def test_regression_reports_rmse_in_target_units() -> None:
     assert r.metric == "rmse" and r.val_metric < 10.0
 
 
-def test_training_batches_never_hold_a_single_row() -> None:
+@pytest.mark.parametrize("n", [1, 2, 16, 17, 33, 40])
+def test_training_batches_never_hold_a_single_row(n: int) -> None:
     """Batch norm cannot train on one row: a trailing one-row batch joins the previous one."""
-    import torch
+    bounds = train.batch_bounds(n, 16)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert len(bounds) == 1 or min(e - s for s, e in bounds) > 1
 
-    from archselect.train import _Batches
 
-    x, y = torch.zeros(17, 3), torch.zeros(17)
-    train = _Batches(x, y, batch_size=8, shuffle=True, seed=0)
-    sizes = [len(train[i][0]) for i in range(len(train))]
-    assert sizes == [8, 9]
-    val = _Batches(x, y, batch_size=8, shuffle=False, seed=0)
-    assert [len(val[i][0]) for i in range(len(val))] == [8, 8, 1]
+def test_batch_norm_trains_when_rows_leave_one_over() -> None:
+    x, y = _data(n=65 + 20)
+    cfg = effective_config(TrainConfig(batch_size=64, epochs=2), n_train=65)
+    assert 65 % cfg.batch_size == 1  # the case that once crashed batch norm
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    r = train_network(net, x[:65], y[:65], x[65:], y[65:], TrainConfig(batch_size=64, epochs=2))
+    assert r.epochs >= 1 and all(np.isfinite(v) for v in r.history_val)
