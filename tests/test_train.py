@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -76,7 +77,7 @@ def test_training_batches_never_hold_a_single_row(n: int) -> None:
     """Batch norm cannot train on one row: a trailing one-row batch joins the previous one."""
     bounds = train.batch_bounds(n, 16)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert len(bounds) == 1 or min(e - s for s, e in bounds) > 1
 
 
