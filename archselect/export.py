@@ -20,6 +20,7 @@ from torch import nn
 from archselect._errors import RunDirError
 from archselect._serde import JsonRecord
 from archselect.models import create_model
+from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
 from archselect.prepare import Preprocessing
 from archselect.train import predict_outputs
 
@@ -47,7 +48,8 @@ EXPORT_FORMATS = ("onnx",)
 ONNX_OPSET = 18
 #: Rows of the example batch the exporter traces (the batch axis stays dynamic).
 TRACE_ROWS = 2
-#: Families that pack variable-length sequences (not traceable by torch.onnx).
+#: Families that pack variable-length sequences; packing cannot be traced, so their ONNX
+#: graph computes the same numbers unpacked (``models.recurrent.UnpackedMaskedRecurrent``).
 PACKED_FAMILIES = ("rnn", "lstm", "gru")
 #: Layouts whose whole preprocessing the ONNX graph holds.
 ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
@@ -359,20 +361,16 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     model = load_model(model_dir)
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
-    family = model.config.family
     if pre.layout not in ONNX_LAYOUTS:
         raise UsageError(
             f"ONNX export of {pre.layout} runs is not supported yet: its input step "
             "(tokenising text or cutting forecast windows) cannot run inside the graph; use "
             "archselect predict."
         )
-    if pre.form == "long" and family in PACKED_FAMILIES:
-        raise UsageError(
-            f"Family {family!r} cannot be exported to ONNX for variable-length sequences: it "
-            "packs each sequence to its length (pack_padded_sequence), which torch.onnx "
-            "cannot trace; use archselect predict, or refit with --families cnn1d,tcn,mlp."
-        )
-    wrapper = RawInputModel(model.net, pre).eval()
+    net = model.net
+    if pre.form == "long" and isinstance(net, RecurrentNet):
+        net = UnpackedMaskedRecurrent(net)  # packing cannot be traced; same numbers
+    wrapper = RawInputModel(net, pre).eval()
     batch = torch.export.Dim("batch")
     args: tuple[torch.Tensor, ...]
     names = ["x"]

@@ -294,8 +294,9 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             )
     reasons.insert(
         0,
-        f"{winner.family} reached the best validation {metric}, "
-        f"{_fmt(metric, winner.val_metric)} (trial {winner.best_trial}, "
+        f"{winner.family} reached "
+        + ("" if swapped else "the best ")
+        + f"validation {metric} {_fmt(metric, winner.val_metric)} (trial {winner.best_trial}, "
         f"{winner.completed} of {winner.trials} trials finished).",
     )
     if runner is not None:

@@ -151,3 +151,42 @@ def test_resnet_small_downsamples_only_while_sides_allow() -> None:
     assert feats.shape == (1, 128, 7, 7)
     tiny = create_model("resnet_small", input_shape=(1, 3, 3), n_outputs=2, stages=3)
     assert tiny(torch.zeros(2, 1, 3, 3)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize(
+    ("layers", "bidirectional", "pool"),
+    [(1, False, "last"), (2, True, "last"), (2, False, "mean"), (1, True, "mean")],
+)
+def test_unpacked_masked_recurrent_matches_packing(
+    cell: str, layers: int, bidirectional: bool, pool: str
+) -> None:
+    """The traceable (ONNX) form of a padded recurrent net gives the packed forward's numbers."""
+    from archselect.models.recurrent import UnpackedMaskedRecurrent
+
+    torch.manual_seed(0)
+    net = create_model(
+        cell,
+        input_shape=(12, 3),
+        n_outputs=4,
+        layout="series_padded",
+        hidden=8,
+        layers=layers,
+        bidirectional=bidirectional,
+        pool=pool,
+    ).eval()
+    lengths = torch.tensor([12, 1, 5, 9, 0])
+    mask = (torch.arange(12)[None, :] < lengths[:, None]).float()  # (N, T)
+    x = torch.cat([torch.randn(5, 12, 2) * mask[..., None], mask[..., None]], dim=2)
+    packed = net(x)
+    unpacked = UnpackedMaskedRecurrent(net).eval()(x)
+    torch.testing.assert_close(unpacked, packed, atol=1e-5, rtol=1e-5)
+    # padding values never matter: fill the padding with noise
+    noisy = x.clone()
+    padding = (
+        torch.arange(12)[None, :] >= lengths.clamp(min=1)[:, None]
+    )  # an empty row keeps step 0
+    noisy[..., :-1] += torch.randn(5, 12, 2) * padding[..., None]
+    torch.testing.assert_close(
+        UnpackedMaskedRecurrent(net).eval()(noisy), packed, atol=1e-5, rtol=1e-5
+    )

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import torch
 
-from archselect._errors import UsageError
 from archselect.export import (
     PACKED_FAMILIES,
     ModelConfig,
@@ -83,7 +82,7 @@ def _packed(family: str, layout: str) -> bool:
 
 
 def _cases() -> list[tuple[str, str]]:
-    return [c for c in _all_cases() if not _packed(*c)]
+    return _all_cases()
 
 
 def _randomise_norm_stats(net: torch.nn.Module) -> None:
@@ -96,7 +95,9 @@ def _randomise_norm_stats(net: torch.nn.Module) -> None:
             mod.running_var.copy_(torch.rand(mod.running_var.shape, generator=gen) + 0.5)
 
 
-def _model_dir(tmp: Path, family: str, layout: str) -> tuple[Path, pd.DataFrame]:
+def _model_dir(
+    tmp: Path, family: str, layout: str, params: dict[str, object] | None = None
+) -> tuple[Path, pd.DataFrame]:
     make, options = DATA[layout]
     frame = make()
     table = load_table(frame)
@@ -105,14 +106,19 @@ def _model_dir(tmp: Path, family: str, layout: str) -> tuple[Path, pd.DataFrame]
     prepared = prepare(table, profile)
     pre = prepared.preprocessing
     torch.manual_seed(0)
+    params = dict(params or {})
     net = create_model(
-        family, input_shape=pre.input_shape, n_outputs=profile.n_outputs, layout=pre.layout
+        family,
+        input_shape=pre.input_shape,
+        n_outputs=profile.n_outputs,
+        layout=pre.layout,
+        **params,
     )
     _randomise_norm_stats(net)
     model_dir = tmp / "model"
     config = ModelConfig(
         family=family,
-        params={},
+        params=dict(params),
         input_shape=pre.input_shape,
         n_outputs=profile.n_outputs,
         task=profile.task,
@@ -149,7 +155,21 @@ def _onnx_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 @pytest.mark.parametrize(("family", "layout"), _cases())
 def test_onnx_matches_predict(tmp_path: Path, family: str, layout: str) -> None:
-    model_dir, frame = _model_dir(tmp_path, family, layout)
+    _check_parity(*_model_dir(tmp_path, family, layout))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", PACKED_FAMILIES)
+def test_onnx_matches_predict_for_deep_bidirectional_padded_recurrent(
+    tmp_path: Path, family: str
+) -> None:
+    """Variable-length sequences through two bidirectional layers, both summaries."""
+    for pool in ("last", "mean"):
+        params = {"hidden": 16, "layers": 2, "bidirectional": True, "pool": pool}
+        _check_parity(*_model_dir(tmp_path / pool, family, "series_padded", params))
+
+
+def _check_parity(model_dir: Path, frame: pd.DataFrame) -> None:
     path = export_onnx(model_dir)
     session = ort.InferenceSession(str(path))
     meta = session.get_modelmeta().custom_metadata_map
@@ -170,14 +190,6 @@ def test_onnx_matches_predict(tmp_path: Path, family: str, layout: str) -> None:
                 outputs[0], want["prediction"].to_numpy(), atol=TOLERANCE, rtol=TOLERANCE
             )
     assert not np.isnan(outputs[0]).any()
-
-
-@pytest.mark.parametrize("family", PACKED_FAMILIES)
-def test_packed_recurrent_families_refuse_with_a_reason(tmp_path: Path, family: str) -> None:
-    model_dir, _ = _model_dir(tmp_path, family, "series_padded")
-    with pytest.raises(UsageError, match="pack_padded_sequence"):
-        export_onnx(model_dir)
-    assert not (model_dir / "model.onnx").exists()
 
 
 def test_every_family_is_covered() -> None:

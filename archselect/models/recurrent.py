@@ -84,6 +84,63 @@ class RecurrentNet(nn.Module):
         return self.head(self.drop(summary))
 
 
+def _along_time(h: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``h[n, index[n, t]]`` for every n, t: (N, T, F), (N, T') -> (N, T', F)."""
+    return torch.gather(h, 1, index[:, :, None].expand(-1, -1, h.shape[2]))
+
+
+class UnpackedMaskedRecurrent(nn.Module):
+    """A masked :class:`RecurrentNet` computed without packing, so that it can be traced (ONNX).
+
+    Each layer and direction runs as its own one-layer cell holding the same weights. The
+    forward direction reads the real steps first, so padding never reaches them; the
+    backward direction reads each sequence reversed *within its length*. The numbers are the
+    packed forward's (in eval mode).
+    """
+
+    def __init__(self, net: RecurrentNet) -> None:
+        super().__init__()
+        rnn = net.rnn
+        self.pool, self.drop, self.head = net.pool, net.drop, net.head
+        self.hidden, self.layers = rnn.hidden_size, rnn.num_layers
+        self.directions = 2 if rnn.bidirectional else 1
+        extra = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
+        names = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if rnn.bias else ())
+        cells = []
+        for layer in range(self.layers):
+            for d in range(self.directions):
+                size_in = rnn.input_size if layer == 0 else self.hidden * self.directions
+                cell = type(rnn)(size_in, self.hidden, batch_first=True, bias=rnn.bias, **extra)
+                suffix = f"l{layer}" + ("_reverse" if d else "")
+                for name in names:
+                    getattr(cell, f"{name}_l0").data.copy_(getattr(rnn, f"{name}_{suffix}").data)
+                cells.append(cell)
+        self.cells = nn.ModuleList(cells)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values, mask = x[..., :-1], x[..., -1]  # (N, T, C), (N, T)
+        lengths = (mask > MASK_ON).sum(dim=1).clamp(min=1)[:, None]  # (N, 1)
+        steps = torch.arange(x.shape[1], device=x.device)[None, :]  # (1, T)
+        real = steps < lengths  # (N, T)
+        reverse = torch.where(real, lengths - 1 - steps, steps)  # (N, T), its own inverse
+        keep = real.to(x.dtype)[:, :, None]  # (N, T, 1)
+        h = values * keep
+        for layer in range(self.layers):
+            fwd = self.cells[layer * self.directions]
+            outs = [fwd(h)[0]]  # (N, T, H)
+            if self.directions == 2:
+                bwd = self.cells[layer * self.directions + 1]
+                outs.append(_along_time(bwd(_along_time(h, reverse))[0], reverse))
+            h = torch.cat(outs, dim=2) * keep  # (N, T, H*D), zeros after each length
+        if self.pool == "mean":
+            summary = h.sum(dim=1) / lengths.to(h.dtype)  # (N, H*D)
+        else:
+            last = _along_time(h[..., : self.hidden], lengths - 1)[:, 0]  # (N, H)
+            first = h[:, 0, self.hidden :]  # backward direction ends at step 0: (N, H) or empty
+            summary = torch.cat([last, first], dim=1) if self.directions == 2 else last
+        return self.head(self.drop(summary))  # (N, n_outputs)
+
+
 def _builder(cell: str):  # type: ignore[no-untyped-def]
     def build(
         input_shape: tuple[int, ...],
