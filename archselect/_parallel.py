@@ -285,4 +285,3 @@ def run_worker(
         max_failures=max_failures,
         on_trial=on_trial,
     )
-

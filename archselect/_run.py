@@ -58,7 +58,7 @@ from archselect.search import (
     storage_url,
     train_config,
 )
-from archselect.select import Recommendation, select
+from archselect.select import Recommendation, select, with_final_test
 from archselect.train import predict_outputs, score, train_network
 
 __all__ = ["Run", "RunInfo", "fit", "load", "read_trials_csv"]
@@ -569,9 +569,7 @@ def fit(
             )
     except KeyboardInterrupt as exc:  # write what finished, then re-raise
         interrupted = exc
-        result = collect_result(
-            open_study(url, plan, study_name=study_name, enqueue=False), plan
-        )
+        result = collect_result(open_study(url, plan, study_name=study_name, enqueue=False), plan)
     write_trials_csv(result, run_dir / TRIALS)
     selected = select(result, plan, profile)
     rec = RunRecommendation(
@@ -599,7 +597,7 @@ def fit(
             ),
         )
         rec = dataclasses.replace(
-            rec, final_test_metric=final_test, evaluation=_evaluation(prepared, net, seed)
+            with_final_test(rec, final_test), evaluation=_evaluation(prepared, net, seed)
         )
     rec.save(run_dir / RECOMMENDATION)
     from archselect.report import render_report

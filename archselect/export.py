@@ -37,7 +37,9 @@ __all__ = [
     "onnx_input_columns",
 ]
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+#: Format 2 wraps forecasters in LastValueAnchored; format-1 forecasters cannot be read.
+ANCHORED_FORECAST_FORMAT = 2
 WEIGHTS = "weights.pt"
 CONFIG = "config.json"
 PREPROCESSING = "preprocessing.json"
@@ -205,6 +207,11 @@ def load_model(model_dir: str | Path) -> ExportedModel:
         raise RunDirError(
             f"{model_dir} was written by a newer archselect (model format "
             f"{config.format_version} > {MODEL_FORMAT}); upgrade archselect to read it."
+        )
+    if pre.layout == "forecast" and config.format_version < ANCHORED_FORECAST_FORMAT:
+        raise RunDirError(
+            f"{model_dir} holds a forecaster from an older archselect (model format "
+            f"{config.format_version}) whose network reads levels, not changes; refit it."
         )
     try:
         net = create_model(

@@ -55,6 +55,7 @@ from archselect.spaces import ParamSpec
 from archselect.train import (
     TrainConfig,
     measure_latency,
+    per_sample_brier,
     per_sample_scores,
     predict_outputs,
     score,
@@ -147,6 +148,8 @@ class TrialRecord(JsonRecord):
     error: str | None = None
     history_val: tuple[float, ...] = ()
     val_scores_b64: str | None = None
+    #: Classification: per-row validation Brier scores (lower is better), as above.
+    val_brier_b64: str | None = None
     duration_s: float | None = None
     #: Sequence data only, and only for each family's best trial: the data's sequence
     #: length T, and the inference latency per sample at batch 1 (ms) of the same
@@ -161,10 +164,16 @@ class TrialRecord(JsonRecord):
     test_forecast: tuple[float, ...] = ()
 
     def val_scores(self) -> np.ndarray | None:
-        if not self.val_scores_b64:
-            return None
-        raw = base64.b64decode(self.val_scores_b64)
-        return np.frombuffer(raw, dtype=np.float16).astype(np.float64)
+        return _decode_scores(self.val_scores_b64)
+
+    def val_brier(self) -> np.ndarray | None:
+        return _decode_scores(self.val_brier_b64)
+
+
+def _decode_scores(b64: str | None) -> np.ndarray | None:
+    if not b64:
+        return None
+    return np.frombuffer(base64.b64decode(b64), dtype=np.float16).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -589,6 +598,8 @@ def _objective(
                 per_sample_scores(plan.task, val_out, prepared.y_val)
             ),
         }
+        if plan.task == "classification":
+            attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, prepared.y_val))
         if pre.forecast is not None:
             attrs.update(_forecast_attrs(prepared, val_out, test_out))
         for key, value in attrs.items():
@@ -844,15 +855,22 @@ def measure_length_latency(study: optuna.Study, prepared: Prepared, plan: Plan) 
 
 
 def best_by_family(result: SearchResult) -> dict[str, TrialRecord]:
-    """The best finished trial of each family (by validation metric)."""
+    """The best finished trial of each family: by validation metric, ties broken by the mean
+    validation Brier score (classification)."""
     sign = 1.0 if result.direction == "maximize" else -1.0
     best: dict[str, TrialRecord] = {}
     for t in result.finished():
         assert t.val_metric is not None
         cur = best.get(t.family)
-        if cur is None or sign * t.val_metric > sign * (cur.val_metric or -math.inf * sign):
+        if cur is None or _rank_key(t, sign) < _rank_key(cur, sign):
             best[t.family] = t
     return best
+
+
+def _rank_key(t: TrialRecord, sign: float) -> tuple[float, float]:
+    """Sort key of a finished trial: better metric first, then lower mean Brier score."""
+    brier = t.val_brier()
+    return (-sign * (t.val_metric or 0.0), float(brier.mean()) if brier is not None else 0.0)
 
 
 def _group_importances(
@@ -899,9 +917,7 @@ def param_importances(
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         directions = list(study.directions)
     except Exception as exc:  # a damaged or unreachable study: no importances, no crash
-        log.warning(
-            "parameter importances skipped: %s: %s", type(exc).__name__, redact(str(exc))
-        )
+        log.warning("parameter importances skipped: %s: %s", type(exc).__name__, redact(str(exc)))
         return {}
     families = sorted({str(t.params.get("family")) for t in complete})
     groups: dict[str, tuple[list[optuna.trial.FrozenTrial], tuple[str, ...]]] = {}

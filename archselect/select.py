@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -195,9 +196,22 @@ def bootstrap_margin(
     interval is reported on the MSE scale, sign-flipped so that positive favours ``a``.
     """
     sa, sb = a.val_scores(), b.val_scores()
+    if sa is None or sb is None:
+        return None
+    return (
+        _paired_interval(sa, sb, seed)
+        if direction == "maximize"
+        else _paired_interval(sb, sa, seed)
+    )
+
+
+def _paired_interval(
+    sa: np.ndarray | None, sb: np.ndarray | None, seed: int
+) -> tuple[float, float] | None:
+    """Paired-bootstrap interval of mean(sa - sb) over the same validation rows."""
     if sa is None or sb is None or len(sa) != len(sb) or len(sa) < 2:
         return None
-    diff = sa - sb if direction == "maximize" else sb - sa
+    diff = sa - sb
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(diff), size=(BOOTSTRAP_ROUNDS, len(diff)))
     means = diff[idx].mean(axis=1)
@@ -205,10 +219,30 @@ def bootstrap_margin(
     return float(lo), float(hi)
 
 
+_Rec = TypeVar("_Rec", bound=Recommendation)
+
+
+def with_final_test(rec: _Rec, final_test: float | None) -> _Rec:
+    """``rec`` with the exported model's test metric recorded and named in the headline."""
+    if final_test is None:
+        return dataclasses.replace(rec, final_test_metric=None)
+    headline = (
+        f"{rec.headline} The exported model, refit on train + validation, scores test "
+        f"{rec.metric} {_fmt(rec.metric, final_test)}."
+    )
+    return dataclasses.replace(rec, final_test_metric=final_test, headline=headline)
+
+
 def _fmt(metric: str, value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:.1%}" if metric == "accuracy" else f"{value:.4g}"
+
+
+def _mean_brier(trials: dict[int, TrialRecord], s: FamilySummary) -> float:
+    """Mean validation Brier score of a family's best trial (0 when not recorded)."""
+    brier = trials[s.best_trial].val_brier() if s.best_trial in trials else None
+    return float(brier.mean()) if brier is not None else 0.0
 
 
 def _cost(t: FamilySummary) -> float:
@@ -223,11 +257,11 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
     """
     sign = 1.0 if plan.direction == "maximize" else -1.0
     summaries = _summaries(result, plan)
+    trials = {t.number: t for t in result.trials}
     ranked = sorted(
         (s for s in summaries if s.val_metric is not None),
-        key=lambda s: (-sign * (s.val_metric or 0.0), _cost(s)),
+        key=lambda s: (-sign * (s.val_metric or 0.0), _mean_brier(trials, s), _cost(s)),
     )
-    trials = {t.number: t for t in result.trials}
     ok_baselines = [b for b in result.baselines if b.val_metric is not None]
     best_base = max(ok_baselines, key=lambda b: sign * (b.val_metric or 0.0), default=None)
     reasons: list[str] = []
@@ -276,6 +310,17 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         a, b = trials[winner.best_trial or 0], trials[runner.best_trial or 0]
         interval = bootstrap_margin(a, b, plan.direction, plan.seed)
         within_noise = interval is not None and interval[0] <= 0.0
+        brier = _paired_interval(b.val_brier(), a.val_brier(), plan.seed)  # + favours winner
+        if within_noise and brier is not None and brier[0] > 0.0:
+            within_noise = False
+            reasons.append(
+                f"Their validation {metric} alone cannot separate {winner.family} and "
+                f"{runner.family} ({INTERVAL:.0%} interval of the difference "
+                f"[{interval[0]:+.3f}, {interval[1]:+.3f}] includes 0), but the per-row Brier "  # type: ignore[index]
+                f"score does: {winner.family} is surer where it is right ({INTERVAL:.0%} "
+                f"interval of the Brier difference [{brier[0]:+.3f}, {brier[1]:+.3f}] excludes "
+                "0), so it stays ahead of the cheaper choice."
+            )
         if within_noise and _cost(runner) < _cost(winner):
             reasons.append(
                 f"{winner.family} and {runner.family} are within noise (validation {metric} "

@@ -134,6 +134,18 @@ def per_sample_scores(task: str, outputs: np.ndarray, y: np.ndarray) -> np.ndarr
     return (outputs.reshape(len(y), -1)[:, 0] - y) ** 2
 
 
+def per_sample_brier(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row Brier score of class logits ``(N, K)`` against labels ``(N,)`` (lower is better).
+
+    A proper score: unlike 1/0 correctness it tells two models apart that get the same rows
+    right, by how sure they were.
+    """
+    z = outputs - outputs.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # (N, K)
+    p[np.arange(len(y)), y] -= 1.0
+    return (p**2).sum(axis=1).astype(np.float64)
+
+
 def score(task: str, outputs: np.ndarray, y: np.ndarray, target_std: float = 1.0) -> float:
     s = per_sample_scores(task, outputs, y)
     return float(s.mean()) if task == "classification" else float(math.sqrt(s.mean()) * target_std)
@@ -156,6 +168,13 @@ class _EpochOrders(Dataset):  # type: ignore[type-arg]
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return torch.randperm(self.n, generator=self.gen)
+
+
+def _read_only_tensor(a: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``a``'s memory; training only reads it, so a read-only array is fine."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a)
 
 
 def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
@@ -439,8 +458,8 @@ def train_network(
         len(batch_bounds(len(x_train), config.batch_size)),
         on_epoch,
         target_std,
-        train_data=(torch.from_numpy(x_train), torch.from_numpy(y_train)),
-        val_data=(torch.from_numpy(x_val), torch.from_numpy(y_val)),
+        train_data=(_read_only_tensor(x_train), _read_only_tensor(y_train)),
+        val_data=(_read_only_tensor(x_val), _read_only_tensor(y_val)),
     )
     trainer = make_trainer(epochs=config.epochs, device=device)
     if device == "cuda":

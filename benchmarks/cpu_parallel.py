@@ -3,8 +3,10 @@
 Runs the same search (GunPoint, fixed trial budget, default SQLite storage) twice in one
 run: ``--jobs 1`` with torch using every core, then ``--jobs <cores>`` with one thread per
 process, and prints trials per minute of each (measured from the trials' timestamps, see
-benchmarks/_rate.py) and their ratio. archselect's default (archselect/_parallel.py,
-CPU_PARALLEL_PROCESSES) follows this measurement.
+benchmarks/_rate.py) and their ratio, and epochs per minute: every trial is the same model
+trained the same way (``_rate.FIXED_SPACES``), but pruning and early stopping end trials at
+different epochs, so the work-normalised ratio is the one to decide by. archselect's default
+(archselect/_parallel.py, CPU_PARALLEL_PROCESSES) follows this measurement.
 
 Usage: python benchmarks/cpu_parallel.py [--trials 16] [--families cnn1d,mlp]
 """
@@ -22,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _rate import study_rate  # noqa: E402
+from _rate import fixed_space_args, study_rate  # noqa: E402
 
 
 def run(jobs: int, threads: int, trials: int, families: str, data: Path) -> dict[str, float]:
@@ -34,6 +36,7 @@ def run(jobs: int, threads: int, trials: int, families: str, data: Path) -> dict
         cmd = [
             sys.executable, "-m", "archselect", "fit", str(data), "--trials", str(trials),
             "--families", families, "--jobs", str(jobs), "--out", str(out), "--quiet",
+            *fixed_space_args(Path(tmp)),
         ]  # fmt: skip
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         return study_rate(f"sqlite:///{out / 'study.db'}")
@@ -51,8 +54,12 @@ def main() -> None:
     print(f"cores: {cores}")
     print(f"1 process x {cores} threads : {one['per_minute']} trials/min")
     print(f"{cores} processes x 1 thread: {many['per_minute']} trials/min")
+    for name, r in (("1 process ", one), (f"{cores} processes", many)):
+        print(f"{name}: {r['epochs']} epochs = {r['epochs_per_minute']} epochs/min")
     ratio = many["per_minute"] / max(one["per_minute"], 1e-9)
-    print(f"processes / threads ratio: {ratio:.2f} (> 1: parallel processes are faster)")
+    work = many["epochs_per_minute"] / max(one["epochs_per_minute"], 1e-9)
+    print(f"processes / threads ratio: trials/min {ratio:.2f}, epochs/min {work:.2f}")
+    print(f"work-normalised ratio {work:.2f} (> 1: parallel processes are faster)")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ def test_run_directory_is_complete(digits_run: Path) -> None:
     trials = pd.read_csv(digits_run / "trials.csv")
     assert (trials["kind"] == "baseline").sum() == 2
     assert set(trials.loc[trials["kind"] == "trial", "family"]) == set(FAMILIES_BY_LAYOUT["image"])
+    rec = json.loads((digits_run / "recommendation.json").read_text())
+    exported = f"scores test accuracy {rec['final_test_metric']:.1%}"
+    assert rec["final_test_metric"] is not None and exported in rec["headline"]
 
 
 def test_fit_json_output_is_parseable(

@@ -108,6 +108,21 @@ def test_forecast_models_output_the_horizon() -> None:
         assert net(torch.randn(3, 24, 1)).shape == (3, 6)
 
 
+@pytest.mark.parametrize("name", list_models("forecast"))
+def test_forecasters_follow_the_level_of_the_window(name: str) -> None:
+    """Anchored on the last value: lifting a window's target by c lifts its forecast by c,
+    so a trend that leaves the training range does not leave the model's."""
+    torch.manual_seed(0)
+    net = create_model(name, input_shape=(24, 2), n_outputs=6, layout="forecast").eval()
+    x = torch.randn(3, 24, 2)
+    lifted = x.clone()
+    lifted[..., 0] += torch.tensor([5.0, -3.0, 40.0])[:, None]
+    with torch.no_grad():
+        torch.testing.assert_close(
+            net(lifted), net(x) + torch.tensor([[5.0], [-3.0], [40.0]]), atol=1e-4, rtol=0
+        )
+
+
 def test_layout_outside_the_family_is_refused() -> None:
     from archselect import UsageError
 

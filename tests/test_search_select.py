@@ -100,3 +100,44 @@ def test_study_is_a_plain_optuna_study(series_setup, tmp_path: Path) -> None:
     run_search(prep, plan, storage=url)
     study = optuna.load_study(study_name="archselect", storage=url)
     assert all("family" in t.user_attrs for t in study.trials)
+
+
+def _scored_trial(number: int, family: str, correct: list[int], brier: list[float], ms: float):
+    import numpy as np
+
+    from archselect.search import TrialRecord, _encode_scores
+
+    return TrialRecord(
+        number=number,
+        family=family,
+        state="COMPLETE",
+        val_metric=float(np.mean(correct)),
+        test_metric=0.5,
+        latency_b256_ms=ms,
+        val_scores_b64=_encode_scores(np.asarray(correct, dtype=float)),
+        val_brier_b64=_encode_scores(np.asarray(brier, dtype=float)),
+    )
+
+
+@pytest.mark.parametrize("sure_family", ["cnn1d", "mlp"])
+def test_tied_accuracy_is_separated_by_the_brier_score(series_setup, sure_family: str) -> None:
+    """Ten validation rows all right for both: 1/0 accuracy cannot tell them apart, the
+    per-row Brier score can; the cheaper family wins only when the Brier score cannot."""
+    prof, _, plan = series_setup
+    sure, unsure = [0.01] * 10, [0.3] * 10
+    trials = (
+        _scored_trial(0, "cnn1d", [1] * 10, sure if sure_family == "cnn1d" else unsure, ms=0.05),
+        _scored_trial(1, "mlp", [1] * 10, sure if sure_family == "mlp" else unsure, ms=0.01),
+    )
+    result = SearchResult("s", "sqlite://", "accuracy", "maximize", trials, ())
+    rec = select(result, plan, prof)
+    assert rec.family == sure_family and rec.runner_up in {"cnn1d", "mlp"}
+    assert not rec.within_noise
+    if sure_family == "cnn1d":  # the dearer family keeps its place, and the reason says why
+        assert any("Brier" in r for r in rec.reasons)
+    same = tuple(
+        _scored_trial(t.number, t.family, [1] * 10, [0.1, 0.2] * 5, ms=t.latency_b256_ms or 0)
+        for t in trials
+    )
+    rec = select(SearchResult("s", "sqlite://", "accuracy", "maximize", same, ()), plan, prof)
+    assert rec.family == "mlp" and rec.within_noise  # truly within noise: the cheaper one

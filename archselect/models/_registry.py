@@ -76,7 +76,8 @@ def create_model(
     ``layout`` picks the family's builder for that layout (``text`` builders also take
     ``vocab_size``); without it, the family's first registered builder is used. It also
     reaches builders that declare a ``layout`` parameter (the recurrent ones read the mask
-    channel of ``series_padded``).
+    channel of ``series_padded``). Forecasters are wrapped in
+    :class:`~archselect.models.anchor.LastValueAnchored`.
     """
     if name not in _REGISTRY:
         raise UsageError(f"Unknown family {name!r}; choose from {', '.join(list_models())}.")
@@ -91,4 +92,9 @@ def create_model(
         )
     if layout is not None and "layout" in inspect.signature(builder).parameters:
         params = {**params, "layout": layout}
-    return builder(tuple(input_shape), n_outputs, **params)
+    net = builder(tuple(input_shape), n_outputs, **params)
+    if layout == "forecast":  # every forecaster predicts the change from the last value
+        from archselect.models.anchor import LastValueAnchored
+
+        return LastValueAnchored(net)
+    return net
