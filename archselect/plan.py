@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,17 @@ def _objectives(names: tuple[str, ...] | None, metric: str) -> tuple[str, ...]:
     return resolved
 
 
+def _user_space(path: str | Path) -> Space:
+    return load_space("", path=path)
+
+
+def _with_layouts(space: Space, layout: str) -> Space:
+    """A user's space that names no ``layouts`` fits what the shipped family fits."""
+    if space.layouts or space.name not in list_models():
+        return space
+    return dataclasses.replace(space, layouts=load_space(space.name, layout=layout).layouts)
+
+
 def make_plan(
     profile: Profile,
     *,
@@ -153,7 +165,7 @@ def make_plan(
     if timeout_s is not None and timeout_s <= 0:
         raise UsageError(f"--timeout must be a positive duration, not {timeout_s} seconds.")
     allowed = FAMILIES_BY_LAYOUT.get(profile.layout, tuple(list_models(profile.layout)))
-    user_spaces = {s.name: s for s in (load_space("", path=p) for p in space_files)}
+    user_spaces = {s.name: _with_layouts(s, profile.layout) for s in map(_user_space, space_files)}
     if families:
         unknown = [f for f in families if f not in list_models()]
         if unknown:

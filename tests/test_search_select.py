@@ -141,3 +141,12 @@ def test_tied_accuracy_is_separated_by_the_brier_score(series_setup, sure_family
     )
     rec = select(SearchResult("s", "sqlite://", "accuracy", "maximize", same, ()), plan, prof)
     assert rec.family == "mlp" and rec.within_noise  # truly within noise: the cheaper one
+
+
+def test_user_space_without_layouts_fits_the_family(series_setup, tmp_path: Path) -> None:
+    prof, _, _ = series_setup
+    space = tmp_path / "cnn1d.toml"
+    space.write_text('name = "cnn1d"\n[params.width]\ntype = "categorical"\nchoices = [8]\n')
+    plan = make_plan(prof, families=("cnn1d",), n_trials=2, space_files=(space,))
+    assert plan.space("cnn1d").layouts and prof.layout in plan.space("cnn1d").layouts
+    assert [p.name for p in plan.space("cnn1d").params] == ["width"]
