@@ -38,6 +38,7 @@ from archselect.baselines import BaselineResult
 from archselect.export import ExportedModel, ModelConfig, export_model, load_model
 from archselect.load import Table, load_table
 from archselect.models import create_model
+from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
 from archselect.profile import Profile, profile_table
@@ -108,6 +109,10 @@ _log = logging.getLogger(__name__)
 
 #: The forecast plot shows this many input windows of history before the test period.
 FORECAST_PLOT_CONTEXT = 2
+#: Small data: the final model averages this many refits with different seeds …
+ENSEMBLE_SIZE = 5
+#: … when train + validation hold at most this many rows (samples).
+ENSEMBLE_MAX_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -349,35 +354,51 @@ class RunPlan(Plan):
     run: RunInfo | None = None
 
 
+def ensemble_size(n_rows: int) -> int:
+    """Seeds the final model averages: several on small data, where one run is a noisy draw."""
+    return ENSEMBLE_SIZE if n_rows <= ENSEMBLE_MAX_ROWS else 1
+
+
 def _refit_final(
     prepared: Prepared, rec: Recommendation, trial: TrialRecord, seed: int
-) -> tuple[Any, float | None]:
-    """Retrain the winner on train + validation rows for its best epoch count."""
+) -> tuple[Any, float | None, int]:
+    """Retrain the winner on train + validation rows for its best epoch count.
+
+    On small data (:data:`ENSEMBLE_MAX_ROWS`) the final model is the mean of
+    :data:`ENSEMBLE_SIZE` such refits with different seeds. Returns the network, its test
+    metric and the number of refits it averages.
+    """
     family, model_params, shared = split_params(rec.params)
     pre = prepared.preprocessing
-    net = create_model(
-        family,
-        input_shape=pre.input_shape,
-        n_outputs=pre.n_outputs,
-        layout=pre.layout,
-        **pre.model_inputs(),
-        **model_params,
-    )
     x = np.concatenate([prepared.x_train, prepared.x_val])
     y = np.concatenate([prepared.y_train, prepared.y_val])
     epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
-    train_network(
-        net,
-        x,
-        y,
-        prepared.x_val,
-        prepared.y_val,
-        train_config(pre.task, shared, seed),
-        fixed_epochs=epochs,
-        target_std=pre.target_std,
+    members = []
+    for i in range(ensemble_size(len(x))):
+        net = create_model(
+            family,
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            **pre.model_inputs(),
+            **model_params,
+        )
+        train_network(
+            net,
+            x,
+            y,
+            prepared.x_val,
+            prepared.y_val,
+            train_config(pre.task, shared, seed + i),
+            fixed_epochs=epochs,
+            target_std=pre.target_std,
+        )
+        members.append(net.eval())
+    final = members[0] if len(members) == 1 else MeanEnsemble(members, pre.task).eval()
+    test = score(
+        pre.task, predict_outputs(final, prepared.x_test), prepared.y_test, pre.target_std
     )
-    test = score(pre.task, predict_outputs(net, prepared.x_test), prepared.y_test, pre.target_std)
-    return net, test
+    return final, test, len(members)
 
 
 def _evaluation(prepared: Prepared, net: Any, seed: int) -> Evaluation | None:
@@ -580,7 +601,7 @@ def fit(
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
     if rec.family is not None and interrupted is None:
         trial = next(t for t in result.trials if t.number == rec.trial)
-        net, final_test = _refit_final(prepared, rec, trial, seed)
+        net, final_test, n_members = _refit_final(prepared, rec, trial, seed)
         family, model_params, _ = split_params(rec.params)
         export_model(
             run_dir / MODEL,
@@ -594,10 +615,12 @@ def fit(
                 layout=prepared.preprocessing.layout,
                 task=profile.task,
                 metrics={"test_" + plan.metric: final_test or float("nan")},
+                ensemble=n_members,
             ),
         )
         rec = dataclasses.replace(
-            with_final_test(rec, final_test), evaluation=_evaluation(prepared, net, seed)
+            with_final_test(rec, final_test, n_members),
+            evaluation=_evaluation(prepared, net, seed),
         )
     rec.save(run_dir / RECOMMENDATION)
     from archselect.report import render_report

@@ -20,6 +20,7 @@ from torch import nn
 from archselect._errors import RunDirError
 from archselect._serde import JsonRecord
 from archselect.models import create_model
+from archselect.models.ensemble import MeanEnsemble
 from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
 from archselect.prepare import Preprocessing
 from archselect.train import predict_outputs
@@ -40,6 +41,8 @@ __all__ = [
 MODEL_FORMAT = 2
 #: Format 2 wraps forecasters in LastValueAnchored; format-1 forecasters cannot be read.
 ANCHORED_FORECAST_FORMAT = 2
+#: Most networks an exported ensemble may hold (a damaged config.json cannot ask for more).
+MAX_ENSEMBLE = 16
 WEIGHTS = "weights.pt"
 CONFIG = "config.json"
 PREPROCESSING = "preprocessing.json"
@@ -69,6 +72,8 @@ class ModelConfig(JsonRecord):
     format_version: int = MODEL_FORMAT
     layout: str | None = None
     trained_on: str = "train+validation"
+    #: How many refits with different seeds the exported model averages (1: a single net).
+    ensemble: int = 1
     metrics: dict[str, float] = field(default_factory=dict)
 
 
@@ -213,15 +218,24 @@ def load_model(model_dir: str | Path) -> ExportedModel:
             f"{model_dir} holds a forecaster from an older archselect (model format "
             f"{config.format_version}) whose network reads levels, not changes; refit it."
         )
-    try:
-        net = create_model(
-            config.family,
-            input_shape=config.input_shape,
-            n_outputs=config.n_outputs,
-            layout=pre.layout,
-            **pre.model_inputs(),
-            **config.params,
+    if not isinstance(config.ensemble, int) or not 1 <= config.ensemble <= MAX_ENSEMBLE:
+        raise RunDirError(
+            f"{model_dir} holds a damaged model description (ensemble of {config.ensemble!r} "
+            f"networks; 1 to {MAX_ENSEMBLE} expected); refit it."
         )
+    try:
+        members = [
+            create_model(
+                config.family,
+                input_shape=config.input_shape,
+                n_outputs=config.n_outputs,
+                layout=pre.layout,
+                **pre.model_inputs(),
+                **config.params,
+            )
+            for _ in range(config.ensemble)
+        ]
+        net = members[0] if config.ensemble == 1 else MeanEnsemble(members, config.task)
         state = torch.load(model_dir / WEIGHTS, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except FileNotFoundError as exc:
@@ -320,6 +334,15 @@ class RawInputModel(nn.Module):
         return out[:, 0] * self.target_std + self.target_mean
 
 
+def _traceable(net: nn.Module, pre: Preprocessing) -> nn.Module:
+    """``net`` with packed recurrent parts in their unpacked form (same numbers, traceable)."""
+    if isinstance(net, MeanEnsemble):
+        return MeanEnsemble([_traceable(m, pre) for m in net.members], pre.task)
+    if pre.form == "long" and isinstance(net, RecurrentNet):
+        return UnpackedMaskedRecurrent(net)
+    return net
+
+
 def onnx_input_columns(pre: Preprocessing) -> list[str]:
     """Names of the ONNX input's columns: numeric features, then ``column=value`` one-hots.
 
@@ -374,10 +397,7 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             "(tokenising text or cutting forecast windows) cannot run inside the graph; use "
             "archselect predict."
         )
-    net = model.net
-    if pre.form == "long" and isinstance(net, RecurrentNet):
-        net = UnpackedMaskedRecurrent(net)  # packing cannot be traced; same numbers
-    wrapper = RawInputModel(net, pre).eval()
+    wrapper = RawInputModel(_traceable(model.net, pre), pre).eval()
     batch = torch.export.Dim("batch")
     args: tuple[torch.Tensor, ...]
     names = ["x"]

@@ -222,12 +222,17 @@ def _paired_interval(
 _Rec = TypeVar("_Rec", bound=Recommendation)
 
 
-def with_final_test(rec: _Rec, final_test: float | None) -> _Rec:
+def with_final_test(rec: _Rec, final_test: float | None, ensemble: int = 1) -> _Rec:
     """``rec`` with the exported model's test metric recorded and named in the headline."""
     if final_test is None:
         return dataclasses.replace(rec, final_test_metric=None)
+    what = (
+        "refit on train + validation"
+        if ensemble == 1
+        else f"the mean of {ensemble} refits on train + validation with different seeds"
+    )
     headline = (
-        f"{rec.headline} The exported model, refit on train + validation, scores test "
+        f"{rec.headline} The exported model, {what}, scores test "
         f"{rec.metric} {_fmt(rec.metric, final_test)}."
     )
     return dataclasses.replace(rec, final_test_metric=final_test, headline=headline)

@@ -35,6 +35,8 @@ def test_run_directory_is_complete(digits_run: Path) -> None:
     rec = json.loads((digits_run / "recommendation.json").read_text())
     exported = f"scores test accuracy {rec['final_test_metric']:.1%}"
     assert rec["final_test_metric"] is not None and exported in rec["headline"]
+    config = json.loads((digits_run / "model" / "config.json").read_text())
+    assert config["ensemble"] == 5 and "mean of 5 refits" in rec["headline"]  # small data
 
 
 def test_fit_json_output_is_parseable(

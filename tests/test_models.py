@@ -205,3 +205,19 @@ def test_unpacked_masked_recurrent_matches_packing(
     torch.testing.assert_close(
         UnpackedMaskedRecurrent(net).eval()(noisy), packed, atol=1e-5, rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_mean_ensemble_averages_its_members(task: str) -> None:
+    from archselect.models.ensemble import MeanEnsemble
+
+    torch.manual_seed(0)
+    members = [create_model("mlp", input_shape=(5,), n_outputs=3).eval() for _ in range(3)]
+    x = torch.randn(4, 5)
+    with torch.no_grad():
+        out = MeanEnsemble(members, task)(x)
+        if task == "classification":  # log of the mean probability: softmax gives it back
+            want = torch.stack([torch.softmax(m(x), dim=1) for m in members]).mean(dim=0)
+            torch.testing.assert_close(torch.softmax(out, dim=1), want)
+        else:
+            torch.testing.assert_close(out, torch.stack([m(x) for m in members]).mean(dim=0))

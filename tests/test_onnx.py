@@ -169,6 +169,23 @@ def test_onnx_matches_predict_for_deep_bidirectional_padded_recurrent(
         _check_parity(*_model_dir(tmp_path / pool, family, "series_padded", params))
 
 
+def test_onnx_matches_predict_for_an_ensemble(tmp_path: Path) -> None:
+    """The small-data final model (a mean of refits) exports like a single network."""
+    model_dir, frame = _model_dir(tmp_path, "gru", "series_padded")
+    config = json.loads((model_dir / "config.json").read_text())
+    single = torch.load(model_dir / "weights.pt", weights_only=True)
+    torch.manual_seed(1)
+    shape, n_out = tuple(config["input_shape"]), config["n_outputs"]
+    other = create_model("gru", input_shape=shape, n_outputs=n_out, layout="series_padded")
+    other = other.state_dict()
+    merged = {f"members.0.{k}": v for k, v in single.items()}
+    merged.update({f"members.1.{k}": v for k, v in other.items()})
+    torch.save(merged, model_dir / "weights.pt")
+    (model_dir / "config.json").write_text(json.dumps({**config, "ensemble": 2}))
+    assert type(load_model(model_dir).net).__name__ == "MeanEnsemble"
+    _check_parity(model_dir, frame)
+
+
 def _check_parity(model_dir: Path, frame: pd.DataFrame) -> None:
     path = export_onnx(model_dir)
     session = ort.InferenceSession(str(path))

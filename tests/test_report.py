@@ -434,8 +434,11 @@ def test_param_importances_per_family_and_overall(tmp_path: Path) -> None:
     width = optuna.distributions.IntDistribution(8, 64)
     for i in range(12):
         family = "ab"[i % 2]
-        params = {"family": family, "lr": float(10 ** rng.uniform(-4, -1)),
-                  f"{family}.width": int(rng.integers(8, 65))}
+        params = {
+            "family": family,
+            "lr": float(10 ** rng.uniform(-4, -1)),
+            f"{family}.width": int(rng.integers(8, 65)),
+        }
         value = (0.9 if family == "a" else 0.5) + 0.01 * params[f"{family}.width"] / 64
         study.add_trial(optuna.trial.create_trial(
             params=params, distributions={"family": fam, "lr": lr, f"{family}.width": width},

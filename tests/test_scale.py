@@ -279,9 +279,7 @@ def test_sigkilled_worker_loses_only_its_trial_which_is_retried(
     study = _study(pg_url, name)
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     assert trials[killed.number].state.name == "FAIL"
-    retries = [
-        t for t in trials.values() if t.system_attrs.get("failed_trial") == killed.number
-    ]
+    retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == killed.number]
     assert len(retries) == 1 and retries[0].state.name == "COMPLETE"
     assert retries[0].params == trials[killed.number].params  # the same configuration
     assert _states(study) == {"COMPLETE": 24, "FAIL": 1}
