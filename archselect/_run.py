@@ -440,6 +440,7 @@ def fit(
     study_name: str = STUDY_NAME,
     families: tuple[str, ...] | None = None,
     objectives: tuple[str, ...] | None = None,
+    pruning: bool = True,
     task: str | None = None,
     modality: str | None = None,
     shape: str | None = None,
@@ -475,6 +476,7 @@ def fit(
         families: Restrict the search to these families.
         objectives: ``("accuracy", "latency")`` for a multi-objective study whose Pareto
             front is recorded in ``recommendation.json`` (default: the metric alone).
+        pruning: Median pruning of unpromising trials (default on).
         task, modality, shape, layout: Override what the profiler detects (see
             :func:`archselect.profile_table`).
         id_col, time_col: Long format: the sequence id and step-order columns.
@@ -535,6 +537,7 @@ def fit(
         seed=seed,
         space_files=space_files,
         objectives=objectives,
+        pruning=pruning,
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     url = storage_url(run_dir, storage)

@@ -223,6 +223,12 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--max-failures", type=int, help="Stop after this many failed trials.")
 @click.option(
+    "--pruning/--no-pruning",
+    default=True,
+    show_default=True,
+    help="Stop trials whose learning curve falls below their family's median.",
+)
+@click.option(
     "--study",
     "study_name",
     default="archselect",
@@ -264,6 +270,7 @@ def fit(
     objectives: str | None,
     spaces: tuple[Path, ...],
     max_failures: int | None,
+    pruning: bool,
     study_name: str,
     jobs: int | None,
     devices: str | None,
@@ -308,6 +315,7 @@ def fit(
             storage=storage,
             families=fams,
             objectives=objs,
+            pruning=pruning,
             task=task,
             modality=modality,
             shape=shape,

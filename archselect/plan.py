@@ -81,6 +81,8 @@ class Plan(JsonRecord):
     #: ``(metric, "latency")`` (a multi-objective study whose Pareto front is reported;
     #: latency is milliseconds per sample at batch 1, minimised).
     objectives: tuple[str, ...] = ()
+    #: Median pruning of unpromising trials (off: every trial trains to its end).
+    pruning: bool = True
 
     @property
     def multi_objective(self) -> bool:
@@ -138,6 +140,7 @@ def make_plan(
     seed: int = 0,
     space_files: tuple[str | Path, ...] = (),
     objectives: tuple[str, ...] | None = None,
+    pruning: bool = True,
 ) -> Plan:
     """Choose the families that fit the profile's layout and load their spaces.
 
@@ -152,6 +155,8 @@ def make_plan(
         objectives: ``("accuracy",)`` by default; ``("accuracy", "latency")`` makes a
             multi-objective study (accuracy up, latency per sample down). For regression
             the metric is ``rmse``; ``metric`` names the task's metric either way.
+        pruning: Stop trials whose learning curve falls below the family's median (default);
+            off, every trial trains to its end (equal work per trial, e.g. for benchmarks).
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -192,6 +197,7 @@ def make_plan(
     metric = metric_for(profile.task)
     return Plan(
         objectives=_objectives(objectives, metric),
+        pruning=pruning,
         modality=profile.modality,
         layout=profile.layout,
         task=profile.task,

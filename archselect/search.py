@@ -347,11 +347,13 @@ def open_study(
     queued: the fair-share trials first, then open slots up to ``plan.n_trials``.
     """
     storage = make_storage(url)
-    pruner = _FamilyPruner(
-        optuna.pruners.MedianPruner(
-            n_startup_trials=PRUNE_STARTUP_TRIALS, n_warmup_steps=PRUNE_WARMUP_EPOCHS
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    if plan.pruning:
+        pruner = _FamilyPruner(
+            optuna.pruners.MedianPruner(
+                n_startup_trials=PRUNE_STARTUP_TRIALS, n_warmup_steps=PRUNE_WARMUP_EPOCHS
+            )
         )
-    )
     directions = [plan.direction] + ["minimize"] * (len(plan.objectives) - 1)
     study = optuna.create_study(
         storage=storage,

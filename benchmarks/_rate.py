@@ -38,6 +38,8 @@ choices = [40]
 [params.schedule]
 type = "categorical"
 choices = ["constant"]
+[fixed]
+patience = 1000000
 """,
     "cnn1d.toml": """name = "cnn1d"
 [params.blocks]
@@ -68,8 +70,9 @@ choices = [0.1]
 
 
 def fixed_space_args(folder: Path) -> list[str]:
-    """Write :data:`FIXED_SPACES` into ``folder``; the ``--space`` arguments that use them."""
-    args = []
+    """Write :data:`FIXED_SPACES` into ``folder``; the ``fit`` arguments that give every
+    trial the same work: those spaces, no pruning (and no early stopping, in the spaces)."""
+    args = ["--no-pruning"]
     for file, text in FIXED_SPACES.items():
         (folder / file).write_text(text)
         args += ["--space", str(folder / file)]

@@ -3,9 +3,9 @@
 Runs the same search (GunPoint, fixed trial budget, default SQLite storage) twice in one
 run: ``--jobs 1`` with torch using every core, then ``--jobs <cores>`` with one thread per
 process, and prints trials per minute of each (measured from the trials' timestamps, see
-benchmarks/_rate.py) and their ratio, and epochs per minute: every trial is the same model
-trained the same way (``_rate.FIXED_SPACES``), but pruning and early stopping end trials at
-different epochs, so the work-normalised ratio is the one to decide by. archselect's default
+benchmarks/_rate.py) and their ratio. Every trial is the same model trained the same way
+(``_rate.FIXED_SPACES``), with pruning and early stopping off, so trials per minute compare
+like with like; epochs per minute is printed as a check. archselect's default
 (archselect/_parallel.py, CPU_PARALLEL_PROCESSES) follows this measurement.
 
 Usage: python benchmarks/cpu_parallel.py [--trials 16] [--families cnn1d,mlp]
@@ -59,7 +59,7 @@ def main() -> None:
     ratio = many["per_minute"] / max(one["per_minute"], 1e-9)
     work = many["epochs_per_minute"] / max(one["epochs_per_minute"], 1e-9)
     print(f"processes / threads ratio: trials/min {ratio:.2f}, epochs/min {work:.2f}")
-    print(f"work-normalised ratio {work:.2f} (> 1: parallel processes are faster)")
+    print(f"trials/min ratio {ratio:.2f} (> 1: parallel processes are faster)")
 
 
 if __name__ == "__main__":

@@ -150,3 +150,14 @@ def test_user_space_without_layouts_fits_the_family(series_setup, tmp_path: Path
     plan = make_plan(prof, families=("cnn1d",), n_trials=2, space_files=(space,))
     assert plan.space("cnn1d").layouts and prof.layout in plan.space("cnn1d").layouts
     assert [p.name for p in plan.space("cnn1d").params] == ["width"]
+
+
+@pytest.mark.parametrize("pruning", [True, False])
+def test_pruning_can_be_switched_off(series_setup, tmp_path: Path, pruning: bool) -> None:
+    from archselect.search import open_study
+
+    prof, _, _ = series_setup
+    plan = make_plan(prof, families=("mlp",), n_trials=2, pruning=pruning)
+    assert Plan.from_json(plan.to_json()).pruning is pruning
+    study = open_study(f"sqlite:///{tmp_path / 's.db'}", plan)
+    assert isinstance(study.pruner, optuna.pruners.NopPruner) is not pruning
