@@ -2,7 +2,8 @@
 
 Like ``_run``, this is a driver, not a stage: ``fit`` turns ``X`` into the wide table the
 profiler reads, runs the whole pipeline into a run directory (a fresh temporary one per
-fit unless ``out`` is given) and keeps the exported model for ``predict``.
+fit unless ``out`` is given, removed with the estimator) and keeps the exported model in
+memory for ``predict``.
 
 Arrays are converted as follows (the same conversion applies at ``predict``):
 
@@ -18,8 +19,10 @@ Arrays are converted as follows (the same conversion applies at ``predict``):
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -181,11 +184,12 @@ class _ArchSelectBase(BaseEstimator):
             )
 
     def _run_pipeline(self, frame: pd.DataFrame) -> None:
-        run_dir = (
-            Path(self.out)
-            if self.out is not None
-            else Path(tempfile.mkdtemp(prefix="archselect-")) / "run"
-        )
+        if self.out is not None:
+            run_dir = Path(self.out)
+        else:  # removed with the estimator: the fitted model lives in memory (model_)
+            root = tempfile.mkdtemp(prefix="archselect-")
+            weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
+            run_dir = Path(root) / "run"
         study = self.study_name or (
             f"{STUDY_NAME}-{uuid.uuid4().hex[:12]}" if self.storage else STUDY_NAME
         )
@@ -234,7 +238,8 @@ class ArchSelectClassifier(ClassifierMixin, _ArchSelectBase):
         timeout: Seconds budget of the search.
         families: Restrict the search to these families (e.g. ``("cnn2d", "mlp")``).
         seed: Seed of the split, the sampler and training.
-        out: Run directory (replaced at each fit); a fresh temporary one when ``None``.
+        out: Run directory (replaced at each fit); when ``None``, a fresh temporary one that
+            is removed when the estimator is garbage-collected (pass ``out`` to keep it).
         storage: Optuna storage URL (default SQLite ``out/study.db``).
         study_name: Study name (default ``archselect``, unique per fit with ``storage``).
         modality: Force ``spatial``, ``sequential`` or ``tabular``.

@@ -112,6 +112,17 @@ def test_fits_images_and_sequences_as_arrays() -> None:
     assert set(clf.predict(x)) <= {"bottom", "top"}
     assert 0.0 <= clf.score(x, y) <= 1.0
     assert clf.model_.preprocessing.input_shape == (1, 8, 8)
+    # the temporary run directory goes with the estimator; a pickled copy still predicts
+    import gc
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(clf))
+    run_root = Path(clf.run_dir_).parent
+    del clf
+    gc.collect()
+    assert not run_root.exists()
+    assert list(copy.predict(x[:3])) == list(copy.predict(x[:3]))
+    assert copy.predict_proba(x[:3]).shape == (3, 2)
 
     t = np.linspace(0, 4 * np.pi, 32)
     rng = np.random.default_rng(1)
