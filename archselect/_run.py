@@ -339,7 +339,8 @@ def _check_format(run_dir: Path) -> None:
             .get("format_version", 1)
         )
     except json.JSONDecodeError as exc:
-        raise RunDirError(f"{plan_path} is damaged ({exc}); rerun fit with --force.") from exc
+        why = _why(exc)
+        raise RunDirError(f"{plan_path} is damaged ({why}); rerun fit with --force.") from exc
     if int(fmt) > RUN_FORMAT:
         raise RunDirError(
             f"{run_dir} was written by a newer archselect (run format {fmt} > {RUN_FORMAT}); "
@@ -352,6 +353,18 @@ class RunPlan(Plan):
     """The plan as stored in ``plan.json``: the stage's plan plus how the run was made."""
 
     run: RunInfo | None = None
+
+
+#: Longest reason quoted from a parse error in a "damaged file" message.
+MAX_REASON_CHARS = 120
+
+
+def _why(exc: Exception) -> str:
+    """A parse error in a few words: missing fields named plainly, else its first line."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, TypeError) and "required" in text:
+        return "fields missing: " + text.split(":", 1)[-1].strip()[:MAX_REASON_CHARS]
+    return text[:MAX_REASON_CHARS]
 
 
 def ensemble_size(n_rows: int) -> int:
@@ -691,7 +704,7 @@ class Run:
         try:
             return cls.read(path)
         except (json.JSONDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
-            raise RunDirError(f"{path} is damaged ({exc}); rerun fit with --force.") from exc
+            raise RunDirError(f"{path} is damaged ({_why(exc)}); rerun fit with --force.") from exc
 
     @cached_property
     def profile(self) -> RunProfile:

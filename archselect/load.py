@@ -125,7 +125,7 @@ def _header(text: str, sep: str) -> list[str]:
 def _check_width(n_columns: int, where: str) -> None:
     if n_columns > MAX_COLUMNS:
         raise DataError(
-            f"{where} has {n_columns:,} columns, more than the limit of {MAX_COLUMNS:,}; "
+            f"{where} has at least {n_columns:,} columns, more than the limit of {MAX_COLUMNS:,}; "
             "select fewer columns (or store images as files and list their paths)."
         )
 
