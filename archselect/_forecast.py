@@ -39,6 +39,7 @@ __all__ = [
     "panel_mase_scale",
     "regularise",
     "regularise_panel",
+    "series_label",
     "splits_into_windows",
     "time_ordered_split",
     "window_targets",
@@ -177,6 +178,11 @@ def find_repeated_time_column(
     return None
 
 
+def _time_text(t: pd.Timestamp) -> str:
+    """A timestamp as a date when it falls on midnight, else in full."""
+    return str(t.date()) if t == t.normalize() else str(t)
+
+
 def find_series_id(
     frame: pd.DataFrame, time_col: str, exclude: tuple[str, ...], given: str | None = None
 ) -> tuple[str | None, dict[str, Any]]:
@@ -198,6 +204,7 @@ def find_series_id(
     n = len(frame)
     evidence: dict[str, Any] = {}
     best: tuple[int, str] | None = None
+    times = parse_times(frame[time_col]).rename(time_col)
     columns = [given] if given is not None else [str(c) for c in frame.columns]
     for col in columns:
         if col == time_col or col in exclude:
@@ -208,15 +215,16 @@ def find_series_id(
         n_ids = int(s.nunique(dropna=True))
         if given is None and not 1 < n_ids <= n / MIN_STEPS_PER_SERIES:
             continue
-        pairs = frame[[col, time_col]].astype("string")
+        pairs = pd.concat([s.astype("string"), times], axis=1)
         duplicated = pairs.duplicated()
         evidence[col] = {"n_series": n_ids, "pairs_unique": not bool(duplicated.any())}
         if duplicated.any():
             if given is not None:
                 row = pairs[duplicated].iloc[0]
                 raise DataError(
-                    f"Series {row[col]!r} of --id-col {col!r} has time {row[time_col]} more "
-                    "than once; name the column that tells the series apart with --id-col."
+                    f"Series {row[col]!r} of --id-col {col!r} has time "
+                    f"{_time_text(row[time_col])} more than once; name the column that tells "
+                    "the series apart with --id-col."
                 )
             continue
         if best is None or n_ids < best[0]:
@@ -347,9 +355,12 @@ def _longest_run(mask: np.ndarray) -> int:
     return best
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SeriesGrid:
-    """One series of a long-format table on its regular grid (values (T, C), gaps filled)."""
+    """One series of a long-format table on its regular grid (values (T, C), gaps filled).
+
+    Compared by identity (it holds arrays); not a JSON record: it is derived from the rows.
+    """
 
     series_id: Any
     grid: pd.DatetimeIndex
@@ -381,9 +392,22 @@ def regularise_panel(
         try:
             grid, filled, fill = regularise(t.iloc[rows], v[rows], frequency)
         except DataError as exc:
-            raise DataError(f"Series {sid!r} of column {ids.name!r}: {exc}") from exc
+            raise DataError(f"Series {series_label(sid)!r} of column {ids.name!r}: {exc}") from exc
         out.append(SeriesGrid(sid, grid, filled, fill))
     return out
+
+
+def series_label(series_id: Any) -> str:
+    """A series id as text: whole floats without ``.0``, numpy scalars as Python values.
+
+    Example:
+        >>> (series_label(np.int64(3)), series_label(2.0), series_label("north"))
+        ('3', '2', 'north')
+    """
+    value = series_id.item() if isinstance(series_id, np.generic) else series_id
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def panel_fill(series: list[SeriesGrid]) -> dict[str, Any]:

@@ -155,7 +155,7 @@ class Preprocessing(JsonRecord):
                 which = (
                     "The history"
                     if s.series_id is None
-                    else f"Series {_label_str(s.series_id)!r} of the history"
+                    else f"Series {_forecast.series_label(s.series_id)!r} of the history"
                 )
                 raise DataError(
                     f"{which} has {len(s.values)} time steps; the model reads the last "
@@ -742,13 +742,13 @@ def _plot_series(parts: list[_SeriesSplit], window: int) -> tuple[int, PlotSerie
     best = max(range(len(parts)), key=lambda i: (len(parts[i].test), -i))
     start = sum(len(p.test) for p in parts[:best])
     chosen = parts[best]
+    label = _forecast.series_label(chosen.grid.series_id)
     plot = PlotSeries(
-        series_id=_label_str(chosen.grid.series_id),
+        series_id=label,
         test_rows=(start, start + len(chosen.test)),
         first_step=chosen.test[0] + window,
         reason=(
-            f"series {_label_str(chosen.grid.series_id)!r} of {len(parts)}, the one with most "
-            "test windows (the first on ties)"
+            f"series {label!r} of {len(parts)}, the one with most test windows (the first on ties)"
         ),
     )
     return best, plot
@@ -803,7 +803,7 @@ def _prepare_panel_forecast(table: Table, profile: Profile, seed: int) -> Prepar
             xs[name].append(x_all[list(idx)])
             ys[name].append(y_all[list(idx)])
             positions[name] += [len(ids) + i for i in range(len(idx))]
-            ids += [_label_str(p.grid.series_id)] * len(idx)
+            ids += [_forecast.series_label(p.grid.series_id)] * len(idx)
             target_times += [str(p.grid.grid[i + window]) for i in idx]
     split = Split(
         tuple(positions["train"]),

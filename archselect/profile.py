@@ -1237,7 +1237,7 @@ def _panel_forecast_decision(
     )
     w, h = int(choice["window"]), int(choice["horizon"])
     kept = [s for s in series if _forecast.splits_into_windows(len(s.values), w, h)]
-    short = [_label_str(s.series_id) for s in series if s not in kept]
+    short = [_forecast.series_label(s.series_id) for s in series if s not in kept]
     if not kept:
         raise DataError(
             f"Every series of {id_col!r} is too short for window {w} and horizon {h}; give "
@@ -1256,7 +1256,7 @@ def _panel_forecast_decision(
             "series that leaves fewer than "
             f"{_forecast.MIN_TRAIN_WINDOWS} training windows (or no validation or test "
             "window) is left out; window and horizon chosen on the series of median length "
-            f"({_label_str(typical.series_id)!r}, {len(typical.values)} steps)"
+            f"({_forecast.series_label(typical.series_id)!r}, {len(typical.values)} steps)"
         ),
         **freq,
         **fill,
