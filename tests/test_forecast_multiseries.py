@@ -71,6 +71,10 @@ def test_id_col_names_the_series_and_a_single_series_is_unchanged() -> None:
     given = profile_frame(frame, id_col="store")
     assert given.id_column == "store"
     assert given.evidence["forecast"]["id_rule"] == "given with --id-col"
+    renamed = profile_frame(
+        frame.rename(columns={"date": "when"}), id_col="store", time_col="when"
+    )
+    assert (renamed.layout, renamed.time_column) == ("forecast", "when")
     one = frame[frame["store"] == "north"].drop(columns="store")
     single = profile_frame(one)
     assert (single.layout, single.form, single.id_column) == ("forecast", "dated_series", None)
@@ -166,7 +170,7 @@ def _invoke(*args: str, code: int = 0) -> str:
 def test_fit_report_predict_each_series(tmp_path: Path, panel_csv: Path, fast_space: Path) -> None:
     out = tmp_path / "run"
     _invoke(
-        "fit", str(panel_csv), "--out", str(out), "--trials", "2", "--families", "cnn1d,gru",
+        "fit", str(panel_csv), "--out", str(out), "--trials", "2", "--families", "cnn1d,mlp",
         "--horizon", str(HORIZON), "--space", str(fast_space), "--quiet",
     )  # fmt: skip
     profile = json.loads((out / "profile.json").read_text())
