@@ -565,10 +565,11 @@ def time_ordered_split(
 
 def panel_mase_scale(targets: list[np.ndarray], season: int) -> float:
     """MASE denominator of several series: every series' in-sample seasonal naive absolute
-    errors pooled (differences taken within a series, never across two), then averaged.
+    errors pooled (differences taken within a series, never across two), then averaged:
+    below, (1 + 1 + 4) / 3.
 
     Example:
-        >>> panel_mase_scale([np.array([0.0, 1.0, 2.0]), np.array([5.0, 8.0])], 1)
+        >>> panel_mase_scale([np.array([0.0, 1.0, 2.0]), np.array([5.0, 9.0])], 1)
         2.0
     """
     m = max(1, season)
