@@ -5,12 +5,17 @@ of its detected frequency; missing time steps and missing target values are fill
 linear interpolation in time when at most MAX_FILL_FRACTION of the steps are missing and
 no run of missing steps is longer than MAX_FILL_RUN; otherwise the data is refused with a
 :class:`DataError` that says so.
+
+Several series in long format (an id column, a time column that repeats across series):
+each series is put on the common detected frequency and gap-filled separately with the same
+policy (:func:`regularise_panel`); series too short for the window and horizon are left out.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +27,20 @@ from archselect._serde import JsonRecord
 
 __all__ = [
     "ForecastSpec",
+    "SeriesGrid",
     "choose_window_horizon",
     "detect_frequency",
+    "find_repeated_time_column",
+    "find_series_id",
     "find_time_column",
     "forecast_baselines",
     "mase_scale",
+    "panel_fill",
+    "panel_mase_scale",
     "regularise",
+    "regularise_panel",
+    "series_label",
+    "splits_into_windows",
     "time_ordered_split",
     "window_targets",
     "windows",
@@ -59,6 +72,9 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 #: Fewest training windows.
 MIN_TRAIN_WINDOWS = 10
+#: Several series: an id column has at least this many time steps per series on average
+#: (and more than one series), and every (id, time) pair occurs once.
+MIN_STEPS_PER_SERIES = 8
 
 FORECAST_THRESHOLDS: dict[str, float] = {
     "min_parsed_fraction": MIN_PARSED_FRACTION,
@@ -72,6 +88,8 @@ FORECAST_THRESHOLDS: dict[str, float] = {
     "min_season_acf": MIN_SEASON_ACF,
     "val_fraction": VAL_FRACTION,
     "test_fraction": TEST_FRACTION,
+    "min_train_windows": MIN_TRAIN_WINDOWS,
+    "min_steps_per_series": MIN_STEPS_PER_SERIES,
 }
 
 _DIGITS_ONLY = re.compile(r"^\d+(\.\d+)?$")
@@ -101,11 +119,10 @@ def _is_whole(values: pd.Series) -> bool:
     return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
 
 
-def find_time_column(frame: pd.DataFrame, exclude: str) -> tuple[str | None, dict[str, Any]]:
-    """The column that holds the time of each row, with the evidence (or ``None``)."""
-    evidence: dict[str, Any] = {}
+def _time_candidates(frame: pd.DataFrame, exclude: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """Columns that may hold times, in column order, with the parsed and unique fractions."""
     for col in frame.columns:
-        if col == exclude:
+        if col in exclude:
             continue
         s = frame[col]
         named = str(col).lower() in TIME_NAMES
@@ -122,10 +139,97 @@ def find_time_column(frame: pd.DataFrame, exclude: str) -> tuple[str | None, dic
         parsed = parse_times(sample)
         frac = float(parsed.notna().mean())
         unique = float(s.nunique(dropna=True) / max(1, s.notna().sum()))
-        evidence[str(col)] = {"parsed_fraction": frac, "unique_fraction": unique, "named": named}
-        if frac >= MIN_PARSED_FRACTION and unique >= MIN_UNIQUE_TIMES:
-            return str(col), evidence
-    return None, evidence
+        yield {
+            "column": str(col),
+            "parsed_fraction": frac,
+            "unique_fraction": unique,
+            "named": named,
+        }
+
+
+def _candidate_evidence(found: list[dict[str, Any]]) -> dict[str, Any]:
+    return {c["column"]: {k: v for k, v in c.items() if k != "column"} for c in found}
+
+
+def find_time_column(frame: pd.DataFrame, exclude: str) -> tuple[str | None, dict[str, Any]]:
+    """The column that holds the time of each row, with the evidence (or ``None``)."""
+    found: list[dict[str, Any]] = []
+    for cand in _time_candidates(frame, (exclude,)):  # lazily: stop at the first time column
+        found.append(cand)
+        if cand["parsed_fraction"] >= MIN_PARSED_FRACTION and (
+            cand["unique_fraction"] >= MIN_UNIQUE_TIMES
+        ):
+            return cand["column"], _candidate_evidence(found)
+    return None, _candidate_evidence(found)
+
+
+def find_repeated_time_column(
+    frame: pd.DataFrame, exclude: tuple[str, ...], given: str | None = None
+) -> str | None:
+    """A column of dates whose times repeat (several series in long format), or ``None``.
+
+    ``given`` (``--time-col``) is taken when it parses as dates.
+    """
+    for cand in _time_candidates(frame, tuple(c for c in exclude if c != given)):
+        if given is not None and cand["column"] != given:
+            continue
+        if cand["parsed_fraction"] >= MIN_PARSED_FRACTION:
+            return str(cand["column"])
+    return None
+
+
+def _time_text(t: pd.Timestamp) -> str:
+    """A timestamp as a date when it falls on midnight, else in full."""
+    return str(t.date()) if t == t.normalize() else str(t)
+
+
+def find_series_id(
+    frame: pd.DataFrame, time_col: str, exclude: tuple[str, ...], given: str | None = None
+) -> tuple[str | None, dict[str, Any]]:
+    """The column naming each series of a long-format table of dated series.
+
+    Rule: among the text or whole-number columns (other than the time column and
+    ``exclude``) with more than one value and at least MIN_STEPS_PER_SERIES rows per value
+    on average, those for which every (id, time) pair occurs once; the coarsest (fewest
+    distinct values) wins, the first in column order on ties. ``given`` (``--id-col``) must
+    pass the same uniqueness test.
+
+    Returns:
+        The id column (or ``None``) and the evidence: every candidate's number of series and
+        whether its (id, time) pairs are unique.
+
+    Raises:
+        DataError: ``given`` repeats an (id, time) pair.
+    """
+    n = len(frame)
+    evidence: dict[str, Any] = {}
+    best: tuple[int, str] | None = None
+    times = parse_times(frame[time_col]).rename(time_col)
+    columns = [given] if given is not None else [str(c) for c in frame.columns]
+    for col in columns:
+        if col == time_col or col in exclude:
+            continue
+        s = frame[col]
+        if pd.api.types.is_float_dtype(s) and not _is_whole(s.dropna()):
+            continue
+        n_ids = int(s.nunique(dropna=True))
+        if given is None and not 1 < n_ids <= n / MIN_STEPS_PER_SERIES:
+            continue
+        pairs = pd.concat([s.astype("string"), times], axis=1)
+        duplicated = pairs.duplicated()
+        evidence[col] = {"n_series": n_ids, "pairs_unique": not bool(duplicated.any())}
+        if duplicated.any():
+            if given is not None:
+                row = pairs[duplicated].iloc[0]
+                raise DataError(
+                    f"Series {row[col]!r} of --id-col {col!r} has time "
+                    f"{_time_text(row[time_col])} more than once; name the column that tells "
+                    "the series apart with --id-col."
+                )
+            continue
+        if best is None or n_ids < best[0]:
+            best = (n_ids, col)
+    return (best[1] if best else None), evidence
 
 
 def detect_frequency(times: pd.Series) -> dict[str, Any]:
@@ -211,7 +315,7 @@ def regularise(
         dup = t[t.duplicated()][0]
         raise DataError(
             f"Time {dup} occurs more than once; forecasting needs one row per time step "
-            "(several series in long format are not supported yet)."
+            "(for several series in long format, name their id column with --id-col)."
         )
     v = np.asarray(values, dtype=np.float64)[order]
     grid = pd.date_range(t[0], t[-1], freq=frequency)
@@ -249,6 +353,81 @@ def _longest_run(mask: np.ndarray) -> int:
         cur = cur + 1 if m else 0
         best = max(best, cur)
     return best
+
+
+@dataclass(frozen=True, eq=False)
+class SeriesGrid:
+    """One series of a long-format table on its regular grid (values (T, C), gaps filled).
+
+    Compared by identity (it holds arrays); not a JSON record: it is derived from the rows.
+    """
+
+    series_id: Any
+    grid: pd.DatetimeIndex
+    values: np.ndarray
+    fill: dict[str, Any]
+
+
+def regularise_panel(
+    ids: pd.Series, times: pd.Series, values: np.ndarray, frequency: str
+) -> list[SeriesGrid]:
+    """Regularise each series (rows sharing an id) on ``frequency`` separately.
+
+    Series come in order of their id's first row; each gets :func:`regularise`'s gap policy.
+
+    Raises:
+        DataError: An empty id, or a series that :func:`regularise` refuses (named by id).
+    """
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 1
+        raise DataError(
+            f"Id column {ids.name!r} is empty in data row {row}; fill in every series id."
+        )
+    codes, uniques = pd.factorize(ids, sort=False)
+    v = np.asarray(values, dtype=np.float64)
+    t = times.reset_index(drop=True)
+    out = []
+    for code, sid in enumerate(uniques):
+        rows = np.flatnonzero(codes == code)
+        try:
+            grid, filled, fill = regularise(t.iloc[rows], v[rows], frequency)
+        except DataError as exc:
+            raise DataError(f"Series {series_label(sid)!r} of column {ids.name!r}: {exc}") from exc
+        out.append(SeriesGrid(sid, grid, filled, fill))
+    return out
+
+
+def series_label(series_id: Any) -> str:
+    """A series id as text: whole floats without ``.0``, numpy scalars as Python values.
+
+    Example:
+        >>> (series_label(np.int64(3)), series_label(2.0), series_label("north"))
+        ('3', '2', 'north')
+    """
+    value = series_id.item() if isinstance(series_id, np.generic) else series_id
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def panel_fill(series: list[SeriesGrid]) -> dict[str, Any]:
+    """The fill facts of several series summed (the longest gap: the longest of any)."""
+    return {
+        "grid_steps": sum(s.fill["grid_steps"] for s in series),
+        "missing_timestamps": sum(s.fill["missing_timestamps"] for s in series),
+        "missing_steps": sum(s.fill["missing_steps"] for s in series),
+        "longest_gap": max((s.fill["longest_gap"] for s in series), default=0),
+        "filled": any(s.fill["filled"] for s in series),
+    }
+
+
+def splits_into_windows(n_steps: int, window: int, horizon: int) -> bool:
+    """Whether a series of ``n_steps`` gives :func:`time_ordered_split` enough windows."""
+    try:
+        time_ordered_split(n_steps, window, horizon)
+    except DataError:
+        return False
+    return True
 
 
 def _acf(x: np.ndarray, lag: int) -> float:
@@ -384,6 +563,23 @@ def time_ordered_split(
     return train, val, test, val_start, test_start
 
 
+def panel_mase_scale(targets: list[np.ndarray], season: int) -> float:
+    """MASE denominator of several series: every series' in-sample seasonal naive absolute
+    errors pooled (differences taken within a series, never across two), then averaged:
+    below, (1 + 1 + 4) / 3.
+
+    Example:
+        >>> panel_mase_scale([np.array([0.0, 1.0, 2.0]), np.array([5.0, 9.0])], 1)
+        2.0
+    """
+    m = max(1, season)
+    diffs = [np.abs(y[m:] - y[:-m]) for y in map(np.asarray, targets) if len(y) > m]
+    if not diffs:
+        return 1.0
+    scale = float(np.mean(np.concatenate(diffs)))
+    return scale if scale > 1e-12 else 1.0
+
+
 def mase_scale(target: np.ndarray, season: int) -> float:
     """Mean absolute error of the in-sample seasonal naive forecast (the MASE denominator)."""
     m = max(1, season)
@@ -396,7 +592,10 @@ def mase_scale(target: np.ndarray, season: int) -> float:
 
 @dataclass(frozen=True)
 class ForecastSpec(JsonRecord):
-    """How a dated series becomes windows: time column, grid, window, horizon, season."""
+    """How dated series become windows: time column, grid, window, horizon, season.
+
+    ``id_column`` names the series of a long-format table (``None``: one series).
+    """
 
     time_column: str
     frequency: str
@@ -404,22 +603,41 @@ class ForecastSpec(JsonRecord):
     horizon: int
     season: int
     mase_scale: float = 1.0
+    id_column: str | None = None
+
+    def _check_columns(self, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+        ids = (self.id_column,) if self.id_column is not None else ()
+        missing = [c for c in (*ids, self.time_column, *columns) if c not in frame.columns]
+        if missing:
+            what = "the series id column, " if ids else ""
+            raise DataError(
+                f"The history lacks column {missing[0]!r}; pass {what}the time column, the "
+                "target and any covariates the model was trained on."
+            )
+
+    @staticmethod
+    def _values(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+        return np.column_stack(
+            [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
+        )
 
     def series(
         self, frame: pd.DataFrame, columns: tuple[str, ...]
     ) -> tuple[pd.DatetimeIndex, np.ndarray, dict[str, Any]]:
         """Rows → (regular time grid, values (T, C) with gaps filled, fill facts)."""
-        missing = [c for c in (self.time_column, *columns) if c not in frame.columns]
-        if missing:
-            raise DataError(
-                f"The history lacks column {missing[0]!r}; pass the time column, the target "
-                "and any covariates the model was trained on."
-            )
+        self._check_columns(frame, columns)
         times = parse_times(frame[self.time_column])
-        values = np.column_stack(
-            [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
-        )
-        return regularise(times, values, self.frequency)
+        return regularise(times, self._values(frame, columns), self.frequency)
+
+    def panel(self, frame: pd.DataFrame, columns: tuple[str, ...]) -> list[SeriesGrid]:
+        """Rows → every series on its regular grid (one series when there is no id column)."""
+        self._check_columns(frame, columns)
+        if self.id_column is None:
+            grid, values, fill = self.series(frame, columns)
+            return [SeriesGrid(None, grid, values, fill)]
+        times = parse_times(frame[self.time_column])
+        values = self._values(frame, columns)
+        return regularise_panel(frame[self.id_column], times, values, self.frequency)
 
     def future_times(self, last: pd.Timestamp) -> pd.DatetimeIndex:
         """The ``horizon`` time steps after ``last``."""

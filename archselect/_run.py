@@ -653,7 +653,8 @@ def forecast_plot_data(
     """The test period's truth and each family's best (and each baseline's) forecast."""
     spec = prepared.preprocessing.forecast
     assert spec is not None
-    start = prepared.split.test[0] + spec.window
+    plot = prepared.plot  # several series: the one with most test windows
+    start = plot.first_step if plot is not None else prepared.split.test[0] + spec.window
     trials = {t.number: t for t in result.trials}
     forecasts: dict[str, list[float]] = {}
     for fam in rec.families:
@@ -679,7 +680,10 @@ def forecast_plot_data(
         "note": (
             f"windows of {spec.window} steps, each forecasting {spec.horizon} steps, laid end "
             "to end over the test period (each block starts from true history)"
+            + (f"; shown: {plot.reason}" if plot is not None else "")
         ),
+        "series": plot.to_dict() if plot is not None else None,
+        "id_column": spec.id_column,
     }
 
 
@@ -740,6 +744,9 @@ class Run:
 
         For a forecasting run, ``data`` is the history (time column, target, covariates):
         the result holds the next ``horizon`` steps after its last time, with their times.
+        With several series (an id column), the next ``horizon`` steps of every series in
+        the history, with their ids; the model is global, so an id never seen in training
+        is forecast too.
         """
         frame = load_table(data).frame
         return self.model.predict_frame(frame).reset_index(drop=True)

@@ -172,7 +172,10 @@ def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
         train_time_s=elapsed,
         extra_metrics=extra,
         test_forecast=tuple(
-            float(v) for v in pre.decode_output(_forecast.tile(outs[1], h).reshape(1, -1))[0]
+            float(v)
+            for v in pre.decode_output(
+                _forecast.tile(prepared.plot_outputs(outs[1]), h).reshape(1, -1)
+            )[0]
         ),
     )
 

@@ -139,7 +139,9 @@ _common_data_options = [
         help="Override the detected tensor layout (series_padded: long format).",
     ),
     click.option(
-        "--id-col", help="Long format: the column naming each sequence (one label per id)."
+        "--id-col",
+        help="Long format: the column naming each sequence (one label per id), or each "
+        "dated series of a forecast (one global model).",
     ),
     click.option(
         "--time-col", help="Long format: the column ordering the steps within a sequence."
@@ -507,7 +509,9 @@ def predict(run_dir: Path, data: Path, output: Path | None) -> None:
     """Predict every row of DATA with the model of RUN_DIR (a target column is ignored).
 
     For a forecasting run, DATA is the history and the output holds the next H time
-    steps after its last time (columns: the time column, prediction).
+    steps after its last time (columns: the time column, prediction); with several series
+    (an id column), the next H steps of every series, ids unseen in training included
+    (columns: the id, the time column, prediction).
 
     \b
     Example:

@@ -89,18 +89,14 @@ class ExportedModel:
         """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``).
 
         For a forecast, ``frame`` is the history: the result holds the next ``horizon``
-        time steps after its last time (columns: the time column, ``prediction``).
+        time steps after its last time (columns: the time column, ``prediction``). With
+        several series (an id column), every series of the history is forecast from its own
+        last window, ``horizon`` rows per series in order of first appearance (columns: the
+        id, the time column, ``prediction``); the model is global, so a series id never seen
+        in training is forecast too.
         """
-        spec = self.preprocessing.forecast
-        if spec is not None:
-            times, _, _ = spec.series(frame, self.preprocessing.feature_columns)
-            out = predict_outputs(self.net, self.preprocessing.transform(frame)[-1:])
-            return pd.DataFrame(
-                {
-                    spec.time_column: spec.future_times(times[-1]),
-                    "prediction": self.preprocessing.decode_output(out)[0],
-                }
-            )
+        if self.preprocessing.forecast is not None:
+            return self._forecast_frame(frame)
         pre = self.preprocessing
         x = pre.transform(frame)
         out = predict_outputs(self.net, x)
@@ -113,6 +109,21 @@ class ExportedModel:
             for j, cls in enumerate(self.preprocessing.classes):
                 result[f"proba_{cls}"] = proba[:, j]
         return result
+
+    def _forecast_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The next ``horizon`` steps after the last time of each series of the history."""
+        spec = self.preprocessing.forecast
+        assert spec is not None
+        series = self.preprocessing.forecast_windows(frame)
+        last = np.concatenate([x[-1:] for _, x in series])
+        values = self.preprocessing.decode_output(predict_outputs(self.net, last))
+        times = [spec.future_times(s.grid[-1]) for s, _ in series]
+        columns: dict[str, Any] = {}
+        if spec.id_column is not None:
+            columns[spec.id_column] = np.repeat([s.series_id for s, _ in series], spec.horizon)
+        columns[spec.time_column] = np.concatenate([t.to_numpy() for t in times])
+        columns["prediction"] = values.reshape(-1)
+        return pd.DataFrame(columns)
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """Raw outputs for already-prepared input of shape ``(N, *input_shape)``."""

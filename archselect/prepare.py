@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from archselect import _forecast, _text
 from archselect._errors import DataError
-from archselect._forecast import ForecastSpec
+from archselect._forecast import ForecastSpec, SeriesGrid
 from archselect._serde import JsonRecord
 from archselect._text import TextEncoding
 from archselect.load import Table
@@ -23,7 +23,14 @@ from archselect.profile import (
     order_values,
 )
 
-__all__ = ["Prepared", "Preprocessing", "Split", "fit_preprocessing", "prepare"]
+__all__ = [
+    "PlotSeries",
+    "Prepared",
+    "Preprocessing",
+    "Split",
+    "fit_preprocessing",
+    "prepare",
+]
 
 #: Fractions of the rows held out for validation (model choice) and test (the final word).
 VAL_FRACTION = 0.2
@@ -113,7 +120,8 @@ class Preprocessing(JsonRecord):
         The one path from a DataFrame to tensors (training, ``predict`` and the export).
         Image files resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``).
         Text: int64 token ids ``(N, T)``. Forecast: every input window ``(N, W, C)`` of the
-        (regularised, time-sorted) history, the last one last.
+        (regularised, time-sorted) history, the last one last; with several series, each
+        series' windows in turn (series in order of first appearance).
         """
         if self.text is not None:
             if self.text.column not in frame.columns:
@@ -123,14 +131,8 @@ class Preprocessing(JsonRecord):
                 )
             return self.text.encode(list(frame[self.text.column]))
         if self.forecast is not None:
-            _, values, _ = self.forecast.series(frame, self.feature_columns)
-            if len(values) < self.forecast.window:
-                raise DataError(
-                    f"The history has {len(values)} time steps; the model reads the last "
-                    f"{self.forecast.window}, so pass at least that many rows."
-                )
-            z = (values - np.asarray(self.mean)) / np.asarray(self.std)
-            return _forecast.windows(z.astype(np.float32), self.forecast.window)
+            parts = [x for _, x in self.forecast_windows(frame)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
         if self.form == "long":
             return self._long_tensor(frame)
         if self.form == "image_paths":
@@ -138,6 +140,30 @@ class Preprocessing(JsonRecord):
         x = self.raw_matrix(frame)
         x = (x - np.asarray(self.mean)) / np.asarray(self.std)
         return reshape(x.astype(np.float32), self.layout, self.input_shape)
+
+    def forecast_windows(self, frame: pd.DataFrame) -> list[tuple[SeriesGrid, np.ndarray]]:
+        """Every series of the history with its standardised input windows ``(N, W, C)``.
+
+        Raises:
+            DataError: A series shorter than the window (named by its id).
+        """
+        assert self.forecast is not None
+        out = []
+        window = self.forecast.window
+        for s in self.forecast.panel(frame, self.feature_columns):
+            if len(s.values) < window:
+                which = (
+                    "The history"
+                    if s.series_id is None
+                    else f"Series {_forecast.series_label(s.series_id)!r} of the history"
+                )
+                raise DataError(
+                    f"{which} has {len(s.values)} time steps; the model reads the last "
+                    f"{window}, so pass at least that many rows."
+                )
+            z = (s.values - np.asarray(self.mean)) / np.asarray(self.std)
+            out.append((s, _forecast.windows(z.astype(np.float32), window)))
+        return out
 
     def _image_tensor(self, frame: pd.DataFrame) -> np.ndarray:
         """Image files → (N, C, H, W), resized, standardised per channel."""
@@ -313,6 +339,23 @@ class Split(JsonRecord):
 
 
 @dataclass(frozen=True)
+class PlotSeries(JsonRecord):
+    """Several series: the one the report plots, and where its test windows lie.
+
+    Attributes:
+        series_id: Its id (as text).
+        test_rows: ``(start, stop)`` of its windows among the test windows.
+        first_step: The step of its grid that its first test window predicts.
+        reason: Why this series, in words.
+    """
+
+    series_id: str
+    test_rows: tuple[int, int]
+    first_step: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Prepared:
     """Tensors for each split plus the fitted preprocessing.
 
@@ -329,9 +372,22 @@ class Prepared:
     x_test: np.ndarray
     y_test: np.ndarray
     notes: tuple[str, ...] = ()
-    #: Forecasts only: the regular time grid and the target on it (target units).
+    #: Forecasts only: the regular time grid and the target on it (target units); with
+    #: several series, those of the plotted one (``plot``).
     times: tuple[str, ...] = ()
     series: tuple[float, ...] = ()
+    plot: PlotSeries | None = None
+    #: Several series: each window's series id and the time of its first target step, in
+    #: window order (split positions index into these).
+    window_series: tuple[str, ...] = ()
+    window_target_times: tuple[str, ...] = ()
+
+    def plot_outputs(self, test_outputs: np.ndarray) -> np.ndarray:
+        """The test outputs (or targets) of the plotted series: all of them for one series."""
+        if self.plot is None:
+            return test_outputs
+        start, stop = self.plot.test_rows
+        return test_outputs[start:stop]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -602,6 +658,8 @@ def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
 def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     """Sliding windows over the time-sorted series; validation and test are the latest."""
     fc = profile.evidence["forecast"]
+    if fc.get("id_column") is not None:
+        return _prepare_panel_forecast(table, profile, seed)
     window, horizon, season = int(fc["window"]), int(fc["horizon"]), int(fc["season"])
     spec = ForecastSpec(fc["time_column"], fc["frequency"], window, horizon, season)
     grid, values, _ = spec.series(table.frame, profile.feature_columns)
@@ -652,4 +710,130 @@ def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
         notes=notes,
         times=tuple(str(t) for t in grid),
         series=tuple(float(v) for v in values[:, 0]),
+    )
+
+
+@dataclass(frozen=True)
+class _SeriesSplit:
+    """One series of a panel: its grid, values and window indices of each split."""
+
+    grid: SeriesGrid
+    train: tuple[int, ...]
+    val: tuple[int, ...]
+    test: tuple[int, ...]
+    val_start: int
+
+
+def _panel_splits(series: list[SeriesGrid], window: int, horizon: int) -> list[_SeriesSplit]:
+    """Each usable series' time-ordered split (same fractions as one series)."""
+    out = []
+    for s in series:
+        if not _forecast.splits_into_windows(len(s.values), window, horizon):
+            continue  # too short: left out, as the profile's notes say
+        train, val, test, val_start, _ = _forecast.time_ordered_split(
+            len(s.values), window, horizon
+        )
+        out.append(_SeriesSplit(s, train, val, test, val_start))
+    return out
+
+
+def _plot_series(parts: list[_SeriesSplit], window: int) -> tuple[int, PlotSeries]:
+    """The series with most test windows (the first on ties) and where its windows lie."""
+    best = max(range(len(parts)), key=lambda i: (len(parts[i].test), -i))
+    start = sum(len(p.test) for p in parts[:best])
+    chosen = parts[best]
+    label = _forecast.series_label(chosen.grid.series_id)
+    plot = PlotSeries(
+        series_id=label,
+        test_rows=(start, start + len(chosen.test)),
+        first_step=chosen.test[0] + window,
+        reason=(
+            f"series {label!r} of {len(parts)}, the one with most test windows (the first on ties)"
+        ),
+    )
+    return best, plot
+
+
+def _prepare_panel_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
+    """Several series: windows per series, concatenated; each series split in time.
+
+    Validation and test are each series' latest periods (same fractions as one series);
+    scaling is fitted on the training steps of every series together, and the MASE scale
+    pools their in-sample seasonal naive errors (:func:`_forecast.panel_mase_scale`).
+    """
+    fc = profile.evidence["forecast"]
+    window, horizon, season = int(fc["window"]), int(fc["horizon"]), int(fc["season"])
+    spec = ForecastSpec(
+        fc["time_column"], fc["frequency"], window, horizon, season, id_column=fc["id_column"]
+    )
+    parts = _panel_splits(spec.panel(table.frame, profile.feature_columns), window, horizon)
+    if not parts:
+        raise DataError(
+            f"No series of {spec.id_column!r} is long enough for window {window} and horizon "
+            f"{horizon}; give longer series or smaller --window/--horizon."
+        )
+    fit_part = np.concatenate([p.grid.values[: p.val_start] for p in parts])
+    mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
+    std = np.where(std > MIN_STD, std, 1.0)
+    scale = _forecast.panel_mase_scale([p.grid.values[: p.val_start, 0] for p in parts], season)
+    spec = ForecastSpec(**{**spec.__dict__, "mase_scale": scale})
+    pre = Preprocessing(
+        layout="forecast",
+        task="regression",
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=(window, len(profile.feature_columns)),
+        impute=(),
+        mean=tuple(map(float, mean)),
+        std=tuple(map(float, std)),
+        target_mean=float(mean[0]),
+        target_std=float(std[0]),
+        forecast=spec,
+    )
+    xs: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    ys: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    positions: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    ids: list[str] = []
+    target_times: list[str] = []
+    for p in parts:
+        z = (p.grid.values - mean) / std
+        x_all = _forecast.windows(z.astype(np.float32), window)
+        y_all = _forecast.window_targets(z[:, 0].astype(np.float32), window, horizon)
+        for name, idx in (("train", p.train), ("val", p.val), ("test", p.test)):
+            xs[name].append(x_all[list(idx)])
+            ys[name].append(y_all[list(idx)])
+            positions[name] += [len(ids) + i for i in range(len(idx))]
+            ids += [_forecast.series_label(p.grid.series_id)] * len(idx)
+            target_times += [str(p.grid.grid[i + window]) for i in idx]
+    split = Split(
+        tuple(positions["train"]),
+        tuple(positions["val"]),
+        tuple(positions["test"]),
+        seed=seed,
+        stratified=False,
+        time_ordered=True,
+    )
+    best, plot = _plot_series(parts, window)
+    shown = parts[best].grid
+    notes = (
+        f"{len(parts)} series, one global model: {len(split.train)} training, "
+        f"{len(split.val)} validation and {len(split.test)} test windows; validation and test "
+        "are each series' latest periods (never shuffled across time)",
+        f"the report plots {plot.reason}",
+    )
+    return Prepared(
+        pre,
+        split,
+        np.concatenate(xs["train"]),
+        np.concatenate(ys["train"]),
+        np.concatenate(xs["val"]),
+        np.concatenate(ys["val"]),
+        np.concatenate(xs["test"]),
+        np.concatenate(ys["test"]),
+        notes=notes,
+        times=tuple(str(t) for t in shown.grid),
+        series=tuple(float(v) for v in shown.values[:, 0]),
+        plot=plot,
+        window_series=tuple(ids),
+        window_target_times=tuple(target_times),
     )

@@ -623,7 +623,7 @@ def _forecast_attrs(
     for part, out, y in (("val", val_out, prepared.y_val), ("test", test_out, prepared.y_test)):
         m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
         extra.update({f"{part}_{k}": v for k, v in m.items()})
-    tiled = _forecast.tile(test_out, pre.forecast.horizon).reshape(1, -1)
+    tiled = _forecast.tile(prepared.plot_outputs(test_out), pre.forecast.horizon).reshape(1, -1)
     return {
         "extra_metrics": extra,
         "test_forecast": [float(v) for v in pre.decode_output(tiled)[0]],

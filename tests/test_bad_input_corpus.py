@@ -178,6 +178,19 @@ def _long_format() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _stores(gap: bool = False) -> pd.DataFrame:
+    """Monthly sales of three stores in long format (store, date, sales)."""
+    parts = []
+    for k, store in enumerate("abc"):
+        dates = pd.date_range("2015-01-01", periods=80, freq="MS")
+        sales = 100.0 * (k + 1) + 5 * np.sin(np.arange(80) * np.pi / 6)
+        part = pd.DataFrame({"store": store, "date": dates.strftime("%Y-%m-%d"), "sales": sales})
+        if gap and store == "b":
+            part = part.drop(index=range(20, 40))  # 20 months missing: beyond the fill limit
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 def _not_images(path: Path) -> None:
     (path.parent / "img").mkdir()
     (path.parent / "img" / "fake.png").write_text("not a picture")
@@ -394,6 +407,20 @@ CASES: tuple[Case, ...] = (
         _frame(_long_format),
         ("profile", "{data}"),
         "The label changes within id '2' of column 'id' (down, up)",
+    ),
+    Case(
+        "forecast_series_gap",
+        "several dated series (store, date, sales), one with a 20-month gap",
+        _frame(lambda: _stores(gap=True)),
+        ("profile", "{data}"),
+        "Series 'b' of column 'store': The series misses 20 of 80 MS steps",
+    ),
+    Case(
+        "forecast_id_col_repeats_times",
+        "--id-col naming a column whose (id, time) pairs repeat",
+        _frame(lambda: _stores().assign(chain="one")),
+        ("profile", "{data}", "--id-col", "chain", "--target", "sales"),
+        "Series 'one' of --id-col 'chain' has time 2015-01-01 more than once",
     ),
     Case(
         "image_path_missing",
