@@ -133,7 +133,8 @@ def test_multi_objective_search_records_the_pareto_front(
     write_trials_csv(result, csv_path)
     back = read_trials_csv(csv_path, metric=plan.metric, direction=plan.direction)
     assert back.trials == tuple(
-        t.__class__(**{**t.__dict__, "val_scores_b64": None}) for t in result.trials
+        t.__class__(**{**t.__dict__, "val_scores_b64": None, "val_brier_b64": None})
+        for t in result.trials
     )
     assert [b.state for b in back.baselines] == [b.state for b in result.baselines]
     fams = {s.family: s for s in rec.families}

@@ -53,6 +53,9 @@ min_steps = 6
 min_patience_steps = 4
 """
 
+#: Training steps of a trial in the signal test (about a second on 2 cores).
+SLOW_MIN_STEPS = 1500
+
 TINY_MLP = """
 name = "mlp"
 layouts = ["image", "series", "table"]
@@ -338,7 +341,10 @@ def test_signal_stops_gracefully_and_rerun_resumes(
     tiny: dict[str, Path], tmp_path: Path, signum: int, code: int
 ) -> None:
     out = tmp_path / "run"
-    args = _fit_args(tiny, 8, "--out", str(out), "--jobs", "1")
+    # trials of about a second, so the signal lands inside one, not in the gap between two
+    slow = tmp_path / "shared.toml"
+    slow.write_text(FAST_SHARED_FIXED.replace("min_steps = 6", f"min_steps = {SLOW_MIN_STEPS}"))
+    args = _fit_args({**tiny, "shared": slow}, 8, "--out", str(out), "--jobs", "1")
     url = f"sqlite:///{(out / 'study.db').resolve()}"
     fit = _start(args)
 
