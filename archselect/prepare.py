@@ -562,7 +562,9 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
         >>> import numpy as np, pandas as pd
         >>> from archselect.load import load_table
         >>> from archselect.profile import profile_table
-        >>> frame = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40) % 3, "y": [0, 1] * 20})
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(40, 2))
+        >>> frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": [0, 1] * 20})
         >>> table = load_table(frame)
         >>> prepare(table, profile_table(table)).x_train.shape[1]
         2
