@@ -60,7 +60,7 @@ from archselect.search import (
     train_config,
 )
 from archselect.select import Recommendation, select, with_final_test
-from archselect.train import predict_outputs, score, train_network
+from archselect.train import predict_outputs, score, seed_all, train_network
 
 __all__ = ["Run", "RunInfo", "fit", "load", "read_trials_csv"]
 
@@ -388,6 +388,7 @@ def _refit_final(
     epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
     members = []
     for i in range(ensemble_size(len(x))):
+        seed_all(seed + i)
         net = create_model(
             family,
             input_shape=pre.input_shape,

@@ -59,6 +59,7 @@ from archselect.train import (
     per_sample_scores,
     predict_outputs,
     score,
+    seed_all,
     train_network,
 )
 
@@ -561,6 +562,7 @@ def _objective(
                 trial.set_user_attr("epochs", epoch + 1)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
 
+        seed_all(config.seed)  # the initial weights follow the seed too
         net = create_model(
             family,
             input_shape=pre.input_shape,

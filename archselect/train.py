@@ -37,10 +37,13 @@ __all__ = [
     "FamilyModule",
     "TrainConfig",
     "TrainResult",
+    "batch_bounds",
     "measure_latency",
     "metric_for",
+    "per_sample_brier",
     "per_sample_scores",
     "predict_outputs",
+    "seed_all",
     "select_device",
     "train_network",
 ]
@@ -175,6 +178,12 @@ def _read_only_tensor(a: np.ndarray) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.from_numpy(a)
+
+
+def seed_all(seed: int) -> None:
+    """Seed Python, NumPy and torch: call before building a network, so that its initial
+    weights, and not only its training, follow the run's seed."""
+    pl.seed_everything(seed, workers=False, verbose=False)
 
 
 def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
@@ -445,7 +454,7 @@ def train_network(
         3
     """
     device = device or select_device()
-    pl.seed_everything(config.seed, workers=False, verbose=False)
+    seed_all(config.seed)
     config = effective_config(config, len(x_train))
     if fixed_epochs is not None:
         config = TrainConfig(**{**config.__dict__, "epochs": fixed_epochs, "patience": 10**9})

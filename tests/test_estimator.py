@@ -175,3 +175,14 @@ def test_grid_search_over_its_own_options() -> None:
     grid.fit(x, y)
     assert grid.best_params_["families"] in [("cnn2d",), ("mlp",)]
     assert grid.best_estimator_.best_family_ == grid.best_params_["families"][0]
+
+
+def test_the_same_seed_gives_the_same_model() -> None:
+    """Initial weights follow the seed too: a second fit in the same process (whose global
+    random state has moved on) trains the very same networks."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 3)), np.arange(30) % 3
+    fits = [ArchSelectClassifier(trials=1, space=(TINY,)).fit(x, y) for _ in range(2)]
+    histories = [pd.read_csv(Path(f.run_dir_) / "trials.csv")["history_val"] for f in fits]
+    assert list(histories[0]) == list(histories[1])
+    np.testing.assert_array_equal(fits[0].predict_proba(x), fits[1].predict_proba(x))

@@ -161,3 +161,4 @@ def test_pruning_can_be_switched_off(series_setup, tmp_path: Path, pruning: bool
     assert Plan.from_json(plan.to_json()).pruning is pruning
     study = open_study(f"sqlite:///{tmp_path / 's.db'}", plan)
     assert isinstance(study.pruner, optuna.pruners.NopPruner) is not pruning
+
