@@ -105,7 +105,7 @@ class ExportedModel:
         if pre.id_column is not None:
             result.insert(0, pre.id_column, samples[pre.id_column])
         if self.config.task == "classification":
-            proba = torch.softmax(torch.from_numpy(out), dim=1).numpy()
+            proba = torch.softmax(torch.from_numpy(out).double(), dim=1).numpy()  # see ensemble
             for j, cls in enumerate(self.preprocessing.classes):
                 result[f"proba_{cls}"] = proba[:, j]
         return result

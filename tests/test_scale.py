@@ -267,7 +267,8 @@ def test_sigkilled_worker_loses_only_its_trial_which_is_retried(
             (
                 t
                 for t in _study(pg_url, name).get_trials(deepcopy=False)
-                if t.state.name == "RUNNING" and "worker" in t.user_attrs
+                # training, not still drawing its parameters (all drawn, the last is lr)
+                if t.state.name == "RUNNING" and "worker" in t.user_attrs and "lr" in t.params
             ),
             None,
         )
@@ -345,6 +346,7 @@ def test_signal_stops_gracefully_and_rerun_resumes(
     slow = tmp_path / "shared.toml"
     slow.write_text(FAST_SHARED_FIXED.replace("min_steps = 6", f"min_steps = {SLOW_MIN_STEPS}"))
     args = _fit_args({**tiny, "shared": slow}, 8, "--out", str(out), "--jobs", "1")
+    args.append("--no-pruning")  # long trials would otherwise be pruned on the rerun
     url = f"sqlite:///{(out / 'study.db').resolve()}"
     fit = _start(args)
 

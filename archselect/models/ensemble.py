@@ -21,7 +21,10 @@ class MeanEnsemble(nn.Module):
         self.classification = task == "classification"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = torch.stack([m(x) for m in self.members])  # (M, N, K)
+        # float64: the vectorised float32 exp/log round by position in the batch, so a row's
+        # probabilities would move by one float32 step with the row order
+        outs = torch.stack([m(x) for m in self.members]).double()  # (M, N, K)
         if self.classification:
-            return torch.log(torch.softmax(outs, dim=2).mean(dim=0))  # (N, K)
-        return outs.mean(dim=0)  # (N, K)
+            mean = torch.softmax(outs, dim=2).mean(dim=0)  # (N, K)
+            return torch.log(mean).to(x.dtype if x.is_floating_point() else torch.float32)
+        return outs.mean(dim=0).float()  # (N, K)
