@@ -657,6 +657,27 @@ def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
     return Prepared(pre, split, x_train, y_train, x_val, y_val, x_test, y_test, notes)
 
 
+def _forecast_preprocessing(
+    profile: Profile, spec: ForecastSpec, fit_part: np.ndarray, mase_scale: float
+) -> Preprocessing:
+    """Forecast preprocessing: scaling fitted on the training steps ``fit_part`` (T, C)."""
+    mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
+    std = np.where(std > MIN_STD, std, 1.0)
+    return Preprocessing(
+        layout="forecast",
+        task="regression",
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=(spec.window, len(profile.feature_columns)),
+        impute=(),
+        mean=tuple(map(float, mean)),
+        std=tuple(map(float, std)),
+        target_mean=float(mean[0]),
+        target_std=float(std[0]),
+        forecast=ForecastSpec(**{**spec.__dict__, "mase_scale": mase_scale}),
+    )
+
+
 def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     """Sliding windows over the time-sorted series; validation and test are the latest."""
     fc = profile.evidence["forecast"]
@@ -669,24 +690,10 @@ def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
         len(values), window, horizon
     )
     fit_part = values[:val_start]  # scaling and the MASE scale see training steps only
-    mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
-    std = np.where(std > MIN_STD, std, 1.0)
-    spec = ForecastSpec(
-        **{**spec.__dict__, "mase_scale": _forecast.mase_scale(fit_part[:, 0], season)}
+    pre = _forecast_preprocessing(
+        profile, spec, fit_part, _forecast.mase_scale(fit_part[:, 0], season)
     )
-    pre = Preprocessing(
-        layout="forecast",
-        task="regression",
-        target=profile.target,
-        feature_columns=profile.feature_columns,
-        input_shape=(window, len(profile.feature_columns)),
-        impute=(),
-        mean=tuple(map(float, mean)),
-        std=tuple(map(float, std)),
-        target_mean=float(mean[0]),
-        target_std=float(std[0]),
-        forecast=spec,
-    )
+    mean, std = np.asarray(pre.mean), np.asarray(pre.std)
     x_all = pre.transform(table.frame)
     z = ((values[:, 0] - mean[0]) / std[0]).astype(np.float32)
     y_all = _forecast.window_targets(z, window, horizon)
@@ -775,23 +782,9 @@ def _prepare_panel_forecast(table: Table, profile: Profile, seed: int) -> Prepar
             f"{horizon}; give longer series or smaller --window/--horizon."
         )
     fit_part = np.concatenate([p.grid.values[: p.val_start] for p in parts])
-    mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
-    std = np.where(std > MIN_STD, std, 1.0)
     scale = _forecast.panel_mase_scale([p.grid.values[: p.val_start, 0] for p in parts], season)
-    spec = ForecastSpec(**{**spec.__dict__, "mase_scale": scale})
-    pre = Preprocessing(
-        layout="forecast",
-        task="regression",
-        target=profile.target,
-        feature_columns=profile.feature_columns,
-        input_shape=(window, len(profile.feature_columns)),
-        impute=(),
-        mean=tuple(map(float, mean)),
-        std=tuple(map(float, std)),
-        target_mean=float(mean[0]),
-        target_std=float(std[0]),
-        forecast=spec,
-    )
+    pre = _forecast_preprocessing(profile, spec, fit_part, scale)
+    mean, std = np.asarray(pre.mean), np.asarray(pre.std)
     xs: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     ys: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     positions: dict[str, list[int]] = {"train": [], "val": [], "test": []}
