@@ -196,7 +196,7 @@ def run_baselines(
         >>> from archselect.prepare import prepare
         >>> from archselect.profile import profile_table
         >>> import pandas as pd
-        >>> frame = pd.DataFrame({"a": np.arange(60.0), "y": [0, 1] * 30})
+        >>> frame = pd.DataFrame({"a": np.random.default_rng(0).normal(size=60), "y": [0, 1] * 30})
         >>> table = load_table(frame)
         >>> res = run_baselines(prepare(table, profile_table(table)), ("knn_euclidean",))
         >>> res[0].state

@@ -161,7 +161,8 @@ def make_plan(
     Example:
         >>> import numpy as np, pandas as pd
         >>> from archselect.profile import profile_frame
-        >>> p = profile_frame(pd.DataFrame({"a": np.arange(30.0), "y": [0, 1, 2] * 10}))
+        >>> a = np.random.default_rng(0).normal(size=30)
+        >>> p = profile_frame(pd.DataFrame({"a": a, "y": [0, 1, 2] * 10}))
         >>> make_plan(p, n_trials=6).family_names
         ('mlp',)
     """

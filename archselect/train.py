@@ -449,7 +449,7 @@ def train_network(
         >>> from torch import nn
         >>> x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
         >>> y = (x[:, 0] > 0).astype("int64")
-        >>> r = train_network(nn.Linear(4, 2), x, y, x, y, TrainConfig(epochs=3))
+        >>> r = train_network(nn.Linear(4, 2), x, y, x, y, TrainConfig(epochs=3), fixed_epochs=3)
         >>> r.epochs
         3
     """
