@@ -120,10 +120,6 @@ def _objectives(names: tuple[str, ...] | None, metric: str) -> tuple[str, ...]:
     return resolved
 
 
-def _user_space(path: str | Path) -> Space:
-    return load_space("", path=path)
-
-
 def _with_layouts(space: Space, layout: str) -> Space:
     """A user's space that names no ``layouts`` fits what the shipped family fits."""
     if space.layouts or space.name not in list_models():
@@ -171,7 +167,8 @@ def make_plan(
     if timeout_s is not None and timeout_s <= 0:
         raise UsageError(f"--timeout must be a positive duration, not {timeout_s} seconds.")
     allowed = FAMILIES_BY_LAYOUT.get(profile.layout, tuple(list_models(profile.layout)))
-    user_spaces = {s.name: _with_layouts(s, profile.layout) for s in map(_user_space, space_files)}
+    loaded = (load_space("", path=p) for p in space_files)
+    user_spaces = {s.name: _with_layouts(s, profile.layout) for s in loaded}
     if families:
         unknown = [f for f in families if f not in list_models()]
         if unknown:

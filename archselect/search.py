@@ -170,6 +170,11 @@ class TrialRecord(JsonRecord):
     def val_brier(self) -> np.ndarray | None:
         return _decode_scores(self.val_brier_b64)
 
+    def mean_val_brier(self) -> float:
+        """Mean validation Brier score (0 when not recorded: regression, older studies)."""
+        brier = self.val_brier()
+        return float(brier.mean()) if brier is not None else 0.0
+
 
 def _decode_scores(b64: str | None) -> np.ndarray | None:
     if not b64:
@@ -866,15 +871,16 @@ def best_by_family(result: SearchResult) -> dict[str, TrialRecord]:
     for t in result.finished():
         assert t.val_metric is not None
         cur = best.get(t.family)
-        if cur is None or _rank_key(t, sign) < _rank_key(cur, sign):
+        if cur is None or _better(t, cur, sign):
             best[t.family] = t
     return best
 
 
-def _rank_key(t: TrialRecord, sign: float) -> tuple[float, float]:
-    """Sort key of a finished trial: better metric first, then lower mean Brier score."""
-    brier = t.val_brier()
-    return (-sign * (t.val_metric or 0.0), float(brier.mean()) if brier is not None else 0.0)
+def _better(t: TrialRecord, cur: TrialRecord, sign: float) -> bool:
+    """A better validation metric, or the same one with a lower mean Brier score."""
+    if t.val_metric != cur.val_metric:
+        return sign * (t.val_metric or 0.0) > sign * (cur.val_metric or 0.0)
+    return t.mean_val_brier() < cur.mean_val_brier()
 
 
 def _group_importances(

@@ -246,8 +246,7 @@ def _fmt(metric: str, value: float | None) -> str:
 
 def _mean_brier(trials: dict[int, TrialRecord], s: FamilySummary) -> float:
     """Mean validation Brier score of a family's best trial (0 when not recorded)."""
-    brier = trials[s.best_trial].val_brier() if s.best_trial in trials else None
-    return float(brier.mean()) if brier is not None else 0.0
+    return trials[s.best_trial].mean_val_brier() if s.best_trial in trials else 0.0
 
 
 def _cost(t: FamilySummary) -> float:

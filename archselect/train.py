@@ -229,6 +229,8 @@ class FamilyModule(pl.LightningModule):
         super().__init__()
         self._train_data = train_data
         self._val_data = val_data
+        # the epoch's mini-batches (positions in its row order), the same every epoch
+        self._bounds = batch_bounds(len(train_data[0]), config.batch_size) if train_data else []
         self.net = net
         self.config = config
         self.steps_per_epoch = steps_per_epoch
@@ -294,7 +296,7 @@ class FamilyModule(pl.LightningModule):
         x_all, y_all = self._train_data
         order = batch.cpu()
         loss = torch.zeros(())
-        for start, end in batch_bounds(len(order), self.config.batch_size):
+        for start, end in self._bounds:
             idx = order[start:end]
             loss = self._train_batch(
                 x_all[idx].to(self.device, non_blocking=True),

@@ -21,61 +21,33 @@ from archselect.search import make_storage
 FINISHED = ("COMPLETE", "PRUNED")
 
 #: One value per parameter: each trial is the same model trained the same way.
-FIXED_SPACES = {
-    "shared.toml": """name = "shared"
-[params.lr]
-type = "categorical"
-choices = [0.003]
-[params.weight_decay]
-type = "categorical"
-choices = [0.0001]
-[params.batch_size]
-type = "categorical"
-choices = [32]
-[params.epochs]
-type = "categorical"
-choices = [40]
-[params.schedule]
-type = "categorical"
-choices = ["constant"]
-[fixed]
-patience = 1000000
-""",
-    "cnn1d.toml": """name = "cnn1d"
-[params.blocks]
-type = "categorical"
-choices = [2]
-[params.width]
-type = "categorical"
-choices = [64]
-[params.kernel]
-type = "categorical"
-choices = [5]
-[params.dropout]
-type = "categorical"
-choices = [0.1]
-""",
-    "mlp.toml": """name = "mlp"
-[params.layers]
-type = "categorical"
-choices = [2]
-[params.width]
-type = "categorical"
-choices = [128]
-[params.dropout]
-type = "categorical"
-choices = [0.1]
-""",
+FIXED_PARAMS: dict[str, dict[str, object]] = {
+    "shared": {"lr": 0.003, "weight_decay": 1e-4, "batch_size": 32, "epochs": 40},
+    "cnn1d": {"blocks": 2, "width": 64, "kernel": 5, "dropout": 0.1},
+    "mlp": {"layers": 2, "width": 128, "dropout": 0.1},
 }
+#: Fixed training settings of the shared space: no early stopping either.
+FIXED_TRAINING = {"schedule": "constant", "patience": 1_000_000}
+
+
+def _space_toml(name: str, params: dict[str, object]) -> str:
+    """A search space whose every parameter has one choice (JSON literals are TOML here)."""
+    lines = [f"name = {json.dumps(name)}"]
+    for key, value in params.items():
+        lines += [f"[params.{key}]", 'type = "categorical"', f"choices = [{json.dumps(value)}]"]
+    if name == "shared":
+        lines += ["[fixed]", *(f"{k} = {json.dumps(v)}" for k, v in FIXED_TRAINING.items())]
+    return "\n".join(lines) + "\n"
 
 
 def fixed_space_args(folder: Path) -> list[str]:
-    """Write :data:`FIXED_SPACES` into ``folder``; the ``fit`` arguments that give every
-    trial the same work: those spaces, no pruning (and no early stopping, in the spaces)."""
+    """Write the :data:`FIXED_PARAMS` spaces into ``folder``; the ``fit`` arguments that give
+    every trial the same work: those spaces, no pruning (and no early stopping)."""
     args = ["--no-pruning"]
-    for file, text in FIXED_SPACES.items():
-        (folder / file).write_text(text)
-        args += ["--space", str(folder / file)]
+    for name, params in FIXED_PARAMS.items():
+        path = folder / f"{name}.toml"
+        path.write_text(_space_toml(name, params))
+        args += ["--space", str(path)]
     return args
 
 

@@ -4,7 +4,7 @@ Runs the same search (GunPoint, fixed trial budget, default SQLite storage) twic
 run: ``--jobs 1`` with torch using every core, then ``--jobs <cores>`` with one thread per
 process, and prints trials per minute of each (measured from the trials' timestamps, see
 benchmarks/_rate.py) and their ratio. Every trial is the same model trained the same way
-(``_rate.FIXED_SPACES``), with pruning and early stopping off, so trials per minute compare
+(``_rate.FIXED_PARAMS``), with pruning and early stopping off, so trials per minute compare
 like with like; epochs per minute is printed as a check. archselect's default
 (archselect/_parallel.py, CPU_PARALLEL_PROCESSES) follows this measurement.
 

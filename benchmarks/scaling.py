@@ -7,7 +7,7 @@ The rate is measured from the trials' timestamps (benchmarks/_rate.py). Target: 
 on 2 cores.
 
 Every trial has the same cost: the benchmark passes search spaces in which every parameter
-has one value (``_rate.FIXED_SPACES``), so the two runs do the same work per trial whatever their
+has one value (``_rate.FIXED_PARAMS``), so the two runs do the same work per trial whatever their
 samplers draw, and pruning and early stopping are off (``fixed_space_args``), so every
 trial trains the same epochs. Epochs per minute is printed as a check.
 

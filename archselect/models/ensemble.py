@@ -26,5 +26,5 @@ class MeanEnsemble(nn.Module):
         outs = torch.stack([m(x) for m in self.members]).double()  # (M, N, K)
         if self.classification:
             mean = torch.softmax(outs, dim=2).mean(dim=0)  # (N, K)
-            return torch.log(mean).to(x.dtype if x.is_floating_point() else torch.float32)
+            return torch.log(mean).float()
         return outs.mean(dim=0).float()  # (N, K)
