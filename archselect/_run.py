@@ -37,7 +37,6 @@ from archselect._version import RUN_FORMAT, __version__
 from archselect.baselines import BaselineResult
 from archselect.export import ExportedModel, ModelConfig, export_model, load_model
 from archselect.load import Table, load_table
-from archselect.models import create_model
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
@@ -48,6 +47,7 @@ from archselect.search import (
     SearchResult,
     StudyRecipe,
     TrialRecord,
+    build_network,
     collect_result,
     finish_search,
     mask_url,
@@ -60,7 +60,7 @@ from archselect.search import (
     train_config,
 )
 from archselect.select import Recommendation, select, with_final_test
-from archselect.train import predict_outputs, score, seed_all, train_network
+from archselect.train import predict_outputs, score, train_network
 
 __all__ = ["Run", "RunInfo", "fit", "load", "read_trials_csv"]
 
@@ -164,6 +164,7 @@ TRIAL_COLUMNS = (
     "train_time_s",
     "epochs",
     "best_epoch",
+    "cv_folds",
     "n_params",
     "peak_memory_mb",
     "latency_b1_ms",
@@ -190,7 +191,8 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
     ``latency_len{1,2,4}x_ms`` (sequence data, each family's best trial: batch-1 latency
     per sample at lengths T, 2T, 4T), ``note`` (baselines: what the reference is, or why it
     was skipped), ``params`` and ``history_val`` (JSON). Per-family best-score-versus-
-    trials follows from ``number``, ``family``, ``state`` and ``val_metric``.
+    trials follows from ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``:
+    on small data the validation figures are out-of-fold over that many folds.
     """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -266,7 +268,7 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         data["params"] = json.loads(row["params"])
         data["history_val"] = json.loads(row["history_val"])
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
-        for k in ("epochs", "best_epoch", "n_params", "seq_len"):  # NaN made them floats
+        for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len"):  # NaN: floats
             if data.get(k) is not None:
                 data[k] = int(data[k])
         data["number"], data["family"], data["state"] = (
@@ -388,15 +390,7 @@ def _refit_final(
     epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
     members = []
     for i in range(ensemble_size(len(x))):
-        seed_all(seed + i)
-        net = create_model(
-            family,
-            input_shape=pre.input_shape,
-            n_outputs=pre.n_outputs,
-            layout=pre.layout,
-            **pre.model_inputs(),
-            **model_params,
-        )
+        net = build_network(pre, family, model_params, seed=seed + i)
         train_network(
             net,
             x,

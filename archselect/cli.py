@@ -198,7 +198,12 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Run directory (default runs/<data file name>). Rerunning resumes it.",
 )
 @click.option("--trials", type=int, help="Trial budget (finished trials of a resumed run count).")
-@click.option("--timeout", "timeout_text", help="Time budget, e.g. 90s, 15m, 1h.")
+@click.option(
+    "--timeout",
+    "timeout_text",
+    help="Search time budget, e.g. 90s, 15m, 1h: no trial starts after it; running trials "
+    "finish, then the winner is retrained.",
+)
 @click.option(
     "--seed",
     type=int,

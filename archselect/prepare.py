@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from archselect import _forecast, _text
 from archselect._errors import DataError
@@ -24,10 +24,12 @@ from archselect.profile import (
 )
 
 __all__ = [
+    "Fold",
     "PlotSeries",
     "Prepared",
     "Preprocessing",
     "Split",
+    "cross_folds",
     "fit_preprocessing",
     "prepare",
 ]
@@ -42,6 +44,14 @@ TEST_FRACTION = 0.2
 SUPPORTED_LAYOUTS = ("image", "series", "series_padded", "table", "text", "forecast")
 #: Standard deviations below this are treated as constant (scale 1).
 MIN_STD = 1e-8
+#: With at most this many train + validation rows, the validation split holds so few rows
+#: (80 at most) that one split cannot tell good configurations from lucky ones: every trial
+#: is then scored by CV_FOLDS-fold cross-validation over the train + validation rows.
+CV_MAX_ROWS = 400
+#: Folds of that cross-validation. Fold 0 is the train / validation split itself, so each
+#: fold trains on as many rows as the single split does (VAL_FRACTION / (1 - TEST_FRACTION)
+#: = a quarter of the train + validation rows held out per fold).
+CV_FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -395,6 +405,54 @@ class Prepared:
             "split": self.split.to_dict(),
             "notes": list(self.notes),
         }
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One cross-validation fold: positions into the pooled rows ``x_train`` + ``x_val``."""
+
+    train: np.ndarray
+    val: np.ndarray
+
+
+def cross_folds(prepared: Prepared, seed: int) -> tuple[Fold, ...]:
+    """The folds every trial trains on; ``()`` where one validation split is enough.
+
+    Small data (at most :data:`CV_MAX_ROWS` train + validation rows) gets
+    :data:`CV_FOLDS` folds; forecasts never do (their windows are ordered in time, and a fold
+    would train on the future). Fold 0 is the train / validation split itself; the training
+    rows are cut into ``CV_FOLDS - 1`` further validation parts (stratified for
+    classification), each of which trains on the rest plus the validation rows. Every pooled
+    row is validated exactly once.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from archselect.load import load_table
+        >>> from archselect.profile import profile_table
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc"))
+        >>> df["label"] = np.where(df["a"] > 0, "yes", "no")
+        >>> table = load_table(df)
+        >>> prepared = prepare(table, profile_table(table, target="label"))
+        >>> folds = cross_folds(prepared, seed=0)
+        >>> len(folds), sorted(np.concatenate([f.val for f in folds])) == list(range(48))
+        (4, True)
+    """
+    n_train, n_val = len(prepared.y_train), len(prepared.y_val)
+    if prepared.preprocessing.forecast is not None or n_train + n_val > CV_MAX_ROWS:
+        return ()
+    y = prepared.y_train
+    parts = CV_FOLDS - 1
+    if n_train < parts:
+        return ()
+    stratify = prepared.preprocessing.task == "classification"
+    stratify = stratify and int(np.unique(y, return_counts=True)[1].min()) >= parts
+    splitter = (StratifiedKFold if stratify else KFold)(parts, shuffle=True, random_state=seed)
+    val_rows = n_train + np.arange(n_val)
+    folds = [Fold(train=np.arange(n_train), val=val_rows)]
+    for rest, part in splitter.split(np.zeros(n_train), y if stratify else None):
+        folds.append(Fold(train=np.concatenate([rest, val_rows]), val=part))
+    return tuple(folds)
 
 
 def _split(y: pd.Series, task: str, seed: int) -> Split:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -49,7 +50,7 @@ from archselect._serde import JsonRecord
 from archselect.baselines import BaselineResult, run_baselines
 from archselect.models import create_model
 from archselect.plan import Plan
-from archselect.prepare import Prepared
+from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds
 from archselect.profile import Profile
 from archselect.spaces import ParamSpec
 from archselect.train import (
@@ -152,6 +153,9 @@ class TrialRecord(JsonRecord):
     #: Classification: per-row validation Brier scores (lower is better), as above.
     val_brier_b64: str | None = None
     duration_s: float | None = None
+    #: Small data: the validation figures are out-of-fold over this many cross-validation
+    #: folds of the train + validation rows (``best_epoch``: the folds' median).
+    cv_folds: int | None = None
     #: Sequence data only, and only for each family's best trial: the data's sequence
     #: length T, and the inference latency per sample at batch 1 (ms) of the same
     #: architecture built for sequences of length T, 2T and 4T.
@@ -383,12 +387,25 @@ def open_study(
     return study
 
 
+def default_params(plan: Plan, family: str) -> dict[str, Any]:
+    """The flat Optuna params of a family's first trial: its and the shared ``[default]``."""
+    space = plan.space(family)
+    own = {f"{family}.{k}": v for k, v in space.default.items()}
+    return {"family": family, **own, **plan.shared.default}
+
+
 def _enqueue_slots(study: optuna.Study, plan: Plan) -> None:
+    """Queue the budget's slots: each family's default trial, its other fair-share trials
+    (family fixed, the rest sampled), then open slots."""
     fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
     have = int(study.user_attrs.get(ATTR_SLOTS, 0))
     want = len(fair) if plan.n_trials is None else plan.n_trials
     for slot in range(have, want):
-        params = {"family": fair[slot]} if slot < len(fair) else {}
+        params: dict[str, Any] = {}
+        if slot < len(plan.family_names):
+            params = default_params(plan, fair[slot])
+        elif slot < len(fair):
+            params = {"family": fair[slot]}
         study.enqueue_trial(params, user_attrs={ATTR_SLOT: slot}, skip_if_exists=False)
         study.set_user_attr(ATTR_SLOTS, slot + 1)
 
@@ -497,6 +514,21 @@ def _suggest(trial: optuna.Trial, name: str, spec: ParamSpec) -> Any:
     )
 
 
+def build_network(
+    pre: Preprocessing, family: str, model_params: dict[str, Any], *, seed: int
+) -> torch.nn.Module:
+    """A fresh network of ``family`` for the prepared data; its initial weights follow ``seed``."""
+    seed_all(seed)
+    return create_model(
+        family,
+        input_shape=pre.input_shape,
+        n_outputs=pre.n_outputs,
+        layout=pre.layout,
+        **pre.model_inputs(),
+        **model_params,
+    )
+
+
 def split_params(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Flat Optuna params → (family, builder params, shared training params)."""
     family = str(params["family"])
@@ -532,6 +564,7 @@ def _objective(
     prepared: Prepared, plan: Plan, interrupted: list[int]
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     pre = prepared.preprocessing
+    folds = cross_folds(prepared, plan.seed)
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
         try:
@@ -567,15 +600,7 @@ def _objective(
                 trial.set_user_attr("epochs", epoch + 1)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
 
-        seed_all(config.seed)  # the initial weights follow the seed too
-        net = create_model(
-            family,
-            input_shape=pre.input_shape,
-            n_outputs=pre.n_outputs,
-            layout=pre.layout,
-            **pre.model_inputs(),
-            **model_params,
-        )
+        net = build_network(pre, family, model_params, seed=config.seed)
         result = train_network(
             net,
             prepared.x_train,
@@ -589,35 +614,78 @@ def _objective(
         val_out = predict_outputs(net, prepared.x_val)
         test_out = predict_outputs(net, prepared.x_test)
         latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
+        val_metric, best_epoch, y_val = result.val_metric, result.best_epoch, prepared.y_val
+        if folds:
+            val_out, y_val, best_epoch = _cross_validate(
+                prepared, folds, family, model_params, config, val_out, result.best_epoch
+            )
+            val_metric = score(plan.task, val_out, y_val, pre.target_std)
+            result = dataclasses.replace(result, val_metric=val_metric)
         attrs = {
-            "val_metric": result.val_metric,
+            "val_metric": val_metric,
             "test_metric": score(plan.task, test_out, prepared.y_test, pre.target_std),
             "train_metric": result.train_metric,
             "gap": result.gap,
             "train_time_s": result.train_time_s,
             "epochs": result.epochs,
-            "best_epoch": result.best_epoch,
+            "best_epoch": best_epoch,
+            "cv_folds": len(folds) or None,
             "n_params": result.n_params,
             "peak_memory_mb": result.peak_memory_mb,
             "latency_b1_ms": latency[1],
             "latency_b256_ms": latency[256],
             "device": result.device,
             "history_val": list(result.history_val),
-            "val_scores_b64": _encode_scores(
-                per_sample_scores(plan.task, val_out, prepared.y_val)
-            ),
+            "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
         }
         if plan.task == "classification":
-            attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, prepared.y_val))
+            attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, y_val))
         if pre.forecast is not None:
             attrs.update(_forecast_attrs(prepared, val_out, test_out))
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         if plan.multi_objective:
-            return result.val_metric, latency[1]
-        return result.val_metric
+            return val_metric, latency[1]
+        return val_metric
 
     return objective
+
+
+def _cross_validate(
+    prepared: Prepared,
+    folds: tuple[Fold, ...],
+    family: str,
+    model_params: dict[str, Any],
+    config: TrainConfig,
+    first_val_out: np.ndarray,
+    first_best_epoch: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Train folds 1.. of ``folds`` (fold 0 is the trial's own run, given by its outputs).
+
+    Returns every pooled row's validation output from the fold that held it out, the pooled
+    targets, and the median best epoch over the folds (what the final refit trains for).
+    """
+    pre = prepared.preprocessing
+    x = np.concatenate([prepared.x_train, prepared.x_val])
+    y = np.concatenate([prepared.y_train, prepared.y_val])
+    out = np.empty((len(y), *first_val_out.shape[1:]), dtype=first_val_out.dtype)
+    out[folds[0].val] = first_val_out
+    best = [first_best_epoch]
+    for i, fold in enumerate(folds[1:], start=1):
+        fold_config = dataclasses.replace(config, seed=config.seed + i)
+        net = build_network(pre, family, model_params, seed=fold_config.seed)
+        result = train_network(
+            net,
+            x[fold.train],
+            y[fold.train],
+            x[fold.val],
+            y[fold.val],
+            fold_config,
+            target_std=pre.target_std,
+        )
+        out[fold.val] = predict_outputs(net, x[fold.val])
+        best.append(result.best_epoch)
+    return out, y, max(1, round(float(np.median(best))))
 
 
 def _forecast_attrs(

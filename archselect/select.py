@@ -358,6 +358,9 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             f"Runner-up {runner.family}: {_fmt(metric, runner.val_metric)}; margin "
             f"{margin:+.3g}{iv}."
         )
+    cv = _cv_reason(trials[winner.best_trial or 0])
+    if cv:
+        reasons.insert(1, cv)
     baseline_beats = False
     if best_base is not None and best_base.val_metric is not None:
         baseline_beats = sign * best_base.val_metric > sign * (winner.val_metric or 0.0)
@@ -366,6 +369,12 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
                 f"The non-deep reference {best_base.name} beats every deep family "
                 f"({_fmt(metric, best_base.val_metric)} vs {_fmt(metric, winner.val_metric)}): "
                 "a deep model may not be worth it on this data."
+            )
+        elif best_base.val_metric == winner.val_metric:
+            reasons.append(
+                f"It only ties with the best non-deep reference, {best_base.name} "
+                f"({_fmt(metric, best_base.val_metric)}): on this validation data the deep "
+                "model earns nothing over it."
             )
         else:
             reasons.append(
@@ -416,6 +425,19 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         notes=tuple(notes),
         objectives=objectives,
         pareto_front=tuple(front),
+    )
+
+
+def _cv_reason(trial: TrialRecord) -> str:
+    """How the validation figures were measured, where cross-validation replaced one split."""
+    scores = trial.val_scores()
+    if not trial.cv_folds or scores is None:
+        return ""
+    n, k = len(scores), trial.cv_folds
+    return (
+        f"The data is small, so every validation figure is {k}-fold cross-validated: each of "
+        f"the {n} train + validation rows is scored by the fold that held it out (a single "
+        f"validation split would score {n // k})."
     )
 
 

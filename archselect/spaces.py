@@ -41,6 +41,19 @@ class ParamSpec(JsonRecord):
         elif self.low is None or self.high is None or self.low > self.high:
             raise UsageError(f"{where}: parameter {self.name!r} needs 'low' <= 'high'.")
 
+    def admits(self, value: Any) -> bool:
+        """Whether ``value`` is one the sampler could draw (a default must be)."""
+        if self.type == "categorical":
+            return any(value == c and type(value) is type(c) for c in self.choices)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        assert self.low is not None and self.high is not None
+        if self.type == "int" and (
+            not isinstance(value, int) or (value - self.low) % (self.step or 1)
+        ):
+            return False
+        return self.low <= value <= self.high
+
 
 @dataclass(frozen=True)
 class Space(JsonRecord):
@@ -52,6 +65,30 @@ class Space(JsonRecord):
     description: str = ""
     source: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
+    #: The values of the family's first trial (``[default]`` table): a known-sane point
+    #: measured before the sampler explores. Parameters it leaves out are sampled.
+    default: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_default(path: Path, params: list[ParamSpec], default: dict[str, Any]) -> None:
+    specs = {p.name: p for p in params}
+    for name, value in default.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise UsageError(
+                f"{path}: [default] names {name!r}, which is not a parameter; "
+                f"choose from {', '.join(specs) or 'none'}."
+            )
+        if not spec.admits(value):
+            allowed = (
+                ", ".join(map(repr, spec.choices))
+                if spec.type == "categorical"
+                else f"{spec.type} in [{spec.low}, {spec.high}]"
+            )
+            raise UsageError(
+                f"{path}: [default] {name} = {value!r} is not in its space ({allowed}); "
+                "change the default or the range."
+            )
 
 
 def space_dir() -> Path:
@@ -82,6 +119,10 @@ def _parse(path: Path, name: str) -> Space:
         )
         p.validate(str(path))
         params.append(p)
+    default = data.get("default", {})
+    if not isinstance(default, dict):
+        raise UsageError(f"{path}: [default] must be a table of parameter values.")
+    _check_default(path, params, default)
     return Space(
         name=str(data.get("name", name)),
         params=tuple(params),
@@ -89,6 +130,7 @@ def _parse(path: Path, name: str) -> Space:
         description=str(data.get("description", "")),
         source=path.name,
         fixed=dict(data.get("fixed", {})),
+        default=dict(default),
     )
 
 

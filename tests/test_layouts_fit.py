@@ -18,7 +18,7 @@ from archselect import DataError
 from archselect.cli import cli
 from archselect.load import load_table
 from archselect.models import create_model
-from archselect.prepare import prepare
+from archselect.prepare import CV_FOLDS, prepare
 from archselect.profile import profile_table
 from tests import corpus
 
@@ -95,8 +95,9 @@ def test_fit_feeds_each_layout(
     data = build(tmp_path)
     run = _fit(data, tmp_path / "run", fast_space, families)
     assert run.profile.layout == layout
-    assert [s[1] for s in seen] == [shape] * len(families)
-    assert {s[2] for s in seen} == {layout}
+    # one trial per family; on these small tables each trial trains its CV_FOLDS folds
+    assert [s[1] for s in seen] == [shape] * len(families) * CV_FOLDS
+    assert {s[0] for s in seen} == set(families) and {s[2] for s in seen} == {layout}
     pred = run.predict(data.head(7))
     assert len(pred) == 7 and pred["prediction"].notna().all()
 
@@ -115,7 +116,7 @@ def test_long_format_fit_and_predict(tmp_path: Path, fast_space: Path, seen: lis
         "step",
     )
     assert prof.n_rows == 40
-    assert [s[1:] for s in seen] == [((t_max, 3), "series_padded")] * 2
+    assert [s[1:] for s in seen] == [((t_max, 3), "series_padded")] * 2 * CV_FOLDS
     # predict on a new CSV of the same form: one prediction per id, rows shuffled in time
     new = corpus.long_frame(5, 22).sample(frac=1.0, random_state=0).drop(columns="label")
     new_path = tmp_path / "new.csv"

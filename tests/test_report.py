@@ -137,6 +137,8 @@ def test_digits_report_shows_every_section(digits_run: Path) -> None:
     assert np.trace(confusion) / confusion.sum() == pytest.approx(rec.final_test_metric)
     assert "all families" in stored["importances"]
     assert html.count("<script>") == 2  # plotly once, the page's code once
+    # 300 rows: small data, so the head-to-head says its figures are cross-validated
+    assert 'id="cv-note"' in html and "4-fold cross-validated" in html
 
 
 def test_report_rerenders_identically_from_a_copy(digits_run: Path, tmp_path: Path) -> None:

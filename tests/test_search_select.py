@@ -162,3 +162,16 @@ def test_pruning_can_be_switched_off(series_setup, tmp_path: Path, pruning: bool
     study = open_study(f"sqlite:///{tmp_path / 's.db'}", plan)
     assert isinstance(study.pruner, optuna.pruners.NopPruner) is not pruning
 
+
+@pytest.mark.parametrize(("base_val", "words"), [(1.0, "only ties with"), (0.8, "beats")])
+def test_a_tie_with_the_best_baseline_is_not_called_a_win(
+    series_setup, base_val: float, words: str
+) -> None:
+    from archselect.baselines import BaselineResult
+
+    prof, _, plan = series_setup
+    trials = (_scored_trial(0, "cnn1d", [1] * 10, [0.01] * 10, ms=0.05),)
+    base = (BaselineResult("knn_euclidean", val_metric=base_val, test_metric=0.9, train_time_s=0),)
+    rec = select(SearchResult("s", "sqlite://", "accuracy", "maximize", trials, base), plan, prof)
+    said = [r for r in rec.reasons if "knn_euclidean" in r]
+    assert len(said) == 1 and words in said[0] and not rec.baseline_beats_deep

@@ -484,7 +484,9 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     states: dict[str, int] = {}
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1
+    cv_folds = next((t.cv_folds for t in trials if getattr(t, "cv_folds", None)), None)
     return {
+        "cv_folds": cv_folds,
         "profile": profile,
         "plan": plan,
         "rec": rec,
