@@ -422,8 +422,8 @@ def cross_folds(prepared: Prepared, seed: int) -> tuple[Fold, ...]:
     :data:`CV_FOLDS` folds; forecasts never do (their windows are ordered in time, and a fold
     would train on the future). Fold 0 is the train / validation split itself; the training
     rows are cut into ``CV_FOLDS - 1`` further validation parts (stratified for
-    classification), each of which trains on the rest plus the validation rows. Every pooled
-    row is validated exactly once.
+    classification when every class has a training row per part), each of which trains on
+    the rest plus the validation rows. Every pooled row is validated exactly once.
 
     Example:
         >>> import numpy as np, pandas as pd
