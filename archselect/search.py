@@ -99,6 +99,8 @@ ATTR_RECIPE = "archselect.recipe"
 ATTR_SLOTS = "archselect.slots"
 ATTR_SLOT = "archselect.slot"
 ATTR_BASELINES = "baselines"
+#: Folds the study scores its trials on (0: one validation split), fixed when it begins.
+ATTR_CV_FOLDS = "archselect.cv_folds"
 #: Recipes larger than this (MySQL TEXT holds 64 KiB) are stored zlib-compressed.
 MAX_PLAIN_RECIPE_CHARS = 60_000
 #: Version of the recipe a study records (a worker refuses a newer one).
@@ -465,6 +467,7 @@ def prepare_study(
         See :func:`archselect.fit`, which prepares the arguments.
     """
     study = open_study(storage, plan, study_name=study_name)
+    study_folds(study, prepared, plan)  # fixed now, before any worker joins
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
     if ATTR_BASELINES not in study.user_attrs:
@@ -560,11 +563,26 @@ def _encode_scores(scores: np.ndarray) -> str:
     return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
 
 
+def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fold, ...]:
+    """The folds this study scores trials on: chosen when it begins and kept for good.
+
+    A study begun by an archselect that scored every trial on one validation split (no
+    ``ATTR_CV_FOLDS``, finished trials) keeps doing so when resumed, so its trials stay
+    comparable.
+    """
+    folds = cross_folds(prepared, plan.seed)
+    stored = study.user_attrs.get(ATTR_CV_FOLDS)
+    if stored is None:
+        begun = any(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+        stored = 0 if begun else len(folds)
+        study.set_user_attr(ATTR_CV_FOLDS, stored)
+    return folds if stored else ()
+
+
 def _objective(
-    prepared: Prepared, plan: Plan, interrupted: list[int]
+    prepared: Prepared, plan: Plan, interrupted: list[int], folds: tuple[Fold, ...]
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     pre = prepared.preprocessing
-    folds = cross_folds(prepared, plan.seed)
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
         try:
@@ -836,7 +854,7 @@ def run_search(
                 on_trial(rec)
 
     interrupted: list[int] = []
-    objective = _objective(prepared, plan, interrupted)
+    objective = _objective(prepared, plan, interrupted, study_folds(study, prepared, plan))
     deadline = None if plan.timeout_s is None else time.monotonic() + plan.timeout_s
     logging.getLogger("optuna").setLevel(logging.ERROR)
     try:

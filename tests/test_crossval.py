@@ -123,3 +123,27 @@ def test_a_bad_default_is_refused_with_the_reason(
     with pytest.raises(UsageError, match=None) as info:
         load_space("mlp", path=path)
     assert message in str(info.value)
+
+
+def test_a_study_begun_on_one_split_is_resumed_on_one_split(
+    tmp_path: Path, fast_space: Path
+) -> None:
+    """A study an older archselect began (no fold record, finished trials) keeps scoring
+    on its single validation split, so old and new trials stay comparable."""
+    import optuna
+
+    from archselect.search import ATTR_CV_FOLDS
+
+    table = load_table(make_series(n=60, length=24))
+    profile = profile_table(table)
+    p = prepare(table, profile, seed=0)
+    url = storage_url(tmp_path, None)
+    one = make_plan(profile, families=("mlp",), n_trials=1, space_files=(fast_space,), seed=0)
+    first = run_search(p, one, storage=url)
+    assert first.finished()[0].cv_folds == CV_FOLDS
+    study = optuna.load_study(study_name="archselect", storage=url)
+    study.set_user_attr(ATTR_CV_FOLDS, None)  # as an older archselect left it
+    two = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    second = run_search(p, two, storage=url)
+    new = next(t for t in second.trials if t.number == 1)
+    assert new.cv_folds is None and len(new.val_scores()) == len(p.y_val)  # type: ignore[arg-type]
