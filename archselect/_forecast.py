@@ -35,6 +35,7 @@ __all__ = [
     "find_time_column",
     "forecast_baselines",
     "mase_scale",
+    "numeric_values",
     "panel_fill",
     "panel_mase_scale",
     "regularise",
@@ -368,6 +369,13 @@ class SeriesGrid:
     fill: dict[str, Any]
 
 
+def numeric_values(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """``columns`` as a float64 array (T, C); text that is not a number becomes NaN."""
+    return np.column_stack(
+        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
+    )
+
+
 def regularise_panel(
     ids: pd.Series, times: pd.Series, values: np.ndarray, frequency: str
 ) -> list[SeriesGrid]:
@@ -615,19 +623,13 @@ class ForecastSpec(JsonRecord):
                 "target and any covariates the model was trained on."
             )
 
-    @staticmethod
-    def _values(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
-        return np.column_stack(
-            [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
-        )
-
     def series(
         self, frame: pd.DataFrame, columns: tuple[str, ...]
     ) -> tuple[pd.DatetimeIndex, np.ndarray, dict[str, Any]]:
         """Rows → (regular time grid, values (T, C) with gaps filled, fill facts)."""
         self._check_columns(frame, columns)
         times = parse_times(frame[self.time_column])
-        return regularise(times, self._values(frame, columns), self.frequency)
+        return regularise(times, numeric_values(frame, columns), self.frequency)
 
     def panel(self, frame: pd.DataFrame, columns: tuple[str, ...]) -> list[SeriesGrid]:
         """Rows → every series on its regular grid (one series when there is no id column)."""
@@ -636,7 +638,7 @@ class ForecastSpec(JsonRecord):
             grid, values, fill = self.series(frame, columns)
             return [SeriesGrid(None, grid, values, fill)]
         times = parse_times(frame[self.time_column])
-        values = self._values(frame, columns)
+        values = numeric_values(frame, columns)
         return regularise_panel(frame[self.id_column], times, values, self.frequency)
 
     def future_times(self, last: pd.Timestamp) -> pd.DatetimeIndex:

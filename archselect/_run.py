@@ -385,8 +385,7 @@ def _refit_final(
     """
     family, model_params, shared = split_params(rec.params)
     pre = prepared.preprocessing
-    x = np.concatenate([prepared.x_train, prepared.x_val])
-    y = np.concatenate([prepared.y_train, prepared.y_val])
+    x, y = prepared.pooled
     epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
     members = []
     for i in range(ensemble_size(len(x))):

@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 
 from archselect import _forecast
 from archselect._serde import JsonRecord
-from archselect.prepare import Fold, Prepared, cross_folds
+from archselect.prepare import Fold, Prepared, out_of_fold
 from archselect.train import score
 
 __all__ = ["BASELINE_DESCRIPTIONS", "BaselineResult", "minirocket_available", "run_baselines"]
@@ -182,32 +182,32 @@ def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
 
 def _cross_validate(  # type: ignore[no-untyped-def]
     name: str, prepared: Prepared, folds: tuple[Fold, ...], flat, first_val_out, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Out-of-fold outputs on the pooled train + validation rows, as the deep trials get."""
     task, n_classes = prepared.preprocessing.task, len(prepared.preprocessing.classes)
     if isinstance(flat[0], list):  # texts
         pooled = np.array(flat[0] + flat[1], dtype=object)
     else:
         pooled = np.concatenate([flat[0], flat[1]])
-    y = np.concatenate([prepared.y_train, prepared.y_val])
-    out = np.empty((len(y), *first_val_out.shape[1:]), dtype=first_val_out.dtype)
-    out[folds[0].val] = first_val_out
-    for fold in folds[1:]:
+    y = prepared.pooled[1]
+
+    def fit_predict(_: int, fold: Fold) -> np.ndarray:
         model = _make(name, task, seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(pooled[fold.train], y[fold.train])
-        out[fold.val] = _outputs(model, pooled[fold.val], task, n_classes)
-    return out, y
+        return _outputs(model, pooled[fold.val], task, n_classes)
+
+    return out_of_fold(folds, first_val_out, fit_predict)
 
 
 def run_baselines(
-    prepared: Prepared, names: tuple[str, ...], *, seed: int = 0
+    prepared: Prepared, names: tuple[str, ...], *, seed: int = 0, folds: tuple[Fold, ...] = ()
 ) -> list[BaselineResult]:
     """Fit each baseline on the training rows; score validation and test.
 
-    On small data the validation score is out-of-fold over the same folds as the deep
-    trials' (:func:`archselect.prepare.cross_folds`).
+    With ``folds`` (small data: the study's, :func:`archselect.prepare.cross_folds`) the
+    validation score is out-of-fold over them, as the deep trials' is.
 
     Most baselines see flattened features; ``minirocket`` sees the ``(N, T, C)`` series;
     text references see the token ids as words; forecast references read the windows.
@@ -230,7 +230,6 @@ def run_baselines(
     std = prepared.preprocessing.target_std
     n_classes = len(prepared.preprocessing.classes)
     raw = (prepared.x_train, prepared.x_val, prepared.x_test)
-    folds = cross_folds(prepared, seed)
     results = []
     for name in names:
         start = time.perf_counter()
@@ -271,7 +270,8 @@ def run_baselines(
             latency = (time.perf_counter() - t0) / max(1, len(flat[1])) * 1000
             val_y = prepared.y_val
             if folds:
-                val_out, val_y = _cross_validate(name, prepared, folds, flat, val_out, seed)
+                val_out = _cross_validate(name, prepared, folds, flat, val_out, seed)
+                val_y = prepared.pooled[1]
             results.append(
                 BaselineResult(
                     name=name,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ __all__ = [
     "Split",
     "cross_folds",
     "fit_preprocessing",
+    "out_of_fold",
     "prepare",
 ]
 
@@ -392,6 +395,14 @@ class Prepared:
     window_series: tuple[str, ...] = ()
     window_target_times: tuple[str, ...] = ()
 
+    @cached_property
+    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """The train + validation rows as one ``(x, y)``: what folds and final refits use."""
+        return (
+            np.concatenate([self.x_train, self.x_val]),
+            np.concatenate([self.y_train, self.y_val]),
+        )
+
     def plot_outputs(self, test_outputs: np.ndarray) -> np.ndarray:
         """The test outputs (or targets) of the plotted series: all of them for one series."""
         if self.plot is None:
@@ -453,6 +464,24 @@ def cross_folds(prepared: Prepared, seed: int) -> tuple[Fold, ...]:
     for rest, part in splitter.split(np.zeros(n_train), y if stratify else None):
         folds.append(Fold(train=np.concatenate([rest, val_rows]), val=part))
     return tuple(folds)
+
+
+def out_of_fold(
+    folds: tuple[Fold, ...],
+    first_val_out: np.ndarray,
+    fit_predict: Callable[[int, Fold], np.ndarray],
+) -> np.ndarray:
+    """Every pooled row's output from the fold that held it out.
+
+    Fold 0's outputs are given (the run on the split itself); ``fit_predict(i, fold)`` trains
+    on ``fold.train`` and returns the outputs on ``fold.val`` for each further fold.
+    """
+    n = sum(len(f.val) for f in folds)
+    out = np.empty((n, *first_val_out.shape[1:]), dtype=first_val_out.dtype)
+    out[folds[0].val] = first_val_out
+    for i, fold in enumerate(folds[1:], start=1):
+        out[fold.val] = fit_predict(i, fold)
+    return out
 
 
 def _split(y: pd.Series, task: str, seed: int) -> Split:
@@ -795,11 +824,12 @@ def _panel_splits(series: list[SeriesGrid], window: int, horizon: int) -> list[_
     """Each usable series' time-ordered split (same fractions as one series)."""
     out = []
     for s in series:
-        if not _forecast.splits_into_windows(len(s.values), window, horizon):
+        try:
+            train, val, test, val_start, _ = _forecast.time_ordered_split(
+                len(s.values), window, horizon
+            )
+        except DataError:
             continue  # too short: left out, as the profile's notes say
-        train, val, test, val_start, _ = _forecast.time_ordered_split(
-            len(s.values), window, horizon
-        )
         out.append(_SeriesSplit(s, train, val, test, val_start))
     return out
 

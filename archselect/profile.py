@@ -1110,9 +1110,7 @@ def _forecast_decision(
     times = _forecast.parse_times(frame[time_col])
     freq = _forecast.detect_frequency(times)
     columns = (target, *covariates)
-    values = np.column_stack(
-        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
-    )
+    values = _forecast.numeric_values(frame, columns)
     grid, filled, fill = _forecast.regularise(times, values, freq["frequency"])
     choice = _forecast.choose_window_horizon(
         filled[:, 0], freq["group"], horizon=options.horizon, window=options.window
@@ -1227,9 +1225,7 @@ def _panel_forecast_decision(
     times = _forecast.parse_times(frame[time_col])
     freq = _forecast.detect_frequency(times)
     columns = (target, *covariates)
-    values = np.column_stack(
-        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64) for c in columns]
-    )
+    values = _forecast.numeric_values(frame, columns)
     series = _forecast.regularise_panel(frame[id_col], times, values, freq["frequency"])
     typical = _median_series(series)
     choice = _forecast.choose_window_horizon(

@@ -50,7 +50,7 @@ from archselect._serde import JsonRecord
 from archselect.baselines import BaselineResult, run_baselines
 from archselect.models import create_model
 from archselect.plan import Plan
-from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds
+from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
 from archselect.profile import Profile
 from archselect.spaces import ParamSpec
 from archselect.train import (
@@ -467,11 +467,11 @@ def prepare_study(
         See :func:`archselect.fit`, which prepares the arguments.
     """
     study = open_study(storage, plan, study_name=study_name)
-    study_folds(study, prepared, plan)  # fixed now, before any worker joins
+    folds = study_folds(study, prepared, plan)  # fixed now, before any worker joins
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
     if ATTR_BASELINES not in study.user_attrs:
-        baselines = run_baselines(prepared, plan.baselines, seed=plan.seed)
+        baselines = run_baselines(prepared, plan.baselines, seed=plan.seed, folds=folds)
         study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in baselines])
     return study
 
@@ -684,12 +684,10 @@ def _cross_validate(
     targets, and the median best epoch over the folds (what the final refit trains for).
     """
     pre = prepared.preprocessing
-    x = np.concatenate([prepared.x_train, prepared.x_val])
-    y = np.concatenate([prepared.y_train, prepared.y_val])
-    out = np.empty((len(y), *first_val_out.shape[1:]), dtype=first_val_out.dtype)
-    out[folds[0].val] = first_val_out
+    x, y = prepared.pooled
     best = [first_best_epoch]
-    for i, fold in enumerate(folds[1:], start=1):
+
+    def fit_predict(i: int, fold: Fold) -> np.ndarray:
         fold_config = dataclasses.replace(config, seed=config.seed + i)
         net = build_network(pre, family, model_params, seed=fold_config.seed)
         result = train_network(
@@ -701,8 +699,10 @@ def _cross_validate(
             fold_config,
             target_std=pre.target_std,
         )
-        out[fold.val] = predict_outputs(net, x[fold.val])
         best.append(result.best_epoch)
+        return predict_outputs(net, x[fold.val])
+
+    out = out_of_fold(folds, first_val_out, fit_predict)
     return out, y, max(1, round(float(np.median(best))))
 
 
