@@ -247,10 +247,10 @@ class FamilyModule(pl.LightningModule):
         self.best_val_loss = math.inf
         self.best_epoch = -1
         self.best_state: dict[str, torch.Tensor] | None = None
+        # kept on the device and read once per epoch (no host sync per step); reset by
+        # on_train_epoch_start
         self._loss_sum = torch.zeros(())
         self._n_batches = 0
-        # set on device, read once per epoch: no host sync per step
-        self._loss_finite = torch.ones((), dtype=torch.bool)
         self._grads_exploded = torch.zeros((), dtype=torch.bool)
         self._val_out: list[torch.Tensor] = []
         self._val_y: list[torch.Tensor] = []
@@ -277,13 +277,11 @@ class FamilyModule(pl.LightningModule):
         loss.backward()  # fp32 on one device: no precision plugin or strategy to involve
         norm = nn.utils.clip_grad_norm_(self._params, GRAD_CLIP)
         # remember a non-finite gradient under a finite loss (read once per epoch)
-        exploded = ~torch.isfinite(norm) & torch.isfinite(loss.detach())
-        self._grads_exploded = self._grads_exploded.to(norm.device) | exploded
+        self._grads_exploded |= ~torch.isfinite(norm) & torch.isfinite(loss.detach())
         opt.step()
         if self._sched is not None:
             self._sched.step()
-        self._loss_sum = self._loss_sum.to(loss.device) + loss.detach()
-        self._loss_finite = torch.isfinite(loss.detach())
+        self._loss_sum += loss.detach()
         self._n_batches += 1
         return loss
 
@@ -295,18 +293,22 @@ class FamilyModule(pl.LightningModule):
             return self._train_batch(x, y)
         x_all, y_all = self._train_data
         order = batch.cpu()
+        device = self.device
         loss = torch.zeros(())
         for start, end in self._bounds:
             idx = order[start:end]
             loss = self._train_batch(
-                x_all[idx].to(self.device, non_blocking=True),
-                y_all[idx].to(self.device, non_blocking=True),
+                x_all[idx].to(device, non_blocking=True), y_all[idx].to(device, non_blocking=True)
             )
         return loss
 
+    def on_train_epoch_start(self) -> None:
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._n_batches = 0
+        self._grads_exploded = torch.zeros((), dtype=torch.bool, device=self.device)
+
     def on_train_epoch_end(self) -> None:
         mean_loss = float(self._loss_sum) / max(1, self._n_batches)
-        self._loss_sum, self._n_batches = torch.zeros(()), 0
         if bool(self._grads_exploded):
             raise FloatingPointError(
                 f"gradients exploded (non-finite gradient norm under a finite loss) in epoch "
@@ -401,27 +403,62 @@ def make_trainer(*, epochs: int, device: str, root_dir: str | None = None) -> pl
     )
 
 
+#: Linux: writing "5" here resets the process's peak RSS (VmHWM in /proc/self/status).
+_CLEAR_REFS = "/proc/self/clear_refs"
+_STATUS = "/proc/self/status"
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process; False where that is not possible."""
+    try:
+        with open(_CLEAR_REFS, "w") as fh:
+            fh.write("5")
+        return _kernel_peak_rss() is not None
+    except OSError:
+        return False
+
+
+def _kernel_peak_rss() -> int | None:
+    """The kernel's peak RSS of this process since the last reset (bytes), if it keeps one."""
+    try:
+        with open(_STATUS) as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 class _PeakRSS:
-    """Samples the resident set size in a thread; ``peak_mb`` is growth over the start."""
+    """Peak resident set size over a block; ``peak_mb`` is its growth over the start.
+
+    On Linux the kernel's own peak mark is reset at the start and read at the end: exact,
+    and nothing runs during training. Elsewhere a thread samples every MEMORY_SAMPLE_S.
+    """
 
     def __init__(self) -> None:
         self.proc = psutil.Process()
         self.start = self.peak = self.proc.memory_info().rss
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         while not self._stop.wait(MEMORY_SAMPLE_S):
             self.peak = max(self.peak, self.proc.memory_info().rss)
 
     def __enter__(self) -> _PeakRSS:
-        self._thread.start()
+        if not _reset_peak_rss():
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+        kernel = _kernel_peak_rss() if self._thread is None else None
+        self.peak = max(self.peak, kernel or 0, self.proc.memory_info().rss)
 
     @property
     def peak_mb(self) -> float:
