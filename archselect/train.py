@@ -247,11 +247,10 @@ class FamilyModule(pl.LightningModule):
         self.best_val_loss = math.inf
         self.best_epoch = -1
         self.best_state: dict[str, torch.Tensor] | None = None
-        # kept on the device and read once per epoch (no host sync per step); reset by
-        # on_train_epoch_start
-        self._loss_sum = torch.zeros(())
-        self._n_batches = 0
-        self._grads_exploded = torch.zeros((), dtype=torch.bool)
+        # each step's loss and gradient norm, left on the device and stacked once per epoch
+        # (no host sync and no extra kernel per step); reset by on_train_epoch_start
+        self._step_losses: list[torch.Tensor] = []
+        self._step_norms: list[torch.Tensor] = []
         self._val_out: list[torch.Tensor] = []
         self._val_y: list[torch.Tensor] = []
         self.automatic_optimization = False
@@ -276,13 +275,11 @@ class FamilyModule(pl.LightningModule):
         loss = self._loss(self.net(x), y)
         loss.backward()  # fp32 on one device: no precision plugin or strategy to involve
         norm = nn.utils.clip_grad_norm_(self._params, GRAD_CLIP)
-        # remember a non-finite gradient under a finite loss (read once per epoch)
-        self._grads_exploded |= ~torch.isfinite(norm) & torch.isfinite(loss.detach())
         opt.step()
         if self._sched is not None:
             self._sched.step()
-        self._loss_sum += loss.detach()
-        self._n_batches += 1
+        self._step_losses.append(loss.detach())
+        self._step_norms.append(norm)
         return loss
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -303,17 +300,22 @@ class FamilyModule(pl.LightningModule):
         return loss
 
     def on_train_epoch_start(self) -> None:
-        self._loss_sum = torch.zeros((), device=self.device)
-        self._n_batches = 0
-        self._grads_exploded = torch.zeros((), dtype=torch.bool, device=self.device)
+        self._step_losses, self._step_norms = [], []
 
     def on_train_epoch_end(self) -> None:
-        mean_loss = float(self._loss_sum) / max(1, self._n_batches)
-        if bool(self._grads_exploded):
+        losses = torch.stack(self._step_losses) if self._step_losses else torch.zeros(1)
+        norms = torch.stack(self._step_norms) if self._step_norms else torch.zeros(1)
+        self._step_losses, self._step_norms = [], []
+        # one host sync per epoch: the mean loss and whether any step's gradient norm was
+        # non-finite while its loss was finite
+        exploded = (~torch.isfinite(norms) & torch.isfinite(losses)).any()
+        mean, exploded = torch.stack([losses.float().mean(), exploded.float()]).tolist()
+        if exploded:
             raise FloatingPointError(
                 f"gradients exploded (non-finite gradient norm under a finite loss) in epoch "
                 f"{self.current_epoch + 1}; a lower learning rate may help"
             )
+        mean_loss = float(mean)
         if not math.isfinite(mean_loss):
             raise FloatingPointError(
                 f"training loss became {mean_loss} in epoch {self.current_epoch + 1}"
