@@ -106,7 +106,7 @@ class TrialProgress:
             )
             return
         value = "" if t.val_metric is None else f" val {t.val_metric:.4g}"
-        why = f" ({t.error})" if t.error else ""
+        why = f" ({t.error or t.note})" if t.error or t.note else ""
         secs = f" {t.duration_s:.1f}s" if t.duration_s is not None else ""
         self.console.print(
             f"trial {t.number:3d} {t.family:<8} {t.state:<8}{value}{secs}{why} | {self.summary()}",

@@ -190,9 +190,10 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
     candidate), the :class:`TrialRecord` measurements, ``seq_len`` and
     ``latency_len{1,2,4}x_ms`` (sequence data, each family's best trial: batch-1 latency
     per sample at lengths T, 2T, 4T), ``note`` (baselines: what the reference is, or why it
-    was skipped), ``params`` and ``history_val`` (JSON). Per-family best-score-versus-
-    trials follows from ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``:
-    on small data the validation figures are out-of-fold over that many folds.
+    was skipped; trials: why one stopped early, e.g. at the ``--timeout`` deadline),
+    ``params`` and ``history_val`` (JSON). Per-family best-score-versus-trials follows from
+    ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``: on small data the
+    validation figures are out-of-fold over that many folds.
     """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -262,7 +263,7 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         data = {
             k: val(row, k)
             for k in TRIAL_COLUMNS
-            if k not in ("kind", "params", "history_val", "note", "extra_metrics")
+            if k not in ("kind", "params", "history_val", "extra_metrics")
         }
         data["extra_metrics"] = extra(row)
         data["params"] = json.loads(row["params"])
@@ -476,8 +477,10 @@ def fit(
         data: CSV path or DataFrame (target column included).
         target: Target column; detected when omitted.
         out: Run directory (default ``runs/<data file stem>``).
-        trials: Trial budget. timeout: Seconds budget. With neither, a default of a few
-            minutes (see :data:`archselect.plan.DEFAULT_TIMEOUT_S`).
+        trials: Trial budget. timeout: Seconds budget of the search: no trial starts after
+            it, and trials still training then stop (a family's first result is let
+            finish). With neither, a default of a few minutes (see
+            :data:`archselect.plan.DEFAULT_TIMEOUT_S`).
         seed: One seed for the split, the sampler and training.
         storage: Optuna storage URL (default: SQLite ``RUN_DIR/study.db``).
         families: Restrict the search to these families.

@@ -201,8 +201,9 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--timeout",
     "timeout_text",
-    help="Search time budget, e.g. 90s, 15m, 1h: no trial starts after it; running trials "
-    "finish, then the winner is retrained.",
+    help="Search time budget, e.g. 90s, 15m, 1h: no trial starts after it, trials still "
+    "training stop there (a family's first result is let finish), then the winner is "
+    "retrained.",
 )
 @click.option(
     "--seed",

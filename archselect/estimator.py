@@ -235,7 +235,8 @@ class ArchSelectClassifier(ClassifierMixin, _ArchSelectBase):
 
     Args:
         trials: Trial budget of the search (all families together).
-        timeout: Seconds budget of the search.
+        timeout: Seconds budget of the search (as ``--timeout``: trials still training then
+            stop, except a family's first).
         families: Restrict the search to these families (e.g. ``("cnn2d", "mlp")``).
         seed: Seed of the split, the sampler and training.
         out: Run directory (replaced at each fit); when ``None``, a fresh temporary one that

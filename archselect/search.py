@@ -155,6 +155,8 @@ class TrialRecord(JsonRecord):
     #: Classification: per-row validation Brier scores (lower is better), as above.
     val_brier_b64: str | None = None
     duration_s: float | None = None
+    #: Why a trial stopped early other than by pruning (e.g. at the ``--timeout`` deadline).
+    note: str | None = None
     #: Small data: the validation figures are out-of-fold over this many cross-validation
     #: folds of the train + validation rows (``best_epoch``: the folds' median).
     cv_folds: int | None = None
@@ -579,9 +581,43 @@ def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fo
     return folds if stored else ()
 
 
+class _DeadlineStop:
+    """Stops a trial that is still training when the search's ``--timeout`` runs out.
+
+    Called after every epoch (of every fold). Past the deadline, the trial is pruned, with
+    a ``note`` saying so, unless no trial of its family has finished yet: a family's first
+    result is let finish, so every family that started has one in the head-to-head.
+    """
+
+    def __init__(self, trial: optuna.Trial, family: str, deadline: float | None) -> None:
+        self.trial, self.family, self.deadline = trial, family, deadline
+        self.spared = False
+
+    def __call__(self, where: str) -> None:
+        if self.deadline is None or self.spared or time.monotonic() < self.deadline:
+            return
+        if not _family_has_finished(self.trial.study, self.family):
+            self.spared = True
+            return
+        note = f"stopped at the --timeout deadline ({where})"
+        self.trial.set_user_attr("note", note)
+        raise optuna.TrialPruned(note)
+
+
+def _family_has_finished(study: optuna.Study, family: str) -> bool:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return any(t.params.get("family") == family for t in complete)
+
+
 def _objective(
-    prepared: Prepared, plan: Plan, interrupted: list[int], folds: tuple[Fold, ...]
+    prepared: Prepared,
+    plan: Plan,
+    interrupted: list[int],
+    folds: tuple[Fold, ...],
+    deadline: float | None = None,
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
+    """The study's objective. ``deadline`` (a ``time.monotonic()`` value): the end of the
+    search's time budget, at which trials still training stop (see :class:`_DeadlineStop`)."""
     pre = prepared.preprocessing
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
@@ -609,8 +645,15 @@ def _objective(
         shared = {**plan.shared.fixed, **shared}
         trial.set_user_attr("family", family)
         config = train_config(plan.task, shared, plan.seed + trial.number)
+        stop_at_deadline = _DeadlineStop(trial, family, deadline)
 
         def report(epoch: int, value: float) -> None:
+            fold = f", fold 1 of {len(folds)}" if folds else ""
+            try:
+                stop_at_deadline(f"epoch {epoch + 1}{fold}")
+            except optuna.TrialPruned:
+                trial.set_user_attr("epochs", epoch + 1)
+                raise
             if plan.multi_objective:  # Optuna cannot prune multi-objective trials
                 return
             trial.report(value, epoch)
@@ -635,7 +678,14 @@ def _objective(
         val_metric, best_epoch, y_val = result.val_metric, result.best_epoch, prepared.y_val
         if folds:
             val_out, y_val, best_epoch = _cross_validate(
-                prepared, folds, family, model_params, config, val_out, result.best_epoch
+                prepared,
+                folds,
+                family,
+                model_params,
+                config,
+                val_out,
+                result.best_epoch,
+                stop_at_deadline,
             )
             val_metric = score(plan.task, val_out, y_val, pre.target_std)
             result = dataclasses.replace(result, val_metric=val_metric)
@@ -677,8 +727,12 @@ def _cross_validate(
     config: TrainConfig,
     first_val_out: np.ndarray,
     first_best_epoch: int,
+    stop_at_deadline: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Train folds 1.. of ``folds`` (fold 0 is the trial's own run, given by its outputs).
+
+    ``stop_at_deadline`` is called after every epoch, as ``stop_at_deadline(where)``, and may
+    raise to stop the trial.
 
     Returns every pooled row's validation output from the fold that held it out, the pooled
     targets, and the median best epoch over the folds (what the final refit trains for).
@@ -690,6 +744,11 @@ def _cross_validate(
     def fit_predict(i: int, fold: Fold) -> np.ndarray:
         fold_config = dataclasses.replace(config, seed=config.seed + i)
         net = build_network(pre, family, model_params, seed=fold_config.seed)
+
+        def on_epoch(epoch: int, value: float) -> None:
+            if stop_at_deadline is not None:
+                stop_at_deadline(f"epoch {epoch + 1}, fold {i + 1} of {len(folds)}")
+
         result = train_network(
             net,
             x[fold.train],
@@ -697,6 +756,7 @@ def _cross_validate(
             x[fold.val],
             y[fold.val],
             fold_config,
+            on_epoch=on_epoch,
             target_std=pre.target_std,
         )
         best.append(result.best_epoch)
@@ -854,8 +914,10 @@ def run_search(
                 on_trial(rec)
 
     interrupted: list[int] = []
-    objective = _objective(prepared, plan, interrupted, study_folds(study, prepared, plan))
     deadline = None if plan.timeout_s is None else time.monotonic() + plan.timeout_s
+    objective = _objective(
+        prepared, plan, interrupted, study_folds(study, prepared, plan), deadline
+    )
     logging.getLogger("optuna").setLevel(logging.ERROR)
     try:
         while not stopped:

@@ -487,6 +487,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     cv_folds = next((t.cv_folds for t in trials if getattr(t, "cv_folds", None)), None)
     return {
         "cv_folds": cv_folds,
+        "deadline_stops": sum("--timeout" in (getattr(t, "note", None) or "") for t in trials),
         "profile": profile,
         "plan": plan,
         "rec": rec,

@@ -1,0 +1,102 @@
+"""``--timeout``: trials still training when the budget runs out stop there, except a
+family's first result, which is let finish."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from io import StringIO
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from archselect._progress import TrialProgress
+from archselect._run import read_trials_csv, write_trials_csv
+from archselect.load import load_table
+from archselect.plan import make_plan
+from archselect.prepare import CV_FOLDS, cross_folds, prepare
+from archselect.profile import profile_table
+from archselect.report import render_report
+from archselect.search import (
+    TrialRecord,
+    _objective,
+    collect_result,
+    prepare_study,
+    storage_url,
+)
+from tests.conftest import make_series
+
+
+def test_past_the_deadline_a_family_first_trial_finishes_and_later_ones_stop(
+    tmp_path: Path, fast_space: Path
+) -> None:
+    table = load_table(make_series(n=60, length=24))
+    profile = profile_table(table)
+    prepared = prepare(table, profile, seed=0)
+    plan = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    study = prepare_study(prepared, plan, storage=storage_url(tmp_path, None))
+    folds = cross_folds(prepared, seed=0)
+    assert len(folds) == CV_FOLDS  # small data: the stop is checked in every fold's epochs
+    already_passed = time.monotonic() - 1.0
+    study.optimize(_objective(prepared, plan, [], folds, already_passed), n_trials=2)
+
+    first, second = study.get_trials(deepcopy=False)
+    assert first.state == optuna.trial.TrialState.COMPLETE  # the family's only result
+    assert first.user_attrs.get("note") is None
+    assert second.state == optuna.trial.TrialState.PRUNED
+    assert second.user_attrs["note"] == (
+        f"stopped at the --timeout deadline (epoch 1, fold 1 of {CV_FOLDS})"
+    )
+    assert second.user_attrs["epochs"] == 1
+
+    # the reason reaches trials.csv and comes back from it
+    result = collect_result(study, plan)
+    path = tmp_path / "trials.csv"
+    write_trials_csv(result, path)
+    back = read_trials_csv(path, metric=plan.metric, direction=plan.direction)
+    assert [t.note for t in back.trials] == [None, second.user_attrs["note"]]
+
+
+def test_no_deadline_or_a_later_one_never_stops_a_trial(tmp_path: Path, fast_space: Path) -> None:
+    table = load_table(make_series(n=60, length=24))
+    profile = profile_table(table)
+    prepared = prepare(table, profile, seed=0)
+    plan = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    folds = cross_folds(prepared, seed=0)
+    for name, deadline in (("none", None), ("later", time.monotonic() + 3600.0)):
+        (tmp_path / name).mkdir()
+        study = prepare_study(prepared, plan, storage=storage_url(tmp_path / name, None))
+        study.optimize(_objective(prepared, plan, [], folds, deadline), n_trials=2)
+        trials = study.get_trials(deepcopy=False)
+        assert trials[0].state == optuna.trial.TrialState.COMPLETE
+        assert all("note" not in t.user_attrs for t in trials)
+
+
+def test_the_report_says_how_many_trials_the_deadline_stopped(
+    digits_run: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(digits_run, copy)
+    trials = pd.read_csv(copy / "trials.csv", dtype={"note": "string"})
+    rows = trials.index[trials["kind"] == "trial"][:2]
+    trials.loc[rows, "state"] = "PRUNED"
+    trials.loc[rows, "note"] = "stopped at the --timeout deadline (epoch 3)"
+    trials.to_csv(copy / "trials.csv", index=False)
+    html = render_report(copy).read_text(encoding="utf-8")
+    assert 'id="deadline-note"' in html
+    assert "2 trials were still training when the <code>--timeout</code> budget ran out" in html
+    untouched = render_report(digits_run).read_text(encoding="utf-8")
+    assert 'id="deadline-note"' not in untouched
+
+
+@pytest.mark.parametrize("note", [None, "stopped at the --timeout deadline (epoch 2)"])
+def test_progress_line_names_why_a_trial_stopped(note: str | None) -> None:
+    out = StringIO()
+    progress = TrialProgress(Console(file=out, width=200, force_terminal=False))
+    progress.trial(TrialRecord(number=1, family="mlp", state="PRUNED", note=note))
+    line = out.getvalue()
+    assert "trial   1 mlp" in line and "PRUNED" in line
+    assert (f"({note})" in line) == (note is not None)
