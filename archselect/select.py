@@ -26,6 +26,12 @@ __all__ = [
 #: Paired bootstrap rounds over validation rows, and the interval's coverage.
 BOOTSTRAP_ROUNDS = 2000
 INTERVAL = 0.95
+#: "Cheaper" needs a difference above measurement noise: latency (batch 256, per sample)
+#: lower by at least this fraction, or peak training memory lower by at least this many MB
+#: (process RSS growth on CPU moves by a few MB for reasons that have nothing to do with the
+#: model), and not clearly worse on the other.
+CHEAPER_LATENCY_FRACTION = 0.10
+CHEAPER_MEMORY_MB = 32.0
 
 
 @dataclass(frozen=True)
@@ -250,7 +256,42 @@ def _mean_brier(trials: dict[int, TrialRecord], s: FamilySummary) -> float:
 
 
 def _cost(t: FamilySummary) -> float:
-    return (t.latency_b256_ms or math.inf) * max(1.0, t.peak_memory_mb or 1.0)
+    """The last sort key of the ranking: inference latency (unknown: last)."""
+    return t.latency_b256_ms if t.latency_b256_ms is not None else math.inf
+
+
+def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
+    """Why ``a`` is clearly cheaper than ``b`` (the measurements, in words), or None.
+
+    Clearly cheaper: lower latency by CHEAPER_LATENCY_FRACTION or lower peak memory by
+    CHEAPER_MEMORY_MB, and not clearly dearer on the other.
+
+    Example:
+        >>> row = dict(best_trial=0, val_metric=1.0, test_metric=1.0, train_time_s=1.0,
+        ...            n_params=9, latency_b1_ms=0.1, gap=0.0, trials=1, completed=1,
+        ...            pruned=0, failed=0)
+        >>> fast = FamilySummary("mlp", latency_b256_ms=0.01, peak_memory_mb=6.5, **row)
+        >>> slow = FamilySummary("rnn", latency_b256_ms=0.04, peak_memory_mb=0.1, **row)
+        >>> _cheaper(fast, slow)
+        'latency 0.01 vs 0.04 ms per sample'
+        >>> _cheaper(slow, fast) is None
+        True
+    """
+    lat_a, lat_b = a.latency_b256_ms, b.latency_b256_ms
+    mem_a, mem_b = a.peak_memory_mb, b.peak_memory_mb
+    faster = slower = leaner = fatter = False
+    if lat_a is not None and lat_b is not None:
+        faster = lat_a < lat_b * (1.0 - CHEAPER_LATENCY_FRACTION)
+        slower = lat_b < lat_a * (1.0 - CHEAPER_LATENCY_FRACTION)
+    if mem_a is not None and mem_b is not None:
+        leaner = mem_a < mem_b - CHEAPER_MEMORY_MB
+        fatter = mem_b < mem_a - CHEAPER_MEMORY_MB
+    parts = []
+    if faster and not fatter:
+        parts.append(f"latency {lat_a:.3g} vs {lat_b:.3g} ms per sample")
+    if leaner and not slower:
+        parts.append(f"peak training memory {mem_a:.3g} vs {mem_b:.3g} MB")
+    return ", ".join(parts) or None
 
 
 def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation:
@@ -315,23 +356,25 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         interval = bootstrap_margin(a, b, plan.direction, plan.seed)
         within_noise = interval is not None and interval[0] <= 0.0
         brier = _paired_interval(b.val_brier(), a.val_brier(), plan.seed)  # + favours winner
+        cheaper = _cheaper(runner, winner) if within_noise else None
         if within_noise and brier is not None and brier[0] > 0.0:
             within_noise = False
+            than = f" of the cheaper {runner.family} ({cheaper})" if cheaper else ""
             reasons.append(
                 f"Their validation {metric} alone cannot separate {winner.family} and "
                 f"{runner.family} ({INTERVAL:.0%} interval of the difference "
                 f"[{interval[0]:+.3f}, {interval[1]:+.3f}] includes 0), but the per-row Brier "  # type: ignore[index]
                 f"score does: {winner.family} is surer where it is right ({INTERVAL:.0%} "
                 f"interval of the Brier difference [{brier[0]:+.3f}, {brier[1]:+.3f}] excludes "
-                "0), so it stays ahead of the cheaper choice."
+                f"0), so it stays ahead{than}."
             )
-        if within_noise and _cost(runner) < _cost(winner):
+        if within_noise and cheaper is not None:
             reasons.append(
                 f"{winner.family} and {runner.family} are within noise (validation {metric} "
                 f"{_fmt(metric, winner.val_metric)} vs {_fmt(metric, runner.val_metric)}, "
                 f"{INTERVAL:.0%} interval of the difference [{interval[0]:+.3f}, "  # type: ignore[index]
                 f"{interval[1]:+.3f}] includes 0), so the cheaper {runner.family} is preferred "  # type: ignore[index]
-                f"({runner.latency_b256_ms:.3g} vs {winner.latency_b256_ms:.3g} ms per sample)."
+                f"({cheaper})."
             )
             winner, runner, swapped = runner, winner, True
             margin = sign * ((winner.val_metric or 0.0) - (runner.val_metric or 0.0))

@@ -102,7 +102,14 @@ def test_study_is_a_plain_optuna_study(series_setup, tmp_path: Path) -> None:
     assert all("family" in t.user_attrs for t in study.trials)
 
 
-def _scored_trial(number: int, family: str, correct: list[int], brier: list[float], ms: float):
+def _scored_trial(
+    number: int,
+    family: str,
+    correct: list[int],
+    brier: list[float],
+    ms: float,
+    memory_mb: float | None = None,
+):
     import numpy as np
 
     from archselect.search import TrialRecord, _encode_scores
@@ -114,6 +121,7 @@ def _scored_trial(number: int, family: str, correct: list[int], brier: list[floa
         val_metric=float(np.mean(correct)),
         test_metric=0.5,
         latency_b256_ms=ms,
+        peak_memory_mb=memory_mb,
         val_scores_b64=_encode_scores(np.asarray(correct, dtype=float)),
         val_brier_b64=_encode_scores(np.asarray(brier, dtype=float)),
     )
@@ -141,6 +149,44 @@ def test_tied_accuracy_is_separated_by_the_brier_score(series_setup, sure_family
     )
     rec = select(SearchResult("s", "sqlite://", "accuracy", "maximize", same, ()), plan, prof)
     assert rec.family == "mlp" and rec.within_noise  # truly within noise: the cheaper one
+
+
+@pytest.mark.parametrize(
+    ("winner_mb", "runner_ms", "runner_mb", "preferred", "why"),
+    [
+        (0.07, 0.01, 6.5, "mlp", "latency 0.01 vs 0.045 ms per sample"),  # clearly faster
+        (0.07, 0.043, 0.01, "cnn1d", None),  # 4 % faster, a few MB leaner: noise, no swap
+        (0.07, 0.043, 200.0, "cnn1d", None),  # a little faster but far more memory
+        (0.07, 0.044, 100.0, "cnn1d", None),
+        (300.0, 0.046, 90.0, "mlp", "peak training memory 90 vs 300 MB"),  # clearly leaner
+    ],
+)
+def test_the_cheaper_family_is_preferred_only_beyond_measurement_noise(
+    series_setup,
+    winner_mb: float,
+    runner_ms: float,
+    runner_mb: float,
+    preferred: str,
+    why: str | None,
+) -> None:
+    """Within noise on validation accuracy, the runner-up replaces the winner only when it is
+    clearly cheaper: a tiny model's RSS growth (0-8 MB) or a 5 % latency difference is noise."""
+    prof, _, plan = series_setup
+    ahead = [1] * 20
+    behind = [1] * 19 + [0]
+    trials = (
+        _scored_trial(0, "cnn1d", ahead, [0.1] * 20, ms=0.045, memory_mb=winner_mb),
+        _scored_trial(1, "mlp", behind, [0.1] * 20, ms=runner_ms, memory_mb=runner_mb),
+    )
+    rec = select(SearchResult("s", "sqlite://", "accuracy", "maximize", trials, ()), plan, prof)
+    assert rec.within_noise
+    assert rec.family == preferred
+    cheaper = [r for r in rec.reasons if "so the cheaper" in r]
+    if why is None:
+        assert not cheaper
+    else:
+        assert len(cheaper) == 1 and f"({why})" in cheaper[0]
+        assert "and cheaper" in rec.headline
 
 
 def test_user_space_without_layouts_fits_the_family(series_setup, tmp_path: Path) -> None:
