@@ -121,8 +121,11 @@ SEQ_MIN_RELATIVE_GAIN = 0.5
 SEQ_MIN_DECAY = 0.05
 #: Integer targets with at most this many distinct values are classes.
 MAX_INT_CLASSES = 50
-#: Fraction of rows above which distinct integer values make a target a regression target.
+#: Fraction of rows above which distinct integer values make a target a regression target …
 MAX_CLASS_FRACTION = 0.05
+#: … unless the values are class codes, exactly 0…K-1 or 1…K, with at least this many rows per
+#: code on average (small labelled sets: 36 rows of classes 0, 1, 2 are classes, not values).
+MIN_ROWS_PER_CLASS_CODE = 3
 #: Non-numeric feature columns with at most this many values are one-hot encoded.
 MAX_CATEGORIES = 50
 #: Refuse a feature column with a larger fraction of missing or non-finite values (fewer are
@@ -168,6 +171,7 @@ THRESHOLDS: dict[str, float] = {
     "seq_min_decay": SEQ_MIN_DECAY,
     "max_int_classes": MAX_INT_CLASSES,
     "max_class_fraction": MAX_CLASS_FRACTION,
+    "min_rows_per_class_code": MIN_ROWS_PER_CLASS_CODE,
     "max_categories": MAX_CATEGORIES,
     "long_min_mean_steps": LONG_MIN_MEAN_STEPS,
     "long_min_constant_fraction": LONG_MIN_CONSTANT_FRACTION,
@@ -309,11 +313,26 @@ def _choose_task(y: pd.Series, task: str | None) -> tuple[str, str]:
     n_unique = y.nunique()
     if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
         return "classification", "target is not numeric"
-    if _is_integer_valued(y) and (
-        n_unique <= min(MAX_INT_CLASSES, max(2, MAX_CLASS_FRACTION * len(y))) or n_unique <= 2
-    ):
-        return "classification", f"integer target with {n_unique} distinct values"
+    if _is_integer_valued(y):
+        if n_unique <= min(MAX_INT_CLASSES, max(2, MAX_CLASS_FRACTION * len(y))) or n_unique <= 2:
+            return "classification", f"integer target with {n_unique} distinct values"
+        if _class_codes(y) and len(y) / n_unique >= MIN_ROWS_PER_CLASS_CODE:
+            low = int(y.min())
+            return "classification", (
+                f"integer target with {n_unique} distinct values, exactly {low}…"
+                f"{low + n_unique - 1} (class codes), {len(y) / n_unique:.3g} rows per value"
+            )
     return "regression", f"numeric target with {n_unique} distinct values"
+
+
+def _class_codes(y: pd.Series) -> bool:
+    """Integer values that are exactly 0…K-1 or 1…K, with K <= MAX_INT_CLASSES."""
+    values = np.unique(y.dropna().to_numpy(dtype=float))
+    return (
+        2 <= len(values) <= MAX_INT_CLASSES
+        and values[0] in (0.0, 1.0)
+        and bool(np.all(np.diff(values) == 1.0))
+    )
 
 
 def _class_labels(y: pd.Series) -> tuple[str, ...]:

@@ -56,6 +56,32 @@ def test_target_rules_and_task() -> None:
         profile_frame(frame, target="bb_missing")
 
 
+@pytest.mark.parametrize(
+    ("n", "values", "task"),
+    [
+        (36, [0, 1, 2], "classification"),  # a small labelled set: class codes 0..2
+        (390, list(range(1, 38)), "classification"),  # 37 classes coded 1..37, ~10 rows each
+        (16, [1, 2, 3, 4], "classification"),  # 4 rows per code
+        (200, list(range(20, 61)), "regression"),  # ages 20..60: not codes
+        (60, list(range(0, 31)), "regression"),  # 0..30 on 60 rows: two rows per value
+        (2000, list(range(0, 200)), "regression"),  # more values than classes allowed
+    ],
+)
+def test_integer_targets_are_classes_when_they_look_like_class_codes(
+    n: int, values: list[int], task: str
+) -> None:
+    rng = np.random.default_rng(0)
+    y = np.resize(np.asarray(values), n)  # every value present
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.normal(size=n), "y": rng.permutation(y)}
+    )
+    p = profile_frame(frame, target="y")
+    assert p.task == task, p.evidence["task_rule"]
+    if task == "classification" and len(values) > 2 and n / len(values) < 20:
+        assert "class codes" in p.evidence["task_rule"]
+    assert THRESHOLDS["min_rows_per_class_code"] == 3
+
+
 def test_shape_override_must_match() -> None:
     frame = pd.DataFrame(np.zeros((20, 13)), columns=[f"p{i}" for i in range(12)] + ["label"])
     frame["label"] = [0, 1] * 10
