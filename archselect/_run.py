@@ -54,6 +54,7 @@ from archselect.search import (
     open_study,
     param_importances,
     prepare_study,
+    resume_conflicts,
     run_search,
     split_params,
     storage_url,
@@ -323,12 +324,43 @@ def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
             "--force (only archselect's own files are ever removed)."
         )
     if force:
-        for name in OWN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
-        for name in OWN_MODEL_FILES:
-            (run_dir / MODEL / name).unlink(missing_ok=True)
-        if (run_dir / MODEL).is_dir() and not any((run_dir / MODEL).iterdir()):
-            (run_dir / MODEL).rmdir()
+        _remove_own_files(run_dir)
+
+
+def _remove_own_files(run_dir: Path) -> None:
+    """Remove archselect's own files from ``run_dir`` (nothing else)."""
+    for name in OWN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    for name in OWN_MODEL_FILES:
+        (run_dir / MODEL / name).unlink(missing_ok=True)
+    if (run_dir / MODEL).is_dir() and not any((run_dir / MODEL).iterdir()):
+        (run_dir / MODEL).rmdir()
+
+
+def _guard_resume(
+    run_dir: Path, storage: str | None, study_name: str, profile: Profile, plan: Plan, force: bool
+) -> None:
+    """Refuse to resume a study begun with other settings (another target, task, input,
+    metric or family list), before any file of that run is touched. ``force`` starts the
+    run over when its study is the run directory's own SQLite file."""
+    if storage is None and not (run_dir / STUDY_DB).exists():
+        return
+    conflicts = resume_conflicts(storage_url(run_dir, storage), study_name, profile, plan)
+    if not conflicts:
+        return
+    if force and storage is None:
+        _remove_own_files(run_dir)
+        return
+    where = f"study {study_name!r} in --storage" if storage else str(run_dir)
+    fix = (
+        "pass another --study name or --out"
+        if storage
+        else "pass --force to start it over, or choose another --out"
+    )
+    raise UsageError(
+        f"{where} holds a search begun with other settings ({'; '.join(conflicts)}), which "
+        f"this run cannot resume; rerun with the settings that began it, or {fix}."
+    )
 
 
 def _check_format(run_dir: Path) -> None:
@@ -549,6 +581,7 @@ def fit(
         objectives=objectives,
         pruning=pruning,
     )
+    _guard_resume(run_dir, storage, study_name, profile, plan, force)
     run_dir.mkdir(parents=True, exist_ok=True)
     url = storage_url(run_dir, storage)
     info = RunInfo(

@@ -247,7 +247,8 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace a run on other data in --out (only archselect's own files are removed).",
+    help="Replace a run on other data, or begun with other settings, in --out (only "
+    "archselect's own files are removed).",
 )
 @click.option(
     "--json",

@@ -77,6 +77,7 @@ __all__ = [
     "open_study",
     "param_importances",
     "prepare_study",
+    "resume_conflicts",
     "run_search",
     "storage_url",
     "trial_records",
@@ -453,6 +454,40 @@ def load_recipe(study: optuna.Study) -> StudyRecipe:
             "on this machine."
         )
     return StudyRecipe.from_dict(raw)
+
+
+def study_identity(profile: Profile, plan: Plan) -> dict[str, Any]:
+    """What a resumed study must share with the run that began it: with another target,
+    task, input, metric or family list its trials would not be comparable (and Optuna's
+    family choice would change under the sampler)."""
+    return {
+        "target": profile.target,
+        "task": plan.task,
+        "layout": plan.layout,
+        "input shape": list(profile.input_shape),
+        "classes": list(profile.classes),
+        "objectives": list(plan.objectives or (plan.metric,)),
+        "families": sorted(plan.family_names),
+    }
+
+
+def resume_conflicts(url: str, study_name: str, profile: Profile, plan: Plan) -> list[str]:
+    """How the study stored as ``study_name`` at ``url`` differs from this run, in words
+    (``"task regression, now classification"``); empty when there is no such study, or when
+    this run can resume it."""
+    try:
+        study = optuna.load_study(study_name=study_name, storage=make_storage(url))
+    except KeyError:
+        return []
+    if not isinstance(study.user_attrs.get(ATTR_RECIPE), dict):
+        return []
+    old = load_recipe(study)
+    before, now = study_identity(old.profile, old.plan), study_identity(profile, plan)
+
+    def text(v: Any) -> str:
+        return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+    return [f"{k} {text(before[k])}, now {text(now[k])}" for k in now if before[k] != now[k]]
 
 
 def prepare_study(
