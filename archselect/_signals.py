@@ -2,18 +2,26 @@
 
 Both signals raise :class:`Interrupted` (a ``KeyboardInterrupt``) in the main thread, so
 Optuna marks the running trial FAIL and the driver writes the report from the finished
-trials; :func:`exit_code` gives the shell convention 128 + signal (130, 143).
+trials; :func:`exit_code` gives the shell convention 128 + signal (130, 143). Inside a
+:func:`deferred` block (every study-storage call) the signal is held until the block ends,
+so no database transaction is cut in half.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
+from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Interrupted", "exit_code", "install", "received", "signal_name"]
+__all__ = ["Interrupted", "deferred", "exit_code", "install", "received", "signal_name"]
 
 #: The first stop signal received by this process (None until then).
 received: int | None = None
+#: Nesting depth of :func:`deferred` blocks in the main thread, and a signal held by them.
+_depth = 0
+_pending: int | None = None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -25,10 +33,37 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global received
+    global received, _pending
     if received is None:
         received = signum
+    if _depth:
+        _pending = signum
+        return
     raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold a stop signal that arrives inside the block; raise it when the block ends.
+
+    Only the main thread (where signal handlers run) is affected.
+
+    Example:
+        >>> with deferred():
+        ...     pass
+    """
+    global _depth, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+        if _depth == 0 and _pending is not None:
+            signum, _pending = _pending, None
+            raise Interrupted(signum)
 
 
 def install() -> None:

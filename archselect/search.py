@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -284,6 +285,29 @@ class _SlotStorage(optuna.storages.RDBStorage):
         if template_trial is None and self.slots_only:
             raise BudgetSpent("every trial of the budget is taken")
         return super()._create_new_trial(study_id, template_trial)
+
+
+def _hold_signals_during(cls: type[optuna.storages.RDBStorage]) -> None:
+    """Run each public storage method of ``cls`` inside :func:`_signals.deferred`: a Ctrl-C or
+    SIGTERM that lands in a database call stops the run right after it, never halfway
+    through a transaction (which left the trial RUNNING and the session unusable)."""
+
+    def held(name: str) -> Callable[..., Any]:
+        inner = getattr(optuna.storages.RDBStorage, name)
+
+        @functools.wraps(inner)
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _signals.deferred():
+                return getattr(super(cls, self), name)(*args, **kwargs)
+
+        return method
+
+    for name, member in vars(optuna.storages.RDBStorage).items():
+        if not name.startswith("_") and callable(member) and name not in vars(cls):
+            setattr(cls, name, held(name))
+
+
+_hold_signals_during(_SlotStorage)
 
 
 def _env_seconds(name: str, default: int) -> int:
