@@ -66,6 +66,7 @@ from archselect.train import (
 )
 
 __all__ = [
+    "DEADLINE_NOTE",
     "STUDY_NAME",
     "BudgetSpent",
     "SearchResult",
@@ -640,6 +641,10 @@ def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fo
     return folds if stored else ()
 
 
+#: The start of a trial's ``note`` when the ``--timeout`` deadline stopped it.
+DEADLINE_NOTE = "stopped at the --timeout deadline"
+
+
 class _DeadlineStop:
     """Stops a trial that is still training when the search's ``--timeout`` runs out.
 
@@ -658,7 +663,7 @@ class _DeadlineStop:
         if not _family_has_finished(self.trial.study, self.family):
             self.spared = True
             return
-        note = f"stopped at the --timeout deadline ({where})"
+        note = f"{DEADLINE_NOTE} ({where})"
         self.trial.set_user_attr("note", note)
         raise optuna.TrialPruned(note)
 

@@ -16,8 +16,8 @@ from rich.console import Console
 from archselect._progress import TrialProgress
 from archselect._run import read_trials_csv, write_trials_csv
 from archselect.load import load_table
-from archselect.plan import make_plan
-from archselect.prepare import CV_FOLDS, cross_folds, prepare
+from archselect.plan import Plan, make_plan
+from archselect.prepare import CV_FOLDS, Prepared, cross_folds, prepare
 from archselect.profile import profile_table
 from archselect.report import render_report
 from archselect.search import (
@@ -30,13 +30,20 @@ from archselect.search import (
 from tests.conftest import make_series
 
 
-def test_past_the_deadline_a_family_first_trial_finishes_and_later_ones_stop(
-    tmp_path: Path, fast_space: Path
-) -> None:
+@pytest.fixture
+def small_mlp(fast_space: Path) -> tuple[Prepared, Plan]:
+    """Small series data (cross-validated) and a 2-trial plan of the mlp family."""
     table = load_table(make_series(n=60, length=24))
     profile = profile_table(table)
     prepared = prepare(table, profile, seed=0)
     plan = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    return prepared, plan
+
+
+def test_past_the_deadline_a_family_first_trial_finishes_and_later_ones_stop(
+    tmp_path: Path, small_mlp: tuple[Prepared, Plan]
+) -> None:
+    prepared, plan = small_mlp
     study = prepare_study(prepared, plan, storage=storage_url(tmp_path, None))
     folds = cross_folds(prepared, seed=0)
     assert len(folds) == CV_FOLDS  # small data: the stop is checked in every fold's epochs
@@ -60,11 +67,10 @@ def test_past_the_deadline_a_family_first_trial_finishes_and_later_ones_stop(
     assert [t.note for t in back.trials] == [None, second.user_attrs["note"]]
 
 
-def test_no_deadline_or_a_later_one_never_stops_a_trial(tmp_path: Path, fast_space: Path) -> None:
-    table = load_table(make_series(n=60, length=24))
-    profile = profile_table(table)
-    prepared = prepare(table, profile, seed=0)
-    plan = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+def test_no_deadline_or_a_later_one_never_stops_a_trial(
+    tmp_path: Path, small_mlp: tuple[Prepared, Plan]
+) -> None:
+    prepared, plan = small_mlp
     folds = cross_folds(prepared, seed=0)
     for name, deadline in (("none", None), ("later", time.monotonic() + 3600.0)):
         (tmp_path / name).mkdir()

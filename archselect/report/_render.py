@@ -421,7 +421,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         'Use cnn2d: test accuracy 97.50% (exported model); ...'
     """
     from archselect._run import MODEL, Run
-    from archselect.search import mask_url
+    from archselect.search import DEADLINE_NOTE, mask_url
 
     run = Run(run_dir)
     profile, plan, rec, result = run.profile, run.plan, run.recommendation, run.search_result
@@ -487,7 +487,9 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     cv_folds = next((t.cv_folds for t in trials if getattr(t, "cv_folds", None)), None)
     return {
         "cv_folds": cv_folds,
-        "deadline_stops": sum("--timeout" in (getattr(t, "note", None) or "") for t in trials),
+        "deadline_stops": sum(
+            (getattr(t, "note", None) or "").startswith(DEADLINE_NOTE) for t in trials
+        ),
         "profile": profile,
         "plan": plan,
         "rec": rec,
