@@ -131,6 +131,14 @@ class RunRecommendation(Recommendation):
 
     importances: dict[str, dict[str, float]] = field(default_factory=dict)
     evaluation: Evaluation | None = None
+    #: Where the time went: seconds per phase of ``fit`` (``trials: <family>`` sums each
+    #: family's trials), and the command's budget (``--timeout``; None: none).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    budget_s: float | None = None
+    #: Seconds from the start of ``fit`` until each family's first measurement.
+    first_result_s: dict[str, float] = field(default_factory=dict)
+    #: How the exported model was trained (:class:`archselect._run.FinalModel`).
+    final_model: dict[str, Any] = field(default_factory=dict)
 
 
 def _round(value: float) -> float | None:

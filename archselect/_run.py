@@ -6,13 +6,14 @@ This module is not a stage: it is the one place that calls them in order
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
 import logging
 import math
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from archselect._budget import BASELINE_FRACTION, Clock, search_window
 from archselect._errors import RunDirError, UsageError
 from archselect._insight import (
     DataPreview,
@@ -55,7 +57,8 @@ from archselect.search import (
     param_importances,
     prepare_study,
     resume_conflicts,
-    run_search,
+    run_trials,
+    set_window,
     split_params,
     storage_url,
     train_config,
@@ -114,6 +117,8 @@ FORECAST_PLOT_CONTEXT = 2
 ENSEMBLE_SIZE = 5
 #: … when train + validation hold at most this many rows (samples).
 ENSEMBLE_MAX_ROWS = 1000
+#: Seconds of a ``--timeout`` budget kept for writing the report after the final model.
+REPORT_RESERVE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,8 @@ TRIAL_COLUMNS = (
     "latency_b256_ms",
     "device",
     "duration_s",
+    "threads",
+    "sec_per_epoch_row",
     "seq_len",
     "latency_len1x_ms",
     "latency_len2x_ms",
@@ -270,7 +277,7 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         data["params"] = json.loads(row["params"])
         data["history_val"] = json.loads(row["history_val"])
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
-        for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len"):  # NaN: floats
+        for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len", "threads"):
             if data.get(k) is not None:
                 data[k] = int(data[k])
         data["number"], data["family"], data["state"] = (
@@ -407,38 +414,122 @@ def ensemble_size(n_rows: int) -> int:
     return ENSEMBLE_SIZE if n_rows <= ENSEMBLE_MAX_ROWS else 1
 
 
+@dataclass(frozen=True)
+class FinalModel(JsonRecord):
+    """How the exported network was trained, planned from its trial's measured pace."""
+
+    seeds: int
+    planned_seeds: int
+    epochs: int
+    planned_epochs: int
+    #: Seconds per epoch per training row: the refit's, and its trial's (same threads).
+    sec_per_epoch_row: float | None
+    trial_sec_per_epoch_row: float | None
+    threads: int
+    train_time_s: float
+    #: Why fewer seeds or epochs were trained than planned (the ``--timeout`` budget).
+    note: str | None = None
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[int]:
+    """Run the block with ``n`` torch threads (the trial's), then restore the setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None and n >= 1:
+        torch.set_num_threads(n)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def plan_refit(
+    *, planned_seeds: int, epochs: int, one_epoch_s: float | None, time_left: float | None
+) -> tuple[int, int]:
+    """Seeds and epochs of the final model that fit ``time_left`` at the measured pace:
+    fewer seeds first, then fewer epochs of the single refit (at least one).
+
+    Example:
+        >>> plan_refit(planned_seeds=5, epochs=10, one_epoch_s=1.0, time_left=25.0)
+        (2, 10)
+        >>> plan_refit(planned_seeds=5, epochs=10, one_epoch_s=1.0, time_left=4.0)
+        (1, 4)
+    """
+    if time_left is None or not one_epoch_s:
+        return planned_seeds, epochs
+    per_seed = one_epoch_s * epochs
+    seeds = max(1, min(planned_seeds, math.floor(time_left / per_seed)))
+    if per_seed <= time_left:
+        return seeds, epochs
+    return 1, max(1, min(epochs, math.floor(time_left / one_epoch_s)))
+
+
 def _refit_final(
-    prepared: Prepared, rec: Recommendation, trial: TrialRecord, seed: int
-) -> tuple[Any, float | None, int]:
+    prepared: Prepared,
+    rec: Recommendation,
+    trial: TrialRecord,
+    seed: int,
+    *,
+    time_left: float | None = None,
+) -> tuple[Any, float | None, FinalModel]:
     """Retrain the winner on train + validation rows for its best epoch count.
 
     On small data (:data:`ENSEMBLE_MAX_ROWS`) the final model is the mean of
-    :data:`ENSEMBLE_SIZE` such refits with different seeds. Returns the network, its test
-    metric and the number of refits it averages.
+    :data:`ENSEMBLE_SIZE` such refits with different seeds. It trains with the trial's
+    torch threads, so at its measured pace; with ``time_left`` (the ``--timeout`` budget)
+    it trains as many seeds, then epochs, as that pace lets fit (see :func:`plan_refit`).
+    Returns the network, its test metric and how it was trained.
     """
     family, model_params, shared = split_params(rec.params)
     pre = prepared.preprocessing
     x, y = prepared.pooled
-    epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
-    members = []
-    for i in range(ensemble_size(len(x))):
-        net = build_network(pre, family, model_params, seed=seed + i)
-        train_network(
-            net,
-            x,
-            y,
-            prepared.x_val,
-            prepared.y_val,
-            train_config(pre.task, shared, seed + i),
-            fixed_epochs=epochs,
-            target_std=pre.target_std,
-        )
-        members.append(net.eval())
+    planned_epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
+    planned = ensemble_size(len(x))
+    pace = trial.sec_per_epoch_row
+    one_epoch = None if pace is None else pace * (len(x) + len(prepared.x_val) / 3.0)
+    seeds, epochs = plan_refit(
+        planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
+    )
+    members, spent = [], 0.0
+    with _torch_threads(trial.threads) as threads:
+        for i in range(seeds):
+            net = build_network(pre, family, model_params, seed=seed + i)
+            result = train_network(
+                net,
+                x,
+                y,
+                prepared.x_val,
+                prepared.y_val,
+                train_config(pre.task, shared, seed + i),
+                fixed_epochs=epochs,
+                target_std=pre.target_std,
+            )
+            spent += result.train_time_s
+            members.append(net.eval())
     final = members[0] if len(members) == 1 else MeanEnsemble(members, pre.task).eval()
     test = score(
         pre.task, predict_outputs(final, prepared.x_test), prepared.y_test, pre.target_std
     )
-    return final, test, len(members)
+    note = None
+    if (seeds, epochs) != (planned, planned_epochs):
+        note = (
+            f"the --timeout budget left time for {seeds} of {planned} seeds and {epochs} of "
+            f"{planned_epochs} epochs (measured pace {one_epoch or 0:.3g} s per epoch)"
+        )
+    info = FinalModel(
+        seeds=len(members),
+        planned_seeds=planned,
+        epochs=epochs,
+        planned_epochs=planned_epochs,
+        sec_per_epoch_row=spent / max(1, len(members) * epochs * len(x)),
+        trial_sec_per_epoch_row=pace,
+        threads=threads,
+        train_time_s=round(spent, 3),
+        note=note,
+    )
+    return final, test, info
 
 
 def _evaluation(prepared: Prepared, net: Any, seed: int) -> Evaluation | None:
@@ -543,23 +634,26 @@ def fit(
         'cnn2d'
     """
     check_run_options(seed=seed, max_failures=max_failures)
-    table = load_table(data)
+    clock = Clock(timeout)
+    with clock.phase("load"):
+        table = load_table(data)
     run_dir = Path(out) if out is not None else default_run_dir(table)
     _guard_run_dir(run_dir, table, force)
-    profile = profile_table(
-        table,
-        target=target,
-        task=task,
-        modality=modality,
-        shape=shape,
-        layout=layout,
-        id_col=id_col,
-        time_col=time_col,
-        seed=seed,
-        tokenizer=tokenizer,
-        horizon=horizon,
-        window=window,
-    )
+    with clock.phase("profile"):
+        profile = profile_table(
+            table,
+            target=target,
+            task=task,
+            modality=modality,
+            shape=shape,
+            layout=layout,
+            id_col=id_col,
+            time_col=time_col,
+            seed=seed,
+            tokenizer=tokenizer,
+            horizon=horizon,
+            window=window,
+        )
     workers = plan_workers(
         jobs=jobs, devices=devices, trials_per_device=trials_per_device, n_trials=trials
     )
@@ -570,7 +664,8 @@ def fit(
         )
     if table.facts.path is None:
         workers = ()
-    prepared = prepare(table, profile, seed=seed)
+    with clock.phase("prepare"):
+        prepared = prepare(table, profile, seed=seed)
     plan = make_plan(
         profile,
         families=families,
@@ -581,6 +676,7 @@ def fit(
         objectives=objectives,
         pruning=pruning,
     )
+    clock.budget_s = plan.timeout_s  # the default budget bounds the whole command too
     _guard_resume(run_dir, storage, study_name, profile, plan, force)
     run_dir.mkdir(parents=True, exist_ok=True)
     url = storage_url(run_dir, storage)
@@ -618,22 +714,29 @@ def fit(
     )
     interrupted: BaseException | None = None
     try:
-        if workers:
+        with clock.phase("baselines"):
+            left = clock.left()
             study = prepare_study(
-                prepared, plan, storage=url, study_name=study_name, recipe=recipe
-            )
-            run_local_workers(url, study_name, workers, max_failures=max_failures)
-            result = finish_search(study, prepared, plan)
-        else:
-            result = run_search(
                 prepared,
                 plan,
                 storage=url,
                 study_name=study_name,
-                on_trial=on_trial,
-                max_failures=max_failures,
                 recipe=recipe,
+                baseline_deadline=None
+                if left is None or clock.budget_s is None
+                else clock.unix(clock.elapsed() + BASELINE_FRACTION * clock.budget_s),
             )
+        span = search_window(
+            clock, n_families=len(plan.family_names), workers=max(1, len(workers))
+        )
+        set_window(study, span)
+        with clock.phase("search"):
+            if workers:
+                run_local_workers(url, study_name, workers, max_failures=max_failures)
+            else:
+                run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
+        with clock.phase("length latency"):
+            result = finish_search(study, prepared, plan)
     except KeyboardInterrupt as exc:  # write what finished, then re-raise
         interrupted = exc
         result = collect_result(open_study(url, plan, study_name=study_name, enqueue=False), plan)
@@ -642,12 +745,23 @@ def fit(
     rec = RunRecommendation(
         **{f.name: getattr(selected, f.name) for f in dataclasses.fields(selected)},
         importances=param_importances(url, study_name=study_name, seed=seed),
+        budget_s=clock.budget_s,
+        first_result_s=first_results(result, clock),
     )
     if prepared.preprocessing.forecast is not None:
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
     if rec.family is not None and interrupted is None:
         trial = next(t for t in result.trials if t.number == rec.trial)
-        net, final_test, n_members = _refit_final(prepared, rec, trial, seed)
+        left = clock.left()
+        with clock.phase("final model"):
+            net, final_test, final = _refit_final(
+                prepared,
+                rec,
+                trial,
+                seed,
+                time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
+            )
+        n_members = final.seeds
         family, model_params, _ = split_params(rec.params)
         export_model(
             run_dir / MODEL,
@@ -662,19 +776,46 @@ def fit(
                 task=profile.task,
                 metrics={"test_" + plan.metric: final_test or float("nan")},
                 ensemble=n_members,
+                note=final.note,
             ),
         )
         rec = dataclasses.replace(
             with_final_test(rec, final_test, n_members),
             evaluation=_evaluation(prepared, net, seed),
+            final_model=final.to_dict(),
         )
+    rec = dataclasses.replace(rec, phase_seconds=_phases(clock, result))
     rec.save(run_dir / RECOMMENDATION)
     from archselect.report import render_report
 
-    render_report(run_dir)
+    with clock.phase("report"):
+        render_report(run_dir)
+    dataclasses.replace(rec, phase_seconds=_phases(clock, result)).save(run_dir / RECOMMENDATION)
     if interrupted is not None:
         raise interrupted
     return Run(run_dir)
+
+
+def _phases(clock: Clock, result: SearchResult) -> dict[str, float]:
+    """Seconds per phase of the command, and the trial seconds each family took."""
+    phases = clock.summary()
+    for t in result.trials:
+        if t.duration_s is not None:
+            key = f"trials: {t.family}"
+            phases[key] = round(phases.get(key, 0.0) + t.duration_s, 2)
+    return phases
+
+
+def first_results(result: SearchResult, clock: Clock) -> dict[str, float]:
+    """Seconds from the start of the command until each family's first measurement (a
+    finished trial, or a pruned one such as a measured "too slow")."""
+    out: dict[str, float] = {}
+    for t in result.trials:
+        if t.completed_unix is None or t.state not in ("COMPLETE", "PRUNED"):
+            continue
+        at = round(t.completed_unix - clock.unix(0.0), 2)
+        out[t.family] = min(out.get(t.family, at), at)
+    return out
 
 
 def forecast_plot_data(

@@ -39,6 +39,7 @@ BASELINE_DESCRIPTIONS = {
     "knn_euclidean": "1-nearest neighbour, Euclidean distance on the standardised series",
     "minirocket": "MiniRocket random convolutional features + ridge (aeon)",
 }
+BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
 MINIROCKET_MISSING = (
     "MiniRocket skipped: the optional package aeon is not installed "
     "(pip install 'archselect[minirocket]')."
@@ -202,9 +203,17 @@ def _cross_validate(  # type: ignore[no-untyped-def]
 
 
 def run_baselines(
-    prepared: Prepared, names: tuple[str, ...], *, seed: int = 0, folds: tuple[Fold, ...] = ()
+    prepared: Prepared,
+    names: tuple[str, ...],
+    *,
+    seed: int = 0,
+    folds: tuple[Fold, ...] = (),
+    deadline: float | None = None,
 ) -> list[BaselineResult]:
     """Fit each baseline on the training rows; score validation and test.
+
+    ``deadline`` (a ``time.time()`` value, from ``--timeout``): no baseline starts after it;
+    those left are recorded as skipped, with a note saying so.
 
     With ``folds`` (small data: the study's, :func:`archselect.prepare.cross_folds`) the
     validation score is out-of-fold over them, as the deep trials' is.
@@ -233,6 +242,17 @@ def run_baselines(
     results = []
     for name in names:
         start = time.perf_counter()
+        if deadline is not None and time.time() >= deadline:
+            results.append(
+                BaselineResult(
+                    name=name,
+                    val_metric=None,
+                    test_metric=None,
+                    train_time_s=0.0,
+                    note=BUDGET_SKIPPED,
+                )
+            )
+            continue
         if name == "minirocket" and not minirocket_available():
             results.append(
                 BaselineResult(

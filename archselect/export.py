@@ -75,6 +75,8 @@ class ModelConfig(JsonRecord):
     #: How many refits with different seeds the exported model averages (1: a single net).
     ensemble: int = 1
     metrics: dict[str, float] = field(default_factory=dict)
+    #: Why the model was trained with fewer seeds or epochs than planned (``--timeout``).
+    note: str | None = None
 
 
 @dataclass(frozen=True)

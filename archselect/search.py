@@ -35,7 +35,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import optuna
@@ -45,6 +45,7 @@ import torch
 from sqlalchemy.engine import Engine
 
 from archselect import _forecast, _signals
+from archselect._budget import Clock, Fidelity, SearchWindow, choose_fidelity, search_window
 from archselect._errors import UsageError
 from archselect._secrets import mask_url, redact, remember_url
 from archselect._serde import JsonRecord
@@ -56,10 +57,12 @@ from archselect.profile import Profile
 from archselect.spaces import ParamSpec
 from archselect.train import (
     TrainConfig,
+    effective_config,
     measure_latency,
     per_sample_brier,
     per_sample_scores,
     predict_outputs,
+    probe_epoch_seconds,
     score,
     seed_all,
     train_network,
@@ -81,6 +84,8 @@ __all__ = [
     "prepare_study",
     "resume_conflicts",
     "run_search",
+    "run_trials",
+    "set_window",
     "storage_url",
     "trial_records",
 ]
@@ -102,6 +107,8 @@ ATTR_RECIPE = "archselect.recipe"
 ATTR_SLOTS = "archselect.slots"
 ATTR_SLOT = "archselect.slot"
 ATTR_BASELINES = "baselines"
+#: The search's time window (:class:`archselect._budget.SearchWindow`), set by each run.
+ATTR_WINDOW = "archselect.window"
 #: Folds the study scores its trials on (0: one validation split), fixed when it begins.
 ATTR_CV_FOLDS = "archselect.cv_folds"
 #: Recipes larger than this (MySQL TEXT holds 64 KiB) are stored zlib-compressed.
@@ -174,6 +181,14 @@ class TrialRecord(JsonRecord):
     extra_metrics: dict[str, float] = field(default_factory=dict)
     #: Forecasts: the test period forecast, windows laid end to end (target units).
     test_forecast: tuple[float, ...] = ()
+    #: ``--timeout``: the measurement the trial's share paid for (see
+    #: :class:`archselect._budget.Fidelity`); empty without a time budget.
+    fidelity: dict[str, Any] = field(default_factory=dict)
+    #: Torch threads the trial trained with, and its measured training pace.
+    threads: int | None = None
+    sec_per_epoch_row: float | None = None
+    #: When the trial finished (``time.time()``), to tell when each family was measured.
+    completed_unix: float | None = None
 
     def val_scores(self) -> np.ndarray | None:
         return _decode_scores(self.val_scores_b64)
@@ -522,8 +537,11 @@ def prepare_study(
     storage: str,
     study_name: str = STUDY_NAME,
     recipe: StudyRecipe | None = None,
+    baseline_deadline: float | None = None,
 ) -> optuna.Study:
     """Create (or resume) the study, queue the budget, record the recipe, fit baselines once.
+
+    ``baseline_deadline`` (a ``time.time()`` value): no baseline starts after it.
 
     Example:
         See :func:`archselect.fit`, which prepares the arguments.
@@ -533,7 +551,9 @@ def prepare_study(
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
     if ATTR_BASELINES not in study.user_attrs:
-        baselines = run_baselines(prepared, plan.baselines, seed=plan.seed, folds=folds)
+        baselines = run_baselines(
+            prepared, plan.baselines, seed=plan.seed, folds=folds, deadline=baseline_deadline
+        )
         study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in baselines])
     return study
 
@@ -645,24 +665,31 @@ def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fo
 DEADLINE_NOTE = "stopped at the --timeout deadline"
 
 
+#: The note of a family's first trial that the deadline cut short (its result is kept).
+CUT_SHORT_NOTE = "cut short at the --timeout deadline"
+
+
 class _DeadlineStop:
     """Stops a trial that is still training when the search's ``--timeout`` runs out.
 
-    Called after every epoch (of every fold). Past the deadline, the trial is pruned, with
-    a ``note`` saying so, unless no trial of its family has finished yet: a family's first
-    result is let finish, so every family that started has one in the head-to-head.
+    Called after every epoch (of every fold), with the deadline as a ``time.time()`` value.
+    Past it, the trial is pruned, with a ``note`` saying so, unless no trial of its family
+    has finished yet: then its training ends there and the best epoch so far is its result
+    (returns True), so every family that started has one in the head-to-head.
     """
 
     def __init__(self, trial: optuna.Trial, family: str, deadline: float | None) -> None:
         self.trial, self.family, self.deadline = trial, family, deadline
-        self.spared = False
+        self.cut_short = False
 
-    def __call__(self, where: str) -> None:
-        if self.deadline is None or self.spared or time.monotonic() < self.deadline:
-            return
-        if not _family_has_finished(self.trial.study, self.family):
-            self.spared = True
-            return
+    def __call__(self, where: str) -> bool:
+        if self.deadline is None or time.time() < self.deadline:
+            return False
+        if self.cut_short or not _family_has_finished(self.trial.study, self.family):
+            if not self.cut_short:
+                self.trial.set_user_attr("note", f"{CUT_SHORT_NOTE} ({where})")
+            self.cut_short = True
+            return True
         note = f"{DEADLINE_NOTE} ({where})"
         self.trial.set_user_attr("note", note)
         raise optuna.TrialPruned(note)
@@ -673,16 +700,68 @@ def _family_has_finished(study: optuna.Study, family: str) -> bool:
     return any(t.params.get("family") == family for t in complete)
 
 
+def _allowance(
+    window: SearchWindow | None, study: optuna.Study, family: str
+) -> tuple[float | None, bool]:
+    """Seconds this trial may take, and whether it is its family's first measurement.
+
+    A family's first trial gets its share of the first round, even when the round runs
+    late (so every family is measured); later ones whatever is left of the search.
+    """
+    first = not _family_has_finished(study, family)
+    if window is None:
+        return None, first
+    return (window.first_share_s if first else max(0.0, window.end - time.time())), first
+
+
+def _fidelity(
+    prepared: Prepared,
+    net: torch.nn.Module,
+    config: TrainConfig,
+    runs: int,
+    allowance: float | None,
+) -> Fidelity:
+    """Probe the network's cost on the training rows; choose what ``allowance`` pays for."""
+    if allowance is None:
+        return Fidelity()
+    x, y = prepared.x_train, prepared.y_train
+    epoch_s = probe_epoch_seconds(net, x, y, len(prepared.x_val), config)
+    return choose_fidelity(
+        epoch_s=epoch_s,
+        full_epochs=effective_config(config, len(x)).epochs,
+        runs=runs,
+        n_rows=len(x),
+        allowance_s=allowance,
+    )
+
+
+class _Limits(NamedTuple):
+    """A trial's fidelity for each training run: an epoch cap and a time limit."""
+
+    max_epochs: int | None
+    time_limit_s: float | None
+
+
+def _subsample(n: int, rows: int | None, seed: int) -> np.ndarray:
+    """Sorted positions of ``rows`` of ``n`` training rows (all of them for None)."""
+    if rows is None or rows >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+
+
 def _objective(
     prepared: Prepared,
     plan: Plan,
     interrupted: list[int],
     folds: tuple[Fold, ...],
-    deadline: float | None = None,
+    window: SearchWindow | None = None,
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
-    """The study's objective. ``deadline`` (a ``time.monotonic()`` value): the end of the
-    search's time budget, at which trials still training stop (see :class:`_DeadlineStop`)."""
+    """The study's objective. ``window``: the search's time budget; trials still training
+    at its end stop (see :class:`_DeadlineStop`), and each trial is first measured at the
+    fidelity its share of the window pays for (see :func:`archselect._budget.choose_fidelity`).
+    """
     pre = prepared.preprocessing
+    deadline = window.end if window is not None else None
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
         try:
@@ -711,30 +790,49 @@ def _objective(
         config = train_config(plan.task, shared, plan.seed + trial.number)
         stop_at_deadline = _DeadlineStop(trial, family, deadline)
 
-        def report(epoch: int, value: float) -> None:
+        def report(epoch: int, value: float) -> bool:
             fold = f", fold 1 of {len(folds)}" if folds else ""
             try:
-                stop_at_deadline(f"epoch {epoch + 1}{fold}")
+                if stop_at_deadline(f"epoch {epoch + 1}{fold}"):
+                    return True
             except optuna.TrialPruned:
                 trial.set_user_attr("epochs", epoch + 1)
                 raise
             if plan.multi_objective:  # Optuna cannot prune multi-objective trials
-                return
+                return False
             trial.report(value, epoch)
             if trial.should_prune():
                 trial.set_user_attr("epochs", epoch + 1)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
+            return False
 
         net = build_network(pre, family, model_params, seed=config.seed)
+        allowance, first = _allowance(window, trial.study, family)
+        if allowance is not None and allowance <= 0 and not first:
+            note = f"{DEADLINE_NOTE} (before it started)"
+            trial.set_user_attr("note", note)
+            raise optuna.TrialPruned(note)
+        runs = max(1, len(folds))
+        fidelity = _fidelity(prepared, net, config, runs, allowance)
+        trial.set_user_attr("fidelity", fidelity.to_dict())
+        trial.set_user_attr("threads", torch.get_num_threads())
+        if fidelity.note() is not None:
+            trial.set_user_attr("note", fidelity.note())
+        if fidelity.too_slow:
+            raise optuna.TrialPruned(fidelity.note())
+        limits = _Limits(fidelity.epochs, None if allowance is None else allowance / runs)
+        rows = _subsample(len(prepared.x_train), fidelity.rows, config.seed)
         result = train_network(
             net,
-            prepared.x_train,
-            prepared.y_train,
+            prepared.x_train[rows],
+            prepared.y_train[rows],
             prepared.x_val,
             prepared.y_val,
             config,
             on_epoch=report,
             target_std=pre.target_std,
+            max_epochs=limits.max_epochs,
+            time_limit_s=limits.time_limit_s,
         )
         val_out = predict_outputs(net, prepared.x_val)
         test_out = predict_outputs(net, prepared.x_test)
@@ -750,6 +848,8 @@ def _objective(
                 val_out,
                 result.best_epoch,
                 stop_at_deadline,
+                limits=limits,
+                rows=fidelity.rows,
             )
             val_metric = score(plan.task, val_out, y_val, pre.target_std)
             result = dataclasses.replace(result, val_metric=val_metric)
@@ -767,6 +867,7 @@ def _objective(
             "latency_b1_ms": latency[1],
             "latency_b256_ms": latency[256],
             "device": result.device,
+            "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * len(rows)),
             "history_val": list(result.history_val),
             "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
         }
@@ -791,12 +892,17 @@ def _cross_validate(
     config: TrainConfig,
     first_val_out: np.ndarray,
     first_best_epoch: int,
-    stop_at_deadline: Callable[[str], None] | None = None,
+    stop_at_deadline: Callable[[str], bool] | None = None,
+    *,
+    limits: _Limits | None = None,
+    rows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Train folds 1.. of ``folds`` (fold 0 is the trial's own run, given by its outputs).
 
     ``stop_at_deadline`` is called after every epoch, as ``stop_at_deadline(where)``, and may
-    raise to stop the trial.
+    raise to stop the trial or return True to end that fold's training there. ``limits``
+    (``max_epochs``, ``time_limit_s``) and ``rows`` (training rows per fold) are the
+    trial's fidelity, applied to every fold.
 
     Returns every pooled row's validation output from the fold that held it out, the pooled
     targets, and the median best epoch over the folds (what the final refit trains for).
@@ -809,19 +915,23 @@ def _cross_validate(
         fold_config = dataclasses.replace(config, seed=config.seed + i)
         net = build_network(pre, family, model_params, seed=fold_config.seed)
 
-        def on_epoch(epoch: int, value: float) -> None:
-            if stop_at_deadline is not None:
-                stop_at_deadline(f"epoch {epoch + 1}, fold {i + 1} of {len(folds)}")
+        def on_epoch(epoch: int, value: float) -> bool:
+            if stop_at_deadline is None:
+                return False
+            return stop_at_deadline(f"epoch {epoch + 1}, fold {i + 1} of {len(folds)}")
 
+        train = fold.train[_subsample(len(fold.train), rows, fold_config.seed)]
         result = train_network(
             net,
-            x[fold.train],
-            y[fold.train],
+            x[train],
+            y[train],
             x[fold.val],
             y[fold.val],
             fold_config,
             on_epoch=on_epoch,
             target_std=pre.target_std,
+            max_epochs=limits.max_epochs if limits else None,
+            time_limit_s=limits.time_limit_s if limits else None,
         )
         best.append(result.best_epoch)
         return predict_outputs(net, x[fold.val])
@@ -859,6 +969,7 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
         attrs.update(by_length.get(str(t.number), {}))
         attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
         duration = t.duration.total_seconds() if t.duration else None
+        done = t.datetime_complete.timestamp() if t.datetime_complete else None
         records.append(
             TrialRecord.from_dict(
                 {
@@ -868,6 +979,7 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
                     "state": t.state.name,
                     "params": dict(t.params),
                     "duration_s": duration,
+                    "completed_unix": done,
                 }
             )
         )
@@ -962,11 +1074,76 @@ def run_search(
         study = prepare_study(
             prepared, plan, storage=storage, study_name=study_name, recipe=recipe
         )
+        if plan.timeout_s is not None:
+            window = search_window(
+                Clock(plan.timeout_s), n_families=len(plan.family_names), workers=1, reserve=0.0
+            )
+            assert window is not None
+            set_window(study, window)
+    run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
+    if worker:
+        return collect_result(study, plan)
+    return finish_search(study, prepared, plan)
+
+
+def set_window(study: optuna.Study, window: SearchWindow | None) -> None:
+    """Record the search's time window in the study, for every trial process to read
+    (None: this run has no time budget)."""
+    study.set_user_attr(ATTR_WINDOW, None if window is None else window.to_dict())
+
+
+def _window(study: optuna.Study) -> SearchWindow | None:
+    raw = study.user_attrs.get(ATTR_WINDOW)
+    return SearchWindow.from_dict(raw) if isinstance(raw, dict) else None
+
+
+#: Study user attribute: the trials whose configuration has been promoted (re-run with
+#: the time left, at full fidelity when it pays for it).
+ATTR_PROMOTED = "archselect.promoted"
+
+
+def promote(study: optuna.Study, plan: Plan) -> list[int]:
+    """Successive halving over the families' first measurements: once every planned family
+    has a result (or a measured "too slow"), the best configuration of each family in the
+    better half that was measured at reduced fidelity is queued again, to be trained with
+    the time that is left. Returns the numbers of the trials promoted now.
+    """
+    records = trial_records(study)
+    measured = {r.family for r in records if r.state in ("COMPLETE", "PRUNED")}
+    if not set(plan.family_names) <= measured:
+        return []
+    interim = SearchResult("", "", plan.metric, plan.direction, tuple(records), ())
+    sign = 1.0 if plan.direction == "maximize" else -1.0
+    ranked = sorted(best_by_family(interim).values(), key=lambda r: -sign * (r.val_metric or 0))
+    done = set(study.user_attrs.get(ATTR_PROMOTED, []))
+    now = []
+    for rec in ranked[: math.ceil(len(ranked) / 2)]:
+        if rec.number in done or not rec.fidelity or Fidelity.from_dict(rec.fidelity).full:
+            continue
+        study.enqueue_trial(rec.params, user_attrs={"promoted_from": rec.number})
+        now.append(rec.number)
+    if now:
+        study.set_user_attr(ATTR_PROMOTED, sorted(done | set(now)))
+    return now
+
+
+def run_trials(
+    study: optuna.Study,
+    prepared: Prepared,
+    plan: Plan,
+    *,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+    max_failures: int | None = None,
+) -> None:
+    """Run the study's queued slots (and, with a time budget, new trials until its window
+    ends), then wait for trials other processes are running."""
     failures = 0
     stopped = False
 
     def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         nonlocal failures, stopped
+        if window is not None and plan.n_trials is None:
+            promote(study, plan)
         if frozen.state == optuna.trial.TrialState.FAIL:
             failures += 1
             if max_failures is not None and failures >= max_failures:
@@ -978,14 +1155,13 @@ def run_search(
                 on_trial(rec)
 
     interrupted: list[int] = []
-    deadline = None if plan.timeout_s is None else time.monotonic() + plan.timeout_s
-    objective = _objective(
-        prepared, plan, interrupted, study_folds(study, prepared, plan), deadline
-    )
+    window = _window(study)
+    deadline = None if window is None else window.end
+    objective = _objective(prepared, plan, interrupted, study_folds(study, prepared, plan), window)
     logging.getLogger("optuna").setLevel(logging.ERROR)
     try:
         while not stopped:
-            left = None if deadline is None else deadline - time.monotonic()
+            left = None if deadline is None else deadline - time.time()
             if left is not None and left <= 0:
                 break
             with contextlib.suppress(BudgetSpent):
@@ -1009,9 +1185,6 @@ def run_search(
         _fail_own_running(study, interrupted)
         _requeue(study, interrupted)
         raise
-    if worker:
-        return collect_result(study, plan)
-    return finish_search(study, prepared, plan)
 
 
 @torch.no_grad()

@@ -43,6 +43,7 @@ __all__ = [
     "per_sample_brier",
     "per_sample_scores",
     "predict_outputs",
+    "probe_epoch_seconds",
     "seed_all",
     "select_device",
     "train_network",
@@ -68,7 +69,11 @@ LATENCY_REPEATS = 5
 #: Interval of the resident-memory sampler on CPU (seconds).
 MEMORY_SAMPLE_S = 0.02
 
-EpochHook = Callable[[int, float], None]
+#: Called as ``hook(epoch, val_score)`` after each epoch; it may raise to abandon the run
+#: (pruning) or return True to end it there, keeping the best epoch so far.
+EpochHook = Callable[[int, float], "bool | None"]
+#: Mini-batches timed by :func:`probe_epoch_seconds` (after one warm-up batch).
+PROBE_BATCHES = 3
 
 for _name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.ERROR)
@@ -358,8 +363,8 @@ class FamilyModule(pl.LightningModule):
             self.best_state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
         elif epoch - self.best_epoch >= self.config.patience:
             self.trainer.should_stop = True
-        if self.on_epoch is not None:
-            self.on_epoch(epoch, value)
+        if self.on_epoch is not None and self.on_epoch(epoch, value):
+            self.trainer.should_stop = True
 
     def configure_optimizers(self) -> Any:
         """AdamW plus the schedule, stepped per batch by :meth:`training_step` itself."""
@@ -479,11 +484,16 @@ def train_network(
     device: str | None = None,
     target_std: float = 1.0,
     fixed_epochs: int | None = None,
+    max_epochs: int | None = None,
+    time_limit_s: float | None = None,
 ) -> TrainResult:
     """Train ``net`` in place; on return it holds the weights of its best validation epoch.
 
     With ``fixed_epochs`` (a refit on train + validation rows), it trains exactly that many
-    epochs with no early stop and keeps the last weights.
+    epochs with no early stop and keeps the last weights. ``max_epochs`` caps the schedule
+    (a low-fidelity trial: the learning-rate schedule is fitted to the shorter run);
+    ``time_limit_s`` ends training after the first epoch that passes it, keeping the best
+    epoch so far.
 
     Example:
         >>> import numpy as np
@@ -499,6 +509,10 @@ def train_network(
     config = effective_config(config, len(x_train))
     if fixed_epochs is not None:
         config = TrainConfig(**{**config.__dict__, "epochs": fixed_epochs, "patience": 10**9})
+    elif max_epochs is not None and max_epochs < config.epochs:
+        config = TrainConfig(**{**config.__dict__, "epochs": max(1, max_epochs)})
+    if time_limit_s is not None:
+        on_epoch = _with_time_limit(on_epoch, time.perf_counter() + time_limit_s)
     train_dl = DataLoader(
         _EpochOrders(len(x_train), config.seed), batch_size=None, shuffle=False, num_workers=0
     )
@@ -544,6 +558,57 @@ def train_network(
         history_val=tuple(module.history_val),
         history_train_loss=tuple(module.history_loss),
     )
+
+
+def _with_time_limit(on_epoch: EpochHook | None, until: float) -> EpochHook:
+    """``on_epoch``, then a stop once ``time.perf_counter()`` has passed ``until``."""
+
+    def hook(epoch: int, value: float) -> bool:
+        stop = bool(on_epoch(epoch, value)) if on_epoch is not None else False
+        return stop or time.perf_counter() >= until
+
+    return hook
+
+
+def probe_epoch_seconds(
+    net: nn.Module,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    n_val: int,
+    config: TrainConfig,
+    *,
+    batches: int = PROBE_BATCHES,
+) -> float:
+    """Estimated seconds of one training epoch over ``x_train`` plus its validation pass
+    over ``n_val`` rows, from timing a few mini-batches. ``net`` is left as it was.
+
+    Example:
+        >>> import numpy as np
+        >>> from torch import nn
+        >>> x = np.zeros((64, 4), dtype="float32"); y = np.zeros(64, dtype="int64")
+        >>> probe_epoch_seconds(nn.Linear(4, 2), x, y, 16, TrainConfig()) > 0
+        True
+    """
+    config = effective_config(config, len(x_train))
+    bounds = batch_bounds(len(x_train), config.batch_size)
+    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    module = FamilyModule(net, config, len(bounds))
+    module._params = [p for p in net.parameters() if p.requires_grad]
+    module._opt = torch.optim.SGD(module._params, lr=0.0)
+    net.train()
+    timed = bounds[: batches + 1]
+    elapsed, rows = 0.0, 0
+    for i, (start, end) in enumerate(timed):
+        x = _read_only_tensor(x_train[start:end])
+        y = _read_only_tensor(y_train[start:end])
+        t0 = time.perf_counter()
+        module._train_batch(x, y)
+        if i > 0 or len(timed) == 1:  # the first batch warms up
+            elapsed, rows = elapsed + time.perf_counter() - t0, rows + end - start
+    net.load_state_dict(state)
+    per_row = elapsed / max(1, rows)
+    # a forward pass costs about a third of a training step
+    return per_row * (len(x_train) + n_val / 3.0)
 
 
 @torch.no_grad()

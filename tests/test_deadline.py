@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from archselect._budget import SearchWindow
 from archselect._progress import TrialProgress
 from archselect._run import read_trials_csv, write_trials_csv
 from archselect.load import load_table
@@ -21,6 +22,7 @@ from archselect.prepare import CV_FOLDS, Prepared, cross_folds, prepare
 from archselect.profile import profile_table
 from archselect.report import render_report
 from archselect.search import (
+    CUT_SHORT_NOTE,
     TrialRecord,
     _objective,
     collect_result,
@@ -40,31 +42,36 @@ def small_mlp(fast_space: Path) -> tuple[Prepared, Plan]:
     return prepared, plan
 
 
-def test_past_the_deadline_a_family_first_trial_finishes_and_later_ones_stop(
+def _window(end_in_s: float, share_s: float = 3600.0) -> SearchWindow:
+    now = time.time()
+    return SearchWindow(end=now + end_in_s, first_round_end=now, first_share_s=share_s)
+
+
+def test_past_the_deadline_a_family_first_trial_is_cut_short_and_later_ones_stop(
     tmp_path: Path, small_mlp: tuple[Prepared, Plan]
 ) -> None:
     prepared, plan = small_mlp
     study = prepare_study(prepared, plan, storage=storage_url(tmp_path, None))
     folds = cross_folds(prepared, seed=0)
     assert len(folds) == CV_FOLDS  # small data: the stop is checked in every fold's epochs
-    already_passed = time.monotonic() - 1.0
-    study.optimize(_objective(prepared, plan, [], folds, already_passed), n_trials=2)
+    study.optimize(_objective(prepared, plan, [], folds, _window(-1.0)), n_trials=2)
 
     first, second = study.get_trials(deepcopy=False)
     assert first.state == optuna.trial.TrialState.COMPLETE  # the family's only result
-    assert first.user_attrs.get("note") is None
-    assert second.state == optuna.trial.TrialState.PRUNED
-    assert second.user_attrs["note"] == (
-        f"stopped at the --timeout deadline (epoch 1, fold 1 of {CV_FOLDS})"
+    assert first.user_attrs["note"] == (
+        f"{CUT_SHORT_NOTE} (epoch 1, fold 1 of {CV_FOLDS})"
     )
-    assert second.user_attrs["epochs"] == 1
+    # every fold stopped after its first epoch: one epoch of training was measured
+    assert first.user_attrs["epochs"] == 1 and first.user_attrs["best_epoch"] == 1
+    assert second.state == optuna.trial.TrialState.PRUNED
+    assert second.user_attrs["note"] == "stopped at the --timeout deadline (before it started)"
 
     # the reason reaches trials.csv and comes back from it
     result = collect_result(study, plan)
     path = tmp_path / "trials.csv"
     write_trials_csv(result, path)
     back = read_trials_csv(path, metric=plan.metric, direction=plan.direction)
-    assert [t.note for t in back.trials] == [None, second.user_attrs["note"]]
+    assert [t.note for t in back.trials] == [first.user_attrs["note"], second.user_attrs["note"]]
 
 
 def test_no_deadline_or_a_later_one_never_stops_a_trial(
@@ -72,10 +79,10 @@ def test_no_deadline_or_a_later_one_never_stops_a_trial(
 ) -> None:
     prepared, plan = small_mlp
     folds = cross_folds(prepared, seed=0)
-    for name, deadline in (("none", None), ("later", time.monotonic() + 3600.0)):
+    for name, window in (("none", None), ("later", _window(3600.0))):
         (tmp_path / name).mkdir()
         study = prepare_study(prepared, plan, storage=storage_url(tmp_path / name, None))
-        study.optimize(_objective(prepared, plan, [], folds, deadline), n_trials=2)
+        study.optimize(_objective(prepared, plan, [], folds, window), n_trials=2)
         trials = study.get_trials(deepcopy=False)
         assert trials[0].state == optuna.trial.TrialState.COMPLETE
         assert all("note" not in t.user_attrs for t in trials)

@@ -1,0 +1,218 @@
+"""The ``--timeout`` budget: a clock over the whole command and the fidelity of each trial.
+
+Not a stage, and free of torch and Optuna: :class:`Clock` times each phase of ``fit`` (load,
+profile, baselines, search, final model, report) and says how much of the budget is left;
+:func:`search_window` decides when the search must end so that the final model and the
+report still fit; :func:`choose_fidelity` turns a probed cost into the cheapest measurement
+a trial's share of the time can pay for (fewer epochs, then fewer training rows), or says
+the family is too slow for this budget.
+
+Example:
+    >>> f = choose_fidelity(epoch_s=2.0, full_epochs=40, runs=1, n_rows=1000, allowance_s=21.0)
+    >>> (f.epochs, f.rows, f.too_slow)
+    (10, None, False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from archselect._serde import JsonRecord
+
+__all__ = [
+    "Clock",
+    "Fidelity",
+    "SearchWindow",
+    "choose_fidelity",
+    "search_window",
+]
+
+#: Share of the budget kept, after the search, for the final model, the length-latency
+#: measurement and the report (at least MIN_RESERVE_S seconds).
+RESERVE_FRACTION = 0.15
+MIN_RESERVE_S = 5.0
+#: Every planned family's first trial must have a result by this share of the search.
+FIRST_ROUND_FRACTION = 0.5
+#: The baselines stop starting new references after this share of the budget left.
+BASELINE_FRACTION = 0.15
+#: A trial's fidelity never goes below this many epochs …
+MIN_EPOCHS = 3
+#: … nor below this many training rows (or all rows, when there are fewer) …
+MIN_ROWS = 64
+#: … and its training runs are charged this many seconds each on top of their epochs
+#: (building the Trainer, predicting, timing latency).
+RUN_OVERHEAD_S = 0.5
+#: A trial that is let run past the deadline (a family's first result) still stops once it
+#: has spent this multiple of its share.
+OVERRUN_FACTOR = 1.0
+
+
+class Clock:
+    """Wall time since the command began, per phase, against an optional budget.
+
+    Example:
+        >>> c = Clock(60.0)
+        >>> with c.phase("load"):
+        ...     pass
+        >>> list(c.phases), c.left() <= 60.0
+        (['load'], True)
+    """
+
+    def __init__(self, budget_s: float | None) -> None:
+        self.budget_s = budget_s
+        self._start = time.monotonic()
+        self._start_unix = time.time()
+        self.phases: dict[str, float] = {}
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start
+
+    def left(self) -> float | None:
+        """Seconds of the budget left (never negative); None without a budget."""
+        if self.budget_s is None:
+            return None
+        return max(0.0, self.budget_s - self.elapsed())
+
+    def unix(self, after_s: float) -> float:
+        """The wall-clock time (``time.time()``) ``after_s`` seconds after the start."""
+        return self._start_unix + after_s
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the time spent in the block to phase ``name``."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - t0
+
+    def summary(self) -> dict[str, float]:
+        """Seconds per phase, in the order they ran, plus ``total``."""
+        out = {k: round(v, 2) for k, v in self.phases.items()}
+        out["total"] = round(self.elapsed(), 2)
+        return out
+
+
+@dataclass(frozen=True)
+class SearchWindow(JsonRecord):
+    """When the search ends and how long each family's first trial may take (unix times).
+
+    Stored in the study, so that every trial process, local or remote, reads the same one.
+    """
+
+    end: float
+    first_round_end: float
+    #: Seconds each family's first trial may take (its share of the first round).
+    first_share_s: float
+    workers: int = 1
+
+
+def search_window(
+    clock: Clock, *, n_families: int, workers: int, reserve: float | None = None
+) -> SearchWindow | None:
+    """The search's window in a budgeted command: it ends early enough that the final
+    model, the length latency and the report fit (:data:`RESERVE_FRACTION`), and each
+    family's first trial gets an equal share of the first :data:`FIRST_ROUND_FRACTION` of
+    it (several trial processes run that many first trials at once). ``reserve``: seconds
+    kept after the search (default: the rule above).
+
+    Example:
+        >>> w = search_window(Clock(100.0), n_families=4, workers=2)
+        >>> round(w.end - w.first_round_end), round(w.first_share_s)
+        (42, 21)
+    """
+    left = clock.left()
+    if left is None or clock.budget_s is None:
+        return None
+    if reserve is None:
+        reserve = max(MIN_RESERVE_S, RESERVE_FRACTION * clock.budget_s)
+    span = max(0.0, left - reserve)
+    now = clock.elapsed()
+    first = FIRST_ROUND_FRACTION * span
+    share = first * max(1, workers) / max(1, n_families)
+    return SearchWindow(
+        end=clock.unix(now + span),
+        first_round_end=clock.unix(now + first),
+        first_share_s=min(first, share),
+        workers=max(1, workers),
+    )
+
+
+@dataclass(frozen=True)
+class Fidelity(JsonRecord):
+    """How much of a full trial its time allowance pays for.
+
+    ``epochs``: the most epochs each training run may take (None: the family's own
+    schedule); ``rows``: training rows per run (None: all); ``too_slow``: not even
+    :data:`MIN_EPOCHS` epochs on :data:`MIN_ROWS` rows fit.
+    """
+
+    epochs: int | None = None
+    rows: int | None = None
+    too_slow: bool = False
+    #: The probed seconds per epoch on every training row, and the allowance it was cut to.
+    epoch_s: float = 0.0
+    allowance_s: float | None = None
+    runs: int = 1
+
+    @property
+    def full(self) -> bool:
+        return self.epochs is None and self.rows is None and not self.too_slow
+
+    def note(self) -> str | None:
+        """A sentence for ``trials.csv`` and the report; None at full fidelity."""
+        if self.full:
+            return None
+        cost = f"probed {self.epoch_s:.3g} s per epoch, share {self.allowance_s or 0:.0f} s"
+        if self.too_slow:
+            return f"too slow for this budget ({cost})"
+        rows = f" on {self.rows} training rows" if self.rows is not None else ""
+        return f"low fidelity: at most {self.epochs} epochs{rows} ({cost})"
+
+
+def choose_fidelity(
+    *,
+    epoch_s: float,
+    full_epochs: int,
+    runs: int,
+    n_rows: int,
+    allowance_s: float | None,
+    min_epochs: int = MIN_EPOCHS,
+    min_rows: int = MIN_ROWS,
+) -> Fidelity:
+    """The richest measurement ``allowance_s`` pays for: every epoch if it can; else fewer
+    epochs (at least ``min_epochs``); else ``min_epochs`` on fewer training rows (at least
+    ``min_rows``); else too slow.
+
+    Args:
+        epoch_s: Probed seconds of one epoch on all ``n_rows`` training rows (with its
+            validation pass).
+        full_epochs: Epochs of the family's own schedule.
+        runs: Training runs of the trial (cross-validation folds, else 1).
+        n_rows: Training rows of one run.
+        allowance_s: Seconds the trial may take; None for no limit.
+
+    Example:
+        >>> choose_fidelity(epoch_s=10.0, full_epochs=40, runs=4, n_rows=800,
+        ...                 allowance_s=62.0).rows
+        400
+    """
+    base = Fidelity(epoch_s=epoch_s, allowance_s=allowance_s, runs=runs)
+    if allowance_s is None or epoch_s <= 0:
+        return base
+    per_run = allowance_s / max(1, runs) - RUN_OVERHEAD_S
+    if epoch_s * full_epochs <= per_run:
+        return base
+    epochs = math.floor(per_run / epoch_s) if per_run > 0 else 0
+    if epochs >= min_epochs:
+        return dataclasses.replace(base, epochs=min(epochs, full_epochs))
+    floor_rows = min(min_rows, n_rows)
+    rows = math.floor(n_rows * per_run / (epoch_s * min_epochs)) if per_run > 0 else 0
+    if rows >= floor_rows:
+        return dataclasses.replace(base, epochs=min_epochs, rows=min(rows, n_rows))
+    return dataclasses.replace(base, too_slow=True)
