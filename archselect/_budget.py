@@ -11,6 +11,8 @@ Example:
     >>> f = choose_fidelity(epoch_s=2.0, full_epochs=40, runs=1, n_rows=1000, allowance_s=21.0)
     >>> (f.epochs, f.rows, f.too_slow)
     (10, None, False)
+    >>> choose_fidelity(epoch_s=2.0, full_epochs=40, runs=1, n_rows=1000, allowance_s=0.6).note()
+    'too slow for this budget (probed 2 s per epoch, share 1 s)'
 """
 
 from __future__ import annotations
@@ -40,16 +42,13 @@ MIN_RESERVE_S = 5.0
 FIRST_ROUND_FRACTION = 0.5
 #: The baselines stop starting new references after this share of the budget left.
 BASELINE_FRACTION = 0.15
-#: A trial's fidelity never goes below this many epochs …
+#: A reduced trial trains at least this many epochs where it can (else one) …
 MIN_EPOCHS = 3
-#: … nor below this many training rows (or all rows, when there are fewer) …
+#: … on at least this many training rows (or all rows, when there are fewer) …
 MIN_ROWS = 64
 #: … and its training runs are charged this many seconds each on top of their epochs
 #: (building the Trainer, predicting, timing latency).
 RUN_OVERHEAD_S = 0.5
-#: A trial that is let run past the deadline (a family's first result) still stops once it
-#: has spent this multiple of its share.
-OVERRUN_FACTOR = 1.0
 
 
 class Clock:
@@ -148,21 +147,24 @@ class Fidelity(JsonRecord):
     """How much of a full trial its time allowance pays for.
 
     ``epochs``: the most epochs each training run may take (None: the family's own
-    schedule); ``rows``: training rows per run (None: all); ``too_slow``: not even
-    :data:`MIN_EPOCHS` epochs on :data:`MIN_ROWS` rows fit.
+    schedule); ``single_split``: scored on the validation split alone instead of every
+    cross-validation fold; ``rows``: training rows per run (None: all); ``too_slow``: not
+    even one epoch on :data:`MIN_ROWS` rows fits.
     """
 
     epochs: int | None = None
     rows: int | None = None
+    single_split: bool = False
     too_slow: bool = False
     #: The probed seconds per epoch on every training row, and the allowance it was cut to.
     epoch_s: float = 0.0
     allowance_s: float | None = None
-    runs: int = 1
 
     @property
     def full(self) -> bool:
-        return self.epochs is None and self.rows is None and not self.too_slow
+        return (
+            self.epochs is None and self.rows is None and not (self.single_split or self.too_slow)
+        )
 
     def note(self) -> str | None:
         """A sentence for ``trials.csv`` and the report; None at full fidelity."""
@@ -171,8 +173,12 @@ class Fidelity(JsonRecord):
         cost = f"probed {self.epoch_s:.3g} s per epoch, share {self.allowance_s or 0:.0f} s"
         if self.too_slow:
             return f"too slow for this budget ({cost})"
-        rows = f" on {self.rows} training rows" if self.rows is not None else ""
-        return f"low fidelity: at most {self.epochs} epochs{rows} ({cost})"
+        parts = [f"at most {self.epochs} epochs" if self.epochs is not None else "all epochs"]
+        if self.rows is not None:
+            parts.append(f"on {self.rows} training rows")
+        if self.single_split:
+            parts.append("on the validation split only")
+        return f"low fidelity: {' '.join(parts)} ({cost})"
 
 
 def choose_fidelity(
@@ -185,9 +191,10 @@ def choose_fidelity(
     min_epochs: int = MIN_EPOCHS,
     min_rows: int = MIN_ROWS,
 ) -> Fidelity:
-    """The richest measurement ``allowance_s`` pays for: every epoch if it can; else fewer
-    epochs (at least ``min_epochs``); else ``min_epochs`` on fewer training rows (at least
-    ``min_rows``); else too slow.
+    """The richest measurement ``allowance_s`` pays for, trying in turn: every epoch; fewer
+    epochs (at least ``min_epochs``); the same on the validation split alone instead of
+    ``runs`` cross-validation runs; ``min_epochs`` on fewer training rows (at least
+    ``min_rows``); one epoch on those rows; else too slow.
 
     Args:
         epoch_s: Probed seconds of one epoch on all ``n_rows`` training rows (with its
@@ -198,21 +205,28 @@ def choose_fidelity(
         allowance_s: Seconds the trial may take; None for no limit.
 
     Example:
-        >>> choose_fidelity(epoch_s=10.0, full_epochs=40, runs=4, n_rows=800,
-        ...                 allowance_s=62.0).rows
-        400
+        >>> f = choose_fidelity(epoch_s=10.0, full_epochs=40, runs=4, n_rows=800,
+        ...                     allowance_s=40.5)
+        >>> f.epochs, f.single_split, f.rows
+        (4, True, None)
     """
-    base = Fidelity(epoch_s=epoch_s, allowance_s=allowance_s, runs=runs)
+    base = Fidelity(epoch_s=epoch_s, allowance_s=allowance_s)
     if allowance_s is None or epoch_s <= 0:
         return base
-    per_run = allowance_s / max(1, runs) - RUN_OVERHEAD_S
-    if epoch_s * full_epochs <= per_run:
-        return base
-    epochs = math.floor(per_run / epoch_s) if per_run > 0 else 0
-    if epochs >= min_epochs:
-        return dataclasses.replace(base, epochs=min(epochs, full_epochs))
+    for split_runs, single in ((max(1, runs), False), (1, True)):
+        if single and runs <= 1:
+            continue
+        per_run = allowance_s / split_runs - RUN_OVERHEAD_S
+        epochs = min(full_epochs, math.floor(per_run / epoch_s)) if per_run > 0 else 0
+        if epochs >= min(min_epochs, full_epochs):
+            capped = None if epochs >= full_epochs else epochs
+            return dataclasses.replace(base, epochs=capped, single_split=single)
+    per_run = allowance_s - RUN_OVERHEAD_S
     floor_rows = min(min_rows, n_rows)
-    rows = math.floor(n_rows * per_run / (epoch_s * min_epochs)) if per_run > 0 else 0
-    if rows >= floor_rows:
-        return dataclasses.replace(base, epochs=min_epochs, rows=min(rows, n_rows))
+    for epochs in (min_epochs, 1):
+        rows = math.floor(n_rows * per_run / (epoch_s * epochs)) if per_run > 0 else 0
+        if rows >= floor_rows:
+            return dataclasses.replace(
+                base, epochs=epochs, rows=min(rows, n_rows), single_split=runs > 1
+            )
     return dataclasses.replace(base, too_slow=True)

@@ -52,6 +52,10 @@ __all__ = [
 #: default stays one process.
 CPU_PARALLEL_PROCESSES = True
 CPU_PROCESS_MIN_TRIALS = 8
+#: Likewise a ``--timeout`` shorter than this runs its trials in this process: each worker
+#: process spends seconds importing torch and preparing the data before its first trial,
+#: time a short budget cannot spare (every family must be measured early).
+CPU_PROCESS_MIN_BUDGET_S = 300.0
 #: Environment variable through which a storage URL reaches worker processes (never argv).
 STORAGE_ENV = "ARCHSELECT_STORAGE"
 #: Seconds a worker gets to stop after SIGTERM before it is killed.
@@ -98,6 +102,7 @@ def plan_workers(
     devices: str | None = None,
     trials_per_device: int = 1,
     n_trials: int | None = None,
+    timeout_s: float | None = None,
     gpus: int | None = None,
     cores: int | None = None,
 ) -> tuple[WorkerSpec, ...]:
@@ -105,13 +110,16 @@ def plan_workers(
 
     GPUs (found, or named by ``devices``): ``trials_per_device`` processes per GPU, each
     pinned to it. CPU: ``jobs`` processes splitting the cores; without ``jobs``, one process
-    per core when that is faster (see :data:`CPU_PARALLEL_PROCESSES`) and the budget is
-    large enough, else one process with every core.
+    per core when that is faster (see :data:`CPU_PARALLEL_PROCESSES`) and the budget, in
+    trials and in time (:data:`CPU_PROCESS_MIN_BUDGET_S`), is large enough, else one
+    process with every core.
 
     Example:
         >>> plan_workers(jobs=2, gpus=0, cores=4)
         (WorkerSpec(index=0, device=None, threads=2), WorkerSpec(index=1, device=None, threads=2))
         >>> plan_workers(gpus=0, cores=2, n_trials=4)
+        ()
+        >>> plan_workers(gpus=0, cores=2, timeout_s=120)
         ()
     """
     if jobs is not None and jobs < 1:
@@ -133,7 +141,9 @@ def plan_workers(
             for i, dev in enumerate(d for d in names for _ in range(trials_per_device))
         )
     if jobs is None:
-        big_enough = n_trials is None or n_trials >= CPU_PROCESS_MIN_TRIALS * cores
+        big_enough = (n_trials is None or n_trials >= CPU_PROCESS_MIN_TRIALS * cores) and (
+            timeout_s is None or timeout_s >= CPU_PROCESS_MIN_BUDGET_S
+        )
         jobs = cores if CPU_PARALLEL_PROCESSES and big_enough else 1
     if jobs == 1:
         return ()

@@ -6,14 +6,13 @@ This module is not a stage: it is the one place that calls them in order
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import json
 import logging
 import math
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -64,7 +63,13 @@ from archselect.search import (
     train_config,
 )
 from archselect.select import Recommendation, select, with_final_test
-from archselect.train import predict_outputs, score, train_network
+from archselect.train import (
+    predict_outputs,
+    score,
+    select_device,
+    torch_threads,
+    train_network,
+)
 
 __all__ = ["Run", "RunInfo", "fit", "load", "read_trials_csv"]
 
@@ -117,6 +122,12 @@ FORECAST_PLOT_CONTEXT = 2
 ENSEMBLE_SIZE = 5
 #: … when train + validation hold at most this many rows (samples).
 ENSEMBLE_MAX_ROWS = 1000
+#: Torch threads of trials run in this process on CPU: one, as in each worker process.
+#: Measured on 2 cores with other work running (load 9): an LSTM epoch over 120 sequences
+#: of 427 steps took 48 s with two OpenMP threads and 8 s with one; convolutions gained
+#: nothing from the second thread. One thread also keeps a trial's arithmetic the same
+#: whether it runs here or in a worker.
+IN_PROCESS_CPU_THREADS = 1
 #: Seconds of a ``--timeout`` budget kept for writing the report after the final model.
 REPORT_RESERVE_S = 3.0
 
@@ -431,20 +442,6 @@ class FinalModel(JsonRecord):
     note: str | None = None
 
 
-@contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[int]:
-    """Run the block with ``n`` torch threads (the trial's), then restore the setting."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n is not None and n >= 1:
-        torch.set_num_threads(n)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
-
-
 def plan_refit(
     *, planned_seeds: int, epochs: int, one_epoch_s: float | None, time_left: float | None
 ) -> tuple[int, int]:
@@ -493,7 +490,7 @@ def _refit_final(
         planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
     )
     members, spent = [], 0.0
-    with _torch_threads(trial.threads) as threads:
+    with torch_threads(trial.threads) as threads:
         for i in range(seeds):
             net = build_network(pre, family, model_params, seed=seed + i)
             result = train_network(
@@ -655,7 +652,11 @@ def fit(
             window=window,
         )
     workers = plan_workers(
-        jobs=jobs, devices=devices, trials_per_device=trials_per_device, n_trials=trials
+        jobs=jobs,
+        devices=devices,
+        trials_per_device=trials_per_device,
+        n_trials=trials,
+        timeout_s=timeout,
     )
     if workers and table.facts.path is None and jobs is not None:
         raise UsageError(
@@ -734,7 +735,8 @@ def fit(
             if workers:
                 run_local_workers(url, study_name, workers, max_failures=max_failures)
             else:
-                run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
+                with torch_threads(IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None):
+                    run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
         with clock.phase("length latency"):
             result = finish_search(study, prepared, plan)
     except KeyboardInterrupt as exc:  # write what finished, then re-raise
@@ -814,7 +816,8 @@ def first_results(result: SearchResult, clock: Clock) -> dict[str, float]:
         if t.completed_unix is None or t.state not in ("COMPLETE", "PRUNED"):
             continue
         at = round(t.completed_unix - clock.unix(0.0), 2)
-        out[t.family] = min(out.get(t.family, at), at)
+        if at >= 0:  # a trial of an earlier run of a resumed study is not this command's
+            out[t.family] = min(out.get(t.family, at), at)
     return out
 
 

@@ -790,22 +790,6 @@ def _objective(
         config = train_config(plan.task, shared, plan.seed + trial.number)
         stop_at_deadline = _DeadlineStop(trial, family, deadline)
 
-        def report(epoch: int, value: float) -> bool:
-            fold = f", fold 1 of {len(folds)}" if folds else ""
-            try:
-                if stop_at_deadline(f"epoch {epoch + 1}{fold}"):
-                    return True
-            except optuna.TrialPruned:
-                trial.set_user_attr("epochs", epoch + 1)
-                raise
-            if plan.multi_objective:  # Optuna cannot prune multi-objective trials
-                return False
-            trial.report(value, epoch)
-            if trial.should_prune():
-                trial.set_user_attr("epochs", epoch + 1)
-                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
-            return False
-
         net = build_network(pre, family, model_params, seed=config.seed)
         allowance, first = _allowance(window, trial.study, family)
         if allowance is not None and allowance <= 0 and not first:
@@ -820,7 +804,26 @@ def _objective(
             trial.set_user_attr("note", fidelity.note())
         if fidelity.too_slow:
             raise optuna.TrialPruned(fidelity.note())
+        trial_folds = () if fidelity.single_split else folds
+        runs = max(1, len(trial_folds))
         limits = _Limits(fidelity.epochs, None if allowance is None else allowance / runs)
+
+        def report(epoch: int, value: float) -> bool:
+            fold = f", fold 1 of {len(trial_folds)}" if trial_folds else ""
+            try:
+                if stop_at_deadline(f"epoch {epoch + 1}{fold}"):
+                    return True
+            except optuna.TrialPruned:
+                trial.set_user_attr("epochs", epoch + 1)
+                raise
+            if plan.multi_objective:  # Optuna cannot prune multi-objective trials
+                return False
+            trial.report(value, epoch)
+            if trial.should_prune():
+                trial.set_user_attr("epochs", epoch + 1)
+                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
+            return False
+
         rows = _subsample(len(prepared.x_train), fidelity.rows, config.seed)
         result = train_network(
             net,
@@ -838,10 +841,10 @@ def _objective(
         test_out = predict_outputs(net, prepared.x_test)
         latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
         val_metric, best_epoch, y_val = result.val_metric, result.best_epoch, prepared.y_val
-        if folds:
+        if trial_folds:
             val_out, y_val, best_epoch = _cross_validate(
                 prepared,
-                folds,
+                trial_folds,
                 family,
                 model_params,
                 config,
@@ -861,7 +864,7 @@ def _objective(
             "train_time_s": result.train_time_s,
             "epochs": result.epochs,
             "best_epoch": best_epoch,
-            "cv_folds": len(folds) or None,
+            "cv_folds": len(trial_folds) or None,
             "n_params": result.n_params,
             "peak_memory_mb": result.peak_memory_mb,
             "latency_b1_ms": latency[1],

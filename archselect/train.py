@@ -14,13 +14,14 @@ more than the step (``benchmarks/overhead.py`` measures the ratio to a bare loop
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "probe_epoch_seconds",
     "seed_all",
     "select_device",
+    "torch_threads",
     "train_network",
 ]
 
@@ -558,6 +560,24 @@ def train_network(
         history_val=tuple(module.history_val),
         history_train_loss=tuple(module.history_loss),
     )
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[int]:
+    """Run the block with ``n`` torch threads (None: as it is), then restore the setting.
+
+    Example:
+        >>> with torch_threads(1) as n:
+        ...     n
+        1
+    """
+    before = torch.get_num_threads()
+    if n is not None and n >= 1:
+        torch.set_num_threads(n)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
 
 
 def _with_time_limit(on_epoch: EpochHook | None, until: float) -> EpochHook:
