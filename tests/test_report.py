@@ -572,8 +572,10 @@ def test_browser_first_screen_cheaper_family(
 ) -> None:
     """Top scorer and recommendation apart; the cheaper choice's measured ratios; stability."""
     data, chosen, top = _two_families(digits_run)
-    chosen.update(val_metric=0.95, latency_b1_ms=0.05, n_params=3000, peak_memory_mb=30.0)
-    top.update(val_metric=0.958, latency_b1_ms=1.0, n_params=186_000, peak_memory_mb=33.0)
+    cost = {"latency_b1_ms": 0.2, "latency_b256_ms": 0.05, "n_params": 3000}
+    chosen.update(val_metric=0.95, peak_memory_mb=30.0, **cost)
+    dear = {"latency_b1_ms": 0.3, "latency_b256_ms": 1.0, "n_params": 186_000}
+    top.update(val_metric=0.958, peak_memory_mb=33.0, **dear)
     run = _edited_run(
         digits_run,
         tmp_path,
@@ -597,7 +599,7 @@ def test_browser_first_screen_cheaper_family(
     )
     page, _ = _open(browser, run / "report.html", "first-screen-cheaper")
     text = {
-        key: page.locator(f"#{key}").inner_text()
+        key: page.locator(f"#{key}").inner_text().replace("\xa0", " ")
         for key in ("verdict", "top-scorer", "recommended", "why-choice", "stability")
     }
     assert text["verdict"].startswith(f"Use {chosen['family']}:")
@@ -606,7 +608,7 @@ def test_browser_first_screen_cheaper_family(
     assert text["recommended"].startswith(f"{chosen['family']}: validation accuracy 95.0 %")
     why = text["why-choice"]
     assert "−0.8 points against the top scorer" in why and "within noise" in why
-    assert "latency ×20 lower (0.05 vs 1 ms per sample)" in why
+    assert "latency ×20 lower (0.05 vs 1 ms per sample at batch 256)" in why
     assert "parameters ×62 fewer (3,000 vs 186,000)" in why
     assert "peak memory" not in why  # 3 MB apart: noise, never a reason
     assert text["stability"] == (
@@ -646,7 +648,7 @@ def test_browser_first_screen_baseline_wins(
         top_scorer=deep["family"],
     )
     page, _ = _open(browser, run / "report.html", "first-screen-baseline")
-    headline = page.locator("#verdict").inner_text()
+    headline = page.locator("#verdict").inner_text().replace("\xa0", " ")
     value = f"{deep['val_metric'] * 100:.1f} %"
     assert headline == (
         f"Use logistic_regression: no deep family earns its cost here; best deep family "
