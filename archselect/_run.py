@@ -875,6 +875,12 @@ class Run:
     def __repr__(self) -> str:
         return f"Run({str(self.run_dir)!r})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the report's verdict card and head-to-head table (no plotly, no script)."""
+        from archselect.report import notebook_html
+
+        return notebook_html(self.run_dir)
+
     def _read(self, name: str, cls: type[Any]) -> Any:
         path = self.run_dir / name
         if not path.exists():

@@ -1,6 +1,6 @@
 """Screenshot a run's report.html for the README (headless Debian chromium, network blocked).
 
-    python scripts/screenshot_report.py runs/digits/report.html docs/report.png
+python scripts/screenshot_report.py runs/digits/report.html docs/report.png
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-VIEWPORT = {"width": 1280, "height": 1600}
+VIEWPORT = {"width": 1280, "height": 1100}
 
 
 def main(report: str, png: str) -> None:
@@ -20,7 +20,8 @@ def main(report: str, png: str) -> None:
         page = browser.new_page(viewport=VIEWPORT)
         page.route("http*://**", lambda route: route.abort())  # the report needs no network
         page.goto(Path(report).resolve().as_uri())
-        page.wait_for_timeout(1500)  # plotly draws after load
+        # the page sets this once every plot is drawn
+        page.wait_for_function("window.archselectReportReady === true", timeout=120_000)
         page.screenshot(path=png, full_page=False)
         browser.close()
 

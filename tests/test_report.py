@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -37,10 +38,16 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 HOSTILE_TARGET = "<script>alert(1)</script>"
 HOSTILE_COLUMN = "</script><img src=x onerror=alert(1)>"
 HOSTILE_LABELS = ("<b>bold</b>", "</script><img src=x onerror=alert(2)>", "a&b")
-#: Seconds the report may take to open and draw every plot (2 s target on a quiet machine;
-#: the shared test machine is much slower, so the test allows more and prints the figure).
-OPEN_LIMIT_S = 15.0
-REPORT_SIZE_LIMIT = 6 * 1024 * 1024
+#: Seconds the report may take to open and draw every plot: a generous bound that only
+#: catches a page that hangs. The target (1 s on a quiet 2-core machine) is measured by
+#: benchmarks/report_open.py; the tests print their figure (shared, loaded test machines
+#: have taken up to 28 s).
+OPEN_LIMIT_S = 60.0
+#: The demo's report (plotly's cartesian build, ~1.43 MiB, plus the page and its data).
+REPORT_TARGET_BYTES = 1.5 * 1024 * 1024
+#: A 100-trial report: the same page with a hundred trials' learning curves and rows.
+REPORT_SIZE_LIMIT = 2 * 1024 * 1024
+PHONE = {"width": 390, "height": 844}
 
 
 def _fit(data: Any, out: Path, space: Path, trials: int, **options: Any) -> archselect.Run:
@@ -189,7 +196,7 @@ def _synthetic_trials(run_dir: Path, n: int, epochs: int) -> None:
     )
 
 
-def test_a_100_trial_report_stays_under_6_mb(digits_run: Path, tmp_path: Path) -> None:
+def test_a_100_trial_report_stays_under_2_mb(digits_run: Path, tmp_path: Path) -> None:
     copy = tmp_path / "run"
     shutil.copytree(digits_run, copy)
     _synthetic_trials(copy, 100, 60)
@@ -331,9 +338,11 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def _open(browser: Any, report: Path, name: str) -> tuple[Any, dict[str, Any]]:
+def _open(
+    browser: Any, report: Path, name: str, viewport: dict[str, int] | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Load ``report`` from file:// with every other request aborted; check the basics."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
     seen: dict[str, Any] = {"errors": [], "blocked": [], "dialogs": []}
     page.on(
         "console",
@@ -354,6 +363,7 @@ def _open(browser: Any, report: Path, name: str) -> tuple[Any, dict[str, Any]]:
     page.goto(report.resolve().as_uri())
     page.wait_for_function("window.archselectReportReady === true", timeout=30_000)
     seen["open_s"] = time.perf_counter() - start
+    seen["drawn_s"] = page.evaluate("window.archselectDrawnMs") / 1000.0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"report-{name}.png"), full_page=True)
     containers = page.locator(".plot").count()
@@ -361,27 +371,66 @@ def _open(browser: Any, report: Path, name: str) -> tuple[Any, dict[str, Any]]:
         "Array.from(document.querySelectorAll('.plot'))"
         ".filter(d => d.querySelector('.main-svg')).length"
     )
-    print(f"{name}: opened in {seen['open_s']:.2f} s, {containers} plots")
+    print(
+        f"{name}: opened in {seen['open_s']:.2f} s, last of {containers} plots drawn "
+        f"{seen['drawn_s']:.2f} s after navigation"
+    )
     assert seen["errors"] == [], seen["errors"]
     assert seen["blocked"] == [], seen["blocked"]
     assert seen["dialogs"] == [], seen["dialogs"]
     assert containers >= 1 and rendered == containers
-    assert seen["open_s"] < OPEN_LIMIT_S
+    assert seen["open_s"] < OPEN_LIMIT_S and 0 < seen["drawn_s"] < OPEN_LIMIT_S
     assert page.locator("#verdict").inner_text().strip()
     return page, seen
 
 
 @pytest.mark.browser
 def test_browser_digits_report(browser: Any, digits_run: Path) -> None:
-    page, _ = _open(browser, digits_run / "report.html", "digits")
+    page, _ = _open(browser, digits_run / "report.html", "digits", {"width": 1440, "height": 900})
     rec = archselect.load(digits_run).recommendation
     assert page.locator("#verdict").inner_text().startswith(f"Use {rec.family}:")
     assert page.locator("#sample-images img").count() >= 10
     assert page.locator("#plot-confusion .main-svg").count() >= 1
-    # the leaderboard sorts by validation metric when its header is clicked (twice: descending)
+    # every plot has a one-line summary for screen readers
+    labels = page.locator(".plot").evaluate_all(
+        "ps => ps.map(p => [p.getAttribute('role'), p.getAttribute('aria-label') || ''])"
+    )
+    assert labels and all(role == "img" and len(text) > 20 for role, text in labels), labels
+    assert "recommended trial" in page.locator("#plot-history").get_attribute("aria-label")
+    # the recommended trial is starred in the history and trade-off plots
+    for plot in ("#plot-history", "#plot-family-best", "#plot-pareto"):
+        legend = page.locator(f"{plot} .legendtext").all_text_contents()
+        assert f"recommended (trial {rec.trial})" in legend, (plot, legend)
+    # the history's y-axis spans the finished trials only
+    done = [
+        t.val_metric
+        for t in archselect.load(digits_run).search_result.trials
+        if t.state == "COMPLETE" and t.val_metric is not None
+    ]
+    lo, hi = page.evaluate("document.getElementById('plot-history')._fullLayout.yaxis.range")
+    assert lo <= min(done) and hi >= max(done) and hi - lo <= 1.3 * (max(done) - min(done)) + 0.03
+    # the log latency axis reads real values
+    ticks = page.locator("#plot-pareto .xtick text").all_text_contents()
+    assert ticks and all(re.fullmatch(r"\d+(\.\d+)?", t) for t in ticks), ticks
+    # 4 trials: too few for parameter importances, which say so instead of plotting noise
+    assert page.locator("#plot-importances").count() == 0
+    assert "below 10 finished trials" in page.locator("#no-importances").inner_text()
+    # leaderboard: no vertical scroll box of its own, text left, numbers right, params in view
+    box = page.locator("#leaderboard").evaluate(
+        "t => [t.parentElement.scrollHeight - t.parentElement.clientHeight,"
+        " getComputedStyle(t.tBodies[0].rows[0].cells[1]).textAlign,"
+        " getComputedStyle(t.tBodies[0].rows[0].cells[3]).textAlign,"
+        " t.tBodies[0].rows[0].querySelector('.params').getBoundingClientRect().right]"
+    )
+    assert box[0] <= 20 and box[1] == "left" and box[2] == "right", box  # 20: a scrollbar
+    assert box[3] <= 1440, box
+    # the leaderboard sorts by validation metric from the keyboard: Space, then Enter
     header = page.locator("#leaderboard th", has_text="val accuracy")
-    header.click()
-    header.click()
+    header.focus()
+    page.keyboard.press("Space")
+    assert header.get_attribute("aria-sort") == "ascending"
+    page.keyboard.press("Enter")
+    assert header.get_attribute("aria-sort") == "descending"
     first = page.locator("#leaderboard tbody tr").first.locator("td").nth(3)
     values = [
         float(v)
@@ -391,6 +440,48 @@ def test_browser_digits_report(browser: Any, digits_run: Path) -> None:
     ]
     assert float(first.get_attribute("data-v") or "nan") == max(values)
     page.close()
+
+
+_FOCUSABLE_BEFORE = """(target) => Array.from(document.querySelectorAll(
+    'a[href], button, input, select, textarea, [tabindex]'))
+  .filter(e => e.tabIndex >= 0 && !e.disabled
+    && (e.compareDocumentPosition(target) & Node.DOCUMENT_POSITION_FOLLOWING))
+  .map(e => (e.closest('.modebar') ? 'modebar ' : '') + e.tagName)"""
+
+
+@pytest.mark.browser
+def test_browser_report_is_private_light_and_ordered(browser: Any, digits_run: Path) -> None:
+    """No cloud control, a light page, toolbars out of the tab order, headings in order."""
+    report = digits_run / "report.html"
+    size = report.stat().st_size
+    print(f"digits report: {size:,} bytes")
+    assert size <= REPORT_TARGET_BYTES
+    html = report.read_text(encoding="utf-8")
+    assert "showSendToCloud: false" in html
+    page, _ = _open(browser, report, "digits-desktop", {"width": 1440, "height": 900})
+    page.locator("#plot-history").hover()
+    titles = page.locator("#plot-history .modebar-btn").evaluate_all(
+        "bs => bs.map(b => b.getAttribute('data-title') || '')"
+    )
+    assert titles and any("png" in t.lower() for t in titles), titles
+    assert not any(re.search("cloud|studio|share", t, re.I) for t in titles), titles
+    assert page.locator("[data-title*='Cloud' i], [data-title*='Studio' i]").count() == 0
+    before = page.locator("#leaderboard").evaluate(_FOCUSABLE_BEFORE)
+    assert not [e for e in before if e.startswith("modebar")], before
+    levels = page.locator("h1, h2, h3, h4, h5, h6").evaluate_all(
+        "hs => hs.map(h => Number(h.tagName[1]))"
+    )
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
+    assert page.locator("h2", has_text="Why").count() == 1
+    page.close()
+    phone, _ = _open(browser, report, "digits-phone", PHONE)
+    phone.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    widths = phone.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= PHONE["width"] and widths[0] <= widths[1], widths
+    phone.close()
 
 
 @pytest.mark.browser
@@ -451,3 +542,165 @@ def test_param_importances_per_family_and_overall(tmp_path: Path) -> None:
     assert max(result[ALL_FAMILIES], key=result[ALL_FAMILIES].get) == "family"
     assert set(result["a"]) == {"lr", "a.width"} and sum(result["a"].values()) == pytest.approx(1)
     assert param_importances(url, study_name="missing") == {}
+
+
+# --- the first screen --------------------------------------------------------------------------
+
+
+def _edited_run(digits_run: Path, tmp_path: Path, name: str, **fields: Any) -> Path:
+    """A copy of the digits run whose recommendation.json carries ``fields`` (newer runs')."""
+    copy = tmp_path / name
+    shutil.copytree(digits_run, copy)
+    path = copy / "recommendation.json"
+    data = json.loads(path.read_text())
+    data.update(fields)
+    path.write_text(json.dumps(data))
+    render_report(copy)
+    return copy
+
+
+def _two_families(digits_run: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    data = json.loads((digits_run / "recommendation.json").read_text())
+    scored = [f for f in data["families"] if f["val_metric"] is not None]
+    assert len(scored) >= 2, "the digits run needs two families that finished a trial"
+    return data, scored[0], scored[1]
+
+
+@pytest.mark.browser
+def test_browser_first_screen_cheaper_family(
+    browser: Any, digits_run: Path, tmp_path: Path
+) -> None:
+    """Top scorer and recommendation apart; the cheaper choice's measured ratios; stability."""
+    data, chosen, top = _two_families(digits_run)
+    cost = {"latency_b1_ms": 0.2, "latency_b256_ms": 0.05, "n_params": 3000}
+    chosen.update(val_metric=0.95, peak_memory_mb=30.0, **cost)
+    dear = {"latency_b1_ms": 0.3, "latency_b256_ms": 1.0, "n_params": 186_000}
+    top.update(val_metric=0.958, peak_memory_mb=33.0, **dear)
+    run = _edited_run(
+        digits_run,
+        tmp_path,
+        "cheaper",
+        family=chosen["family"],
+        trial=chosen["best_trial"],
+        val_metric=0.95,
+        families=data["families"],
+        runner_up=top["family"],
+        margin=-0.008,
+        margin_interval=[-0.02, 0.004],
+        within_noise=True,
+        kind="family",
+        top_scorer=top["family"],
+        verdict_stability={
+            "resamples": 1000,
+            "shares": {chosen["family"]: 0.58, top["family"]: 0.42},
+        },
+        phase_seconds={"profile": 1.5, "search": 40.0, "refit": 8.5},
+        budget_s=300,
+    )
+    page, _ = _open(browser, run / "report.html", "first-screen-cheaper")
+    text = {
+        key: page.locator(f"#{key}").inner_text().replace("\xa0", " ")
+        for key in ("verdict", "top-scorer", "recommended", "why-choice", "stability")
+    }
+    assert text["verdict"].startswith(f"Use {chosen['family']}:")
+    assert text["top-scorer"].startswith(f"{top['family']}: validation accuracy 95.8 %")
+    assert "+0.8 points over " + chosen["family"] in text["top-scorer"]
+    assert text["recommended"].startswith(f"{chosen['family']}: validation accuracy 95.0 %")
+    why = text["why-choice"]
+    assert "−0.8 points against the top scorer" in why and "within noise" in why
+    assert "latency ×20 lower (0.05 vs 1 ms per sample at batch 256)" in why
+    assert "parameters ×62 fewer (3,000 vs 186,000)" in why
+    assert "peak memory" not in why  # 3 MB apart: noise, never a reason
+    assert text["stability"] == (
+        f"{chosen['family']} in 58 % of 1,000 resamples — a coin toss ({top['family']} 42 %)"
+    )
+    phases = page.locator("#phases tbody tr").all_inner_texts()
+    assert [r.split("\t")[:2] for r in phases] == [
+        ["profile", "1.5"],
+        ["search", "40.0"],
+        ["refit", "8.5"],
+        ["total", "50.0"],
+    ]
+    assert (
+        "17 % of the budget" in phases[-1]
+        and "budget 300 s" in page.locator("#phases caption").inner_text()
+    )
+    not_searched = page.locator("#not-searched").inner_text()
+    assert "lstm" in not_searched and "the data is an 8×8 image" in not_searched
+    assert "cnn2d" not in not_searched
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_first_screen_baseline_wins(
+    browser: Any, digits_run: Path, tmp_path: Path
+) -> None:
+    _, deep, _ = _two_families(digits_run)
+    run = _edited_run(
+        digits_run,
+        tmp_path,
+        "baseline",
+        kind="baseline",
+        family="logistic_regression",
+        baseline_best="logistic_regression",
+        baseline_val_metric=(deep["val_metric"] or 0) + 0.01,
+        baseline_beats_deep=True,
+        top_scorer=deep["family"],
+    )
+    page, _ = _open(browser, run / "report.html", "first-screen-baseline")
+    headline = page.locator("#verdict").inner_text().replace("\xa0", " ")
+    value = f"{deep['val_metric'] * 100:.1f} %"
+    assert headline == (
+        f"Use logistic_regression: no deep family earns its cost here; best deep family "
+        f"{deep['family']} {value} validation accuracy (−1.0 points against logistic_regression)."
+    )
+    assert page.locator("#recommended").inner_text().startswith("logistic_regression (non-deep")
+    assert page.locator("#no-winner").count() == 0
+    page.close()
+
+
+def test_first_screen_without_the_newer_fields(digits_run: Path) -> None:
+    """A run directory from before the optional fields still says who leads and how sure."""
+    from archselect.report import report_context
+
+    data = json.loads((digits_run / "recommendation.json").read_text())
+    assert not {"kind", "top_scorer", "verdict_stability", "phase_seconds"} & set(data)
+    screen = report_context(digits_run)["screen"]
+    assert screen["headline"].startswith(f"Use {data['family']}: test accuracy ")
+    assert screen["phases"] == [] and screen["budget_s"] is None
+    if data["runner_up"] is not None and data["margin_interval"]:
+        assert screen["stability"].startswith(f"margin over {data['runner_up']} ")
+
+
+def test_run_shows_its_verdict_in_a_notebook(digits_run: Path) -> None:
+    run = archselect.load(digits_run)
+    html = run._repr_html_()
+    rec = run.recommendation
+    assert html.startswith('<div class="archselect-run">')
+    assert "<script" not in html and "Plotly" not in html and len(html) < 30_000
+    assert f"Use {rec.family}: test accuracy" in html and 'id="head-to-head"' in html
+    for fam in rec.families:
+        assert f"<td>{fam.family}" in html, fam.family
+    assert 'id="not-searched"' in html and "lstm" in html
+
+
+def test_cpu_memory_noise_and_reproduce_rows(digits_run: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(digits_run, copy)
+    frame = pd.read_csv(copy / "trials.csv")
+    trials = frame.index[frame["kind"] == "trial"]
+    frame.loc[trials, "device"] = "cpu"
+    frame.loc[trials[0], "peak_memory_mb"] = 3.2
+    frame.loc[trials[1], "peak_memory_mb"] = 212.0
+    frame.to_csv(copy / "trials.csv", index=False)
+    html = render_report(copy).read_text(encoding="utf-8")
+    board = html[html.index('id="leaderboard"') :]
+    assert ">3 (noise)</td>" in board and ">212</td>" in board
+    wall = re.search(r'id="wall-time">([^<]*)<', html)
+    assert wall is not None and "summed over" in wall.group(1)
+    seconds = (
+        frame["duration_s"].dropna().sum()
+        + frame.loc[frame["kind"] == "baseline", "train_time_s"].dropna().sum()
+    )
+    assert wall.group(1).startswith(f"{seconds:,.0f} s")
+    assert re.search(r'id="machine">[^<]*trials ran on cpu', html)

@@ -1,5 +1,5 @@
 """Stage 7 — report: one self-contained, offline HTML page rendered from the run directory."""
 
-from archselect.report._render import render_report, report_context
+from archselect.report._render import notebook_html, render_report, report_context
 
-__all__ = ["render_report", "report_context"]
+__all__ = ["notebook_html", "render_report", "report_context"]

@@ -17,13 +17,23 @@ import re
 import struct
 import zlib
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import numpy as np
 
-__all__ = ["render_report", "report_context"]
+from archselect.report._verdict import (
+    ACCURACY_METRICS,
+    MEMORY_NOISE_MB,
+    first_screen,
+    in_points,
+    metric_diff,
+    metric_value,
+)
+
+__all__ = ["notebook_html", "render_report", "report_context"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("archselect.report", "templates"),
@@ -31,6 +41,8 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 
+#: plotly.js shipped inside the package (see vendor/README.md for its origin and licence).
+PLOTLY_BUNDLE = "vendor/plotly-cartesian.min.js"
 #: Significant digits of the numbers embedded for the plots (keeps a 100-trial page small).
 PLOT_DIGITS = 5
 #: Sample images are drawn this many CSS pixels wide (nearest-neighbour upscaled).
@@ -39,12 +51,14 @@ SAMPLE_IMAGE_PX = 64
 MAX_SERIES_PLOTS = 4
 #: Evidence entries listed at most (nested evidence is flattened to dotted keys).
 MAX_EVIDENCE_ROWS = 120
+#: Parameter importances (fANOVA) of a group with fewer finished trials are not shown:
+#: with a handful of trials the ranking is noise.
+MIN_IMPORTANCE_TRIALS = 10
 #: Parameters shown per leaderboard row at most.
 MAX_LEADERBOARD_PARAMS = 12
 #: Latency columns of the head-to-head that are always shown; any other ``latency*`` field
 #: of a family summary (e.g. latency at sequence lengths T, 2T, 4T) becomes extra columns.
 _BASE_LATENCY = ("latency_b1_ms", "latency_b256_ms")
-_ACCURACY_METRICS = ("accuracy", "balanced_accuracy", "f1", "macro_f1")
 #: Trial states of queued trials that never ran (an interrupted run leaves its queue).
 _NOT_STARTED = ("WAITING",)
 
@@ -62,9 +76,8 @@ def _json_for_script(data: Any) -> str:
 
 
 def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
+    """The vendored cartesian-only plotly.js build (scatter, bar, heatmap; no maps, no 3-D)."""
+    return (resources.files("archselect.report") / PLOTLY_BUNDLE).read_text(encoding="utf-8")
 
 
 def _finite(value: Any) -> bool:
@@ -85,8 +98,8 @@ def _nums(values: Iterable[Any]) -> list[float | None]:
 def _fmt(value: Any, metric: str | None = None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    if metric in _ACCURACY_METRICS and _finite(value):
-        return f"{value:.2%}"
+    if metric is not None and _finite(value):
+        return metric_value(value, metric)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
@@ -94,15 +107,6 @@ def _fmt(value: Any, metric: str | None = None) -> str:
     if isinstance(value, int) and abs(value) >= 10_000:
         return f"{value:,}"
     return str(value)
-
-
-def _signed(value: float | None, metric: str) -> str:
-    """A difference in the metric's units: percentage points for accuracy."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if metric in _ACCURACY_METRICS:
-        return f"{value * 100:+.1f} points"
-    return f"{value:+.4g}"
 
 
 # --- PNG pictures of image rows ----------------------------------------------------------------
@@ -341,6 +345,46 @@ def _short_params(params: dict[str, Any], family: str) -> str:
     return ", ".join(parts[:MAX_LEADERBOARD_PARAMS])
 
 
+def _memory(value: Any, device: str | None) -> str:
+    """Peak memory in MB; on CPU, figures under the noise floor are marked as noise."""
+    if not _finite(value):
+        return "—"
+    if (device or "cpu").startswith("cpu") and value < MEMORY_NOISE_MB:
+        return f"{value:.0f} (noise)"
+    return f"{value:.0f}"
+
+
+def _wall_time(screen: dict[str, Any], trials: list[Any], baselines: Iterable[Any]) -> str:
+    """The run's wall time: its recorded phases, else the sum of its trials and baselines."""
+    if screen.get("total_s"):
+        return f"{screen['total_s']:,.0f} s (recorded phases)"
+    spent = [t.duration_s for t in trials if _finite(t.duration_s)]
+    spent += [b.train_time_s for b in baselines if _finite(getattr(b, "train_time_s", None))]
+    if not spent:
+        return "not recorded"
+    return (
+        f"{sum(spent):,.0f} s summed over {len(spent)} trials and baselines "
+        "(the run's own wall time is not recorded)"
+    )
+
+
+#: Keys of plan.json's ``run`` record that name the machine, where a run records them.
+_MACHINE_KEYS = (("cpu", "CPU"), ("cpu_model", "CPU"), ("gpu", "GPU"), ("gpu_model", "GPU"))
+_PROCESS_KEYS = ("processes", "workers", "n_workers")
+
+
+def _machine(run: dict[str, Any], trials: list[Any]) -> dict[str, str]:
+    """CPU/GPU model, devices the trials ran on, and the number of processes (if recorded)."""
+    models = [f"{label} {run[key]}" for key, label in _MACHINE_KEYS if run.get(key)]
+    devices = sorted({str(t.device) for t in trials if t.device})
+    procs = next((str(run[k]) for k in _PROCESS_KEYS if run.get(k) is not None), None)
+    return {
+        "models": "; ".join(models) or "not recorded by this run",
+        "devices": ", ".join(devices) or "—",
+        "processes": procs or "not recorded by this run",
+    }
+
+
 def _failure_groups(failures: list[Any]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for t in failures:
@@ -362,56 +406,6 @@ def _baseline_what(b: Any) -> str:
     return str(getattr(b, "description", "") or "")
 
 
-def _verdict(rec: Any, profile: Any, metric: str) -> tuple[str, list[str]]:
-    """One sentence, and the facts it rests on (a list for the page)."""
-    if rec.family is None:
-        return rec.headline or "No deep family finished a trial; nothing can be recommended.", []
-    test = rec.final_test_metric if rec.final_test_metric is not None else rec.test_metric
-    test_what = "exported model" if rec.final_test_metric is not None else "best trial"
-    parts = [f"Use {rec.family}: test {metric} {_fmt(test, metric)} ({test_what})"]
-    facts = [
-        f"validation {metric} {_fmt(rec.val_metric, metric)} (trial {rec.trial})",
-        f"test {metric} {_fmt(test, metric)} ({test_what})",
-    ]
-    if rec.runner_up is not None and rec.margin is not None:
-        iv = rec.margin_interval
-        scale = "" if metric in _ACCURACY_METRICS else " on squared error, standardised"
-        interval = (
-            f" (95% interval {_signed(iv[0], metric)} to {_signed(iv[1], metric)}{scale})"
-            if iv
-            else ""
-        )
-        noise = ", within noise" if rec.within_noise else ""
-        parts.append(
-            f"{_signed(rec.margin, metric)} over the runner-up {rec.runner_up}{interval}{noise}"
-        )
-        facts.append(
-            f"runner-up {rec.runner_up}: validation {metric} "
-            f"{_fmt(rec.runner_up_val_metric, metric)}; margin {_signed(rec.margin, metric)}"
-            f"{interval}"
-        )
-    else:
-        parts.append("no other family finished a trial")
-    if rec.baseline_best is not None and rec.baseline_val_metric is not None:
-        sign = 1.0 if rec.direction == "maximize" else -1.0
-        over = sign * ((rec.val_metric or 0.0) - rec.baseline_val_metric)
-        parts.append(
-            f"{_signed(over, metric)} over the best non-deep baseline {rec.baseline_best}"
-            + (" (the baseline wins)" if rec.baseline_beats_deep else "")
-        )
-        facts.append(
-            f"best non-deep baseline {rec.baseline_best}: validation {metric} "
-            f"{_fmt(rec.baseline_val_metric, metric)}, test "
-            f"{_fmt(rec.baseline_test_metric, metric)}"
-        )
-    confidence = getattr(profile, "confidence", rec.profile_confidence)
-    parts.append(f"data profile confidence {confidence:.2f}")
-    facts.append(
-        f"data profile: {profile.modality} ({profile.layout}), confidence {confidence:.2f}"
-    )
-    return "; ".join(parts) + ".", facts
-
-
 def report_context(run_dir: Path) -> dict[str, Any]:
     """Everything the template shows, read from the run directory alone.
 
@@ -420,8 +414,8 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         >>> ctx["verdict"]  # doctest: +SKIP
         'Use cnn2d: test accuracy 97.50% (exported model); ...'
     """
-    from archselect._run import MODEL, Run
-    from archselect.search import DEADLINE_NOTE, mask_url
+    from archselect._run import MODEL, PLAN, RECOMMENDATION, Run
+    from archselect.search import ALL_FAMILIES, DEADLINE_NOTE, mask_url
 
     run = Run(run_dir)
     profile, plan, rec, result = run.profile, run.plan, run.recommendation, run.search_result
@@ -441,6 +435,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             "v": _num(t.val_metric),
             "h": _nums(t.history_val),
             "lat": _num(t.latency_b1_ms),
+            "tr": _num(t.train_metric),
         }
         for t in trials
     ]
@@ -456,18 +451,28 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     objectives = tuple(getattr(rec, "objectives", ()) or getattr(plan, "objectives", ()) or ())
     stored_front = [p.trial for p in getattr(rec, "pareto_front", ()) or ()]
     evaluation = getattr(rec, "evaluation", None)
-    importances = {
-        group: {k: _num(v) for k, v in sorted(vals.items(), key=lambda kv: -kv[1])}
-        for group, vals in (getattr(rec, "importances", None) or {}).items()
+    finished = {
+        fam: sum(t.state == "COMPLETE" and t.family == fam for t in trials)
+        for fam in {t.family for t in trials}
     }
+    finished[ALL_FAMILIES] = sum(t.state == "COMPLETE" for t in trials)
+    importances, thin_importances = {}, []
+    for group, vals in (getattr(rec, "importances", None) or {}).items():
+        if finished.get(group, 0) < MIN_IMPORTANCE_TRIALS:
+            thin_importances.append((group, finished.get(group, 0)))
+            continue
+        ranked = sorted(vals.items(), key=lambda kv: -kv[1])
+        importances[group] = {k: _num(v) for k, v in ranked}
     plots: dict[str, Any] = {
         "metric": metric,
+        "pct": metric in ACCURACY_METRICS,
         "maximize": maximize,
         "families": list(plan.family_names),
         "trials": plot_trials,
         "best_trials": best_trials,
         "winner": rec.trial,
         "importances": importances,
+        "winner_family": rec.family,
         "pareto": stored_front or _pareto(points, maximize),
         "data": _preview_plots(preview),
         "evaluation": evaluation.to_dict() if evaluation is not None else None,
@@ -480,7 +485,10 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     info = plan.run
     storage = mask_url(info.storage) if info is not None else ""
     data_name = Path(info.data_path).name if info is not None and info.data_path else None
-    verdict, facts = _verdict(rec, profile, metric)
+    raw_rec = json.loads((Path(run_dir) / RECOMMENDATION).read_text(encoding="utf-8"))
+    plan_raw = json.loads((Path(run_dir) / PLAN).read_text(encoding="utf-8"))
+    test_what = "exported model" if rec.final_test_metric is not None else "best trial"
+    screen = first_screen(rec, raw_rec, profile, plan, test_what)
     states: dict[str, int] = {}
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1
@@ -493,8 +501,8 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "profile": profile,
         "plan": plan,
         "rec": rec,
-        "verdict": verdict,
-        "verdict_facts": facts,
+        "verdict": screen["headline"],
+        "screen": screen,
         "families": families,
         "latency_cols": [title for title, _, _ in latency_cols],
         "trials": trials,
@@ -512,8 +520,21 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         if preview is not None and preview.kind == "image"
         else [],
         "plots": plots,
+        "thin_importances": thin_importances,
+        "min_importance_trials": MIN_IMPORTANCE_TRIALS,
+        "memory": lambda value, device: _memory(value, device),
+        "noise_note": (
+            f"Peak memory on CPU is the process's resident-memory growth; figures under "
+            f"{MEMORY_NOISE_MB:.0f} MB are marked (noise): they move with the allocator, not "
+            "with the model; the selection counts a memory difference only above that floor."
+        ),
+        "device_of": {t.number: t.device for t in trials},
+        "wall": _wall_time(screen, trials, result.baselines),
+        "machine": _machine(plan_raw.get("run") or {}, trials),
         "plot_data": _json_for_script(plots),
         "fmt": _fmt,
+        "points": lambda text: in_points(text, metric),
+        "diff": lambda v: metric_diff(v, metric) if v is not None else "—",
         "baseline_state": _baseline_state,
         "baseline_what": _baseline_what,
         "metric": metric,
@@ -541,3 +562,17 @@ def render_report(run_dir: str | Path) -> Path:
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def notebook_html(run_dir: str | Path) -> str:
+    """The verdict card and the head-to-head table as an HTML fragment (no plotly, no script).
+
+    ``Run._repr_html_`` shows it in Jupyter.
+
+    Example:
+        >>> html = notebook_html("runs/digits")  # doctest: +SKIP
+        >>> html.startswith('<div class="archselect-run">')  # doctest: +SKIP
+        True
+    """
+    ctx = report_context(Path(run_dir))
+    return _ENV.get_template("notebook.html.j2").render(**ctx, run_dir=str(run_dir))
