@@ -1,3 +1,8 @@
-from archselect.cli import main
+# Stop signals are recorded from the first moment, before the heavier imports.
+from archselect import _signals
+
+_signals.install()
+
+from archselect.cli import main  # noqa: E402
 
 main()

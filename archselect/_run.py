@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from archselect import _signals
 from archselect._budget import BASELINE_FRACTION, Clock, search_window
 from archselect._errors import RunDirError, UsageError
 from archselect._insight import (
@@ -632,11 +633,11 @@ def fit(
     """
     check_run_options(seed=seed, max_failures=max_failures)
     clock = Clock(timeout)
-    with clock.phase("load"):
+    with clock.phase("load"), _signals.interruptible():
         table = load_table(data)
     run_dir = Path(out) if out is not None else default_run_dir(table)
     _guard_run_dir(run_dir, table, force)
-    with clock.phase("profile"):
+    with clock.phase("profile"), _signals.interruptible():
         profile = profile_table(
             table,
             target=target,
@@ -665,7 +666,7 @@ def fit(
         )
     if table.facts.path is None:
         workers = ()
-    with clock.phase("prepare"):
+    with clock.phase("prepare"), _signals.interruptible():
         prepared = prepare(table, profile, seed=seed)
     plan = make_plan(
         profile,
@@ -739,6 +740,7 @@ def fit(
                     run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
         with clock.phase("length latency"):
             result = finish_search(study, prepared, plan)
+        _signals.check()
     except KeyboardInterrupt as exc:  # write what finished, then re-raise
         interrupted = exc
         result = collect_result(open_study(url, plan, study_name=study_name, enqueue=False), plan)
@@ -755,14 +757,18 @@ def fit(
     if rec.family is not None and interrupted is None:
         trial = next(t for t in result.trials if t.number == rec.trial)
         left = clock.left()
-        with clock.phase("final model"):
-            net, final_test, final = _refit_final(
-                prepared,
-                rec,
-                trial,
-                seed,
-                time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
-            )
+        try:
+            with clock.phase("final model"):
+                net, final_test, final = _refit_final(
+                    prepared,
+                    rec,
+                    trial,
+                    seed,
+                    time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
+                )
+        except KeyboardInterrupt as exc:  # no model; the report is still written
+            interrupted = exc
+    if rec.family is not None and interrupted is None:
         n_members = final.seeds
         family, model_params, _ = split_params(rec.params)
         export_model(
@@ -795,6 +801,7 @@ def fit(
     dataclasses.replace(rec, phase_seconds=_phases(clock, result)).save(run_dir / RECOMMENDATION)
     if interrupted is not None:
         raise interrupted
+    _signals.check()  # a signal during the export or the report: written whole, then stop
     return Run(run_dir)
 
 

@@ -1,10 +1,15 @@
-"""Graceful stop on Ctrl-C (SIGINT) and SIGTERM.
+"""Graceful stop on Ctrl-C (SIGINT) and SIGTERM: a flag, acted on at safe points.
 
-Both signals raise :class:`Interrupted` (a ``KeyboardInterrupt``) in the main thread, so
-Optuna marks the running trial FAIL and the driver writes the report from the finished
-trials; :func:`exit_code` gives the shell convention 128 + signal (130, 143). Inside a
-:func:`deferred` block (every study-storage call) the signal is held until the block ends,
-so no database transaction is cut in half.
+The handlers installed by :func:`install` only record the signal. The stages act on it where
+stopping is safe: between trials and at the start of each one, at the end of each training
+epoch, between baselines, and between the phases of ``fit`` (:func:`check` raises
+:class:`Interrupted`, a ``KeyboardInterrupt``). Nothing is ever raised inside Optuna,
+SQLAlchemy or Lightning, so no transaction is cut in half and no trial is left RUNNING.
+Inside an :func:`interruptible` block (pure computation: reading, profiling, preparing the
+data, fitting baselines) the handler raises at once, so a stop never waits for a long
+computation that touches no shared state; the flag stays set, so a raise that lands where
+Python swallows exceptions (a garbage-collection callback) is raised again at the next
+safe point. :func:`exit_code` gives the shell convention 128 + signal (130, 143).
 """
 
 from __future__ import annotations
@@ -15,69 +20,97 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Interrupted", "deferred", "exit_code", "install", "received", "signal_name"]
+__all__ = [
+    "Interrupted",
+    "check",
+    "exit_code",
+    "install",
+    "interruptible",
+    "received",
+    "restore",
+    "signal_name",
+]
 
 #: The first stop signal received by this process (None until then).
 received: int | None = None
-#: Nesting depth of :func:`deferred` blocks in the main thread, and a signal held by them.
-_depth = 0
-_pending: int | None = None
+#: Nesting depth of :func:`interruptible` blocks in the main thread.
+_immediate = 0
+#: Whether :func:`install` put the handlers in place (so :func:`restore` may put them back).
+_installed = False
 
 
 class Interrupted(KeyboardInterrupt):
-    """Raised by the SIGINT/SIGTERM handlers installed by :func:`install`."""
+    """Raised at a safe point after SIGINT/SIGTERM (see the module docstring)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum = signum
 
 
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global received, _pending
+    global received
     if received is None:
         received = signum
-    if _depth:
-        _pending = signum
-        return
-    raise Interrupted(signum)
+    if _immediate and _main_thread():
+        raise Interrupted(received)
+
+
+def check() -> None:
+    """A safe point: raise :class:`Interrupted` if a stop signal has been received.
+
+    Example:
+        >>> check()  # no signal: nothing happens
+    """
+    if received is not None:
+        raise Interrupted(received)
 
 
 @contextlib.contextmanager
-def deferred() -> Iterator[None]:
-    """Hold a stop signal that arrives inside the block; raise it when the block ends.
-
-    Only the main thread (where signal handlers run) is affected.
+def interruptible() -> Iterator[None]:
+    """Pure computation: a stop signal raises at once inside the block (main thread).
 
     Example:
-        >>> with deferred():
+        >>> with interruptible():
         ...     pass
     """
-    global _depth, _pending
-    if threading.current_thread() is not threading.main_thread():
+    global _immediate
+    if not _main_thread():
         yield
         return
-    _depth += 1
+    check()
+    _immediate += 1
     try:
         yield
     finally:
-        _depth -= 1
-        if _depth == 0 and _pending is not None:
-            signum, _pending = _pending, None
-            raise Interrupted(signum)
+        _immediate -= 1
 
 
 def install() -> None:
-    """Route SIGINT and SIGTERM to :class:`Interrupted` (main thread only; no-op elsewhere).
+    """Record SIGINT and SIGTERM in :data:`received` (main thread only; no-op elsewhere).
 
     Example:
         >>> install()
     """
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
+    global _installed
+    if not _main_thread():
         return
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _handler)
+    _installed = True
+
+
+def restore() -> None:
+    """Put the handlers back if a library replaced them (Lightning ignores SIGINT after a
+    keyboard interrupt it handled itself)."""
+    if not _installed or not _main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not _handler:
+            signal.signal(signum, _handler)
 
 
 def signal_name() -> str:

@@ -595,4 +595,5 @@ def export(run_dir: Path, fmt: str, output: Path | None, as_json: bool) -> None:
 
 
 def main() -> None:
+    _signals.install()
     cli(prog_name="archselect")

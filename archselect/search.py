@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import functools
 import json
 import logging
 import math
@@ -303,29 +302,6 @@ class _SlotStorage(optuna.storages.RDBStorage):
         return super()._create_new_trial(study_id, template_trial)
 
 
-def _hold_signals_during(cls: type[optuna.storages.RDBStorage]) -> None:
-    """Run each public storage method of ``cls`` inside :func:`_signals.deferred`: a Ctrl-C or
-    SIGTERM that lands in a database call stops the run right after it, never halfway
-    through a transaction (which left the trial RUNNING and the session unusable)."""
-
-    def held(name: str) -> Callable[..., Any]:
-        inner = getattr(optuna.storages.RDBStorage, name)
-
-        @functools.wraps(inner)
-        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with _signals.deferred():
-                return getattr(super(cls, self), name)(*args, **kwargs)
-
-        return method
-
-    for name, member in vars(optuna.storages.RDBStorage).items():
-        if not name.startswith("_") and callable(member) and name not in vars(cls):
-            setattr(cls, name, held(name))
-
-
-_hold_signals_during(_SlotStorage)
-
-
 def _env_seconds(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
@@ -551,9 +527,10 @@ def prepare_study(
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
     if ATTR_BASELINES not in study.user_attrs:
-        baselines = run_baselines(
-            prepared, plan.baselines, seed=plan.seed, folds=folds, deadline=baseline_deadline
-        )
+        with _signals.interruptible():  # scikit-learn only: a stop may land anywhere
+            baselines = run_baselines(
+                prepared, plan.baselines, seed=plan.seed, folds=folds, deadline=baseline_deadline
+            )
         study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in baselines])
     return study
 
@@ -777,6 +754,7 @@ def _objective(
             raise
 
     def run_trial(trial: optuna.Trial) -> float | tuple[float, float]:
+        _signals.check()  # a stop signal received between trials stops this one at once
         trial.set_user_attr("worker", WORKER_ID)
         if trial.user_attrs.get("error") is not None:  # a retry starts with a clean record
             trial.set_user_attr("error", None)
@@ -1145,6 +1123,9 @@ def run_trials(
 
     def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         nonlocal failures, stopped
+        if _signals.received is not None:  # stop between trials; the loop below raises
+            study.stop()
+            return
         if window is not None and plan.n_trials is None:
             promote(study, plan)
         if frozen.state == optuna.trial.TrialState.FAIL:
@@ -1164,6 +1145,7 @@ def run_trials(
     logging.getLogger("optuna").setLevel(logging.ERROR)
     try:
         while not stopped:
+            _signals.check()
             left = None if deadline is None else deadline - time.time()
             if left is not None and left <= 0:
                 break
@@ -1175,6 +1157,7 @@ def run_trials(
                     callbacks=[notify],
                     gc_after_trial=True,
                 )
+            _signals.check()
             if stopped or plan.n_trials is None:
                 break
             optuna.storages.fail_stale_trials(study)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import math
 import os
+import signal
 import threading
 import time
 import warnings
@@ -32,6 +33,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from archselect import _signals
 from archselect._serde import JsonRecord
 
 __all__ = [
@@ -83,6 +85,11 @@ warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+
+
+class _StopForSignal(Exception):
+    """Raised at an epoch end after a stop signal; :func:`train_network` turns it into
+    :class:`archselect._signals.Interrupted` once Lightning has cleaned up."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +365,8 @@ class FamilyModule(pl.LightningModule):
         if not math.isfinite(value):
             raise FloatingPointError(f"validation score became {value}")
         self.history_val.append(value)
+        if _signals.received is not None:  # a safe point: stop here, never inside Lightning
+            raise _StopForSignal
         epoch = self.current_epoch
         key = self.sign * value
         if key > self.best_score or (key == self.best_score and val_loss < self.best_val_loss):
@@ -534,10 +543,13 @@ def train_network(
     with _PeakRSS() as rss:
         try:
             trainer.fit(module, train_dl)
-        except SystemExit as exc:
-            # Lightning turns Ctrl-C into sys.exit(1) and SIGTERM into SIGTERMException (a
-            # SystemExit); give the caller the interrupt back, so the trial is marked failed.
-            raise KeyboardInterrupt(f"training stopped ({type(exc).__name__})") from exc
+        except (_StopForSignal, SystemExit) as exc:
+            # a stop signal seen at an epoch end (or, from Lightning, a SIGTERMException or
+            # its sys.exit after a keyboard interrupt): give the caller the interrupt back,
+            # so the trial is marked failed
+            raise _signals.Interrupted(_signals.received or signal.SIGINT) from exc
+        finally:
+            _signals.restore()
     elapsed = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else rss.peak_mb
     if module.best_state is not None and fixed_epochs is None:

@@ -1,17 +1,23 @@
-"""A stop signal that lands in a study-storage call is held until the call ends."""
+"""Stop signals are a flag acted on at safe points: never raised inside a storage call, at
+once inside pure computation, and a fit stopped at any moment exits 130/143 and resumes."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 
 from archselect import _signals
 from archselect.search import make_storage
+from tests.conftest import ROOT, make_series
 
 
 @pytest.fixture
@@ -24,37 +30,103 @@ def handlers() -> Iterator[None]:
     _signals.received = None
 
 
-def test_a_signal_inside_a_deferred_block_is_raised_when_it_ends(handlers: None) -> None:
-    reached_end = False
-    with pytest.raises(_signals.Interrupted) as err, _signals.deferred():
-        with _signals.deferred():  # nested: held until the outermost block ends
-            os.kill(os.getpid(), signal.SIGTERM)
-        reached_end = True
-    assert reached_end and err.value.signum == signal.SIGTERM
-    assert _signals.exit_code() == 143
-    with pytest.raises(_signals.Interrupted):  # outside a block: at once
-        os.kill(os.getpid(), signal.SIGTERM)
+def test_a_signal_is_recorded_and_raised_at_the_next_safe_point(handlers: None) -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # outside an interruptible block: only recorded
+    assert _signals.received == signal.SIGTERM
+    with pytest.raises(_signals.Interrupted) as err:
+        _signals.check()
+    assert err.value.signum == signal.SIGTERM and _signals.exit_code() == 143
+    with pytest.raises(_signals.Interrupted):  # and at every later safe point
+        _signals.check()
 
 
-def test_a_storage_write_cut_by_a_signal_still_completes(handlers: None, tmp_path: Path) -> None:
+def test_inside_pure_computation_a_signal_raises_at_once(handlers: None) -> None:
+    reached = False
+    with pytest.raises(_signals.Interrupted), _signals.interruptible():
+        os.kill(os.getpid(), signal.SIGINT)
+        reached = True
+    assert not reached and _signals.exit_code() == 130
+
+
+def test_a_signal_during_a_storage_write_never_cuts_it(handlers: None, tmp_path: Path) -> None:
     storage = make_storage(f"sqlite:///{tmp_path / 's.db'}")
     study = optuna.create_study(storage=storage, study_name="s")
     trial = study.ask()
-
-    def interrupted_write(*args: object, **kwargs: object) -> None:
-        os.kill(os.getpid(), signal.SIGINT)  # lands inside the storage call
-
-    storage_cls = type(storage)
     original = optuna.storages.RDBStorage.set_trial_user_attr
+
+    def interrupted_write(self: object, *a: object, **k: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # lands inside the storage call
+        original(self, *a, **k)  # type: ignore[arg-type]
+
     try:
-        optuna.storages.RDBStorage.set_trial_user_attr = (  # type: ignore[method-assign]
-            lambda self, *a, **k: (interrupted_write(), original(self, *a, **k))[1]
-        )
-        with pytest.raises(_signals.Interrupted):
-            trial.set_user_attr("note", "written whole")
+        optuna.storages.RDBStorage.set_trial_user_attr = interrupted_write  # type: ignore[method-assign,assignment]
+        trial.set_user_attr("note", "written whole")  # no exception inside Optuna
     finally:
         optuna.storages.RDBStorage.set_trial_user_attr = original  # type: ignore[method-assign]
-    assert storage_cls is not optuna.storages.RDBStorage
     assert study.trials[0].user_attrs["note"] == "written whole"
     study.tell(trial, 1.0)  # the session is still usable
     assert study.trials[0].state == optuna.trial.TrialState.COMPLETE
+    with pytest.raises(_signals.Interrupted):
+        _signals.check()
+
+
+SHARED = """
+name = "shared"
+[params.lr]
+type = "float"
+low = 0.003
+high = 0.01
+log = true
+[params.batch_size]
+type = "categorical"
+choices = [16]
+[params.epochs]
+type = "int"
+low = 2
+high = 3
+[fixed]
+schedule = "constant"
+min_steps = 300
+min_patience_steps = 4
+"""
+#: Seconds after the start at which each run of the fit gets its signal: they spread
+#: over start-up, profiling, baselines, trials (training, telling the study), the final
+#: model and the report of a fit that takes about 10 s alone.
+MOMENTS = (0.4, 1.2, 2.0, 2.8, 3.6, 4.4, 5.2, 6.5, 8.0, 10.0)
+PROC_TIMEOUT_S = 240
+
+
+def test_a_fit_stopped_at_any_moment_exits_130_or_143_and_resumes(tmp_path: Path) -> None:
+    data = tmp_path / "s.csv"
+    make_series(n=60, length=16).to_csv(data, index=False)
+    (tmp_path / "shared.toml").write_text(SHARED)
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "archselect", "fit", str(data), "--families", "mlp"]
+    cmd += ["--trials", "6", "--space", str(tmp_path / "shared.toml"), "--jobs", "1"]
+    cmd += ["--out", str(out), "--quiet", "--no-pruning"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    codes = []
+    for i, delay in enumerate(MOMENTS):
+        signum = (signal.SIGTERM, signal.SIGINT)[i % 2]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signum)
+        out_b, err_b = proc.communicate(timeout=PROC_TIMEOUT_S)
+        log = (out_b + err_b).decode(errors="replace")
+        codes.append(proc.returncode)
+        # finished before the signal (0), or stopped by it: never an error
+        assert proc.returncode in (0, 128 + signum), (delay, log)
+        assert "Traceback" not in log and "internal error" not in log, (delay, log)
+        if (out / "study.db").exists():
+            study = optuna.load_study(
+                study_name="archselect", storage=f"sqlite:///{out / 'study.db'}"
+            )
+            states = {t.state.name for t in study.get_trials(deepcopy=False)}
+            assert "RUNNING" not in states, (delay, states)
+        if proc.returncode != 0 and (out / "trials.csv").exists():
+            assert (out / "report.html").exists(), delay  # written from what finished
+    assert any(c in (130, 143) for c in codes)
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=PROC_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    frame = pd.read_csv(out / "trials.csv").query("kind == 'trial'")
+    assert (frame["state"] == "COMPLETE").sum() == 6  # the budget, resumed to its end
