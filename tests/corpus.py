@@ -363,3 +363,28 @@ CORPUS: tuple[Case, ...] = (
     Case("mixed_tabular_ids", _mixed, "tabular", "table", "table", (5,)),
     Case("png_paths", _pngs, "spatial", "image", "image_paths"),
 )
+
+
+def vowels_frame(seed: int = 0, n_ids: int = 270, n_speakers: int = 9) -> pd.DataFrame:
+    """The shape of UEA JapaneseVowels in long format: ``utterance, frame, lpc0..lpc11,
+    speaker``, all of utterance, frame and speaker integers; 7-26 frames per utterance, the
+    file sorted by speaker (as the UEA file is). Values: a speaker's mean LPC vector plus a
+    smooth (AR(1)) trajectory per utterance.
+    """
+    rng = np.random.default_rng(seed)
+    means = rng.normal(size=(n_speakers, 12))
+    parts = []
+    for i in range(n_ids):
+        speaker = 1 + i * n_speakers // n_ids
+        length = int(rng.integers(7, 27))
+        walk = np.zeros((length, 12))
+        walk[0] = rng.normal(scale=0.5, size=12)
+        for t in range(1, length):
+            walk[t] = 0.9 * walk[t - 1] + rng.normal(scale=0.2, size=12)
+        values = means[speaker - 1] + walk
+        part = pd.DataFrame(values.round(5), columns=[f"lpc{k}" for k in range(12)])
+        part.insert(0, "frame", np.arange(1, length + 1))
+        part.insert(0, "utterance", i + 1)
+        part["speaker"] = speaker
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
