@@ -40,6 +40,8 @@ LONG_MIN_CONSTANT_FRACTION = 0.9
 LONG_MIN_IDS = 10
 #: Rows at the head of the table used to screen every column cheaply before the full test.
 LONG_SCREEN_ROWS = 5000
+#: Numeric columns screened together, as one (rows x columns) block.
+SCREEN_BLOCK = 128
 #: At most this many screened id candidates are measured on every row.
 LONG_MAX_CANDIDATES = 8
 #: A step column restarts at this fraction of id boundaries at least (its value drops), so
@@ -152,8 +154,13 @@ def _screen(frame: pd.DataFrame, columns: list[str], target: str) -> list[str]:
     labels = _label_codes(head[target])
     if not (labels >= 0).any():
         return []
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(head[c])]
+    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(head[c])]
+    ok = set(_screen_numeric(head, numeric, labels)) | set(c for c in columns if c not in numeric)
     found = []
     for col in columns:
+        if col not in ok:
+            continue
         codes = _id_codes(head[col])
         if codes is None:
             continue
@@ -165,6 +172,24 @@ def _screen(frame: pd.DataFrame, columns: list[str], target: str) -> list[str]:
             continue
         found.append(col)
     return found
+
+
+def _screen_numeric(head: pd.DataFrame, columns: list[str], labels: np.ndarray) -> list[str]:
+    """Numeric columns, a block at a time: whole numbers, not constant, and the label does
+    not change between neighbouring rows of equal value more often than ids may break it."""
+    out: list[str] = []
+    change = labels[1:] != labels[:-1]
+    for start in range(0, len(columns), SCREEN_BLOCK):
+        block = columns[start : start + SCREEN_BLOCK]
+        x = head[block].to_numpy(dtype=np.float64, na_value=np.nan)
+        whole = np.all(np.isfinite(x) & (x == np.round(x)), axis=0)
+        varies = np.nanmax(x, axis=0, initial=-np.inf) > np.nanmin(x, axis=0, initial=np.inf)
+        breaks = ((x[1:] == x[:-1]) & change[:, None]).sum(axis=0)
+        # a break is a label change inside a run: at most one per id that may vary
+        limit = (1 - LONG_MIN_CONSTANT_FRACTION) * len(x) / LONG_MIN_MEAN_STEPS
+        keep = whole & varies & (breaks <= limit)
+        out.extend(c for c, k in zip(block, keep, strict=True) if k)
+    return out
 
 
 def _as_order(values: pd.Series) -> np.ndarray | None:
@@ -429,7 +454,7 @@ def find_long(
     if not best["passes"] and id_col is None and not forced:
         if best["enough"] and best["label_constant"] and (best["close"] or best["contiguous"]):
             long_ev["ambiguity"] = _table_note(best)
-            long_ev["ambiguous"] = bool(best["close"])
+            long_ev["ambiguous"] = True
         return None
     time_used = time_col if time_col is not None else best["step_column"]
     long_ev.update(id_column=col, time_column=time_used, chosen=col)

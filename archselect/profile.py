@@ -1554,9 +1554,10 @@ def profile_table(
             "choose another --target."
         )
     if target is None and target_rule.startswith("last column"):
-        target_col, target_rule = _long_label(frame, target_col, target_rule, seed, **{
-            "layout": layout, "modality": modality, "shape": shape, "given": exclude
-        })  # fmt: skip
+        target_col, target_rule = _long_label(
+            frame, target_col, target_rule, seed,
+            layout=layout, modality=modality, shape=shape, given=exclude,
+        )  # fmt: skip
     y = frame[target_col]
     n_missing = int(y.isna().sum())
     notes: list[str] = list(table.facts.notes)

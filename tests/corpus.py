@@ -269,6 +269,16 @@ def _sktime_long(_tmp: Path) -> pd.DataFrame:
     ]
 
 
+def _vowels(_tmp: Path) -> pd.DataFrame:
+    return vowels_frame()
+
+
+def _long_interleaved(_tmp: Path) -> pd.DataFrame:
+    # rows sorted by step, then id (ids are groups, not runs); no column named like an id
+    frame = long_frame(30, 28, equal=True).rename(columns={"series_id": "who", "step": "k"})
+    return frame.sort_values(["k", "who"], kind="stable").reset_index(drop=True)
+
+
 def _names_and_tickets(_tmp: Path) -> pd.DataFrame:
     # Titanic-like: a unique name column is not free text; the table stays tabular
     rng = np.random.default_rng(27)
@@ -359,6 +369,9 @@ CORPUS: tuple[Case, ...] = (
     Case("long_format", _long, "sequential", "series_padded", "long"),
     Case("long_format_csv", _long_csv, "sequential", "series_padded", "long"),
     Case("long_sktime_names", _sktime_long, "sequential", "series_padded", "long", (30, 3)),
+    Case("long_vowels_integers", _vowels, "sequential", "series_padded", "long", (26, 13)),
+    Case("long_interleaved_rows", _long_interleaved, "sequential", "series_padded", "long"),
+    Case("datasets_co2", _csv("co2_monthly.csv"), "sequential", "forecast", "dated_series"),
     Case("names_not_text", _names_and_tickets, "tabular", "table", "table"),
     Case("mixed_tabular_ids", _mixed, "tabular", "table", "table", (5,)),
     Case("png_paths", _pngs, "spatial", "image", "image_paths"),
