@@ -38,8 +38,12 @@ LONG_MIN_MEAN_STEPS = 3
 LONG_MIN_CONSTANT_FRACTION = 0.9
 #: Found from structure alone (no id name): at least this many ids, and more ids than labels.
 LONG_MIN_IDS = 10
-#: Rows at the head of the table used to screen every column cheaply before the full test.
+#: Rows used to screen every column cheaply before the full test, in this many contiguous
+#: blocks spread over the file (so that ids of thousands of rows still repeat in them).
 LONG_SCREEN_ROWS = 5000
+LONG_SCREEN_BLOCKS = 4
+#: Text values parsed first to tell a column of times from other text.
+ORDER_PROBE_ROWS = 50
 #: Numeric columns screened together, as one (rows x columns) block.
 SCREEN_BLOCK = 128
 #: At most this many screened id candidates are measured on every row.
@@ -150,17 +154,26 @@ def _varying_ids(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int
 
 def _screen(frame: pd.DataFrame, columns: list[str], target: str) -> list[str]:
     """Columns that may name sequences, judged on the head rows (cheap, vectorised)."""
-    head = frame.iloc[:LONG_SCREEN_ROWS]
+    n = len(frame)
+    if n > LONG_SCREEN_ROWS:  # contiguous blocks spread over the file: long runs show up
+        size = LONG_SCREEN_ROWS // LONG_SCREEN_BLOCKS
+        starts = np.linspace(0, n - size, LONG_SCREEN_BLOCKS).astype(np.int64)
+        head = frame.take(np.concatenate([np.arange(s, s + size) for s in starts]))
+    else:
+        head = frame
     labels = _label_codes(head[target])
     if not (labels >= 0).any():
         return []
-    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(head[c])]
-    numeric = [c for c in numeric if not pd.api.types.is_bool_dtype(head[c])]
-    ok = set(_screen_numeric(head, numeric, labels)) | set(c for c in columns if c not in numeric)
+    dtypes = {str(c): t for c, t in head.dtypes.items()}  # no Series built per column
+    numeric = [
+        c
+        for c in columns
+        if pd.api.types.is_numeric_dtype(dtypes[c]) and not pd.api.types.is_bool_dtype(dtypes[c])
+    ]
+    other = [c for c in columns if c not in set(numeric)]
+    ok = set(_screen_numeric(head, numeric, labels)) | set(other)
     found = []
-    for col in columns:
-        if col not in ok:
-            continue
+    for col in [c for c in columns if c in ok]:
         codes = _id_codes(head[col])
         if codes is None:
             continue
@@ -197,6 +210,9 @@ def _as_order(values: pd.Series) -> np.ndarray | None:
     if pd.api.types.is_bool_dtype(values):
         return None
     if not pd.api.types.is_numeric_dtype(values):
+        head = order_values(values.head(ORDER_PROBE_ROWS))  # free text is not parsed in full
+        if not pd.api.types.is_datetime64_any_dtype(head):
+            return None
         values = order_values(values)
         if not (
             pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
@@ -209,7 +225,9 @@ def _as_order(values: pd.Series) -> np.ndarray | None:
     return arr if np.all(np.isfinite(arr)) else None
 
 
-def _step_facts(order: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> dict[str, float]:
+def _step_facts(
+    order: np.ndarray, codes: np.ndarray, rows: np.ndarray, named: bool
+) -> dict[str, float]:
     """Does a column increase within every id (file order), restart at each new id, and
     (sorted) hold distinct values within every id?"""
     o = order[rows]
@@ -220,13 +238,18 @@ def _step_facts(order: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> dict[
     bad_ids = np.unique(c[1:][same & ~rising])
     boundary = ~same
     restarts = float(np.mean(~rising[boundary])) if boundary.any() else 0.0
-    by_value = np.lexsort((o, c))
-    dup = (c[by_value][1:] == c[by_value][:-1]) & (o[by_value][1:] == o[by_value][:-1])
-    return {
+    facts = {
         "increasing_fraction": 1.0 - len(bad_ids) / max(1, n_ids),
         "restart_fraction": restarts,
-        "distinct_fraction": 1.0 - len(np.unique(c[by_value][1:][dup])) / max(1, n_ids),
     }
+    if named and len(bad_ids):  # a named time column may be out of file order: sorted, distinct?
+        by_value = np.lexsort((o, c))
+        cs, os_ = c[by_value], o[by_value]
+        dup = (cs[1:] == cs[:-1]) & (os_[1:] == os_[:-1])
+        facts["distinct_fraction"] = 1.0 - len(np.unique(cs[1:][dup])) / max(1, n_ids)
+    else:
+        facts["distinct_fraction"] = facts["increasing_fraction"]
+    return facts
 
 
 def _smooth_ratio(
@@ -306,11 +329,11 @@ def _measure(
         order = _as_order(frame[other])
         if order is None:
             continue
-        step = _step_facts(order, codes, rows)
+        named_step = other.lower() in TIME_NAMES or other == time_col
+        step = _step_facts(order, codes, rows, named_step)
         passes = step["increasing_fraction"] == 1.0 and (
             step["restart_fraction"] >= LONG_MIN_RESTART_FRACTION
         )
-        named_step = other.lower() in TIME_NAMES
         steps[other] = {**step, "named": named_step, "passes": passes}
         if passes or other == time_col:
             chosen = other
@@ -516,10 +539,14 @@ def class_code_label(frame: pd.DataFrame, current: str, seed: int = 0) -> str | 
     """
     if len(frame.columns) > LONG_MAX_LABEL_SEARCH_COLUMNS:
         return None
+    tried = 0
     for col in [str(c) for c in frame.columns if str(c) != current]:
         values = frame[col]
         if _id_codes(values) is None or not 2 <= values.nunique() <= LONG_MAX_LABEL_VALUES:
             continue
+        tried += 1
+        if tried > LONG_MAX_CANDIDATES:
+            break
         try:
             reading = find_long(frame, col, None, None, False, {}, seed)
         except (DataError, UsageError):

@@ -133,3 +133,17 @@ def test_label_changing_within_a_structural_id_is_refused() -> None:
     frame.loc[first[-3:], "c4"] = 1 - frame.loc[first[0], "c4"]  # the end of one id relabelled
     with pytest.raises(DataError, match="label changes within id 's000' of column 'c0'"):
         profile_frame(frame, target="c4")
+
+
+def test_long_sequences_are_found_beyond_the_screened_rows() -> None:
+    rng = np.random.default_rng(6)
+    parts = []
+    for i in range(12):  # 12 sequences of 1,000 steps: more rows than the screen reads
+        lab = i % 2
+        x = np.sin(np.arange(1000) * (0.01 + 0.02 * lab) + rng.uniform(0, 6))
+        parts.append(pd.DataFrame({"a": i, "b": np.arange(1000), "c": x, "d": lab}))
+    frame = pd.concat(parts, ignore_index=True)
+    assert len(frame) > THRESHOLDS["long_screen_rows"]
+    prof = profile_frame(frame)
+    assert (prof.layout, prof.id_column, prof.time_column) == ("series_padded", "a", "b")
+    assert prof.input_shape == (1000, 2)
