@@ -317,6 +317,7 @@ def _measure(
         "rows_per_id_mean": n / max(1, n_ids),
         "label_constant_fraction": 1.0 - len(varying) / max(1, with_label),
         "n_labels": int(labels.max()) + 1,
+        "label_is_code": _id_codes(frame[target].dropna()) is not None,
     }
     rows = np.argsort(codes, kind="stable")  # id-major, file order within each id
     others = [str(c) for c in frame.columns if str(c) not in (col, target)]
@@ -368,7 +369,11 @@ def _judge(facts: dict[str, Any], named_pair: bool) -> None:
     )
     enough = (
         facts["rows_per_id_mean"] >= LONG_MIN_MEAN_STEPS
-        and (facts["n_ids"] > facts["n_labels"] or facts["n_labels"] > LONG_MAX_LABEL_VALUES)
+        and (
+            facts["n_ids"] > facts["n_labels"]
+            or facts["n_labels"] > LONG_MAX_LABEL_VALUES
+            or not facts["label_is_code"]  # a measured value per sequence, not a class copy
+        )
         and facts["value_columns"] > 0
         and (facts["named"] or facts["n_ids"] >= LONG_MIN_IDS)
     )
@@ -437,7 +442,7 @@ def find_long(
         screened = _screen(frame, others, target)
         screened.sort(key=lambda c: not looks_like_id_name(c))  # named ones are measured first
         columns = screened[:LONG_MAX_CANDIDATES]
-    long_ev: dict[str, Any] = {"screened": columns, "candidates": []}
+    long_ev: dict[str, Any] = {"screened": columns}
     evidence["long"] = long_ev
     if id_col is not None and frame[id_col].isna().any():
         row = int(np.flatnonzero(frame[id_col].isna().to_numpy())[0]) + 1
@@ -450,8 +455,9 @@ def find_long(
         )
         _judge(facts, named_pair=facts["named"] and named_time)
         measured.append(facts)
-    long_ev["candidates"] = measured
-    if not measured:
+    if measured:
+        long_ev["candidates"] = measured
+    else:
         if forced:
             raise UsageError(
                 "Long format needs an id column naming each sequence, and no column repeats "

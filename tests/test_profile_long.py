@@ -147,3 +147,11 @@ def test_long_sequences_are_found_beyond_the_screened_rows() -> None:
     prof = profile_frame(frame)
     assert (prof.layout, prof.id_column, prof.time_column) == ("series_padded", "a", "b")
     assert prof.input_shape == (1000, 2)
+
+
+def test_one_measured_value_per_sequence_is_a_regression_target() -> None:
+    frame = _anonymous(long_frame(24, 7))
+    per_id = {sid: 10.0 + 0.37 * i for i, sid in enumerate(frame["c0"].unique())}
+    frame["c4"] = frame["c0"].map(per_id)  # every id its own (non-integer) target
+    prof = profile_frame(frame, target="c4")
+    assert (prof.layout, prof.id_column, prof.task) == ("series_padded", "c0", "regression")
