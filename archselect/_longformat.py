@@ -19,6 +19,17 @@ import pandas as pd
 
 from archselect._errors import DataError, UsageError
 
+__all__ = [
+    "ID_NAMES",
+    "LONG_THRESHOLDS",
+    "TIME_NAMES",
+    "LongReading",
+    "class_code_label",
+    "find_long",
+    "looks_like_id_name",
+    "order_values",
+]
+
 #: Column names that mark a sequence id (long format), besides ``*_id`` / ``id_*``.
 ID_NAMES = (
     "id", "series", "sequence", "seq", "subject", "sample", "case", "unit", "group",
@@ -79,6 +90,7 @@ LONG_THRESHOLDS: dict[str, float] = {
     "long_max_smooth_ratio": LONG_MAX_SMOOTH_RATIO,
     "long_ambiguity_margin": LONG_AMBIGUITY_MARGIN,
     "long_ambiguous_confidence": LONG_AMBIGUOUS_CONFIDENCE,
+    "long_max_label_values": LONG_MAX_LABEL_VALUES,
 }
 
 

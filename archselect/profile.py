@@ -10,7 +10,10 @@ constant and is copied into the profile's evidence so the report can explain it.
 Input forms recognised, in the order they are tried (``Profile.form``):
 
 * ``long`` — an id column, an order/time column and value columns, one label per id
-  → layout ``series_padded``;
+  → layout ``series_padded``; found from structure by :mod:`archselect._longformat` (ids in
+  runs or groups with one label each, a step column that restarts and increases within
+  them or rows smooth in file order), names only raising the prior; a close call between
+  long format and a table lowers the confidence and names ``--id-col`` / ``--layout``;
 * text and datetime forecasting — the dispatch point :func:`_special_layouts`:
   a free-text column → ``text`` (tokenizer and length chosen here, vocabulary in
   prepare); a date/time column and a numeric target → ``forecast`` (frequency, gaps,
