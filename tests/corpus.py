@@ -14,7 +14,21 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets as skd
 
+from archselect.load import load_table
+from archselect.profile import Profile, profile_table
+
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+
+
+_PROFILES: dict[str, Profile] = {}
+
+
+def profile_case(case: Case, built: pd.DataFrame | Path) -> Profile:
+    """The profile of a case's table, computed once per test session (the corpus test and its
+    anonymised twin both need it)."""
+    if case.name not in _PROFILES:
+        _PROFILES[case.name] = profile_table(load_table(built), **dict(case.options))
+    return _PROFILES[case.name]
 
 
 @dataclass(frozen=True)

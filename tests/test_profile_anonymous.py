@@ -10,7 +10,7 @@ import pytest
 
 from archselect.load import load_table
 from archselect.profile import Profile, profile_table
-from tests.corpus import CORPUS, Case
+from tests.corpus import CORPUS, Case, profile_case
 
 #: Corpus tables whose *form* (not modality or layout) genuinely needs the names, and why.
 #: Their modality and layout must still match.
@@ -29,7 +29,7 @@ NAME_DEPENDENT: dict[str, str] = {}
 def _anonymise(case: Case, tmp_path: Path) -> tuple[pd.DataFrame | Path, Profile, dict[str, str]]:
     """The case's table renamed c0…cN, the original's profile, and the renaming."""
     built = case.build(tmp_path)
-    original = profile_table(load_table(built), **dict(case.options))
+    original = profile_case(case, built)
     frame = pd.read_csv(built) if isinstance(built, Path) else built.copy()
     names = {str(c): f"c{i}" for i, c in enumerate(frame.columns)}
     frame.columns = [names[str(c)] for c in frame.columns]
