@@ -10,7 +10,10 @@ constant and is copied into the profile's evidence so the report can explain it.
 Input forms recognised, in the order they are tried (``Profile.form``):
 
 * ``long`` — an id column, an order/time column and value columns, one label per id
-  → layout ``series_padded``;
+  → layout ``series_padded``; found from structure by :mod:`archselect._longformat` (ids in
+  runs or groups with one label each, a step column that restarts and increases within
+  them or rows smooth in file order), names only raising the prior; a close call between
+  long format and a table lowers the confidence and names ``--id-col`` / ``--layout``;
 * text and datetime forecasting — the dispatch point :func:`_special_layouts`:
   a free-text column → ``text`` (tokenizer and length chosen here, vocabulary in
   prepare); a date/time column and a numeric target → ``forecast`` (frequency, gaps,
@@ -35,8 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect import _forecast, _text
+from archselect import _forecast, _longformat, _text
 from archselect._errors import DataError, UsageError
+from archselect._longformat import (  # noqa: F401  (re-exported names)
+    ID_NAMES,
+    LONG_THRESHOLDS,
+    TIME_NAMES,
+    order_values,
+)
 from archselect._serde import JsonRecord
 from archselect.load import SourceFacts, Table, load_table
 
@@ -71,19 +80,6 @@ LAYOUTS = tuple(LAYOUT_MODALITY)
 
 #: Column names that mark the target, in order of preference (case-insensitive).
 TARGET_NAMES = ("label", "target", "class", "y", "labels", "category", "outcome")
-#: Column names that mark a sequence id (long format), besides ``*_id`` / ``id_*``.
-ID_NAMES = (
-    "id", "series", "sequence", "seq", "subject", "sample", "case", "unit", "group",
-    "instance", "instances", "entity", "object", "patient", "participant", "user", "session",
-    "device", "sensor", "trajectory", "track", "record", "recording", "trial", "episode",
-)  # fmt: skip
-#: Column names that mark the order/time column of a long-format table.
-TIME_NAMES = (
-    "time", "t", "timestamp", "step", "timestep", "time_step", "date", "datetime",
-    "order", "position", "pos", "index", "frame", "tick", "seq_no", "step_no",
-    "timepoint", "timepoints", "time_index", "time_idx", "ts", "cycle", "epoch", "sequence_no",
-    "year", "month", "day", "hour", "minute", "second", "elapsed", "offset",
-)  # fmt: skip
 #: Rows sampled for the correlation statistics, so profiling cost does not grow with N.
 SAMPLE_ROWS = 2000
 #: Random column pairs drawn for the baseline correlation, evaluated this many at a time.
@@ -136,10 +132,6 @@ MAX_MISSING_FRACTION = 0.5
 NUMERIC_TEXT_FRACTION = 0.9
 #: Fewest rows with a target that can be split into train, validation and test.
 MIN_ROWS = 10
-#: Long format: an id column repeats, on average, at least this many rows per id …
-LONG_MIN_MEAN_STEPS = 3
-#: … and the label is constant within at least this fraction of ids (the others are errors).
-LONG_MIN_CONSTANT_FRACTION = 0.9
 #: Image paths: at least this fraction of a text column's values end in an image extension.
 IMAGE_PATH_MIN_FRACTION = 0.9
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -173,8 +165,7 @@ THRESHOLDS: dict[str, float] = {
     "max_class_fraction": MAX_CLASS_FRACTION,
     "min_rows_per_class_code": MIN_ROWS_PER_CLASS_CODE,
     "max_categories": MAX_CATEGORIES,
-    "long_min_mean_steps": LONG_MIN_MEAN_STEPS,
-    "long_min_constant_fraction": LONG_MIN_CONSTANT_FRACTION,
+    **LONG_THRESHOLDS,
     "image_path_min_fraction": IMAGE_PATH_MIN_FRACTION,
     "max_image_side": MAX_IMAGE_SIDE,
     "text_min_mean_words": TEXT_MIN_MEAN_WORDS,
@@ -797,41 +788,6 @@ def _decide_wide(
 # --- long format ---------------------------------------------------------------------------
 
 
-def _looks_like_id_name(name: str) -> bool:
-    low = name.lower()
-    return (
-        low in ID_NAMES
-        or low.endswith(("_id", " id", "-id"))
-        or low.startswith(("id_", "id "))
-        or name.endswith(("Id", "ID"))
-    )
-
-
-def order_values(values: pd.Series) -> pd.Series:
-    """A sortable view of a time/order column (datetimes parsed, numbers as numbers)."""
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(values.astype("string"), errors="coerce", format="mixed")
-    if parsed.notna().all():
-        return parsed
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().all():
-        return numeric
-    return values.astype("string")
-
-
-def _increasing_within(order: pd.Series, ids: pd.Series) -> bool:
-    frame = pd.DataFrame({"id": ids.to_numpy(), "o": order.to_numpy()})
-    try:
-        return bool(
-            frame.groupby("id", sort=False)["o"].apply(lambda s: s.is_monotonic_increasing).all()
-        )
-    except TypeError:
-        return False
-
-
 def _detect_long(
     frame: pd.DataFrame,
     target_col: str,
@@ -839,60 +795,23 @@ def _detect_long(
     time_col: str | None,
     forced: bool,
     evidence: dict[str, Any],
+    seed: int = 0,
 ) -> _Decision | None:
-    """Long format: id column + order/time column + value columns, one label per id."""
-    n = len(frame)
-    others = [str(c) for c in frame.columns if str(c) != target_col]
-    if id_col is None:
-        named = [c for c in others if _looks_like_id_name(c) and c != time_col]
-        ids = [c for c in named if 1 < frame[c].nunique() <= n / LONG_MIN_MEAN_STEPS]
-        if not ids:
-            if forced:
-                raise UsageError(
-                    "Long format needs an id column naming each sequence, and none is named "
-                    "like id/series/subject; give it with --id-col."
-                )
-            return None
-        id_col = ids[0]
-    ids_series = frame[id_col]
-    if ids_series.isna().any():
-        row = int(np.flatnonzero(ids_series.isna().to_numpy())[0]) + 1
-        raise DataError(f"Id column {id_col!r} is empty in data row {row}; fill in every id.")
-    n_ids = int(ids_series.nunique())
-    if time_col is None:
-        timed = [c for c in others if c.lower() in TIME_NAMES and c != id_col]
-        if timed:
-            time_col = timed[0]
-    long_ev: dict[str, Any] = {
-        "id_column": id_col,
-        "time_column": time_col,
-        "n_ids": n_ids,
-        "mean_rows_per_id": n / max(1, n_ids),
-    }
-    evidence["long"] = long_ev
-    if not forced and (n / max(1, n_ids) < LONG_MIN_MEAN_STEPS or time_col is None):
+    """Long format: id column + order/time column + value columns, one label per id.
+
+    The id and step columns are found from structure (:mod:`archselect._longformat`).
+    """
+    reading = _longformat.find_long(frame, target_col, id_col, time_col, forced, evidence, seed)
+    if reading is None:
         return None
-    if time_col is not None:
-        order = order_values(frame[time_col])
-        long_ev["time_increasing_within_ids"] = _increasing_within(order, ids_series)
-    labels = frame[[id_col, target_col]].dropna()
-    per_id = labels.groupby(id_col, sort=False)[target_col].nunique()
-    varying = per_id[per_id > 1]
-    constant_fraction = 1.0 - len(varying) / max(1, len(per_id))
-    long_ev["label_constant_fraction"] = constant_fraction
-    if len(varying) and (forced or constant_fraction >= LONG_MIN_CONSTANT_FRACTION):
-        bad = varying.index[0]
-        values = labels.loc[labels[id_col] == bad, target_col].unique()[:3]
-        raise DataError(
-            f"The label changes within id {_label_str(bad)!r} of column {id_col!r} "
-            f"({', '.join(map(_label_str, values))}); long format needs one label per id, "
-            "so fix that id's rows."
-        )
-    if len(varying):
-        return None  # a label that moves with time: forecasting, not long-format classification
+    id_col, time_col = reading.id_column, reading.time_column
+    long_ev = evidence["long"]
+    others = [str(c) for c in frame.columns if str(c) != target_col]
+    ids_series = frame[id_col]
+    n_ids = int(ids_series.nunique())
     rest = [c for c in others if c not in (id_col, time_col)]
     values = [c for c in rest if pd.api.types.is_numeric_dtype(frame[c])]
-    dropped = [c for c in others if c not in (id_col, time_col) and c not in values]
+    dropped = [c for c in rest if c not in values]
     if not values:
         raise DataError(
             f"Long format with id column {id_col!r} needs numeric value columns besides the "
@@ -901,7 +820,12 @@ def _detect_long(
     lengths = ids_series.value_counts()
     t_max = int(lengths.max())
     long_ev.update(
-        min_length=int(lengths.min()), max_length=t_max, value_columns=values, forced=forced
+        n_ids=n_ids,
+        mean_rows_per_id=len(frame) / max(1, n_ids),
+        min_length=int(lengths.min()),
+        max_length=t_max,
+        value_columns=values,
+        forced=forced,
     )
     notes = [
         f"column {c!r} dropped: not numeric (long format uses numeric value columns)"
@@ -912,18 +836,17 @@ def _detect_long(
             f"sequences have {int(lengths.min())} to {t_max} steps: padded to {t_max} with a "
             "0/1 mask channel"
         )
-    how = "given" if forced else "detected"
     return _Decision(
         "sequential",
         "series_padded",
         "long",
         (t_max, len(values) + 1),
-        1.0 if forced else 0.9,
-        f"long format ({how}): {n_ids} sequences named by {id_col!r}, ordered by "
+        reading.confidence,
+        f"long format ({reading.how}): {n_ids} sequences named by {id_col!r}, ordered by "
         f"{time_col or 'file order'!r}, {len(values)} value column(s), one label per id",
         values,
         dropped=dropped,
-        notes=notes,
+        notes=reading.notes + notes,
         id_column=id_col,
         time_column=time_col,
     )
@@ -1532,6 +1455,37 @@ def _forced_series(
     )  # fmt: skip
 
 
+def _long_label(
+    frame: pd.DataFrame,
+    target_col: str,
+    target_rule: str,
+    seed: int,
+    *,
+    layout: str | None,
+    modality: str | None,
+    shape: Any,
+    given: tuple[str, ...],
+) -> tuple[str, str]:
+    """The target when none is named: the last column, unless the table reads as long format
+    only with a class-code column (constant within every id) as the label."""
+    if given or shape is not None or layout not in (None, "series_padded"):
+        return target_col, target_rule
+    if modality not in (None, "sequential"):
+        return target_col, target_rule
+    try:
+        if _longformat.find_long(frame, target_col, None, None, False, {}, seed) is not None:
+            return target_col, target_rule
+    except DataError:
+        return target_col, target_rule  # the long-format decision reports it
+    label = _longformat.class_code_label(frame, target_col, seed)
+    if label is None:
+        return target_col, target_rule
+    return label, (
+        f"column {label!r}: constant within every sequence of a long-format table (a class "
+        f"code), while the last column {target_col!r} varies within them"
+    )
+
+
 def profile_table(
     table: Table,
     *,
@@ -1602,6 +1556,11 @@ def profile_table(
             f"Column {target_col!r} cannot be both the target and the id/time column; "
             "choose another --target."
         )
+    if target is None and target_rule.startswith("last column"):
+        target_col, target_rule = _long_label(
+            frame, target_col, target_rule, seed,
+            layout=layout, modality=modality, shape=shape, given=exclude,
+        )  # fmt: skip
     y = frame[target_col]
     n_missing = int(y.isna().sum())
     notes: list[str] = list(table.facts.notes)
@@ -1641,7 +1600,7 @@ def profile_table(
         result = _panel_forecast(frame, id_col, time_col, options, evidence)
     if result is None and want in (None, "series_padded"):
         forced = bool(id_col or time_col or want == "series_padded")
-        result = _detect_long(frame, target_col, id_col, time_col, forced, evidence)
+        result = _detect_long(frame, target_col, id_col, time_col, forced, evidence, seed)
     dropped_ids: list[str] = []
     if result is None:
         # identifiers (unique increasing integers, unique short codes) never feed a model
@@ -1700,6 +1659,9 @@ def profile_table(
                 result = _forced_series(features, numeric, other, seed, evidence)
     if result is None and modality == "sequential":
         result = _forced_series(features, numeric, other, seed, evidence)
+    ambiguity = evidence.get("long", {}).get("ambiguity")
+    if ambiguity and (result is None or result.modality == "tabular") and want is None:
+        notes.append(ambiguity)
     if result is None or result.modality == "tabular":
         if result is not None:
             reason, conf = result.decision, result.confidence
@@ -1713,6 +1675,8 @@ def profile_table(
             )
             conf = 0.9 if len(numeric) < MIN_WIDE_COLUMNS else 1.0
         result = _decide_table(features, numeric, other, reason, conf)
+        if ambiguity and evidence["long"].get("ambiguous") and want is None:
+            result.confidence = min(result.confidence, _longformat.LONG_AMBIGUOUS_CONFIDENCE)
 
     # target rows (samples): one per row, or one per id in long format
     if result.form == "long":

@@ -14,7 +14,21 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets as skd
 
+from archselect.load import load_table
+from archselect.profile import Profile, profile_table
+
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+
+
+_PROFILES: dict[str, Profile] = {}
+
+
+def profile_case(case: Case, built: pd.DataFrame | Path) -> Profile:
+    """The profile of a case's table, computed once per test session (the corpus test and its
+    anonymised twin both need it)."""
+    if case.name not in _PROFILES:
+        _PROFILES[case.name] = profile_table(load_table(built), **dict(case.options))
+    return _PROFILES[case.name]
 
 
 @dataclass(frozen=True)
@@ -269,6 +283,16 @@ def _sktime_long(_tmp: Path) -> pd.DataFrame:
     ]
 
 
+def _vowels(_tmp: Path) -> pd.DataFrame:
+    return vowels_frame()
+
+
+def _long_interleaved(_tmp: Path) -> pd.DataFrame:
+    # rows sorted by step, then id (ids are groups, not runs); no column named like an id
+    frame = long_frame(30, 28, equal=True).rename(columns={"series_id": "who", "step": "k"})
+    return frame.sort_values(["k", "who"], kind="stable").reset_index(drop=True)
+
+
 def _names_and_tickets(_tmp: Path) -> pd.DataFrame:
     # Titanic-like: a unique name column is not free text; the table stays tabular
     rng = np.random.default_rng(27)
@@ -359,7 +383,35 @@ CORPUS: tuple[Case, ...] = (
     Case("long_format", _long, "sequential", "series_padded", "long"),
     Case("long_format_csv", _long_csv, "sequential", "series_padded", "long"),
     Case("long_sktime_names", _sktime_long, "sequential", "series_padded", "long", (30, 3)),
+    Case("long_vowels_integers", _vowels, "sequential", "series_padded", "long", (26, 13)),
+    Case("long_interleaved_rows", _long_interleaved, "sequential", "series_padded", "long"),
+    Case("datasets_co2", _csv("co2_monthly.csv"), "sequential", "forecast", "dated_series"),
     Case("names_not_text", _names_and_tickets, "tabular", "table", "table"),
     Case("mixed_tabular_ids", _mixed, "tabular", "table", "table", (5,)),
     Case("png_paths", _pngs, "spatial", "image", "image_paths"),
 )
+
+
+def vowels_frame(seed: int = 0, n_ids: int = 270, n_speakers: int = 9) -> pd.DataFrame:
+    """The shape of UEA JapaneseVowels in long format: ``utterance, frame, lpc0..lpc11,
+    speaker``, all of utterance, frame and speaker integers; 7-26 frames per utterance, the
+    file sorted by speaker (as the UEA file is). Values: a speaker's mean LPC vector plus a
+    smooth (AR(1)) trajectory per utterance.
+    """
+    rng = np.random.default_rng(seed)
+    means = rng.normal(size=(n_speakers, 12))
+    parts = []
+    for i in range(n_ids):
+        speaker = 1 + i * n_speakers // n_ids
+        length = int(rng.integers(7, 27))
+        walk = np.zeros((length, 12))
+        walk[0] = rng.normal(scale=0.5, size=12)
+        for t in range(1, length):
+            walk[t] = 0.9 * walk[t - 1] + rng.normal(scale=0.2, size=12)
+        values = means[speaker - 1] + walk
+        part = pd.DataFrame(values.round(5), columns=[f"lpc{k}" for k in range(12)])
+        part.insert(0, "frame", np.arange(1, length + 1))
+        part.insert(0, "utterance", i + 1)
+        part["speaker"] = speaker
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)

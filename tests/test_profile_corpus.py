@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from archselect.load import load_table
-from archselect.profile import THRESHOLDS, Profile, profile_table
-from tests.corpus import CORPUS, Case
+from archselect.profile import THRESHOLDS, Profile
+from tests.corpus import CORPUS, Case, profile_case
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
 def test_corpus_case(case: Case, tmp_path: Path) -> None:
-    prof = profile_table(load_table(case.build(tmp_path)), **dict(case.options))
+    prof = profile_case(case, case.build(tmp_path))
     got = (prof.modality, prof.layout, prof.form)
     assert got == (case.modality, case.layout, case.form), prof.decision
     if case.input_shape is not None:
