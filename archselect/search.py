@@ -993,7 +993,9 @@ def _fail_own_running(study: optuna.Study, numbers: list[int]) -> None:
 
 def _requeue(study: optuna.Study, numbers: list[int]) -> None:
     """Queue a retry of each interrupted trial, so rerunning the command runs it again."""
-    retry = optuna.storages.RetryFailedTrialCallback(max_retry=STALE_RETRIES)
+    # Optuna 5's name for the retry callback (RetryFailedTrialCallback is deprecated); it
+    # queues a WAITING copy of the trial, its parameters and attributes
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=STALE_RETRIES)
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
         if t.number in numbers:
             retry(study, t)
