@@ -20,7 +20,7 @@ import click
 
 from archselect import _signals
 from archselect._errors import ArchSelectError, UsageError
-from archselect._secrets import install_log_filter, redact
+from archselect._secrets import install_log_filter, redact, remember_url
 from archselect._version import __version__
 
 __all__ = ["cli", "main", "parse_duration"]
@@ -60,6 +60,8 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         debug = click.get_current_context().find_root().params.get("debug", False)
         _signals.install()
         install_log_filter()
+        if kwargs.get("storage"):
+            remember_url(kwargs["storage"])  # before anything records or prints it
         try:
             return fn(*args, **kwargs)
         except ArchSelectError as exc:
