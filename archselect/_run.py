@@ -543,7 +543,7 @@ def fit(
         'cnn2d'
     """
     check_run_options(seed=seed, max_failures=max_failures)
-    table = load_table(data)
+    table = load_table(data, target=target)
     run_dir = Path(out) if out is not None else default_run_dir(table)
     _guard_run_dir(run_dir, table, force)
     profile = profile_table(
@@ -778,7 +778,7 @@ class Run:
         the history, with their ids; the model is global, so an id never seen in training
         is forecast too.
         """
-        frame = load_table(data).frame
+        frame = load_table(data, target=self.profile.target).frame
         return self.model.predict_frame(frame).reset_index(drop=True)
 
 

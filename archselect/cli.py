@@ -478,7 +478,7 @@ def profile(
     from archselect.profile import profile_table
 
     prof = profile_table(
-        load_table(data),
+        load_table(data, target=target),
         target=target,
         task=task,
         modality=modality,
