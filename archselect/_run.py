@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -297,18 +298,33 @@ def default_run_dir(table: Table) -> Path:
     return Path("runs") / stem
 
 
+def _check_writable_dir(run_dir: Path) -> None:
+    """``--out`` must be (or be creatable in) a writable folder of a real file system."""
+    resolved = run_dir.resolve()
+    if resolved.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        raise UsageError(f"--out {run_dir} is inside a kernel file system; choose a real folder.")
+    existing = next(p for p in (resolved, *resolved.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {run_dir} cannot be written: {existing} is not a writable folder; choose "
+            "another --out."
+        )
+
+
 def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
     """Refuse a directory holding another data set's run (or foreign files) unless forced."""
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir} is a file; give a directory for the run.")
+    _check_writable_dir(run_dir)
     if not run_dir.exists():
         return
     profile_path = run_dir / PROFILE
     if profile_path.exists():
         try:
             old = json.loads(profile_path.read_text(encoding="utf-8"))
-            old_sha = (old.get("source") or {}).get("sha256")
-        except json.JSONDecodeError:
+            source = old.get("source") if isinstance(old, dict) else None
+            old_sha = source.get("sha256") if isinstance(source, dict) else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
             old_sha = None
         if old_sha == table.facts.sha256:
             _check_format(run_dir)
@@ -367,16 +383,18 @@ def _check_format(run_dir: Path) -> None:
     plan_path = run_dir / PLAN
     if not plan_path.exists():
         return
+    damaged = f"{plan_path} is damaged ({{}}); rerun fit with --force."
     try:
-        fmt = (
-            json.loads(plan_path.read_text(encoding="utf-8"))
-            .get("run", {})
-            .get("format_version", 1)
-        )
-    except json.JSONDecodeError as exc:
-        why = _why(exc)
-        raise RunDirError(f"{plan_path} is damaged ({why}); rerun fit with --force.") from exc
-    if int(fmt) > RUN_FORMAT:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise RunDirError(damaged.format(_why(exc))) from exc
+    run = plan.get("run") if isinstance(plan, dict) else None
+    if not isinstance(run, dict):
+        raise RunDirError(damaged.format("no 'run' record"))
+    fmt = run.get("format_version", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int | float) or not math.isfinite(fmt):
+        raise RunDirError(damaged.format(f"format_version {fmt!r} is not a number"))
+    if fmt > RUN_FORMAT:
         raise RunDirError(
             f"{run_dir} was written by a newer archselect (run format {fmt} > {RUN_FORMAT}); "
             "upgrade archselect to use it."

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
@@ -33,6 +34,9 @@ TARGET_NAMES = ("label", "target", "class", "y", "labels", "category", "outcome"
 #: A number written with a leading zero or a plus sign ("007", "+7"): parsing it as a number
 #: would lose how it is written, so a target holding one is kept as text.
 _LOSSY_NUMBER = re.compile(r"^\s*(?:[+-]?0\d|\+)")
+#: Largest magnitude a numeric value may have: the float32 range the models compute in
+#: (a larger value becomes infinite once standardised, and no trial can learn from it).
+MAX_ABS_VALUE = float(np.finfo(np.float32).max)
 #: Byte-order marks of the UTF-16/32 encodings (tried before the NUL-byte binary test).
 BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32"),
@@ -151,6 +155,22 @@ def _check_columns(frame: pd.DataFrame, where: str) -> None:
             f"{where} has duplicate column names ({', '.join(dupes[:5])}); "
             "rename them so every column name is unique."
         )
+
+
+def _check_magnitudes(frame: pd.DataFrame, where: str) -> None:
+    """Refuse finite values beyond :data:`MAX_ABS_VALUE` (they overflow once standardised)."""
+    for col in frame.columns:
+        if not pd.api.types.is_float_dtype(frame[col]):
+            continue
+        values = frame[col].to_numpy(dtype=float, na_value=np.nan)
+        huge = np.isfinite(values) & (np.abs(values) > MAX_ABS_VALUE)
+        if huge.any():
+            row = int(np.flatnonzero(huge)[0])
+            raise DataError(
+                f"Column {str(col)!r} of {where} holds {values[row]:g} in data row {row + 1}, "
+                f"beyond the +/-{MAX_ABS_VALUE:.3g} a model can compute with; rescale the "
+                "column (e.g. take its logarithm) or fix the value."
+            )
 
 
 class _HashingReader(io.RawIOBase):
@@ -408,6 +428,7 @@ def load_table(source: str | Path | pd.DataFrame, *, target: str | None = None) 
         frame.attrs["base_dir"] = str(Path(facts.path or ".").parent)
     if facts.n_columns == 0:
         raise DataError("The data has no columns; it needs a header row and data rows.")
+    _check_magnitudes(frame, facts.path or "the DataFrame")
     if facts.n_rows == 0:
         raise DataError(
             f"{facts.path or 'The data'} has a header but no data rows; add rows to learn from."
