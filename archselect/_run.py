@@ -311,6 +311,18 @@ def _check_writable_dir(run_dir: Path) -> None:
         )
 
 
+def _check_own_files(run_dir: Path) -> None:
+    """archselect's own names in a run directory must be regular files (or absent)."""
+    names = [*OWN_FILES, *(f"{MODEL}/{n}" for n in OWN_MODEL_FILES)]
+    for name in names:
+        path = run_dir / name
+        if path.exists() and not path.is_file():
+            raise RunDirError(
+                f"{path} is not a regular file (a folder?), but archselect writes its {name} "
+                "there; move it away and rerun."
+            )
+
+
 def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
     """Refuse a directory holding another data set's run (or foreign files) unless forced."""
     if run_dir.exists() and not run_dir.is_dir():
@@ -318,6 +330,7 @@ def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
     _check_writable_dir(run_dir)
     if not run_dir.exists():
         return
+    _check_own_files(run_dir)
     profile_path = run_dir / PROFILE
     if profile_path.exists():
         try:
@@ -777,7 +790,11 @@ class Run:
             raise RunDirError(
                 f"{self.run_dir} has no {TRIALS}; is it an archselect run directory?"
             )
-        return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
+        try:
+            return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
+        except (KeyError, TypeError, ValueError) as exc:  # pandas' parse errors are ValueErrors
+            why = _why(exc)
+            raise RunDirError(f"{path} is damaged ({why}); rerun fit to rewrite it.") from exc
 
     @cached_property
     def model(self) -> ExportedModel:
@@ -806,6 +823,7 @@ def load(run_dir: str | Path) -> Run:
     if not path.is_dir():
         raise RunDirError(f"{path} is not a directory; pass the --out directory of a fit.")
     _check_format(path)
+    _check_own_files(path)
     run = Run(path)
     run.plan  # noqa: B018  (validates plan.json)
     return run

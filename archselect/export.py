@@ -57,9 +57,22 @@ TRACE_ROWS = 2
 #: Families that pack variable-length sequences; packing cannot be traced, so their ONNX
 #: graph computes the same numbers unpacked (``models.recurrent.UnpackedMaskedRecurrent``).
 PACKED_FAMILIES = ("rnn", "lstm", "gru")
-#: Layouts whose whole preprocessing the ONNX graph holds.
+#: Values ``preprocessing.json`` may hold (anything else is a damaged or foreign file).
+LABEL_TYPES = ("str", "int", "float")
+INPUT_FORMS = (
+    "table",
+    "wide_pixels",
+    "wide_groups",
+    "wide_series",
+    "long",
+    "image_paths",
+    "text",
+    "dated_series",
+    "dated_long",
+)
 #: Kernel file systems (top-level folders) no output may be written into.
 VIRTUAL_FILESYSTEMS = ("proc", "sys", "dev")
+#: Layouts whose whole preprocessing the ONNX graph holds.
 ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
 
 
@@ -249,6 +262,22 @@ def _check_consistent(model_dir: Path, config: ModelConfig, pre: Preprocessing) 
         )
 
 
+def _check_described(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> None:
+    """Refuse field values archselect never writes (a damaged or hand-edited description)."""
+    fmt = config.format_version
+    problems = []
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        problems.append(f"{CONFIG} format_version {fmt!r} is not a whole number")
+    if pre.label_type not in LABEL_TYPES:
+        problems.append(f"{PREPROCESSING} label_type {pre.label_type!r} is unknown")
+    if pre.form not in INPUT_FORMS:
+        problems.append(f"{PREPROCESSING} form {pre.form!r} is unknown")
+    if problems:
+        raise RunDirError(
+            f"{model_dir} holds a damaged model description ({problems[0]}); refit it."
+        )
+
+
 def load_model(model_dir: str | Path) -> ExportedModel:
     """Rebuild the exported network and load its weights safely (``weights_only=True``).
 
@@ -268,6 +297,7 @@ def load_model(model_dir: str | Path) -> ExportedModel:
         raise RunDirError(
             f"{model_dir} holds a damaged model description ({exc}); refit it."
         ) from exc
+    _check_described(model_dir, config, pre)
     _check_consistent(model_dir, config, pre)
     if config.format_version > MODEL_FORMAT:
         raise RunDirError(

@@ -971,6 +971,133 @@ def test_force_replaces_only_archselect_files(tmp_path: Path, fast_space: Path) 
     assert profile["source"]["sha256"] != "0" * 64
 
 
+# --- damaged or odd real run directories (a copy of the shared fitted digits run) ---------------
+
+
+def _edit_json(name: str, key: str, value: object) -> Callable[[Path], None]:
+    def change(run: Path) -> None:
+        data = json.loads((run / name).read_text())
+        data[key] = value
+        (run / name).write_text(json.dumps(data))
+
+    return change
+
+
+def _write(name: str, content: str) -> Callable[[Path], None]:
+    return lambda run: (run / name).write_text(content)
+
+
+def _report_is_a_folder(run: Path) -> None:
+    (run / "report.html").unlink()
+    (run / "report.html").mkdir()
+
+
+def _huge_row(run: Path) -> None:
+    frame = pd.read_csv(run.parent / "data.csv").head(3).astype(float)
+    frame.iloc[1, 1] = 1e308
+    frame.to_csv(run.parent / "data.csv", index=False)
+
+
+@dataclass(frozen=True)
+class RunCase:
+    """A change to a copy of a finished run, the command, and what the answer must say."""
+
+    id: str
+    what: str
+    change: Callable[[Path], None]
+    args: tuple[str, ...]
+    message: str
+
+
+RUN_CASES: tuple[RunCase, ...] = (
+    RunCase(
+        "config_format_text",
+        'model/config.json format_version "99" (text)',
+        _edit_json("model/config.json", "format_version", "99"),
+        ("predict", "{run}", "{data}"),
+        "config.json format_version '99' is not a whole number",
+    ),
+    RunCase(
+        "preprocessing_label_type",
+        "model/preprocessing.json with an unknown label_type",
+        _edit_json("model/preprocessing.json", "label_type", "complex"),
+        ("predict", "{run}", "{data}"),
+        "label_type 'complex' is unknown",
+    ),
+    RunCase(
+        "preprocessing_form",
+        "model/preprocessing.json with an unknown form",
+        _edit_json("model/preprocessing.json", "form", "hologram"),
+        ("predict", "{run}", "{data}"),
+        "form 'hologram' is unknown",
+    ),
+    RunCase(
+        "trials_empty",
+        "an empty trials.csv",
+        _write("trials.csv", ""),
+        ("report", "{run}"),
+        "trials.csv is damaged",
+    ),
+    RunCase(
+        "trials_garbled",
+        "a garbled trials.csv",
+        _write("trials.csv", 'kind,family\n"unclosed\n'),
+        ("report", "{run}"),
+        "trials.csv is damaged",
+    ),
+    RunCase(
+        "report_is_a_folder",
+        "report.html is a folder",
+        _report_is_a_folder,
+        ("report", "{run}"),
+        "report.html is not a regular file",
+    ),
+    RunCase(
+        "export_to_folder",
+        "export -o naming a folder",
+        lambda run: (run.parent / "onnx_here").mkdir(),
+        ("export", "{run}", "-o", "{tmp}/onnx_here"),
+        "is a directory; give a file name inside it",
+    ),
+    RunCase(
+        "export_to_proc",
+        "export -o under /proc",
+        lambda run: None,
+        ("export", "{run}", "-o", "/proc/archselect.onnx"),
+        "is not writable",
+    ),
+    RunCase(
+        "predict_huge_value",
+        "predict on a row holding 1e308",
+        _huge_row,
+        ("predict", "{run}", "{data}"),
+        "beyond the +/-3.4e+38 a model can compute with",
+    ),
+)
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[c.id for c in RUN_CASES])
+def test_damaged_run_directory(
+    case: RunCase, digits_run: Path, small_digits_csv: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(digits_run, run)
+    shutil.copy(small_digits_csv, tmp_path / "data.csv")
+    case.change(run)
+    args = [
+        a.replace("{run}", str(run)).replace("{data}", str(tmp_path / "data.csv"))
+        for a in case.args
+    ]
+    res = CliRunner().invoke(cli, [a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and case.message in errors[0], res.stderr
+    assert "Traceback" not in res.output
+    assert not list(tmp_path.rglob("*.tmp")), "a temporary file was left behind"
+
+
 def markdown_table() -> str:
     """The corpus as a markdown table (written to tests/BAD_INPUT_CASES.md)."""
     lines = [
@@ -986,6 +1113,19 @@ def markdown_table() -> str:
         msg = c.message.replace("|", "\\|")
         cmd = " ".join(c.args).replace("|", "\\|")
         lines.append(f"| {i} | `{c.id}` | {c.what} | `{cmd}` | {c.exit_code} | {msg} |")
+    lines += [
+        "",
+        "## Damaged run directories",
+        "",
+        "Each case changes a copy of a finished run (`test_damaged_run_directory`); every "
+        "answer is exit 2 with one sentence.",
+        "",
+        "| # | case | change | command | the answer contains |",
+        "|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(RUN_CASES, len(CASES) + 1):
+        msg = r.message.replace("|", "\\|")
+        lines.append(f"| {i} | `{r.id}` | {r.what} | `{' '.join(r.args)}` | {msg} |")
     return "\n".join(lines) + "\n"
 
 
