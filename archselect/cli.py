@@ -27,6 +27,8 @@ from archselect._version import __version__
 __all__ = ["cli", "main", "parse_duration"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_MODEL = 0, 1, 2, 3
+#: Commands that run trials (an interrupt keeps the finished ones).
+SEARCH_COMMANDS = ("fit", "worker")
 #: Longest study name Optuna's storages hold (its ``studies.study_name`` column).
 MAX_STUDY_NAME = 512
 _DURATION = re.compile(
@@ -108,11 +110,14 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
-            click.echo(
-                f"interrupted ({_signals.signal_name()}): finished trials are kept and the "
-                "report is written from them; rerun the same command to resume.",
-                err=True,
-            )
+            if fn.__name__ in SEARCH_COMMANDS:
+                what = (
+                    "finished trials are kept and the report is written from them; rerun the "
+                    "same command to resume."
+                )
+            else:
+                what = f"{fn.__name__} stopped before it finished; rerun it."
+            click.echo(f"interrupted ({_signals.signal_name()}): {what}", err=True)
             sys.exit(_signals.exit_code())
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
