@@ -282,7 +282,7 @@ def _offset_for_step(step: pd.Timedelta) -> str:
 
 
 def _group(offset: Any) -> str:
-    name = offset.name if hasattr(offset, "name") else offset.freqstr
+    name = getattr(offset, "rule_code", None) or offset.freqstr  # .name: deprecated, pandas 3
     name = str(name).split("-")[0].upper()
     if name in ("T", "MIN"):
         return "min"

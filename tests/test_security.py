@@ -261,6 +261,8 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
+# the raw-pickle tampering writes protocol 4 on purpose; torch says so before refusing it
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol 4 in the checkpoint:UserWarning")
 def test_predict_on_a_tampered_run_fails_safely(case: str, run_copy: Path, tmp_path: Path) -> None:
     tamper, message = TAMPERING[case]
     marker = tmp_path / "pwned"
