@@ -85,3 +85,18 @@ def test_interrupt_message_fits_the_command(
     assert res.exit_code == 130, res.output
     assert "interrupted" in res.stderr
     assert "trial" not in res.stderr and "report" not in res.stderr
+
+
+def test_devices_naming_a_missing_gpu_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--devices 0 on a machine without that GPU never runs silently on the CPU."""
+    import archselect._parallel
+
+    monkeypatch.setattr(archselect._parallel, "gpu_count", lambda: 0)
+    data = tmp_path / "d.csv"
+    data.write_text("a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(30)))
+    res = CliRunner().invoke(cli, ["fit", str(data), "--devices", "0", "--out", str(tmp_path)])
+    assert res.exit_code == 2, res.output
+    assert "--devices 0 names GPU 0 but this machine has no CUDA GPU" in res.stderr
+    assert not list(tmp_path.glob("*.json"))
