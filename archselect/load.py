@@ -306,12 +306,24 @@ def _keep_targets_as_text(
     ]
     if not numeric:
         return []
-    text = pd.read_csv(
-        path, sep=sep, encoding=encoding, usecols=numeric, dtype=str, encoding_errors="replace"
-    )
+    positions = sorted(columns.index(c) for c in numeric)  # names may be "" or repeat pandas'
+    try:
+        text = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            usecols=positions,
+            dtype=str,
+            encoding_errors="replace",
+        )
+    except (ValueError, OSError):  # parsed once already: keep the numbers rather than fail
+        return []
+    if len(text) != len(frame):  # the two parsers disagree on rows: keep the first reading
+        return []
     notes = []
-    for col in numeric:
-        values = text[col]
+    for k, pos in enumerate(positions):
+        col = columns[pos]
+        values = text.iloc[:, k]
         lossy = values.dropna().str.match(_LOSSY_NUMBER)
         if lossy.any():
             example = values.dropna()[lossy].iloc[0]
