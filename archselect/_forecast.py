@@ -105,7 +105,13 @@ def parse_times(values: pd.Series) -> pd.Series:
         warnings.simplefilter("ignore")
         if text.dropna().str.fullmatch(r"\d{8}").all():
             return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-        return pd.to_datetime(text, errors="coerce", format="mixed")
+        try:
+            return pd.to_datetime(text, errors="coerce", format="mixed")
+        except ValueError:  # mixed time zones (and offsets) cannot share one column
+            raise DataError(
+                f"Column {str(values.name)!r} mixes time zones or UTC offsets; write every "
+                "time in one zone (e.g. all UTC) and one format."
+            ) from None
 
 
 def _yyyymmdd(s: pd.Series) -> bool:
@@ -276,7 +282,7 @@ def _offset_for_step(step: pd.Timedelta) -> str:
 
 
 def _group(offset: Any) -> str:
-    name = offset.name if hasattr(offset, "name") else offset.freqstr
+    name = getattr(offset, "rule_code", None) or offset.freqstr  # .name: deprecated, pandas 3
     name = str(name).split("-")[0].upper()
     if name in ("T", "MIN"):
         return "min"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from archselect._serde import JsonRecord
 from archselect.load import Table
-from archselect.profile import Profile
+from archselect.profile import Profile, open_image
 from archselect.select import Recommendation
 
 __all__ = [
@@ -166,6 +166,23 @@ def _feature_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return sub.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _image_file_matrix(frame: pd.DataFrame, column: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Pixels of the image files named in ``column``, resized to ``shape`` (C, H, W), as rows
+    laid out (H, W, C) like wide pixel columns."""
+    from PIL import Image
+
+    c, h, w = shape
+    mode = "L" if c == 1 else "RGB"
+    out = np.empty((len(frame), h * w * c), dtype=np.float64)
+    base = frame.attrs.get("base_dir")
+    for i, (row, value) in enumerate(frame[column].items()):
+        img = open_image(value, base, row, column).convert(mode)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        out[i] = np.asarray(img, dtype=np.float64).reshape(-1)
+    return out
+
+
 def _pick_rows(labels: pd.Series, per_class: int, classes: list[str], seed: int) -> list[int]:
     """Up to ``per_class`` row positions of each class, drawn at random (seeded)."""
     rng = np.random.default_rng(seed)
@@ -193,7 +210,10 @@ def _wide_rows(
 ) -> tuple[str, tuple[int, ...], int, tuple[SampleRow, ...]]:
     """Raw values of ``rows`` for an image or series layout, strided to fit the caps."""
     cols = list(profile.feature_columns)
-    x = _feature_matrix(frame.iloc[rows], cols) if rows else np.zeros((0, len(cols)))
+    if profile.form == "image_paths":
+        x = _image_file_matrix(frame.iloc[rows], cols[0], tuple(profile.input_shape))
+    else:
+        x = _feature_matrix(frame.iloc[rows], cols) if rows else np.zeros((0, len(cols)))
     stride, _ = _stride(profile)
     if profile.layout == "image":
         c, h, w = profile.input_shape

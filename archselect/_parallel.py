@@ -272,7 +272,7 @@ def run_worker(
             f"the study's data {path} does not exist on this machine; copy it here and pass "
             "--data PATH."
         )
-    table = load_table(path)
+    table = load_table(path, target=recipe.profile.target)
     if table.facts.sha256 != recipe.data_sha256:
         raise DataError(
             f"{path} has sha256 {table.facts.sha256[:12]}… but study {study_name!r} was made "

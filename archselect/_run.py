@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -316,18 +317,46 @@ def default_run_dir(table: Table) -> Path:
     return Path("runs") / stem
 
 
+def _check_writable_dir(run_dir: Path) -> None:
+    """``--out`` must be (or be creatable in) a writable folder of a real file system."""
+    resolved = run_dir.resolve()
+    if resolved.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        raise UsageError(f"--out {run_dir} is inside a kernel file system; choose a real folder.")
+    existing = next(p for p in (resolved, *resolved.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {run_dir} cannot be written: {existing} is not a writable folder; choose "
+            "another --out."
+        )
+
+
+def _check_own_files(run_dir: Path) -> None:
+    """archselect's own names in a run directory must be regular files (or absent)."""
+    names = [*OWN_FILES, *(f"{MODEL}/{n}" for n in OWN_MODEL_FILES)]
+    for name in names:
+        path = run_dir / name
+        if path.exists() and not path.is_file():
+            raise RunDirError(
+                f"{path} is not a regular file (a folder?), but archselect writes its {name} "
+                "there; move it away and rerun."
+            )
+
+
 def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
     """Refuse a directory holding another data set's run (or foreign files) unless forced."""
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir} is a file; give a directory for the run.")
+    _check_writable_dir(run_dir)
     if not run_dir.exists():
         return
+    _check_own_files(run_dir)
     profile_path = run_dir / PROFILE
     if profile_path.exists():
         try:
             old = json.loads(profile_path.read_text(encoding="utf-8"))
-            old_sha = (old.get("source") or {}).get("sha256")
-        except json.JSONDecodeError:
+            source = old.get("source") if isinstance(old, dict) else None
+            old_sha = source.get("sha256") if isinstance(source, dict) else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
             old_sha = None
         if old_sha == table.facts.sha256:
             _check_format(run_dir)
@@ -386,16 +415,18 @@ def _check_format(run_dir: Path) -> None:
     plan_path = run_dir / PLAN
     if not plan_path.exists():
         return
+    damaged = f"{plan_path} is damaged ({{}}); rerun fit with --force."
     try:
-        fmt = (
-            json.loads(plan_path.read_text(encoding="utf-8"))
-            .get("run", {})
-            .get("format_version", 1)
-        )
-    except json.JSONDecodeError as exc:
-        why = _why(exc)
-        raise RunDirError(f"{plan_path} is damaged ({why}); rerun fit with --force.") from exc
-    if int(fmt) > RUN_FORMAT:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise RunDirError(damaged.format(_why(exc))) from exc
+    run = plan.get("run") if isinstance(plan, dict) else None
+    if not isinstance(run, dict):
+        raise RunDirError(damaged.format("no 'run' record"))
+    fmt = run.get("format_version", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int | float) or not math.isfinite(fmt):
+        raise RunDirError(damaged.format(f"format_version {fmt!r} is not a number"))
+    if fmt > RUN_FORMAT:
         raise RunDirError(
             f"{run_dir} was written by a newer archselect (run format {fmt} > {RUN_FORMAT}); "
             "upgrade archselect to use it."
@@ -634,7 +665,7 @@ def fit(
     check_run_options(seed=seed, max_failures=max_failures)
     clock = Clock(timeout)
     with clock.phase("load"), _signals.interruptible():
-        table = load_table(data)
+        table = load_table(data, target=target)
     run_dir = Path(out) if out is not None else default_run_dir(table)
     _guard_run_dir(run_dir, table, force)
     with clock.phase("profile"), _signals.interruptible():
@@ -916,7 +947,11 @@ class Run:
             raise RunDirError(
                 f"{self.run_dir} has no {TRIALS}; is it an archselect run directory?"
             )
-        return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
+        try:
+            return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
+        except (KeyError, TypeError, ValueError) as exc:  # pandas' parse errors are ValueErrors
+            why = _why(exc)
+            raise RunDirError(f"{path} is damaged ({why}); rerun fit to rewrite it.") from exc
 
     @cached_property
     def model(self) -> ExportedModel:
@@ -935,7 +970,7 @@ class Run:
         the history, with their ids; the model is global, so an id never seen in training
         is forecast too.
         """
-        frame = load_table(data).frame
+        frame = load_table(data, target=self.profile.target).frame
         return self.model.predict_frame(frame).reset_index(drop=True)
 
 
@@ -945,6 +980,7 @@ def load(run_dir: str | Path) -> Run:
     if not path.is_dir():
         raise RunDirError(f"{path} is not a directory; pass the --out directory of a fit.")
     _check_format(path)
+    _check_own_files(path)
     run = Run(path)
     run.plan  # noqa: B018  (validates plan.json)
     return run

@@ -1,6 +1,7 @@
 """Command line: ``archselect fit | worker | profile | predict | report | export``.
 
 Exit codes: 0 ok, 1 internal error, 2 bad input (one sentence, no traceback),
+3 no model written (no trial finished: trials.csv and the report say why),
 130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM. ``--json`` prints only JSON
 on stdout; logs go to stderr.
 """
@@ -20,12 +21,16 @@ import click
 
 from archselect import _signals
 from archselect._errors import ArchSelectError, UsageError
-from archselect._secrets import install_log_filter, redact
+from archselect._secrets import install_log_filter, redact, remember_url
 from archselect._version import __version__
 
 __all__ = ["cli", "main", "parse_duration"]
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_MODEL = 0, 1, 2, 3
+#: Commands that run trials (an interrupt keeps the finished ones).
+SEARCH_COMMANDS = ("fit", "worker")
+#: Longest study name Optuna's storages hold (its ``studies.study_name`` column).
+MAX_STUDY_NAME = 512
 _DURATION = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
 )
@@ -50,6 +55,41 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def _check_study_name(name: str) -> None:
+    if not name.strip() or len(name) > MAX_STUDY_NAME:
+        raise UsageError(
+            f"--study must be 1 to {MAX_STUDY_NAME} characters, not {len(name)}; "
+            "choose a shorter name."
+        )
+
+
+def _split_list(text: str | None, option: str) -> tuple[str, ...] | None:
+    """``"a, b"`` -> ``("a", "b")``; None stays None; a list of nothing is refused."""
+    if text is None:
+        return None
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not items:
+        raise UsageError(f"{option} {text!r} names nothing; write e.g. {option} mlp,lstm.")
+    return items
+
+
+def _check_devices(devices: str | None) -> None:
+    """``--devices`` must name GPUs this machine has (never a silent run on the CPU)."""
+    if devices is None:
+        return
+    from archselect._parallel import gpu_count
+
+    found = gpu_count()
+    names = [d.strip() for d in devices.split(",") if d.strip()]
+    missing = [d for d in names if d.isdigit() and int(d) >= found]
+    if missing:
+        have = f"GPUs 0-{found - 1}" if found else "no CUDA GPU"
+        raise UsageError(
+            f"--devices {devices} names GPU {missing[0]} but this machine has {have}; "
+            "name a visible GPU, or leave out --devices to run on the CPU."
+        )
+
+
 def _print_traceback() -> None:
     click.echo(redact(traceback.format_exc()), err=True, nl=False)
 
@@ -60,6 +100,8 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         debug = click.get_current_context().find_root().params.get("debug", False)
         _signals.install()
         install_log_filter()
+        if kwargs.get("storage"):
+            remember_url(kwargs["storage"])  # before anything records or prints it
         try:
             return fn(*args, **kwargs)
         except ArchSelectError as exc:
@@ -68,11 +110,14 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
-            click.echo(
-                f"interrupted ({_signals.signal_name()}): finished trials are kept and the "
-                "report is written from them; rerun the same command to resume.",
-                err=True,
-            )
+            if fn.__name__ in SEARCH_COMMANDS:
+                what = (
+                    "finished trials are kept and the report is written from them; rerun the "
+                    "same command to resume."
+                )
+            else:
+                what = f"{fn.__name__} stopped before it finished; rerun it."
+            click.echo(f"interrupted ({_signals.signal_name()}): {what}", err=True)
             sys.exit(_signals.exit_code())
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
@@ -113,6 +158,7 @@ def cli(debug: bool) -> None:
       0    ok
       1    internal error (a bug: rerun with --debug and report it)
       2    bad input (one sentence naming the problem and the fix)
+      3    fit wrote no model: no trial finished (trials.csv and the report say why)
       130  interrupted (finished trials are kept; rerun to resume)
     """
 
@@ -309,8 +355,10 @@ def fit(
         raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
     check_run_options(seed=seed, max_failures=max_failures)
     timeout = parse_duration(timeout_text) if timeout_text is not None else None
-    fams = tuple(f.strip() for f in families.split(",") if f.strip()) if families else None
-    objs = tuple(o.strip() for o in objectives.split(",") if o.strip()) if objectives else None
+    fams = _split_list(families, "--families")
+    objs = _split_list(objectives, "--objectives")
+    _check_study_name(study_name)
+    _check_devices(devices)
 
     progress = None if quiet else TrialProgress()
     try:
@@ -362,11 +410,18 @@ def fit(
                 "recommendation": rec.to_dict(),
             }
         )
-        return
-    click.echo(rec.headline)
-    for reason in rec.reasons:
-        click.echo(f"  - {reason}")
-    click.echo(f"report: {run.report_path}")
+    else:
+        click.echo(rec.headline)
+        for reason in rec.reasons:
+            click.echo(f"  - {reason}")
+        click.echo(f"report: {run.report_path}")
+    if rec.family is None:
+        click.echo(
+            f"error: no model was written: no trial finished; see {run.run_dir / 'trials.csv'} "
+            "for each trial's error.",
+            err=True,
+        )
+        sys.exit(EXIT_NO_MODEL)
 
 
 def _trial_printer(quiet: bool) -> Callable[[Any], None]:
@@ -424,6 +479,7 @@ def worker(
     """
     from archselect._parallel import run_worker
 
+    _check_study_name(study_name)
     if max_failures is not None and max_failures < 1:
         raise UsageError(f"--max-failures must be at least 1, not {max_failures}.")
     if threads is not None and threads < 1:
@@ -476,7 +532,7 @@ def profile(
     from archselect.profile import profile_table
 
     prof = profile_table(
-        load_table(data),
+        load_table(data, target=target),
         target=target,
         task=task,
         modality=modality,
@@ -525,14 +581,20 @@ def predict(run_dir: Path, data: Path, output: Path | None) -> None:
       archselect predict runs/gunpoint_train datasets/gunpoint_test.csv -o pred.csv
     """
     import archselect
+    from archselect.export import check_output_file
 
-    if output is not None and output.resolve() == data.resolve():
-        raise UsageError(f"-o {output} would overwrite the input data; choose another file.")
+    if output is not None:
+        check_output_file(output, "-o", input_path=data)
     result = archselect.load(run_dir).predict(data)
     if output is None:
         click.echo(result.to_csv(index=False), nl=False)
     else:
-        result.to_csv(output, index=False)
+        try:
+            result.to_csv(output, index=False)
+        except OSError as exc:
+            raise UsageError(
+                f"-o {output} cannot be written ({exc.strerror or exc}); choose another path."
+            ) from None
         click.echo(f"{len(result)} predictions written to {output}", err=True)
 
 

@@ -8,6 +8,7 @@ preprocessing is plain JSON numbers.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from archselect._errors import RunDirError
+from archselect._errors import DataError, RunDirError
 from archselect._serde import JsonRecord
 from archselect.models import create_model
 from archselect.models.ensemble import MeanEnsemble
@@ -56,8 +57,67 @@ TRACE_ROWS = 2
 #: Families that pack variable-length sequences; packing cannot be traced, so their ONNX
 #: graph computes the same numbers unpacked (``models.recurrent.UnpackedMaskedRecurrent``).
 PACKED_FAMILIES = ("rnn", "lstm", "gru")
+#: Values ``preprocessing.json`` may hold (anything else is a damaged or foreign file).
+LABEL_TYPES = ("str", "int", "float")
+INPUT_FORMS = (
+    "table",
+    "wide_pixels",
+    "wide_groups",
+    "wide_series",
+    "long",
+    "image_paths",
+    "text",
+    "dated_series",
+    "dated_long",
+)
+#: Kernel file systems (top-level folders) no output may be written into.
+VIRTUAL_FILESYSTEMS = ("proc", "sys", "dev")
 #: Layouts whose whole preprocessing the ONNX graph holds.
 ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
+
+
+def check_output_file(output: Path, option: str, *, input_path: Path | None = None) -> None:
+    """Refuse an output path that cannot take a new file, or that is the input data.
+
+    Raises:
+        UsageError: ``output`` is a folder, not a regular file, the input itself (a hard or
+            symbolic link included), or its folder is missing or not writable.
+    """
+    from archselect._errors import UsageError
+
+    if output.is_dir():
+        raise UsageError(f"{option} {output} is a directory; give a file name inside it.")
+    if (
+        input_path is not None
+        and output.exists()
+        and input_path.exists()
+        and os.path.samefile(output, input_path)
+    ):
+        raise UsageError(f"{option} {output} would overwrite the input data; choose another file.")
+    if output.exists() and not output.is_file():
+        raise UsageError(f"{option} {output} is not a regular file; choose a file to write.")
+    folder = output.parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{option} {output}: the folder {folder} does not exist; create it or choose "
+            "another path."
+        )
+    virtual = output.resolve().parts[1:2] in [(top,) for top in VIRTUAL_FILESYSTEMS]
+    if virtual or not os.access(folder, os.W_OK):
+        raise UsageError(
+            f"{option} {output}: the folder {folder} is not writable; choose another path."
+        )
+
+
+def _check_finite(out: np.ndarray) -> None:
+    """Refuse to answer with NaN: rows whose output is not finite are named."""
+    bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if bad.any():
+        rows = ", ".join(str(r + 1) for r in np.flatnonzero(bad)[:5])
+        raise DataError(
+            f"Sample(s) {rows} of the data give no finite prediction: their values lie far "
+            "outside the range the model was trained on; check those rows."
+        )
 
 
 @dataclass(frozen=True)
@@ -102,6 +162,7 @@ class ExportedModel:
         pre = self.preprocessing
         x = pre.transform(frame)
         out = predict_outputs(self.net, x)
+        _check_finite(out)
         samples = pre.samples(frame)  # one per row, or one per id in long format
         result = pd.DataFrame({"prediction": pre.decode_output(out)}, index=samples.index)
         if pre.id_column is not None:
@@ -118,7 +179,9 @@ class ExportedModel:
         assert spec is not None
         series = self.preprocessing.forecast_windows(frame)
         last = np.concatenate([x[-1:] for _, x in series])
-        values = self.preprocessing.decode_output(predict_outputs(self.net, last))
+        out = predict_outputs(self.net, last)
+        _check_finite(out)
+        values = self.preprocessing.decode_output(out)
         times = [spec.future_times(s.grid[-1]) for s, _ in series]
         columns: dict[str, Any] = {}
         if spec.id_column is not None:
@@ -201,6 +264,22 @@ def _check_consistent(model_dir: Path, config: ModelConfig, pre: Preprocessing) 
         )
 
 
+def _check_described(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> None:
+    """Refuse field values archselect never writes (a damaged or hand-edited description)."""
+    fmt = config.format_version
+    problems = []
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        problems.append(f"{CONFIG} format_version {fmt!r} is not a whole number")
+    if pre.label_type not in LABEL_TYPES:
+        problems.append(f"{PREPROCESSING} label_type {pre.label_type!r} is unknown")
+    if pre.form not in INPUT_FORMS:
+        problems.append(f"{PREPROCESSING} form {pre.form!r} is unknown")
+    if problems:
+        raise RunDirError(
+            f"{model_dir} holds a damaged model description ({problems[0]}); refit it."
+        )
+
+
 def load_model(model_dir: str | Path) -> ExportedModel:
     """Rebuild the exported network and load its weights safely (``weights_only=True``).
 
@@ -220,6 +299,7 @@ def load_model(model_dir: str | Path) -> ExportedModel:
         raise RunDirError(
             f"{model_dir} holds a damaged model description ({exc}); refit it."
         ) from exc
+    _check_described(model_dir, config, pre)
     _check_consistent(model_dir, config, pre)
     if config.format_version > MODEL_FORMAT:
         raise RunDirError(
@@ -404,6 +484,7 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     model = load_model(model_dir)
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
+    check_output_file(out, "-o")
     if pre.layout not in ONNX_LAYOUTS:
         raise UsageError(
             f"ONNX export of {pre.layout} runs is not supported yet: its input step "
@@ -445,6 +526,11 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
         raise UsageError(
             f"ONNX export needs {exc.name}; install it with pip install 'archselect[onnx]'."
         ) from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
+        ) from None
     except Exception as exc:
         tmp.unlink(missing_ok=True)
         raise UsageError(
@@ -464,6 +550,12 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             "input_shape": json.dumps(list(pre.input_shape)),
         },
     )
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
+    try:
+        onnx.save(proto, str(tmp))
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
+        ) from None
     return out

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
@@ -27,6 +29,14 @@ SEPARATORS = ",;\t|"
 #: Most columns a data set may have (a 256x256 grey image); wider files are refused before
 #: parsing, so a huge header answers at once instead of exhausting memory.
 MAX_COLUMNS = 65_536
+#: Column names taken for the target when none is given (the profile's default rule).
+TARGET_NAMES = ("label", "target", "class", "y", "labels", "category", "outcome")
+#: A number written with a leading zero or a plus sign ("007", "+7"): parsing it as a number
+#: would lose how it is written, so a target holding one is kept as text.
+_LOSSY_NUMBER = re.compile(r"^\s*(?:[+-]?0\d|\+)")
+#: Largest magnitude a numeric value may have: the float32 range the models compute in
+#: (a larger value becomes infinite once standardised, and no trial can learn from it).
+MAX_ABS_VALUE = float(np.finfo(np.float32).max)
 #: Byte-order marks of the UTF-16/32 encodings (tried before the NUL-byte binary test).
 BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32"),
@@ -81,6 +91,13 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def _binary(path: Path) -> DataError:
+    return DataError(
+        f"{path} looks like a binary file, not a CSV (it holds NUL bytes); export the data as "
+        "a text CSV first."
+    )
+
+
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:
     for bom, encoding in BOMS:
         if raw.startswith(bom):
@@ -88,10 +105,8 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
                 return raw.decode(encoding), encoding
             except UnicodeDecodeError:
                 break
-    if b"\x00" in raw[:SNIFF_BYTES]:
-        raise DataError(
-            f"{path} looks like a binary file, not a CSV; export the data as a text CSV first."
-        )
+    if b"\x00" in raw:
+        raise _binary(path)
     for encoding in ENCODINGS:
         try:
             return raw.decode(encoding), encoding
@@ -142,6 +157,22 @@ def _check_columns(frame: pd.DataFrame, where: str) -> None:
         )
 
 
+def _check_magnitudes(frame: pd.DataFrame, where: str) -> None:
+    """Refuse finite values beyond :data:`MAX_ABS_VALUE` (they overflow once standardised)."""
+    for col in frame.columns:
+        if not pd.api.types.is_float_dtype(frame[col]):
+            continue
+        values = frame[col].to_numpy(dtype=float, na_value=np.nan)
+        huge = np.isfinite(values) & (np.abs(values) > MAX_ABS_VALUE)
+        if huge.any():
+            row = int(np.flatnonzero(huge)[0])
+            raise DataError(
+                f"Column {str(col)!r} of {where} holds {values[row]:g} in data row {row + 1}, "
+                f"beyond the +/-{MAX_ABS_VALUE:.3g} a model can compute with; rescale the "
+                "column (e.g. take its logarithm) or fix the value."
+            )
+
+
 class _HashingReader(io.RawIOBase):
     """A binary file that updates a sha256 with every byte read (one pass for hash + parse)."""
 
@@ -150,6 +181,7 @@ class _HashingReader(io.RawIOBase):
         self._fh = open(path, "rb")  # noqa: SIM115  (closed in close())
         self.digest = hashlib.sha256()
         self.n_read = 0
+        self.has_nul = False
 
     def readable(self) -> bool:
         return True
@@ -157,6 +189,7 @@ class _HashingReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         block = self._fh.read(size)
         self.digest.update(block)
+        self.has_nul = self.has_nul or b"\x00" in block
         self.n_read += len(block)
         return block
 
@@ -201,13 +234,15 @@ def _read_pyarrow(path: Path) -> tuple[pd.DataFrame, str] | None:
     for column_types in ([narrow] if narrow else []) + [None]:
         reader = _HashingReader(path)
         try:
-            options = pacsv.ConvertOptions(column_types=column_types)
+            options = pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True)
             arrow = pacsv.read_csv(reader, convert_options=options)
         except Exception:
             continue
         finally:
             reader.close()
         complete = reader.n_read == path.stat().st_size  # pyarrow reads it all, once, in order
+        if reader.has_nul:
+            raise _binary(path)
         sha = reader.digest.hexdigest() if complete else file_sha256(path)
         frame = arrow.to_pandas(split_blocks=True, self_destruct=True)
         del arrow
@@ -248,11 +283,72 @@ def _read_text(path: Path, sep: str | None) -> tuple[pd.DataFrame, str, str, str
     return frame, sha, encoding, sample, sep
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
+def _target_candidates(columns: list[str], target: str | None) -> list[str]:
+    """The columns that may be the target: ``target``, else the usual names and the last."""
+    if target is not None:
+        return [target] if target in columns else []
+    lowered = {c.lower(): c for c in columns}
+    named = [lowered[n] for n in TARGET_NAMES if n in lowered]
+    return list(dict.fromkeys([*named, *columns[-1:]]))
+
+
+def _keep_targets_as_text(
+    frame: pd.DataFrame, path: Path, sep: str, encoding: str, target: str | None
+) -> list[str]:
+    """Read numeric target candidates again as text; keep the text where numbers would lose it.
+
+    Labels such as ``0123`` or ``007`` parse as the numbers 123 and 7, which prints them
+    differently and can merge two classes (``007`` and ``7``). Returns notes.
+    """
+    columns = [str(c) for c in frame.columns]
+    numeric = [
+        c for c in _target_candidates(columns, target) if pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    if not numeric:
+        return []
+    positions = sorted(columns.index(c) for c in numeric)  # names may be "" or repeat pandas'
+    try:
+        text = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            usecols=positions,
+            dtype=str,
+            encoding_errors="replace",
+        )
+    except (ValueError, OSError):  # parsed once already: keep the numbers rather than fail
+        return []
+    if len(text) != len(frame):  # the two parsers disagree on rows: keep the first reading
+        return []
+    notes = []
+    for k, pos in enumerate(positions):
+        col = columns[pos]
+        values = text.iloc[:, k]
+        lossy = values.dropna().str.match(_LOSSY_NUMBER)
+        if lossy.any():
+            example = values.dropna()[lossy].iloc[0]
+            frame[col] = values.str.strip().to_numpy(dtype=object)
+            notes.append(
+                f"column {col!r} kept as text: values such as {example!r} would lose their "
+                "leading zero or sign as numbers"
+            )
+    return notes
+
+
+def _check_regular_file(path: Path) -> None:
     if not path.exists():
         raise DataError(f"{path} does not exist; check the path to the CSV file.")
     if path.is_dir():
         raise DataError(f"{path} is a directory; pass the path of a CSV file inside it.")
+    if not path.is_file():
+        raise DataError(
+            f"{path} is not a regular file (a pipe, socket or device); save the data to a "
+            "CSV file and pass its path."
+        )
+
+
+def _read_csv(path: Path, target: str | None = None) -> tuple[pd.DataFrame, SourceFacts]:
+    _check_regular_file(path)
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
@@ -287,6 +383,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
             "rename them so every column name is unique."
         )
     _check_columns(frame, str(path))
+    notes += _keep_targets_as_text(frame, path, sep, encoding, target)
     facts = SourceFacts(
         path=str(path.resolve()),
         sha256=sha,
@@ -302,11 +399,16 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, SourceFacts]:
     return frame, facts
 
 
-def load_table(source: str | Path | pd.DataFrame) -> Table:
+def load_table(source: str | Path | pd.DataFrame, *, target: str | None = None) -> Table:
     """Load a CSV file (separator and encoding sniffed) or wrap a DataFrame.
+
+    A numeric-looking target column whose values would change as numbers (``007``,
+    ``0123``) is kept as text; missing and empty fields are missing values.
 
     Args:
         source: Path to a CSV file, or a DataFrame already in memory.
+        target: The target column, when known (default: a column named like
+            label/target/class/y, and the last column, are checked).
 
     Returns:
         The :class:`Table`; its facts carry the sha256 that workers verify.
@@ -332,12 +434,13 @@ def load_table(source: str | Path | pd.DataFrame) -> Table:
             dtypes=tuple(str(t) for t in frame.dtypes),
         )
     else:
-        frame, facts = _read_csv(Path(source))
+        frame, facts = _read_csv(Path(source), target)
         # relative paths inside the data (image files) resolve against the CSV's folder;
         # attrs travel with row selections, so Preprocessing.transform finds it
         frame.attrs["base_dir"] = str(Path(facts.path or ".").parent)
     if facts.n_columns == 0:
         raise DataError("The data has no columns; it needs a header row and data rows.")
+    _check_magnitudes(frame, facts.path or "the DataFrame")
     if facts.n_rows == 0:
         raise DataError(
             f"{facts.path or 'The data'} has a header but no data rows; add rows to learn from."

@@ -11,7 +11,7 @@ from archselect._errors import UsageError
 from archselect._serde import JsonRecord
 from archselect.models import list_models
 from archselect.profile import Profile
-from archselect.spaces import Space, load_shared_space, load_space
+from archselect.spaces import SHARED, Space, load_shared_space, load_space
 from archselect.train import metric_direction, metric_for
 
 __all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_TRIALS_PER_FAMILY", "Plan", "make_plan"]
@@ -169,6 +169,12 @@ def make_plan(
     allowed = FAMILIES_BY_LAYOUT.get(profile.layout, tuple(list_models(profile.layout)))
     loaded = (load_space("", path=p) for p in space_files)
     user_spaces = {s.name: _with_layouts(s, profile.layout) for s in loaded}
+    strangers = sorted(set(user_spaces) - {SHARED, *list_models()})
+    if strangers:
+        raise UsageError(
+            f"--space names the family {strangers[0]!r}, which archselect does not know; set "
+            f"its name to one of {', '.join(list_models())} or {SHARED}."
+        )
     if families:
         unknown = [f for f in families if f not in list_models()]
         if unknown:

@@ -878,9 +878,20 @@ def open_image(value: Any, base_dir: str | None, row: Any, column: str) -> Any:
     if value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value):
         raise DataError(f"Image column {column!r} is empty in data row {label}; fill it in.")
     path = resolve_image_path(value, base_dir)
+    if path.exists() and not path.is_file():  # a FIFO would block open() forever
+        raise DataError(
+            f"Image file {str(value)!r} of data row {label} is not a regular file (a folder, "
+            "pipe or device); point the row at an image file."
+        )
     try:
         img = Image.open(path)
         img.load()
+    except Image.DecompressionBombError:
+        raise DataError(
+            f"Image file {str(value)!r} of data row {label} has more than "
+            f"{Image.MAX_IMAGE_PIXELS:,} pixels (a possible decompression bomb); shrink it "
+            "or remove that row."
+        ) from None
     except FileNotFoundError:
         raise DataError(
             f"Image file {str(value)!r} of data row {label} does not exist (looked in "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,6 +16,59 @@ __all__ = ["SHARED", "ParamSpec", "Space", "load_shared_space", "load_space", "s
 
 SHARED = "shared"
 PARAM_TYPES = ("int", "float", "categorical")
+#: Parameters that count something (units, layers, steps): each value must be an integer >= 1.
+POSITIVE_INT_PARAMS = frozenset(
+    {
+        "batch_size",
+        "blocks",
+        "blocks_per_stage",
+        "embed_dim",
+        "epochs",
+        "hidden",
+        "kernel",
+        "layers",
+        "levels",
+        "stages",
+        "width",
+    }
+)
+#: Parameters with a bounded range: name -> (lowest allowed, highest allowed, high inclusive).
+BOUNDED_PARAMS = {
+    "dropout": (0.0, 1.0, False),
+    "lr": (0.0, math.inf, False),
+    "weight_decay": (0.0, math.inf, True),
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_value(name: str, value: Any, where: str) -> None:
+    """Refuse a value no model could train with (``width = 0``, ``dropout = 1.5``).
+
+    Example:
+        >>> check_value("width", 0, "space.toml")
+        Traceback (most recent call last):
+        ...
+        archselect._errors.UsageError: space.toml: width = 0 must be a whole number >= 1; fix it.
+    """
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if name in POSITIVE_INT_PARAMS and not (whole and value >= 1):
+        raise UsageError(f"{where}: {name} = {value!r} must be a whole number >= 1; fix it.")
+    if name in BOUNDED_PARAMS:
+        low, high, high_ok = BOUNDED_PARAMS[name]
+        inside = _is_number(value) and (
+            (low < value if name == "lr" else low <= value)
+            and (value <= high if high_ok else value < high)
+        )
+        if not inside:
+            bracket = "]" if high_ok else ")"
+            opening = "(" if name == "lr" else "["
+            raise UsageError(
+                f"{where}: {name} = {value!r} is outside {opening}{low:g}, {high:g}{bracket}; "
+                "fix it."
+            )
 
 
 @dataclass(frozen=True)
@@ -38,8 +92,34 @@ class ParamSpec(JsonRecord):
         if self.type == "categorical":
             if not self.choices:
                 raise UsageError(f"{where}: parameter {self.name!r} needs a non-empty 'choices'.")
-        elif self.low is None or self.high is None or self.low > self.high:
+            for choice in self.choices:
+                check_value(self.name, choice, where)
+            return
+        bounds = (self.low, self.high)
+        if not all(_is_number(b) and math.isfinite(b) for b in bounds):  # type: ignore[arg-type]
+            raise UsageError(
+                f"{where}: parameter {self.name!r} needs finite numbers 'low' and 'high'."
+            )
+        assert self.low is not None and self.high is not None
+        if self.low > self.high:
             raise UsageError(f"{where}: parameter {self.name!r} needs 'low' <= 'high'.")
+        if self.type == "int" and not all(isinstance(b, int) for b in bounds):
+            raise UsageError(
+                f"{where}: int parameter {self.name!r} needs whole numbers for 'low' and 'high'."
+            )
+        if self.log and self.low <= 0:
+            raise UsageError(
+                f"{where}: parameter {self.name!r} has log = true, so 'low' must be above 0, "
+                f"not {self.low}."
+            )
+        if self.step is not None and not (_is_number(self.step) and self.step > 0):
+            raise UsageError(f"{where}: parameter {self.name!r} needs a 'step' above 0.")
+        if self.step is not None and self.log:
+            raise UsageError(
+                f"{where}: parameter {self.name!r} cannot have both 'step' and log = true."
+            )
+        check_value(self.name, self.low, where)
+        check_value(self.name, self.high, where)
 
     def admits(self, value: Any) -> bool:
         """Whether ``value`` is one the sampler could draw (a default must be)."""
@@ -104,6 +184,10 @@ def _parse(path: Path, name: str) -> Space:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML ({exc}); fix the syntax.") from exc
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{path} is not UTF-8 text; save the search space as UTF-8 TOML."
+        ) from None
     params = []
     for pname, spec in data.get("params", {}).items():
         if not isinstance(spec, dict):
@@ -123,13 +207,18 @@ def _parse(path: Path, name: str) -> Space:
     if not isinstance(default, dict):
         raise UsageError(f"{path}: [default] must be a table of parameter values.")
     _check_default(path, params, default)
+    fixed = data.get("fixed", {})
+    if not isinstance(fixed, dict):
+        raise UsageError(f"{path}: [fixed] must be a table of parameter values.")
+    for fname, value in fixed.items():
+        check_value(fname, value, str(path))
     return Space(
         name=str(data.get("name", name)),
         params=tuple(params),
         layouts=tuple(data.get("layouts", ())),
         description=str(data.get("description", "")),
         source=path.name,
-        fixed=dict(data.get("fixed", {})),
+        fixed=dict(fixed),
         default=dict(default),
     )
 
@@ -146,8 +235,13 @@ def load_space(name: str, *, path: str | Path | None = None, layout: str | None 
     """
     if path is not None:
         p = Path(path)
-        if not p.is_file():
+        if not p.exists():
             raise UsageError(f"Search-space file {p} does not exist; check the --space path.")
+        if not p.is_file():
+            raise UsageError(
+                f"Search-space file {p} is not a regular file (a folder, pipe or device); "
+                "pass a TOML file to --space."
+            )
         return _parse(p, p.stem)
     specific = space_dir() / f"{name}.{layout}.toml"
     if layout is not None and specific.is_file():

@@ -9,6 +9,7 @@ generated from :data:`CASES` by ``python -m tests.test_bad_input_corpus``.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -196,6 +197,83 @@ def _not_images(path: Path) -> None:
     (path.parent / "img" / "fake.png").write_text("not a picture")
     frame = pd.DataFrame({"image": ["img/fake.png"] * 20, "label": [i % 2 for i in range(20)]})
     frame.to_csv(path, index=False)
+
+
+def _with_space(toml: str) -> Maker:
+    """The small table plus a search-space file ``s.toml`` next to it."""
+
+    def make(path: Path) -> None:
+        _tab().to_csv(path, index=False)
+        (path.parent / "s.toml").write_text(toml)
+
+    return make
+
+
+def _labels(values: list[str]) -> Maker:
+    def make(path: Path) -> None:
+        frame = _tab(60)
+        path.write_text(
+            "height,weight,label\n"
+            + "".join(
+                f"{h},{w},{values[i % len(values)]}\n"
+                for i, (h, w) in enumerate(zip(frame.height, frame.weight, strict=True))
+            )
+        )
+
+    return make
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _late_nul(path: Path) -> None:
+    body = "".join(f"{i},{i % 7},{'ab'[i % 2]}\n" for i in range(12_000))  # > 64 KiB
+    path.write_bytes(b"a,b,label\n" + body.encode() + b"3,4,\x00a\n")
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels (no pixel data needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def _image_rows(make_file: Callable[[Path], None]) -> Maker:
+    """Twenty rows naming ``img/x.png`` (made by ``make_file``) as their image."""
+
+    def make(path: Path) -> None:
+        (path.parent / "img").mkdir()
+        make_file(path.parent / "img" / "x.png")
+        frame = pd.DataFrame({"image": ["img/x.png"] * 20, "label": [i % 2 for i in range(20)]})
+        frame.to_csv(path, index=False)
+
+    return make
+
+
+def _hardlinked_output(path: Path) -> None:
+    _run_dir_with(_no_change)(path)
+    os.link(path, path.parent / "out.csv")
+
+
+def _mixed_dates() -> pd.DataFrame:
+    dates = pd.date_range("2020-01-01", periods=60, freq="D")
+    texts = [
+        d.strftime("%Y-%m-%d")
+        if i % 3 == 0
+        else d.strftime("%d/%m/%Y %H:%M")
+        if i % 3 == 1
+        else d.strftime("%Y-%m-%dT%H:%M:%S+05:00")
+        for i, d in enumerate(dates)
+    ]
+    return pd.DataFrame({"date": texts, "sales": np.sin(np.arange(60)) * 10 + 50})
 
 
 PASSWORD = "s3cretPW"
@@ -621,6 +699,211 @@ CASES: tuple[Case, ...] = (
         ),
         "cannot open the study storage postgresql+psycopg2://postgres:***@127.0.0.1:9/none",
     ),
+    Case(
+        "target_leading_zeros",
+        "labels written with leading zeros (0123, 0456)",
+        _labels(["0123", "0456"]),
+        ("profile", "{data}"),
+        "column 'label' kept as text: values such as '0123'",
+        exit_code=0,
+    ),
+    Case(
+        "target_007_and_7",
+        "labels 007 and 7 (two classes that are one number)",
+        _labels(["007", "7"]),
+        ("profile", "{data}", "--json"),
+        "kept as text",
+        exit_code=0,
+    ),
+    Case(
+        "target_some_empty",
+        "a few rows with an empty target",
+        _labels(["yes", "no", "", "yes", "no"]),
+        ("profile", "{data}"),
+        "12 rows without a target are left out",
+        exit_code=0,
+    ),
+    Case(
+        "huge_feature",
+        "a feature value of 1e308 (overflows once standardised)",
+        _frame(_with(h=_set("weight", [4], 1e308))),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "Column 'weight' of",
+    ),
+    Case(
+        "huge_target",
+        "a regression target of -1e308",
+        _frame(_with(t=lambda f: f.assign(label=np.arange(60.0)), h=_set("label", [9], -1e308))),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "holds -1e+308 in data row 10",
+    ),
+    Case(
+        "space_log_negative",
+        "--space with low = -1 and log = true",
+        _with_space(
+            'name = "shared"\n[params.lr]\ntype = "float"\nlow = -1\nhigh = 0.1\nlog = true\n'
+        ),
+        ("fit", "{data}", "--space", "{tmp}/s.toml", "--out", "{tmp}/run"),
+        "has log = true, so 'low' must be above 0, not -1",
+    ),
+    Case(
+        "space_width_zero",
+        "--space with width = 0",
+        _with_space('name = "mlp"\n[params.width]\ntype = "categorical"\nchoices = [0]\n'),
+        ("fit", "{data}", "--space", "{tmp}/s.toml", "--out", "{tmp}/run"),
+        "width = 0 must be a whole number >= 1",
+    ),
+    Case(
+        "space_unknown_family",
+        "--space naming a family archselect does not know",
+        _with_space('name = "transformr"\n[params.width]\ntype = "int"\nlow = 1\nhigh = 4\n'),
+        ("fit", "{data}", "--space", "{tmp}/s.toml", "--out", "{tmp}/run"),
+        "--space names the family 'transformr', which archselect does not know",
+    ),
+    Case(
+        "space_dev_null",
+        "--space /dev/null",
+        _frame(_tab),
+        ("fit", "{data}", "--space", "/dev/null", "--out", "{tmp}/run"),
+        "is not a regular file",
+    ),
+    Case(
+        "space_directory",
+        "--space naming a folder",
+        _frame(_tab),
+        ("fit", "{data}", "--space", "{tmp}", "--out", "{tmp}/run"),
+        "is not a regular file",
+    ),
+    Case(
+        "families_empty",
+        "--families ',' (a list of nothing)",
+        _frame(_tab),
+        ("fit", "{data}", "--families", ",", "--out", "{tmp}/run"),
+        "--families ',' names nothing",
+    ),
+    Case(
+        "study_too_long",
+        "a 600-character --study name",
+        _frame(_tab),
+        ("fit", "{data}", "--study", "s" * 600, "--out", "{tmp}/run"),
+        "--study must be 1 to 512 characters, not 600",
+    ),
+    Case(
+        "fifo_data",
+        "the data path is a FIFO (would block forever)",
+        _fifo,
+        ("profile", "{data}"),
+        "is not a regular file (a pipe, socket or device)",
+    ),
+    Case(
+        "nul_after_64k",
+        "a NUL byte after the first 64 KiB",
+        _late_nul,
+        ("profile", "{data}"),
+        "looks like a binary file",
+    ),
+    Case(
+        "image_path_fifo",
+        "an image path that is a FIFO (would block forever)",
+        _image_rows(_fifo),
+        ("profile", "{data}"),
+        "Image file 'img/x.png' of data row 1 is not a regular file",
+    ),
+    Case(
+        "image_bomb",
+        "a PNG claiming 50,000 x 50,000 pixels (decompression bomb)",
+        _image_rows(lambda p: p.write_bytes(_png_header(50_000, 50_000))),
+        ("profile", "{data}"),
+        "(a possible decompression bomb)",
+    ),
+    Case(
+        "mixed_date_formats",
+        "a date column mixing formats and time zones",
+        _frame(_mixed_dates),
+        ("profile", "{data}", "--layout", "forecast"),
+        "Column 'date' mixes time zones or UTC offsets",
+    ),
+    Case(
+        "predict_hardlinked_output",
+        "predict -o naming a hard link to the input",
+        _hardlinked_output,
+        ("predict", "{tmp}/run", "{data}", "-o", "{tmp}/out.csv"),
+        "would overwrite the input data",
+    ),
+    Case(
+        "predict_output_directory",
+        "predict -o naming a folder",
+        _run_dir_with(_no_change),
+        ("predict", "{tmp}/run", "{data}", "-o", "{tmp}"),
+        "is a directory; give a file name inside it",
+    ),
+    Case(
+        "predict_output_missing_folder",
+        "predict -o into a folder that does not exist",
+        _run_dir_with(_no_change),
+        ("predict", "{tmp}/run", "{data}", "-o", "{tmp}/nowhere/p.csv"),
+        "does not exist; create it or choose another path",
+    ),
+    Case(
+        "predict_output_proc",
+        "predict -o under /proc",
+        _run_dir_with(_no_change),
+        ("predict", "{tmp}/run", "{data}", "-o", "/proc/archselect_p.csv"),
+        "is not writable",
+    ),
+    Case(
+        "fit_out_proc",
+        "fit --out under /proc",
+        _frame(_tab),
+        ("fit", "{data}", "--out", "/proc/archselect_run"),
+        "inside a kernel file system",
+    ),
+    Case(
+        "plan_is_a_list",
+        "a run directory whose plan.json is a list",
+        _run_dir_with(lambda run: (run / "plan.json").write_text("[1, 2]")),
+        ("report", "{tmp}/run"),
+        "plan.json is damaged (no 'run' record)",
+    ),
+    Case(
+        "plan_run_null",
+        'a run directory whose plan.json has "run": null',
+        _run_dir_with(lambda run: (run / "plan.json").write_text('{"run": null}')),
+        ("predict", "{tmp}/run", "{data}"),
+        "plan.json is damaged (no 'run' record)",
+    ),
+    Case(
+        "plan_format_text",
+        'a run directory whose format_version is "x"',
+        _run_dir_with(
+            lambda run: (run / "plan.json").write_text('{"run": {"format_version": "x"}}')
+        ),
+        ("report", "{tmp}/run"),
+        "format_version 'x' is not a number",
+    ),
+    Case(
+        "plan_format_infinite",
+        "a run directory whose format_version is 1e999",
+        _run_dir_with(
+            lambda run: (run / "plan.json").write_text('{"run": {"format_version": 1e999}}')
+        ),
+        ("report", "{tmp}/run"),
+        "format_version inf is not a number",
+    ),
+    Case(
+        "plan_not_utf8",
+        "a run directory whose plan.json is not UTF-8",
+        _run_dir_with(lambda run: (run / "plan.json").write_bytes(b'{"run": "\xff\xfe"}')),
+        ("report", "{tmp}/run"),
+        "plan.json is damaged",
+    ),
+    Case(
+        "profile_is_a_list",
+        "fit into a run directory whose profile.json is a list",
+        _run_dir_with(lambda run: (run / "profile.json").write_text("[]")),
+        ("fit", "{data}", "--out", "{tmp}/run"),
+        "holds a run on different data",
+    ),
 )
 
 
@@ -688,6 +971,133 @@ def test_force_replaces_only_archselect_files(tmp_path: Path, fast_space: Path) 
     assert profile["source"]["sha256"] != "0" * 64
 
 
+# --- damaged or odd real run directories (a copy of the shared fitted digits run) ---------------
+
+
+def _edit_json(name: str, key: str, value: object) -> Callable[[Path], None]:
+    def change(run: Path) -> None:
+        data = json.loads((run / name).read_text())
+        data[key] = value
+        (run / name).write_text(json.dumps(data))
+
+    return change
+
+
+def _write(name: str, content: str) -> Callable[[Path], None]:
+    return lambda run: (run / name).write_text(content)
+
+
+def _report_is_a_folder(run: Path) -> None:
+    (run / "report.html").unlink()
+    (run / "report.html").mkdir()
+
+
+def _huge_row(run: Path) -> None:
+    frame = pd.read_csv(run.parent / "data.csv").head(3).astype(float)
+    frame.iloc[1, 1] = 1e308
+    frame.to_csv(run.parent / "data.csv", index=False)
+
+
+@dataclass(frozen=True)
+class RunCase:
+    """A change to a copy of a finished run, the command, and what the answer must say."""
+
+    id: str
+    what: str
+    change: Callable[[Path], None]
+    args: tuple[str, ...]
+    message: str
+
+
+RUN_CASES: tuple[RunCase, ...] = (
+    RunCase(
+        "config_format_text",
+        'model/config.json format_version "99" (text)',
+        _edit_json("model/config.json", "format_version", "99"),
+        ("predict", "{run}", "{data}"),
+        "config.json format_version '99' is not a whole number",
+    ),
+    RunCase(
+        "preprocessing_label_type",
+        "model/preprocessing.json with an unknown label_type",
+        _edit_json("model/preprocessing.json", "label_type", "complex"),
+        ("predict", "{run}", "{data}"),
+        "label_type 'complex' is unknown",
+    ),
+    RunCase(
+        "preprocessing_form",
+        "model/preprocessing.json with an unknown form",
+        _edit_json("model/preprocessing.json", "form", "hologram"),
+        ("predict", "{run}", "{data}"),
+        "form 'hologram' is unknown",
+    ),
+    RunCase(
+        "trials_empty",
+        "an empty trials.csv",
+        _write("trials.csv", ""),
+        ("report", "{run}"),
+        "trials.csv is damaged",
+    ),
+    RunCase(
+        "trials_garbled",
+        "a garbled trials.csv",
+        _write("trials.csv", 'kind,family\n"unclosed\n'),
+        ("report", "{run}"),
+        "trials.csv is damaged",
+    ),
+    RunCase(
+        "report_is_a_folder",
+        "report.html is a folder",
+        _report_is_a_folder,
+        ("report", "{run}"),
+        "report.html is not a regular file",
+    ),
+    RunCase(
+        "export_to_folder",
+        "export -o naming a folder",
+        lambda run: (run.parent / "onnx_here").mkdir(),
+        ("export", "{run}", "-o", "{tmp}/onnx_here"),
+        "is a directory; give a file name inside it",
+    ),
+    RunCase(
+        "export_to_proc",
+        "export -o under /proc",
+        lambda run: None,
+        ("export", "{run}", "-o", "/proc/archselect.onnx"),
+        "is not writable",
+    ),
+    RunCase(
+        "predict_huge_value",
+        "predict on a row holding 1e308",
+        _huge_row,
+        ("predict", "{run}", "{data}"),
+        "beyond the +/-3.4e+38 a model can compute with",
+    ),
+)
+
+
+@pytest.mark.parametrize("case", RUN_CASES, ids=[c.id for c in RUN_CASES])
+def test_damaged_run_directory(
+    case: RunCase, digits_run: Path, small_digits_csv: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(digits_run, run)
+    shutil.copy(small_digits_csv, tmp_path / "data.csv")
+    case.change(run)
+    args = [
+        a.replace("{run}", str(run)).replace("{data}", str(tmp_path / "data.csv"))
+        for a in case.args
+    ]
+    res = CliRunner().invoke(cli, [a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and case.message in errors[0], res.stderr
+    assert "Traceback" not in res.output
+    assert not list(tmp_path.rglob("*.tmp")), "a temporary file was left behind"
+
+
 def markdown_table() -> str:
     """The corpus as a markdown table (written to tests/BAD_INPUT_CASES.md)."""
     lines = [
@@ -703,6 +1113,19 @@ def markdown_table() -> str:
         msg = c.message.replace("|", "\\|")
         cmd = " ".join(c.args).replace("|", "\\|")
         lines.append(f"| {i} | `{c.id}` | {c.what} | `{cmd}` | {c.exit_code} | {msg} |")
+    lines += [
+        "",
+        "## Damaged run directories",
+        "",
+        "Each case changes a copy of a finished run (`test_damaged_run_directory`); every "
+        "answer is exit 2 with one sentence.",
+        "",
+        "| # | case | change | command | the answer contains |",
+        "|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(RUN_CASES, len(CASES) + 1):
+        msg = r.message.replace("|", "\\|")
+        lines.append(f"| {i} | `{r.id}` | {r.what} | `{' '.join(r.args)}` | {msg} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -46,4 +47,64 @@ def test_bad_files_raise_clear_errors(tmp_path: Path, content, message: str) -> 
     elif content is not None:
         path.write_text(content)
     with pytest.raises(DataError, match=message):
+        load_table(path)
+
+
+# --- the target is read as text unless numbers keep it exactly --------------------------------
+
+
+def _labelled(path: Path, labels: list[str], name: str = "label") -> Path:
+    rows = [f"{i},{i % 3},{lab}" for i, lab in enumerate(labels)]
+    path.write_text(f"a,b,{name}\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["0123", "0456"] * 6, {"0123", "0456"}),  # leading zeros kept
+        (["007", "7"] * 6, {"007", "7"}),  # two classes, not one
+        (["+1", "-1"] * 6, {"+1", "-1"}),
+    ],
+)
+def test_target_labels_keep_their_spelling(
+    tmp_path: Path, labels: list[str], expected: set[str]
+) -> None:
+    table = load_table(_labelled(tmp_path / "d.csv", labels))
+    assert set(table.frame["label"]) == expected
+    assert any("kept as text" in n for n in table.facts.notes)
+
+
+def test_numeric_target_stays_numeric_when_lossless(tmp_path: Path) -> None:
+    table = load_table(_labelled(tmp_path / "d.csv", ["0", "1", "10", "-3", "0.5"] * 3))
+    assert pd.api.types.is_numeric_dtype(table.frame["label"])
+    assert not table.facts.notes
+
+
+def test_explicit_target_is_checked_and_features_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("code,zip,a\n" + "".join(f"0{i % 2}9,0{i}1,{i}\n" for i in range(9)))
+    table = load_table(path, target="code")
+    assert set(table.frame["code"]) == {"009", "019"}
+    assert pd.api.types.is_numeric_dtype(table.frame["zip"])  # a feature: left as it was
+
+
+def test_empty_target_fields_are_missing_not_a_class(tmp_path: Path) -> None:
+    table = load_table(_labelled(tmp_path / "d.csv", ["yes", "no", ""] * 4))
+    assert table.frame["label"].isna().sum() == 4
+    assert "" not in set(table.frame["label"].dropna())
+
+
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="is not a regular file"):
+        load_table(fifo)
+
+
+def test_nul_byte_after_the_first_block_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "late_nul.csv"
+    body = "".join(f"{i},{i % 2}\n" for i in range(20_000))  # > 64 KiB
+    path.write_bytes(b"a,label\n" + body.encode() + b"7,\x001\n")
+    with pytest.raises(DataError, match="binary"):
         load_table(path)

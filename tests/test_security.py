@@ -261,6 +261,8 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
+# the raw-pickle tampering writes protocol 4 on purpose; torch says so before refusing it
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol 4 in the checkpoint:UserWarning")
 def test_predict_on_a_tampered_run_fails_safely(case: str, run_copy: Path, tmp_path: Path) -> None:
     tamper, message = TAMPERING[case]
     marker = tmp_path / "pwned"
@@ -351,6 +353,70 @@ def test_storage_password_never_reaches_the_run_directory(
     assert PASSWORD not in res.output
     plan = json.loads((tmp_path / "run" / "plan.json").read_text())
     assert "--storage postgresql+psycopg2://postgres:***@" in plan["run"]["command"]
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+# --- masking every spelling of a storage secret ------------------------------------------------
+
+HOSTILE_URLS = (
+    # password in a query parameter
+    ("postgresql+psycopg2://postgres@127.0.0.1:9/none?password=Qp4ss-w0rd", ("Qp4ss-w0rd",)),
+    ("postgresql://postgres@127.0.0.1:9/none?sslmode=require&sslpassword=Kx9key", ("Kx9key",)),
+    # an unencoded @ in the password, and a space
+    ("postgresql://postgres:p@ss9@127.0.0.1:9/none", ("p@ss9", "@ss9@")),
+    ("postgresql://postgres:pa ss9@127.0.0.1:9/none", ("pa ss9",)),
+)
+
+
+@pytest.mark.parametrize("url, secrets", HOSTILE_URLS)
+def test_mask_url_hides_every_form_of_password(url: str, secrets: tuple[str, ...]) -> None:
+    from archselect._secrets import mask_url, redact, remember_url
+
+    masked = mask_url(url)
+    assert "***" in masked
+    for secret in secrets:
+        assert secret not in masked, masked
+    remember_url(url)
+    text = redact(f"archselect fit data.csv --storage {url} --trials 1")
+    for secret in secrets:
+        assert secret not in text, text
+    assert "data.csv" in text and "--trials 1" in text
+
+
+@pytest.mark.parametrize("url, secrets", HOSTILE_URLS)
+def test_refused_storage_never_prints_the_password(
+    url: str, secrets: tuple[str, ...], tmp_path: Path
+) -> None:
+    data = tmp_path / "data.csv"
+    _frame(40).to_csv(data, index=False)
+    res = CliRunner().invoke(
+        cli, ["fit", str(data), "--storage", url, "--out", str(tmp_path / "run")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "cannot open the study storage" in res.stderr
+    for secret in secrets:
+        assert secret not in res.output, res.output
+
+
+@pytest.mark.db
+def test_plain_postgresql_url_works_and_query_password_is_masked(
+    postgres_db: str, tmp_path: Path, fast_space: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``postgresql://`` form (psycopg 3) runs; ``?password=`` never lands."""
+    data = tmp_path / "data.csv"
+    _frame(40).to_csv(data, index=False)
+    url = f"postgresql://postgres@127.0.0.1:5432/{postgres_db}?password={PASSWORD}"
+    args = ["fit", str(data), "--trials", "1", "--out", str(tmp_path / "run"), "--quiet"]
+    args += ["--storage", url, "--space", str(fast_space), "--target", XSS_COLUMNS[1]]
+    monkeypatch.setattr(sys, "argv", ["archselect", *args])
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert PASSWORD not in res.output
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert "?password=***" in plan["run"]["command"], plan["run"]["command"]
+    assert (tmp_path / "run" / "report.html").exists()
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
