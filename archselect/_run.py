@@ -34,8 +34,15 @@ from archselect._insight import (
 from archselect._parallel import plan_workers, run_local_workers
 from archselect._serde import JsonRecord
 from archselect._version import RUN_FORMAT, __version__
-from archselect.baselines import BaselineResult
-from archselect.export import ExportedModel, ModelConfig, export_model, load_model
+from archselect.baselines import BaselineResult, fit_baseline
+from archselect.export import (
+    BaselineModel,
+    ExportedModel,
+    ModelConfig,
+    export_baseline,
+    export_model,
+    load_model,
+)
 from archselect.load import Table, load_table
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan, make_plan
@@ -84,7 +91,13 @@ OWN_FILES = (
     STUDY_DB + "-shm",
     STUDY_DB + "-journal",
 )
-OWN_MODEL_FILES = ("weights.pt", "config.json", "preprocessing.json", "model.onnx")
+OWN_MODEL_FILES = (
+    "weights.pt",
+    "config.json",
+    "preprocessing.json",
+    "model.onnx",
+    "baseline.skops",
+)
 
 TrialHook = Callable[[TrialRecord], None]
 #: Seeds feed numpy, scikit-learn and torch, which all accept 0 … 2**32 - 1.
@@ -645,7 +658,9 @@ def fit(
     )
     if prepared.preprocessing.forecast is not None:
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
-    if rec.family is not None and interrupted is None:
+    if rec.kind == "baseline" and rec.recommended is not None and interrupted is None:
+        rec = _export_reference(run_dir, prepared, profile, plan, rec, seed)
+    elif rec.family is not None and interrupted is None:
         trial = next(t for t in result.trials if t.number == rec.trial)
         net, final_test, n_members = _refit_final(prepared, rec, trial, seed)
         family, model_params, _ = split_params(rec.params)
@@ -675,6 +690,51 @@ def fit(
     if interrupted is not None:
         raise interrupted
     return Run(run_dir)
+
+
+def _export_reference(
+    run_dir: Path,
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    rec: RunRecommendation,
+    seed: int,
+) -> RunRecommendation:
+    """Refit the recommended reference on train + validation, export it, score it on test."""
+    name = rec.recommended
+    assert name is not None
+    pre = prepared.preprocessing
+    estimator, test_out = fit_baseline(prepared, name, seed)
+    final_test = score(pre.task, test_out, prepared.y_test, pre.target_std)
+    export_baseline(
+        run_dir / MODEL,
+        estimator,
+        pre,
+        ModelConfig(
+            family=name,
+            params={},
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=profile.task,
+            metrics={"test_" + plan.metric: final_test},
+            kind="baseline",
+        ),
+    )
+    evaluation = None
+    try:
+        evaluation = evaluate_outputs(
+            pre.task,
+            np.log(np.clip(test_out, 1e-12, None)) if pre.task == "classification" else test_out,
+            prepared.y_test,
+            classes=pre.classes,
+            target_mean=pre.target_mean,
+            target_std=pre.target_std,
+            seed=seed,
+        )
+    except Exception as exc:  # a failure here costs the plot, never the run
+        _log.warning("test evaluation skipped: %s: %s", type(exc).__name__, exc)
+    return dataclasses.replace(with_final_test(rec, final_test), evaluation=evaluation)
 
 
 def forecast_plot_data(
@@ -762,7 +822,7 @@ class Run:
         return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
 
     @cached_property
-    def model(self) -> ExportedModel:
+    def model(self) -> ExportedModel | BaselineModel:
         return load_model(self.run_dir / MODEL)
 
     @property

@@ -12,6 +12,7 @@ import numpy as np
 from archselect._serde import JsonRecord
 from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
 from archselect._verdict import fmt_metric as _fmt
+from archselect.baselines import EXPORTABLE_BASELINES
 from archselect.plan import Plan
 from archselect.profile import Profile
 from archselect.search import SearchResult, TrialRecord, best_by_family
@@ -338,6 +339,22 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
                 f"The best reference is {best_base.name} with validation {metric} "
                 f"{_fmt(metric, best_base.val_metric)}."
             )
+        headline = "No deep family finished a trial; no architecture can be recommended."
+        exportable = [
+            b
+            for b in ok_baselines
+            if b.name in EXPORTABLE_BASELINES
+            and b.state == "COMPLETE"
+            and plan.layout != "forecast"
+        ]
+        top = max(exportable, key=lambda b: sign * (b.val_metric or 0.0), default=None)
+        fallback = top.name if top is not None else None
+        if top is not None:
+            headline = (
+                f"Use {label(top.name)}: no deep family finished a trial, so the best reference "
+                f"is recommended and exported (validation {metric} "
+                f"{_fmt(metric, top.val_metric)})."
+            )
         return Recommendation(
             family=None,
             trial=None,
@@ -358,9 +375,12 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             profile_confidence=profile.confidence,
             families=tuple(summaries),
             reasons=tuple(reasons),
-            headline="No deep family finished a trial; no architecture can be recommended.",
+            headline=headline,
             notes=tuple(notes),
             objectives=objectives,
+            kind="baseline" if fallback else "family",
+            recommended=fallback,
+            top_scorer=best_base.name if best_base else None,
         )
     winner = ranked[0]
     runner = ranked[1] if len(ranked) > 1 else None
