@@ -407,7 +407,8 @@ class Verdict:
             "interval": None,
         }
         if self._comparable(a, b):
-            out["interval"] = self._iv(a.scores, b.scores)  # type: ignore[arg-type]
+            iv = self._iv(a.scores, b.scores)  # type: ignore[arg-type]
+            out["interval"] = list(iv) if iv is not None else None  # JSON: a list
             if self.metric == "accuracy":
                 out.update(paired_counts(a.scores, b.scores) or {})
         return out
@@ -419,7 +420,7 @@ class Verdict:
         iv = self._iv(b.brier, a.brier)  # + : a surer
         if iv is None:
             return {}
-        return {"a": a.name, "b": b.name, "interval": iv, "fired": iv[0] > 0 or iv[1] < 0}
+        return {"a": a.name, "b": b.name, "interval": list(iv), "fired": iv[0] > 0 or iv[1] < 0}
 
     def headline(self, family_head: str, confidence: float) -> str:
         """The first sentence: what to use, and why when it is not the top scorer."""
@@ -467,7 +468,8 @@ class Verdict:
         if p:
             text = (
                 f"{label(p['a'])} vs {label(p['b'])} on the same validation rows: "
-                f"{fmt_points(m, p['margin'])} ({interval_text(m, p['interval'])})"
+                f"{fmt_points(m, p['margin'])} "
+                f"({interval_text(m, tuple(p['interval']) if p['interval'] else None)})"
             )
             if "only_a" in p:
                 text += (

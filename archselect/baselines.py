@@ -309,9 +309,10 @@ def fit_baseline(prepared: Prepared, name: str, seed: int = 0) -> tuple[Any, np.
         >>> from archselect.load import load_table
         >>> from archselect.prepare import prepare
         >>> from archselect.profile import profile_table
-        >>> df = pd.DataFrame({"a": np.arange(60.0), "y": [0] * 30 + [1] * 30})
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"a": rng.normal(size=60), "y": rng.normal(size=60)})
         >>> table = load_table(df)
-        >>> model, out = fit_baseline(prepare(table, profile_table(table)), "ridge")
+        >>> model, out = fit_baseline(prepare(table, profile_table(table, target="y")), "ridge")
         >>> out.shape[1]
         1
     """
