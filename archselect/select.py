@@ -351,9 +351,8 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         fallback = top.name if top is not None else None
         if top is not None:
             headline = (
-                f"Use {label(top.name)}: no deep family finished a trial, so the best reference "
-                f"is recommended and exported (validation {metric} "
-                f"{_fmt(metric, top.val_metric)})."
+                f"No deep family finished a trial: use {label(top.name)}, the best reference "
+                f"(validation {metric} {_fmt(metric, top.val_metric)}), which is exported."
             )
         return Recommendation(
             family=None,
