@@ -434,7 +434,7 @@ class Verdict:
                 f"{fmt_metric(m, fam.val_metric)} for the best deep family, {fam.name}"
             )
             why = (
-                f"it ties {fam.name} within noise ({versus}) and is cheaper: {self.why}"
+                f"it is within noise of {fam.name} ({versus}) and cheaper: {self.why}"
                 if self.why
                 else f"it scores higher ({versus})"
             )

@@ -449,10 +449,10 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
                 "model earns nothing over it."
             )
         else:
+            lead = sign * ((winner.val_metric or 0.0) - best_base.val_metric)
             reasons.append(
                 f"It beats the best non-deep reference, {best_base.name} "
-                f"({_fmt(metric, best_base.val_metric)}), by "
-                f"{sign * ((winner.val_metric or 0.0) - best_base.val_metric):+.3g}."
+                f"({_fmt(metric, best_base.val_metric)}), by {fmt_points(metric, lead)}."
             )
     growth = _length_growth(winner, runner)
     if growth:
