@@ -273,3 +273,30 @@ def test_the_estimator_works_when_a_reference_wins(separable_csv: Path) -> None:
     assert clf.recommendation_.kind == "baseline"
     assert (clf.predict(x) == y).mean() > 0.95
     assert np.allclose(clf.predict_proba(x).sum(axis=1), 1.0)
+
+
+def test_an_exported_regression_reference_predicts_in_target_units(
+    tabular_csv: Path, tmp_path: Path
+) -> None:
+    from archselect.baselines import fit_baseline
+    from archselect.export import BaselineModel, ModelConfig, export_baseline, load_model
+
+    table = load_table(tabular_csv)
+    prof = profile_table(table)
+    prep = prepare(table, prof)
+    pre = prep.preprocessing
+    estimator, test_out = fit_baseline(prep, "ridge")
+    config = ModelConfig("ridge", {}, pre.input_shape, pre.n_outputs, pre.task, kind="baseline")
+    export_baseline(tmp_path / "model", estimator, pre, config)
+    model = load_model(tmp_path / "model")
+    assert isinstance(model, BaselineModel)
+    assert np.allclose(model.predict_array(prep.x_test), test_out)  # the refit, reloaded
+    frame = pd.read_csv(tabular_csv)
+    pred = model.predict_frame(frame)["prediction"].to_numpy()
+    rmse = float(np.sqrt(np.mean((pred - frame["target"].to_numpy()) ** 2)))
+    assert rmse < 0.5 * float(frame["target"].std())  # a linear target: ridge fits it
+    edited = json.loads((tmp_path / "model" / "config.json").read_text())
+    edited["family"] = "something_else"
+    (tmp_path / "model" / "config.json").write_text(json.dumps(edited))
+    with pytest.raises(RunDirError, match="unknown reference model"):
+        load_model(tmp_path / "model")
