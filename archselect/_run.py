@@ -37,8 +37,15 @@ from archselect._insight import (
 from archselect._parallel import plan_workers, run_local_workers
 from archselect._serde import JsonRecord
 from archselect._version import RUN_FORMAT, __version__
-from archselect.baselines import BaselineResult
-from archselect.export import ExportedModel, ModelConfig, export_model, load_model
+from archselect.baselines import BaselineResult, fit_baseline
+from archselect.export import (
+    BaselineModel,
+    ExportedModel,
+    ModelConfig,
+    export_baseline,
+    export_model,
+    load_model,
+)
 from archselect.load import Table, load_table
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan, make_plan
@@ -94,7 +101,13 @@ OWN_FILES = (
     STUDY_DB + "-shm",
     STUDY_DB + "-journal",
 )
-OWN_MODEL_FILES = ("weights.pt", "config.json", "preprocessing.json", "model.onnx")
+OWN_MODEL_FILES = (
+    "weights.pt",
+    "config.json",
+    "preprocessing.json",
+    "model.onnx",
+    "baseline.skops",
+)
 
 TrialHook = Callable[[TrialRecord], None]
 #: Seeds feed numpy, scikit-learn and torch, which all accept 0 … 2**32 - 1.
@@ -785,22 +798,48 @@ def fit(
     )
     if prepared.preprocessing.forecast is not None:
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
-    if rec.family is not None and interrupted is None:
-        trial = next(t for t in result.trials if t.number == rec.trial)
-        left = clock.left()
+    if rec.kind == "baseline" and rec.recommended is not None and interrupted is None:
+        with clock.phase("final model"):
+            rec = _export_reference(run_dir, prepared, profile, plan, rec, seed)
+    elif rec.family is not None and interrupted is None:
         try:
-            with clock.phase("final model"):
-                net, final_test, final = _refit_final(
-                    prepared,
-                    rec,
-                    trial,
-                    seed,
-                    time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
-                )
+            rec = _export_network(run_dir, prepared, profile, plan, rec, result, seed, clock)
         except KeyboardInterrupt as exc:  # no model; the report is still written
             interrupted = exc
-    if rec.family is not None and interrupted is None:
-        n_members = final.seeds
+    rec = dataclasses.replace(rec, phase_seconds=_phases(clock, result))
+    rec.save(run_dir / RECOMMENDATION)
+    from archselect.report import render_report
+
+    with clock.phase("report"):
+        render_report(run_dir)
+    dataclasses.replace(rec, phase_seconds=_phases(clock, result)).save(run_dir / RECOMMENDATION)
+    if interrupted is not None:
+        raise interrupted
+    _signals.check()  # a signal during the export or the report: written whole, then stop
+    return Run(run_dir)
+
+
+def _export_network(
+    run_dir: Path,
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    rec: RunRecommendation,
+    result: SearchResult,
+    seed: int,
+    clock: Clock,
+) -> RunRecommendation:
+    """Refit the recommended family within what is left of the budget, export it, score it."""
+    trial = next(t for t in result.trials if t.number == rec.trial)
+    left = clock.left()
+    with clock.phase("final model"):
+        net, final_test, final = _refit_final(
+            prepared,
+            rec,
+            trial,
+            seed,
+            time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
+        )
         family, model_params, _ = split_params(rec.params)
         export_model(
             run_dir / MODEL,
@@ -814,26 +853,15 @@ def fit(
                 layout=prepared.preprocessing.layout,
                 task=profile.task,
                 metrics={"test_" + plan.metric: final_test or float("nan")},
-                ensemble=n_members,
+                ensemble=final.seeds,
                 note=final.note,
             ),
         )
-        rec = dataclasses.replace(
-            with_final_test(rec, final_test, n_members),
-            evaluation=_evaluation(prepared, net, seed),
-            final_model=final.to_dict(),
-        )
-    rec = dataclasses.replace(rec, phase_seconds=_phases(clock, result))
-    rec.save(run_dir / RECOMMENDATION)
-    from archselect.report import render_report
-
-    with clock.phase("report"):
-        render_report(run_dir)
-    dataclasses.replace(rec, phase_seconds=_phases(clock, result)).save(run_dir / RECOMMENDATION)
-    if interrupted is not None:
-        raise interrupted
-    _signals.check()  # a signal during the export or the report: written whole, then stop
-    return Run(run_dir)
+    return dataclasses.replace(
+        with_final_test(rec, final_test, final.seeds),
+        evaluation=_evaluation(prepared, net, seed),
+        final_model=final.to_dict(),
+    )
 
 
 def _phases(clock: Clock, result: SearchResult) -> dict[str, float]:
@@ -857,6 +885,51 @@ def first_results(result: SearchResult, clock: Clock) -> dict[str, float]:
         if at >= 0:  # a trial of an earlier run of a resumed study is not this command's
             out[t.family] = min(out.get(t.family, at), at)
     return out
+
+
+def _export_reference(
+    run_dir: Path,
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    rec: RunRecommendation,
+    seed: int,
+) -> RunRecommendation:
+    """Refit the recommended reference on train + validation, export it, score it on test."""
+    name = rec.recommended
+    assert name is not None
+    pre = prepared.preprocessing
+    estimator, test_out = fit_baseline(prepared, name, seed)
+    final_test = score(pre.task, test_out, prepared.y_test, pre.target_std)
+    export_baseline(
+        run_dir / MODEL,
+        estimator,
+        pre,
+        ModelConfig(
+            family=name,
+            params={},
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=profile.task,
+            metrics={"test_" + plan.metric: final_test},
+            kind="baseline",
+        ),
+    )
+    evaluation = None
+    try:
+        evaluation = evaluate_outputs(
+            pre.task,
+            np.log(np.clip(test_out, 1e-12, None)) if pre.task == "classification" else test_out,
+            prepared.y_test,
+            classes=pre.classes,
+            target_mean=pre.target_mean,
+            target_std=pre.target_std,
+            seed=seed,
+        )
+    except Exception as exc:  # a failure here costs the plot, never the run
+        _log.warning("test evaluation skipped: %s: %s", type(exc).__name__, exc)
+    return dataclasses.replace(with_final_test(rec, final_test), evaluation=evaluation)
 
 
 def forecast_plot_data(
@@ -954,7 +1027,7 @@ class Run:
             raise RunDirError(f"{path} is damaged ({why}); rerun fit to rewrite it.") from exc
 
     @cached_property
-    def model(self) -> ExportedModel:
+    def model(self) -> ExportedModel | BaselineModel:
         return load_model(self.run_dir / MODEL)
 
     @property

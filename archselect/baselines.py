@@ -1,17 +1,24 @@
 """Non-deep reference models on the same split, so the report can say how much a deep
-family earns.
+family earns — and candidates in their own right: one that beats the deep families is
+recommended and exported (see :mod:`archselect._sklearn_model`).
 
 Every data set gets logistic regression (ridge for regression) and HistGradientBoosting on
-the flattened features; sequences also get 1-nearest-neighbour on Euclidean distance and
-MiniRocket (from the optional ``aeon`` package, ``pip install 'archselect[minirocket]'``).
-When ``aeon`` is absent, the MiniRocket row is kept with ``note`` saying why it was skipped.
+the flattened features; tables and images also get k-nearest neighbours and an RBF
+support-vector machine on standardised features; sequences also get 1-nearest-neighbour on
+Euclidean distance and MiniRocket (from the optional ``aeon`` package,
+``pip install 'archselect[minirocket]'``). When ``aeon`` is absent, the MiniRocket row is
+kept with ``note`` saying why it was skipped. Each result keeps its per-row validation
+scores (out-of-fold where the study cross-validates), as the deep trials do, so the
+selection compares them row by row.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -19,27 +26,71 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
 
 from archselect import _forecast
 from archselect._serde import JsonRecord
 from archselect.prepare import Fold, Prepared, out_of_fold
-from archselect.train import score
+from archselect.train import per_sample_scores, score
 
-__all__ = ["BASELINE_DESCRIPTIONS", "BaselineResult", "minirocket_available", "run_baselines"]
+__all__ = [
+    "BASELINE_DESCRIPTIONS",
+    "BASELINE_NAMES",
+    "EXPORTABLE_BASELINES",
+    "BaselineResult",
+    "baseline_inputs",
+    "baseline_outputs",
+    "fit_baseline",
+    "minirocket_available",
+    "run_baselines",
+]
 
 #: Iteration cap of the linear baselines.
 MAX_ITER = 1000
 #: MiniRocket needs series at least this long (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
+#: Neighbours of the k-nearest-neighbours reference (fewer when the data has fewer rows).
+KNN_NEIGHBOURS = 5
+#: The RBF SVM's fit grows with the square of the rows: above this many training rows it
+#: is skipped (with a note) rather than let it eat the budget.
+SVM_MAX_ROWS = 10_000
+#: Validation rows whose per-row scores are kept per baseline (as for trials).
+MAX_STORED_SCORES = 8192
+#: References that can be recommended: exported with skops and used by ``predict``.
+#: (MiniRocket needs the optional aeon package; forecast references stay references.)
+EXPORTABLE_BASELINES = (
+    "logistic_regression",
+    "ridge",
+    "hist_gradient_boosting",
+    "knn_euclidean",
+    "k_nearest_neighbours",
+    "svm_rbf",
+    "tfidf_logistic_regression",
+)
 #: What each baseline is, in words (the report and trials.csv show it).
 BASELINE_DESCRIPTIONS = {
     "logistic_regression": "logistic regression on the flattened, standardised features",
     "ridge": "ridge regression on the flattened, standardised features",
     "hist_gradient_boosting": "scikit-learn HistGradientBoosting on the flattened features",
     "knn_euclidean": "1-nearest neighbour, Euclidean distance on the standardised series",
+    "k_nearest_neighbours": f"{KNN_NEIGHBOURS}-nearest neighbours on the standardised features",
+    "svm_rbf": "support-vector machine, RBF kernel, on the standardised features",
+    "tfidf_logistic_regression": "TF-IDF of word unigrams and bigrams + logistic regression",
     "minirocket": "MiniRocket random convolutional features + ridge (aeon)",
 }
 BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
+#: Short names of the references, for headlines ("Use logistic regression: …").
+BASELINE_NAMES = {
+    "logistic_regression": "logistic regression",
+    "ridge": "ridge regression",
+    "hist_gradient_boosting": "gradient boosting (HistGradientBoosting)",
+    "knn_euclidean": "1-nearest neighbour",
+    "k_nearest_neighbours": f"{KNN_NEIGHBOURS}-nearest neighbours",
+    "svm_rbf": "an RBF support-vector machine",
+    "tfidf_logistic_regression": "TF-IDF + logistic regression",
+    "minirocket": "MiniRocket",
+}
 MINIROCKET_MISSING = (
     "MiniRocket skipped: the optional package aeon is not installed "
     "(pip install 'archselect[minirocket]')."
@@ -62,6 +113,19 @@ class BaselineResult(JsonRecord):
     extra_metrics: dict[str, float] = field(default_factory=dict)
     #: Forecasts: the test period forecast, windows laid end to end (target units).
     test_forecast: tuple[float, ...] = ()
+    #: Per-row validation scores (1/0 correct, or squared error), the rows the trials are
+    #: scored on (out-of-fold where the study cross-validates), base64 float16.
+    val_scores_b64: str | None = None
+    #: Classification: per-row validation Brier scores (lower is better), as above.
+    val_brier_b64: str | None = None
+
+    def val_scores(self) -> np.ndarray | None:
+        """Per-row validation scores, as :meth:`archselect.search.TrialRecord.val_scores`."""
+        return decode_scores(self.val_scores_b64)
+
+    def val_brier(self) -> np.ndarray | None:
+        """Per-row validation Brier scores (classification), else None."""
+        return decode_scores(self.val_brier_b64)
 
     @property
     def state(self) -> str:
@@ -72,6 +136,25 @@ class BaselineResult(JsonRecord):
     def description(self) -> str:
         """One phrase saying what this reference model is."""
         return BASELINE_DESCRIPTIONS.get(self.name, self.name)
+
+
+def encode_scores(scores: np.ndarray) -> str:
+    """Per-row scores as base64 float16 (the format trials store theirs in)."""
+    return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
+
+
+def decode_scores(b64: str | None) -> np.ndarray | None:
+    """The inverse of :func:`encode_scores` (None stays None)."""
+    if not b64:
+        return None
+    return np.frombuffer(base64.b64decode(b64), dtype=np.float16).astype(np.float64)
+
+
+def _brier(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-row Brier score of class probabilities ``(N, K)`` against labels ``(N,)``."""
+    p = np.array(proba, dtype=np.float64)
+    p[np.arange(len(y)), y] -= 1.0
+    return (p**2).sum(axis=1)
 
 
 def minirocket_available() -> bool:
@@ -101,7 +184,24 @@ class _Series3D:
         return np.asarray(self.est.predict_proba(x.transpose(0, 2, 1).astype(np.float64)))
 
 
-def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
+def _make(name: str, task: str, seed: int, n_rows: int = 0):  # type: ignore[no-untyped-def]
+    if name == "k_nearest_neighbours":
+        cls = KNeighborsClassifier if task == "classification" else KNeighborsRegressor
+        return make_pipeline(
+            StandardScaler(), cls(n_neighbors=max(1, min(KNN_NEIGHBOURS, n_rows)))
+        )
+    if name == "svm_rbf":
+        if n_rows > SVM_MAX_ROWS:
+            raise _Skip(
+                f"RBF SVM skipped: {n_rows} training rows exceed {SVM_MAX_ROWS}; its fit grows "
+                "with the square of the rows."
+            )
+        svm = (
+            SVC(kernel="rbf", probability=True, random_state=seed)
+            if task == "classification"
+            else SVR(kernel="rbf")
+        )
+        return make_pipeline(StandardScaler(), svm)
     if name == "logistic_regression":
         return LogisticRegression(max_iter=MAX_ITER)
     if name == "ridge":
@@ -129,6 +229,15 @@ def _make(name: str, task: str, seed: int):  # type: ignore[no-untyped-def]
         )
         return cls(random_state=seed)
     raise ValueError(f"unknown baseline {name!r}")
+
+
+class _Skip(Exception):
+    """A baseline that does not apply here (its message is the note)."""
+
+
+def baseline_outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Class probabilities ``(N, K)`` in class-index order, or ``(N, 1)`` scaled values."""
+    return _outputs(model, x, task, n_classes)
 
 
 def _outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -181,6 +290,44 @@ def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
     )
 
 
+def baseline_inputs(name: str, x: np.ndarray, text: bool) -> Any:
+    """Model input ``x`` (as :meth:`Preprocessing.transform` gives it) in the form baseline
+    ``name`` reads: the ``(N, T, C)`` series (MiniRocket), token ids as words (text), or
+    the flattened features."""
+    if name == "minirocket":
+        return x
+    if text:
+        return _as_text(x)
+    return x.reshape(len(x), -1)
+
+
+def fit_baseline(prepared: Prepared, name: str, seed: int = 0) -> tuple[Any, np.ndarray]:
+    """Baseline ``name`` refitted on the train + validation rows (the deep winner's refit
+    rule), and its outputs on the test rows.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from archselect.load import load_table
+        >>> from archselect.prepare import prepare
+        >>> from archselect.profile import profile_table
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"a": rng.normal(size=60), "y": rng.normal(size=60)})
+        >>> table = load_table(df)
+        >>> model, out = fit_baseline(prepare(table, profile_table(table, target="y")), "ridge")
+        >>> out.shape[1]
+        1
+    """
+    pre = prepared.preprocessing
+    text = pre.text is not None
+    x, y = prepared.pooled
+    model = _make(name, pre.task, seed, len(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(baseline_inputs(name, x, text), y)
+    out = _outputs(model, baseline_inputs(name, prepared.x_test, text), pre.task, len(pre.classes))
+    return model, out
+
+
 def _cross_validate(  # type: ignore[no-untyped-def]
     name: str, prepared: Prepared, folds: tuple[Fold, ...], flat, first_val_out, seed: int
 ) -> np.ndarray:
@@ -193,13 +340,33 @@ def _cross_validate(  # type: ignore[no-untyped-def]
     y = prepared.pooled[1]
 
     def fit_predict(_: int, fold: Fold) -> np.ndarray:
-        model = _make(name, task, seed)
+        model = _make(name, task, seed, len(fold.train))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(pooled[fold.train], y[fold.train])
         return _outputs(model, pooled[fold.val], task, n_classes)
 
     return out_of_fold(folds, first_val_out, fit_predict)
+
+
+#: Rows of the batch a reference's latency is timed on (as the trials' ``latency_b256_ms``),
+#: and the timed repeats (the fastest is kept).
+LATENCY_BATCH = 256
+LATENCY_REPEATS = 3
+
+
+def _latency_b256(model: Any, x: Any, task: str, n_classes: int) -> float | None:
+    """Inference ms per sample at batch 256 (validation rows repeated to fill the batch)."""
+    if len(x) == 0:
+        return None
+    take = np.arange(LATENCY_BATCH) % len(x)
+    batch = [x[i] for i in take] if isinstance(x, list) else x[take]
+    best = float("inf")
+    for _ in range(LATENCY_REPEATS):
+        t0 = time.perf_counter()
+        _outputs(model, batch, task, n_classes)
+        best = min(best, time.perf_counter() - t0)
+    return best / LATENCY_BATCH * 1000
 
 
 def run_baselines(
@@ -268,7 +435,7 @@ def run_baselines(
             if prepared.preprocessing.forecast is not None:
                 results.append(_forecast_baseline(prepared, name))
                 continue
-            model = _make(name, task, seed)
+            model = _make(name, task, seed, len(raw[0]))
             if name == "minirocket":
                 length = raw[0].shape[1] if raw[0].ndim == 3 else 0
                 if length < MINIROCKET_MIN_LENGTH:
@@ -276,18 +443,14 @@ def run_baselines(
                         f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
                         f"steps; these have {length}"
                     )
-                flat: list[np.ndarray] | list[list[str]] = list(raw)
-            elif prepared.preprocessing.text is not None:
-                flat = [_as_text(a) for a in raw]  # token ids as words, for TF-IDF
-            else:
-                flat = [a.reshape(len(a), -1) for a in raw]
+            text = prepared.preprocessing.text is not None
+            flat = [baseline_inputs(name, a, text) for a in raw]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(flat[0], prepared.y_train)
             elapsed = time.perf_counter() - start
-            t0 = time.perf_counter()
             val_out = _outputs(model, flat[1], task, n_classes)
-            latency = (time.perf_counter() - t0) / max(1, len(flat[1])) * 1000
+            latency = _latency_b256(model, flat[1], task, n_classes)
             val_y = prepared.y_val
             if folds:
                 val_out = _cross_validate(name, prepared, folds, flat, val_out, seed)
@@ -301,6 +464,16 @@ def run_baselines(
                     ),
                     train_time_s=elapsed,
                     latency_b256_ms=latency,
+                    val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),
+                    val_brier_b64=(
+                        encode_scores(_brier(val_out, val_y)) if task == "classification" else None
+                    ),
+                )
+            )
+        except _Skip as skip:
+            results.append(
+                BaselineResult(
+                    name=name, val_metric=None, test_metric=None, train_time_s=0.0, note=str(skip)
                 )
             )
         except Exception as exc:  # a baseline failing must not stop the run

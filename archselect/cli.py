@@ -415,7 +415,7 @@ def fit(
         for reason in rec.reasons:
             click.echo(f"  - {reason}")
         click.echo(f"report: {run.report_path}")
-    if rec.family is None:
+    if rec.recommended is None:
         click.echo(
             f"error: no model was written: no trial finished; see {run.run_dir / 'trials.csv'} "
             "for each trial's error.",

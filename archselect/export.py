@@ -1,8 +1,10 @@
-"""Stage 8 — export: the chosen network as ``model/`` (state_dict + JSON), and its loader.
+"""Stage 8 — export: the chosen model as ``model/`` (state_dict + JSON), and its loader.
 
 Nothing here is a pickle: weights load with ``torch.load(weights_only=True)``; the
 architecture is rebuilt from ``config.json`` through the model registry; the
-preprocessing is plain JSON numbers.
+preprocessing is plain JSON numbers. A recommended non-deep reference (``kind`` =
+``baseline`` in ``config.json``) is stored with skops instead of weights
+(:mod:`archselect._sklearn_model`, allow-listed types only).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from torch import nn
 
 from archselect._errors import DataError, RunDirError
 from archselect._serde import JsonRecord
+from archselect._sklearn_model import BASELINE_FILE, load_estimator, save_estimator
+from archselect.baselines import EXPORTABLE_BASELINES, baseline_inputs, baseline_outputs
 from archselect.models import create_model
 from archselect.models.ensemble import MeanEnsemble
 from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
@@ -30,9 +34,11 @@ __all__ = [
     "EXPORT_FORMATS",
     "MODEL_FORMAT",
     "ONNX_FILE",
+    "BaselineModel",
     "ExportedModel",
     "ModelConfig",
     "RawInputModel",
+    "export_baseline",
     "export_model",
     "export_onnx",
     "load_model",
@@ -137,6 +143,9 @@ class ModelConfig(JsonRecord):
     metrics: dict[str, float] = field(default_factory=dict)
     #: Why the model was trained with fewer seeds or epochs than planned (``--timeout``).
     note: str | None = None
+    #: ``family`` (a network: ``weights.pt``) or ``baseline`` (the non-deep reference named
+    #: ``family``: ``baseline.skops``).
+    kind: str = "family"
 
 
 @dataclass(frozen=True)
@@ -195,11 +204,54 @@ class ExportedModel:
         return predict_outputs(self.net, x if x.dtype.kind in "iu" else x.astype(np.float32))
 
 
+@dataclass(frozen=True)
+class BaselineModel:
+    """A loaded non-deep reference: estimator, preprocessing and config, as
+    :class:`ExportedModel` (same ``predict_frame`` columns)."""
+
+    estimator: Any
+    preprocessing: Preprocessing
+    config: ModelConfig
+
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, K)`` or scaled values ``(N, 1)`` for prepared input."""
+        pre = self.preprocessing
+        inputs = baseline_inputs(self.config.family, x, pre.text is not None)
+        return baseline_outputs(self.estimator, inputs, pre.task, len(pre.classes))
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``)."""
+        pre = self.preprocessing
+        out = self.predict_array(pre.transform(frame))
+        samples = pre.samples(frame)
+        result = pd.DataFrame({"prediction": pre.decode_output(out)}, index=samples.index)
+        if pre.id_column is not None:
+            result.insert(0, pre.id_column, samples[pre.id_column])
+        if self.config.task == "classification":
+            for j, cls in enumerate(pre.classes):
+                result[f"proba_{cls}"] = out[:, j]
+        return result
+
+
+def export_baseline(
+    model_dir: Path, estimator: Any, preprocessing: Preprocessing, config: ModelConfig
+) -> None:
+    """Write ``baseline.skops``, ``config.json`` (``kind`` = ``baseline``) and
+    ``preprocessing.json`` into ``model_dir``; a network's ``weights.pt`` there is removed."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    save_estimator(estimator, model_dir / BASELINE_FILE)
+    (model_dir / WEIGHTS).unlink(missing_ok=True)
+    (model_dir / ONNX_FILE).unlink(missing_ok=True)
+    config.save(model_dir / CONFIG)
+    preprocessing.save(model_dir / PREPROCESSING)
+
+
 def export_model(
     model_dir: Path, net: nn.Module, preprocessing: Preprocessing, config: ModelConfig
 ) -> None:
     """Write ``weights.pt``, ``config.json`` and ``preprocessing.json`` into ``model_dir``."""
     model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / BASELINE_FILE).unlink(missing_ok=True)
     tmp = model_dir / (WEIGHTS + ".tmp")
     torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
     tmp.replace(model_dir / WEIGHTS)
@@ -280,8 +332,9 @@ def _check_described(model_dir: Path, config: ModelConfig, pre: Preprocessing) -
         )
 
 
-def load_model(model_dir: str | Path) -> ExportedModel:
-    """Rebuild the exported network and load its weights safely (``weights_only=True``).
+def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel:
+    """Rebuild the exported network and load its weights safely (``weights_only=True``), or
+    load the exported reference (skops, allow-listed types only).
 
     Raises:
         RunDirError: Files are missing, malformed, from a newer format, or tampered with.
@@ -310,6 +363,19 @@ def load_model(model_dir: str | Path) -> ExportedModel:
         raise RunDirError(
             f"{model_dir} holds a forecaster from an older archselect (model format "
             f"{config.format_version}) whose network reads levels, not changes; refit it."
+        )
+    if config.kind == "baseline":
+        if config.family not in EXPORTABLE_BASELINES:
+            raise RunDirError(
+                f"{model_dir} names an unknown reference model {config.family!r}; it was "
+                "damaged or edited — refit the model."
+            )
+        estimator = load_estimator(model_dir / BASELINE_FILE)
+        return BaselineModel(estimator=estimator, preprocessing=pre, config=config)
+    if config.kind != "family":
+        raise RunDirError(
+            f"{model_dir} holds a damaged model description (kind {config.kind!r}; family or "
+            "baseline expected); refit it."
         )
     if not isinstance(config.ensemble, int) or not 1 <= config.ensemble <= MAX_ENSEMBLE:
         raise RunDirError(
@@ -485,6 +551,10 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
     check_output_file(out, "-o")
+    if isinstance(model, BaselineModel):
+        from archselect._sklearn_model import export_baseline_onnx
+
+        return export_baseline_onnx(model.estimator, pre, model.config, out)
     if pre.layout not in ONNX_LAYOUTS:
         raise UsageError(
             f"ONNX export of {pre.layout} runs is not supported yet: its input step "

@@ -37,6 +37,8 @@ BASELINES = {
     "regression": ("ridge", "hist_gradient_boosting"),
 }
 SERIES_BASELINES = ("knn_euclidean", "minirocket")
+#: Tables and images add k-nearest neighbours and an RBF SVM (standardised features).
+FEATURE_BASELINES = ("k_nearest_neighbours", "svm_rbf")
 #: Layouts whose references differ from the task's (forecasts compare with the classic
 #: naive forecasts; text with TF-IDF + logistic regression).
 BASELINES_BY_LAYOUT = {
@@ -57,7 +59,13 @@ def baselines_for(layout: str, task: str) -> tuple[str, ...]:
     """
     if layout in BASELINES_BY_LAYOUT:
         return BASELINES_BY_LAYOUT[layout]
-    extra = SERIES_BASELINES if layout == "series" else ()
+    extra = (
+        SERIES_BASELINES
+        if layout == "series"
+        else FEATURE_BASELINES
+        if layout in ("table", "image")
+        else ()
+    )
     return BASELINES[task] + extra
 
 

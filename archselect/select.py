@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from archselect._serde import JsonRecord
+from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
+from archselect._verdict import fmt_metric as _fmt
+from archselect.baselines import EXPORTABLE_BASELINES
 from archselect.plan import Plan
 from archselect.profile import Profile
 from archselect.search import SearchResult, TrialRecord, best_by_family
@@ -25,7 +28,6 @@ __all__ = [
 
 #: Paired bootstrap rounds over validation rows, and the interval's coverage.
 BOOTSTRAP_ROUNDS = 2000
-INTERVAL = 0.95
 #: "Cheaper" needs a difference above measurement noise: latency (batch 256, per sample)
 #: lower by at least this fraction, or peak training memory lower by at least this many MB
 #: (process RSS growth on CPU moves by a few MB for reasons that have nothing to do with the
@@ -116,6 +118,25 @@ class Recommendation(JsonRecord):
     #: for the report's plot: ``times``, ``truth``, ``history_times``, ``history``,
     #: ``forecasts`` {name: values}, ``baselines`` (names among them).
     forecast_plot: dict[str, Any] = field(default_factory=dict)
+    #: What is recommended and exported: ``family`` (the deep family above) or ``baseline``
+    #: (the non-deep reference ``recommended``; ``family`` then stays the best deep family,
+    #: the architecture verdict).
+    kind: str = "family"
+    #: The recommended candidate's name (a family or a reference).
+    recommended: str | None = None
+    #: The candidate (family or reference) with the best validation / out-of-fold metric.
+    top_scorer: str | None = None
+    #: How often the selection rule picks each candidate over bootstrap resamples of the
+    #: validation rows: ``{"resamples": R, "rows": n, "shares": {name: fraction}}``.
+    verdict_stability: dict[str, Any] = field(default_factory=dict)
+    #: The recommendation against its closest rival on the same rows: ``a``, ``b``,
+    #: ``margin`` and its ``interval`` (metric difference, + favours ``a``) and, for
+    #: classification, ``only_a`` / ``only_b`` (rows only one gets right) with the exact
+    #: McNemar ``p_value``.
+    paired: dict[str, Any] = field(default_factory=dict)
+    #: Classification: the Brier check of the same pair: ``interval`` of the mean per-row
+    #: Brier difference (+ : ``a`` surer), and ``fired`` (the interval excludes 0).
+    brier_check: dict[str, Any] = field(default_factory=dict)
 
 
 def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
@@ -237,17 +258,13 @@ def with_final_test(rec: _Rec, final_test: float | None, ensemble: int = 1) -> _
         if ensemble == 1
         else f"the mean of {ensemble} refits on train + validation with different seeds"
     )
+    if rec.kind == "baseline":
+        what = f"{label(rec.recommended)} {what}"
     headline = (
-        f"{rec.headline} The exported model, {what}, scores test "
-        f"{rec.metric} {_fmt(rec.metric, final_test)}."
+        f"{rec.headline} On the held-out test rows (never used for choosing), the exported "
+        f"model, {what}, scores test {rec.metric} {_fmt(rec.metric, final_test)}."
     )
     return dataclasses.replace(rec, final_test_metric=final_test, headline=headline)
-
-
-def _fmt(metric: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.1%}" if metric == "accuracy" else f"{value:.4g}"
 
 
 def _mean_brier(trials: dict[int, TrialRecord], s: FamilySummary) -> float:
@@ -322,6 +339,21 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
                 f"The best reference is {best_base.name} with validation {metric} "
                 f"{_fmt(metric, best_base.val_metric)}."
             )
+        headline = "No deep family finished a trial; no architecture can be recommended."
+        exportable = [
+            b
+            for b in ok_baselines
+            if b.name in EXPORTABLE_BASELINES
+            and b.state == "COMPLETE"
+            and plan.layout != "forecast"
+        ]
+        top = max(exportable, key=lambda b: sign * (b.val_metric or 0.0), default=None)
+        fallback = top.name if top is not None else None
+        if top is not None:
+            headline = (
+                f"No deep family finished a trial: use {label(top.name)}, the best reference "
+                f"(validation {metric} {_fmt(metric, top.val_metric)}), which is exported."
+            )
         return Recommendation(
             family=None,
             trial=None,
@@ -342,9 +374,12 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             profile_confidence=profile.confidence,
             families=tuple(summaries),
             reasons=tuple(reasons),
-            headline="No deep family finished a trial; no architecture can be recommended.",
+            headline=headline,
             notes=tuple(notes),
             objectives=objectives,
+            kind="baseline" if fallback else "family",
+            recommended=fallback,
+            top_scorer=best_base.name if best_base else None,
         )
     winner = ranked[0]
     runner = ranked[1] if len(ranked) > 1 else None
@@ -362,8 +397,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             than = f" of the cheaper {runner.family} ({cheaper})" if cheaper else ""
             reasons.append(
                 f"Their validation {metric} alone cannot separate {winner.family} and "
-                f"{runner.family} ({INTERVAL:.0%} interval of the difference "
-                f"[{interval[0]:+.3f}, {interval[1]:+.3f}] includes 0), but the per-row Brier "  # type: ignore[index]
+                f"{runner.family} ({interval_text(metric, interval)}), but the per-row Brier "
                 f"score does: {winner.family} is surer where it is right ({INTERVAL:.0%} "
                 f"interval of the Brier difference [{brier[0]:+.3f}, {brier[1]:+.3f}] excludes "
                 f"0), so it stays ahead{than}."
@@ -372,8 +406,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             reasons.append(
                 f"{winner.family} and {runner.family} are within noise (validation {metric} "
                 f"{_fmt(metric, winner.val_metric)} vs {_fmt(metric, runner.val_metric)}, "
-                f"{INTERVAL:.0%} interval of the difference [{interval[0]:+.3f}, "  # type: ignore[index]
-                f"{interval[1]:+.3f}] includes 0), so the cheaper {runner.family} is preferred "  # type: ignore[index]
+                f"{interval_text(metric, interval)}), so the cheaper {runner.family} is preferred "
                 f"({cheaper})."
             )
             winner, runner, swapped = runner, winner, True
@@ -392,14 +425,10 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         f"{winner.completed} of {winner.trials} trials finished).",
     )
     if runner is not None:
-        iv = (
-            f" ({INTERVAL:.0%} interval {interval[0]:+.3f} to {interval[1]:+.3f})"
-            if interval
-            else ""
-        )
+        iv = f" ({interval_text(metric, interval)})" if interval else ""
         reasons.append(
-            f"Runner-up {runner.family}: {_fmt(metric, runner.val_metric)}; margin "
-            f"{margin:+.3g}{iv}."
+            f"Next deep family {runner.family}: {_fmt(metric, runner.val_metric)}; margin "
+            f"{fmt_points(metric, margin or 0.0)}{iv}."
         )
     cv = _cv_reason(trials[winner.best_trial or 0])
     if cv:
@@ -420,10 +449,10 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
                 "model earns nothing over it."
             )
         else:
+            lead = sign * ((winner.val_metric or 0.0) - best_base.val_metric)
             reasons.append(
                 f"It beats the best non-deep reference, {best_base.name} "
-                f"({_fmt(metric, best_base.val_metric)}), by "
-                f"{sign * ((winner.val_metric or 0.0) - best_base.val_metric):+.3g}."
+                f"({_fmt(metric, best_base.val_metric)}), by {fmt_points(metric, lead)}."
             )
     growth = _length_growth(winner, runner)
     if growth:
@@ -432,17 +461,18 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         reasons.append(_pareto_reason(front, winner, metric))
     if winner.gap is not None and winner.gap > 0.1:
         reasons.append(f"Its train–validation gap is {winner.gap:.3g}: it overfits noticeably.")
+    verdict = Verdict(result, plan, summaries, winner, interval=_paired_interval)
     versus = ""
     if runner is not None and margin is not None:
-        versus = f", {margin:+.3g} over {runner.family}"
+        versus = f", {fmt_points(metric, margin)} over {runner.family}"
         if within_noise:
             versus = f", within noise of {runner.family} ({_fmt(metric, runner.val_metric)})"
             versus += " and cheaper" if swapped else ""
-    headline = (
-        f"Use {winner.family}: validation {metric} {_fmt(metric, winner.val_metric)}, test "
-        f"{_fmt(metric, winner.test_metric)}{versus} (profile confidence "
-        f"{profile.confidence:.2f})."
+    headline = verdict.headline(
+        f"Use {winner.family}: validation {metric} {_fmt(metric, winner.val_metric)}{versus}",
+        profile.confidence,
     )
+    reasons.extend(verdict.reasons())
     best_trial = trials[winner.best_trial or 0]
     return Recommendation(
         family=winner.family,
@@ -468,6 +498,12 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         notes=tuple(notes),
         objectives=objectives,
         pareto_front=tuple(front),
+        kind=verdict.kind,
+        recommended=verdict.recommended.name,
+        top_scorer=verdict.top.name,
+        verdict_stability=verdict.stability,
+        paired=verdict.paired,
+        brier_check=verdict.brier_check,
     )
 
 

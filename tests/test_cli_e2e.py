@@ -30,7 +30,8 @@ def test_run_directory_is_complete(digits_run: Path) -> None:
     ):
         assert (digits_run / name).exists(), name
     trials = pd.read_csv(digits_run / "trials.csv")
-    assert (trials["kind"] == "baseline").sum() == 2
+    # logistic regression, gradient boosting, k-nearest neighbours, RBF SVM
+    assert (trials["kind"] == "baseline").sum() == 4
     assert set(trials.loc[trials["kind"] == "trial", "family"]) == set(FAMILIES_BY_LAYOUT["image"])
     rec = json.loads((digits_run / "recommendation.json").read_text())
     exported = f"scores test accuracy {rec['final_test_metric']:.1%}"

@@ -53,8 +53,15 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _frame().to_csv(data, index=False)
     space = folder / "shared.toml"
     space.write_text(FAST_SHARED)
+    import archselect.baselines as baselines
+
     old = train.MIN_STEPS
+    old_exportable = baselines.EXPORTABLE_BASELINES
     train.MIN_STEPS = 20
+    # these rows are linearly separable, so logistic regression would be recommended and
+    # exported; the network's files are what this module tampers with (the exported
+    # reference's allow-list is tested in test_verdict.py)
+    baselines.EXPORTABLE_BASELINES = ()
     try:
         res = CliRunner().invoke(
             cli,
@@ -74,6 +81,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     finally:
         train.MIN_STEPS = old
+        baselines.EXPORTABLE_BASELINES = old_exportable
     assert res.exit_code == 0, res.output
     return folder / "run"
 
