@@ -21,7 +21,7 @@ browser:
 	bash scripts/install_browser.sh
 
 test: setup-dev lint browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-slow: setup-dev browser
 	$(PY) -m pytest -q -m slow

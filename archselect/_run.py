@@ -58,6 +58,7 @@ from archselect.search import (
     StudyRecipe,
     TrialRecord,
     build_network,
+    close_storage,
     collect_result,
     finish_search,
     mask_url,
@@ -203,6 +204,7 @@ TRIAL_COLUMNS = (
     "latency_b256_ms",
     "device",
     "duration_s",
+    "completed_unix",
     "threads",
     "sec_per_epoch_row",
     "seq_len",
@@ -784,10 +786,13 @@ def fit(
                     run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
         with clock.phase("length latency"):
             result = finish_search(study, prepared, plan)
+        close_storage(study)
         _signals.check()
     except KeyboardInterrupt as exc:  # write what finished, then re-raise
         interrupted = exc
-        result = collect_result(open_study(url, plan, study_name=study_name, enqueue=False), plan)
+        study = open_study(url, plan, study_name=study_name, enqueue=False)
+        result = collect_result(study, plan)
+        close_storage(study)
     write_trials_csv(result, run_dir / TRIALS)
     selected = select(result, plan, profile)
     rec = RunRecommendation(

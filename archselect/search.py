@@ -74,6 +74,7 @@ __all__ = [
     "SearchResult",
     "StudyRecipe",
     "TrialRecord",
+    "close_storage",
     "collect_result",
     "finish_search",
     "load_recipe",
@@ -776,7 +777,8 @@ def _objective(
             raise optuna.TrialPruned(note)
         runs = max(1, len(folds))
         fidelity = _fidelity(prepared, net, config, runs, allowance)
-        trial.set_user_attr("fidelity", fidelity.to_dict())
+        if allowance is not None:  # measured against a time budget
+            trial.set_user_attr("fidelity", fidelity.to_dict())
         trial.set_user_attr("threads", torch.get_num_threads())
         if fidelity.note() is not None:
             trial.set_user_attr("note", fidelity.note())
@@ -999,6 +1001,16 @@ def _requeue(study: optuna.Study, numbers: list[int]) -> None:
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
         if t.number in numbers:
             retry(study, t)
+
+
+def close_storage(study: optuna.Study) -> None:
+    """Close the study's database connections (SQLite then checkpoints its WAL into the
+    file, so a copy of ``study.db`` alone holds every trial; servers see no idle session)."""
+    storage = study._storage
+    backend = getattr(storage, "_backend", storage)
+    engine = getattr(backend, "engine", None)
+    if engine is not None:
+        engine.dispose()
 
 
 def collect_result(study: optuna.Study, plan: Plan) -> SearchResult:
@@ -1299,6 +1311,7 @@ def param_importances(
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage))
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         directions = list(study.directions)
+        close_storage(study)
     except Exception as exc:  # a damaged or unreachable study: no importances, no crash
         log.warning("parameter importances skipped: %s: %s", type(exc).__name__, redact(str(exc)))
         return {}

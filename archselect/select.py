@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from archselect import baselines as _baselines
 from archselect._serde import JsonRecord
 from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
 from archselect._verdict import fmt_metric as _fmt
-from archselect.baselines import EXPORTABLE_BASELINES
 from archselect.plan import Plan
 from archselect.profile import Profile
 from archselect.search import SearchResult, TrialRecord, best_by_family
@@ -343,7 +343,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         exportable = [
             b
             for b in ok_baselines
-            if b.name in EXPORTABLE_BASELINES
+            if b.name in _baselines.EXPORTABLE_BASELINES
             and b.state == "COMPLETE"
             and plan.layout != "forecast"
         ]

@@ -128,8 +128,11 @@ def test_a_first_trial_whose_share_cannot_pay_one_epoch_is_reported_too_slow(
 
 
 def test_a_budgeted_fit_times_its_phases_and_refits_at_its_trials_pace(
-    tmp_path: Path, fast_space: Path
+    tmp_path: Path, fast_space: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import archselect.baselines as baselines
+
+    monkeypatch.setattr(baselines, "EXPORTABLE_BASELINES", ())  # a network is exported
     data = tmp_path / "s.csv"
     make_series(n=80, length=24).to_csv(data, index=False)
     run = archselect.fit(

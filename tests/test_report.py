@@ -95,6 +95,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
 @pytest.fixture(scope="module")
 def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterator[Path]:
     """A sequence run in which every deep trial fails (the builder raises)."""
+    import archselect.baselines as baselines
     import archselect.search as search
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -103,6 +104,7 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterato
     out = tmp_path_factory.mktemp("runs") / "failed"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(search, "create_model", broken)
+        mp.setattr(baselines, "EXPORTABLE_BASELINES", ())  # no reference exported either
         _fit(make_series(n=80), out, space, 3, families=("cnn1d", "lstm"))
     yield out
 
@@ -659,13 +661,18 @@ def test_browser_first_screen_baseline_wins(
     page.close()
 
 
-def test_first_screen_without_the_newer_fields(digits_run: Path) -> None:
+def test_first_screen_without_the_newer_fields(digits_run: Path, tmp_path: Path) -> None:
     """A run directory from before the optional fields still says who leads and how sure."""
     from archselect.report import report_context
 
-    data = json.loads((digits_run / "recommendation.json").read_text())
-    assert not {"kind", "top_scorer", "verdict_stability", "phase_seconds"} & set(data)
-    screen = report_context(digits_run)["screen"]
+    old = tmp_path / "old"
+    shutil.copytree(digits_run, old)
+    data = json.loads((old / "recommendation.json").read_text())
+    newer = ("kind", "recommended", "top_scorer", "verdict_stability", "phase_seconds")
+    for key in (*newer, "budget_s", "first_result_s", "final_model", "paired", "brier_check"):
+        data.pop(key, None)
+    (old / "recommendation.json").write_text(json.dumps(data))
+    screen = report_context(old)["screen"]
     assert screen["headline"].startswith(f"Use {data['family']}: test accuracy ")
     assert screen["phases"] == [] and screen["budget_s"] is None
     if data["runner_up"] is not None and data["margin_interval"]:
@@ -693,6 +700,13 @@ def test_cpu_memory_noise_and_reproduce_rows(digits_run: Path, tmp_path: Path) -
     frame.loc[trials[0], "peak_memory_mb"] = 3.2
     frame.loc[trials[1], "peak_memory_mb"] = 212.0
     frame.to_csv(copy / "trials.csv", index=False)
+    timed = render_report(copy).read_text(encoding="utf-8")
+    phases = json.loads((copy / "recommendation.json").read_text())["phase_seconds"]
+    main = sum(v for k, v in phases.items() if k not in ("report", "total") and ":" not in k)
+    assert re.search(rf'id="wall-time">{main:,.0f} s \(recorded phases\)<', timed)
+    rec = json.loads((copy / "recommendation.json").read_text())
+    rec.pop("phase_seconds")  # a run from before the phases were recorded
+    (copy / "recommendation.json").write_text(json.dumps(rec))
     html = render_report(copy).read_text(encoding="utf-8")
     board = html[html.index('id="leaderboard"') :]
     assert ">3 (noise)</td>" in board and ">212</td>" in board

@@ -224,6 +224,12 @@ def _best(rows: list[dict[str, Any]], maximize: bool) -> dict[str, Any] | None:
     return max(scored, key=lambda r: r["val_metric"] if maximize else -r["val_metric"])
 
 
+#: Phases of ``phase_seconds`` recorded after the report is written (not shown in it), and
+#: the prefix of the per-family trial times (parts of ``search``, not added to the total).
+AFTER_THE_REPORT = ("report", "total")
+FAMILY_PHASE_PREFIX = "trials: "
+
+
 def first_screen(
     rec: Any, raw: dict[str, Any], profile: Any, plan: Any, test_what: str
 ) -> dict[str, Any]:
@@ -248,12 +254,18 @@ def first_screen(
     out["stability"] = stability_phrase(_extra(rec, raw, "verdict_stability"))
     phases = _extra(rec, raw, "phase_seconds")
     budget = _extra(rec, raw, "budget_s")
+    # the report's own time and the command's total are known only after it is written
     out["phases"] = (
-        [(str(k), float(v)) for k, v in (phases or {}).items() if _finite(v)]
+        [
+            (str(k), float(v))
+            for k, v in (phases or {}).items()
+            if _finite(v) and k not in AFTER_THE_REPORT
+        ]
         if isinstance(phases, dict)
         else []
     )
-    out["total_s"] = sum(v for _, v in out["phases"]) if out["phases"] else None
+    main = [v for k, v in out["phases"] if not k.startswith(FAMILY_PHASE_PREFIX)]
+    out["total_s"] = sum(main) if main else None
     out["budget_s"] = float(budget) if _finite(budget) else None
     if rec.family is None and kind != "baseline":
         out["headline"] = rec.headline or (
@@ -263,7 +275,14 @@ def first_screen(
     base_name, base_val = rec.baseline_best, rec.baseline_val_metric
     if kind == "baseline":
         deep = top or _best(families, maximize)
-        name = rec.family if rec.family and rec.family not in by_name else base_name
+        chosen_name = _extra(rec, raw, "recommended")
+        name = (
+            chosen_name
+            if chosen_name and chosen_name not in by_name
+            else rec.family
+            if rec.family and rec.family not in by_name
+            else base_name
+        )
         if deep is not None:
             diff = sign * (deep["val_metric"] - (base_val if _finite(base_val) else math.nan))
             out["headline"] = (
