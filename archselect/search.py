@@ -492,13 +492,17 @@ def resume_conflicts(url: str, study_name: str, profile: Profile, plan: Plan) ->
     """How the study stored as ``study_name`` at ``url`` differs from this run, in words
     (``"task regression, now classification"``); empty when there is no such study, or when
     this run can resume it."""
+    storage = make_storage(url)
     try:
-        study = optuna.load_study(study_name=study_name, storage=make_storage(url))
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        raw = study.user_attrs.get(ATTR_RECIPE)
+        old = load_recipe(study) if isinstance(raw, dict) else None
     except KeyError:
+        old = None
+    finally:
+        storage.engine.dispose()  # a refused resume leaves no open database behind
+    if old is None:
         return []
-    if not isinstance(study.user_attrs.get(ATTR_RECIPE), dict):
-        return []
-    old = load_recipe(study)
     before, now = study_identity(old.profile, old.plan), study_identity(profile, plan)
 
     def text(v: Any) -> str:

@@ -1,6 +1,7 @@
 """The whole path through the CLI (click's runner) and the Python API."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -81,13 +82,17 @@ def test_predict_cli_keeps_row_order_and_ignores_target(
     assert list(again["prediction"]) == list(pred["prediction"])
 
 
-def test_rerun_resumes_without_new_trials(digits_run: Path, small_digits_csv: Path) -> None:
-    before = pd.read_csv(digits_run / "trials.csv")
+def test_rerun_resumes_without_new_trials(
+    digits_run: Path, small_digits_csv: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "digits"  # a copy: the shared run stays as the other tests expect it
+    shutil.copytree(digits_run, run)
+    before = pd.read_csv(run / "trials.csv")
     res = CliRunner().invoke(
-        cli, ["fit", str(small_digits_csv), "--trials", "4", "--out", str(digits_run), "--quiet"]
+        cli, ["fit", str(small_digits_csv), "--trials", "4", "--out", str(run), "--quiet"]
     )
     assert res.exit_code == 0, res.output
-    after = pd.read_csv(digits_run / "trials.csv")
+    after = pd.read_csv(run / "trials.csv")
     assert len(after) == len(before)
     assert list(after["val_metric"].fillna(-1)) == list(before["val_metric"].fillna(-1))
 
