@@ -49,6 +49,26 @@ MIN_ROWS = 64
 #: … and its training runs are charged this many seconds each on top of their epochs
 #: (building the Trainer, predicting, timing latency).
 RUN_OVERHEAD_S = 0.5
+#: A later trial (not its family's first) plans for this share of the search time left, so
+#: that a pace slower than probed (other work on the machine) still ends before the deadline,
+#: where the trial would be lost.
+LATER_TRIAL_SAFETY = 0.8
+#: Phase name of the time before ``fit`` began (interpreter start and imports).
+START_PHASE = "start"
+#: Set by :func:`mark_command_start` when archselect runs as a command: the unix time its
+#: process began, so that ``--timeout`` counts the interpreter start and imports too.
+COMMAND_START_UNIX: float | None = None
+
+
+def mark_command_start() -> None:
+    """Record when this process began (the command line's ``--timeout`` starts there)."""
+    global COMMAND_START_UNIX
+    try:
+        import psutil
+
+        COMMAND_START_UNIX = psutil.Process().create_time()
+    except Exception:  # no process table: the budget starts at fit instead
+        COMMAND_START_UNIX = time.time()
 
 
 class Clock:
@@ -62,11 +82,13 @@ class Clock:
         (['load'], True)
     """
 
-    def __init__(self, budget_s: float | None) -> None:
+    def __init__(self, budget_s: float | None, *, started_unix: float | None = None) -> None:
         self.budget_s = budget_s
-        self._start = time.monotonic()
-        self._start_unix = time.time()
-        self.phases: dict[str, float] = {}
+        now, now_unix = time.monotonic(), time.time()
+        before = 0.0 if started_unix is None else min(max(0.0, now_unix - started_unix), 3600.0)
+        self._start = now - before
+        self._start_unix = now_unix - before
+        self.phases: dict[str, float] = {START_PHASE: before} if before else {}
 
     def elapsed(self) -> float:
         return time.monotonic() - self._start

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect import _signals
+from archselect import _budget, _signals
 from archselect._budget import BASELINE_FRACTION, Clock, search_window
 from archselect._errors import RunDirError, UsageError
 from archselect._insight import (
@@ -144,6 +144,9 @@ ENSEMBLE_MAX_ROWS = 1000
 #: nothing from the second thread. One thread also keeps a trial's arithmetic the same
 #: whether it runs here or in a worker.
 IN_PROCESS_CPU_THREADS = 1
+#: Under ``--timeout``, the length-latency figures may use this share of the time left
+#: after the search (the rest pays for the final model and the report).
+LENGTH_LATENCY_SHARE = 0.25
 #: Seconds of a ``--timeout`` budget kept for writing the report after the final model.
 REPORT_RESERVE_S = 3.0
 
@@ -678,7 +681,8 @@ def fit(
         'cnn2d'
     """
     check_run_options(seed=seed, max_failures=max_failures)
-    clock = Clock(timeout)
+    clock = Clock(timeout, started_unix=_budget.COMMAND_START_UNIX)
+    _budget.COMMAND_START_UNIX = None  # a later fit in this process starts its own clock
     with clock.phase("load"), _signals.interruptible():
         table = load_table(data, target=target)
     run_dir = Path(out) if out is not None else default_run_dir(table)
@@ -778,14 +782,25 @@ def fit(
             clock, n_families=len(plan.family_names), workers=max(1, len(workers))
         )
         set_window(study, span)
+        # CPU work in this process runs with the trials' threads: a second OpenMP thread
+        # gains little on small networks and loses much when anything else runs.
+        cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
         with clock.phase("search"):
             if workers:
                 run_local_workers(url, study_name, workers, max_failures=max_failures)
             else:
-                with torch_threads(IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None):
+                with torch_threads(cpu_threads):
                     run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
-        with clock.phase("length latency"):
-            result = finish_search(study, prepared, plan)
+        left = clock.left()
+        with clock.phase("length latency"), torch_threads(cpu_threads):
+            result = finish_search(
+                study,
+                prepared,
+                plan,
+                deadline=None
+                if left is None
+                else clock.unix(clock.elapsed() + LENGTH_LATENCY_SHARE * left),
+            )
         close_storage(study)
         _signals.check()
     except KeyboardInterrupt as exc:  # write what finished, then re-raise

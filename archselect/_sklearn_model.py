@@ -21,6 +21,11 @@ TRUSTED_TYPES = (
     "sklearn.metrics._dist_metrics.EuclideanDistance64",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.neighbors._ball_tree.BallTree",
+    # MiniRocket (aeon): its kernels' dilations and biases are plain arrays
+    "aeon.classification.convolution_based._minirocket.MiniRocketClassifier",
+    "aeon.regression.convolution_based._minirocket.MiniRocketRegressor",
+    "aeon.transformations.collection.convolution_based._minirocket.MiniRocket",
+    "archselect.baselines._Series3D",
 )
 
 

@@ -5,11 +5,10 @@ recommended and exported (see :mod:`archselect._sklearn_model`).
 Every data set gets logistic regression (ridge for regression) and HistGradientBoosting on
 the flattened features; tables and images also get k-nearest neighbours and an RBF
 support-vector machine on standardised features; sequences also get 1-nearest-neighbour on
-Euclidean distance and MiniRocket (from the optional ``aeon`` package,
-``pip install 'archselect[minirocket]'``). When ``aeon`` is absent, the MiniRocket row is
-kept with ``note`` saying why it was skipped. Each result keeps its per-row validation
-scores (out-of-fold where the study cross-validates), as the deep trials do, so the
-selection compares them row by row.
+Euclidean distance and MiniRocket (from ``aeon``, in the default install). Where ``aeon``
+cannot be installed, the MiniRocket row is kept with ``note`` saying why it was skipped.
+Each result keeps its per-row validation scores (out-of-fold where the study
+cross-validates), as the deep trials do, so the selection compares them row by row.
 """
 
 from __future__ import annotations
@@ -58,8 +57,9 @@ SVM_MAX_ROWS = 10_000
 #: Validation rows whose per-row scores are kept per baseline (as for trials).
 MAX_STORED_SCORES = 8192
 #: References that can be recommended: exported with skops and used by ``predict``.
-#: (MiniRocket needs the optional aeon package; forecast references stay references.)
+#: (Forecast references stay references.)
 EXPORTABLE_BASELINES = (
+    "minirocket",
     "logistic_regression",
     "ridge",
     "hist_gradient_boosting",
@@ -92,8 +92,7 @@ BASELINE_NAMES = {
     "minirocket": "MiniRocket",
 }
 MINIROCKET_MISSING = (
-    "MiniRocket skipped: the optional package aeon is not installed "
-    "(pip install 'archselect[minirocket]')."
+    "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
 )
 
 

@@ -658,4 +658,7 @@ def export(run_dir: Path, fmt: str, output: Path | None, as_json: bool) -> None:
 
 def main() -> None:
     _signals.install()
+    from archselect import _budget
+
+    _budget.mark_command_start()
     cli(prog_name="archselect")

@@ -44,7 +44,14 @@ import torch
 from sqlalchemy.engine import Engine
 
 from archselect import _forecast, _signals
-from archselect._budget import Clock, Fidelity, SearchWindow, choose_fidelity, search_window
+from archselect._budget import (
+    LATER_TRIAL_SAFETY,
+    Clock,
+    Fidelity,
+    SearchWindow,
+    choose_fidelity,
+    search_window,
+)
 from archselect._errors import UsageError
 from archselect._secrets import mask_url, redact, remember_url
 from archselect._serde import JsonRecord
@@ -106,6 +113,8 @@ SQLITE_TIMEOUT_S = 60
 ATTR_RECIPE = "archselect.recipe"
 ATTR_SLOTS = "archselect.slots"
 ATTR_SLOT = "archselect.slot"
+#: A trial that tries a family's warm-start configuration records its rank (1 = first).
+ATTR_PORTFOLIO = "portfolio"
 ATTR_BASELINES = "baselines"
 #: The search's time window (:class:`archselect._budget.SearchWindow`), set by each run.
 ATTR_WINDOW = "archselect.window"
@@ -130,6 +139,9 @@ LENGTH_MULTIPLES = (1, 2, 4)
 LENGTH_LATENCY_ATTR = "length_latency"
 #: Timed runs per length (the minimum is kept).
 LENGTH_REPEATS = 15
+#: … but at least this many, and no new round once LENGTH_MAX_S seconds are spent.
+LENGTH_MIN_REPEATS = 3
+LENGTH_MAX_S = 1.0
 #: Parameter importances need at least this many complete trials (per group).
 MIN_IMPORTANCE_TRIALS = 2
 #: Key of the importances computed over every family's trials together.
@@ -416,19 +428,40 @@ def default_params(plan: Plan, family: str) -> dict[str, Any]:
     return {"family": family, **own, **plan.shared.default}
 
 
+def portfolio_params(plan: Plan, family: str, index: int) -> dict[str, Any] | None:
+    """The flat Optuna params of the family's ``index``-th warm-start configuration for the
+    plan's layout (its ``[[portfolio]]``), or None past its end. What an entry leaves out
+    is sampled."""
+    space = plan.space(family)
+    entries = space.portfolio_for(plan.layout)
+    if index >= len(entries):
+        return None
+    own = {p.name for p in space.params}
+    entry = entries[index]
+    return {
+        "family": family,
+        **{f"{family}.{k}" if k in own else k: v for k, v in entry.items()},
+    }
+
+
 def _enqueue_slots(study: optuna.Study, plan: Plan) -> None:
     """Queue the budget's slots: each family's default trial, its other fair-share trials
-    (family fixed, the rest sampled), then open slots."""
+    (its warm-start portfolio first, then family fixed and the rest sampled), then open
+    slots."""
     fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
     have = int(study.user_attrs.get(ATTR_SLOTS, 0))
     want = len(fair) if plan.n_trials is None else plan.n_trials
     for slot in range(have, want):
         params: dict[str, Any] = {}
+        attrs: dict[str, Any] = {ATTR_SLOT: slot}
         if slot < len(plan.family_names):
             params = default_params(plan, fair[slot])
         elif slot < len(fair):
-            params = {"family": fair[slot]}
-        study.enqueue_trial(params, user_attrs={ATTR_SLOT: slot}, skip_if_exists=False)
+            rank = slot // len(plan.family_names) - 1
+            params = portfolio_params(plan, fair[slot], rank) or {"family": fair[slot]}
+            if len(params) > 1:
+                attrs[ATTR_PORTFOLIO] = rank + 1
+        study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
         study.set_user_attr(ATTR_SLOTS, slot + 1)
 
 
@@ -693,7 +726,9 @@ def _allowance(
     first = not _family_has_finished(study, family)
     if window is None:
         return None, first
-    return (window.first_share_s if first else max(0.0, window.end - time.time())), first
+    if first:
+        return window.first_share_s, first
+    return max(0.0, (window.end - time.time()) * LATER_TRIAL_SAFETY), first
 
 
 def _fidelity(
@@ -707,13 +742,14 @@ def _fidelity(
     if allowance is None:
         return Fidelity()
     x, y = prepared.x_train, prepared.y_train
+    start = time.perf_counter()
     epoch_s = probe_epoch_seconds(net, x, y, len(prepared.x_val), config)
     return choose_fidelity(
         epoch_s=epoch_s,
         full_epochs=effective_config(config, len(x)).epochs,
         runs=runs,
         n_rows=len(x),
-        allowance_s=allowance,
+        allowance_s=max(0.0, allowance - (time.perf_counter() - start)),  # the probe is paid
     )
 
 
@@ -1035,10 +1071,13 @@ def collect_result(study: optuna.Study, plan: Plan) -> SearchResult:
     )
 
 
-def finish_search(study: optuna.Study, prepared: Prepared, plan: Plan) -> SearchResult:
-    """After the last trial: time sequence families at longer lengths; return every trial."""
+def finish_search(
+    study: optuna.Study, prepared: Prepared, plan: Plan, *, deadline: float | None = None
+) -> SearchResult:
+    """After the last trial: time sequence families at longer lengths (until ``deadline``,
+    a ``time.time()`` value); return every trial."""
     if plan.layout == "series":
-        measure_length_latency(study, prepared, plan)
+        measure_length_latency(study, prepared, plan, deadline=deadline)
     return collect_result(study, plan)
 
 
@@ -1193,19 +1232,27 @@ def run_trials(
 
 @torch.no_grad()
 def length_latency(
-    nets: dict[int, torch.nn.Module], shape: tuple[int, int], repeats: int = LENGTH_REPEATS
+    nets: dict[int, torch.nn.Module],
+    shape: tuple[int, int],
+    repeats: int = LENGTH_REPEATS,
+    max_s: float | None = LENGTH_MAX_S,
 ) -> dict[int, float]:
     """Batch-1 latency (ms) of ``nets[m]`` on a ``(m * T, C)`` sequence, for each ``m``.
 
     The lengths are timed round-robin and the minimum of ``repeats`` runs is kept, so load
-    from other processes affects every length alike and inflates none.
+    from other processes affects every length alike and inflates none. After
+    ``LENGTH_MIN_REPEATS`` rounds, no new round starts once ``max_s`` seconds are spent.
     """
     t_len, channels = shape
     inputs = {m: torch.randn(1, m * t_len, channels) for m in nets}
     best = {m: math.inf for m in nets}
+    start = time.perf_counter()
     for m, net in nets.items():
         net.eval()(inputs[m])  # warm-up
-    for _ in range(repeats):
+    for done in range(repeats):
+        spent = time.perf_counter() - start
+        if max_s is not None and done >= LENGTH_MIN_REPEATS and spent > max_s:
+            break
         for m, net in nets.items():
             t0 = time.perf_counter()
             net(inputs[m])
@@ -1213,7 +1260,9 @@ def length_latency(
     return {m: v * 1000.0 for m, v in best.items()}
 
 
-def measure_length_latency(study: optuna.Study, prepared: Prepared, plan: Plan) -> None:
+def measure_length_latency(
+    study: optuna.Study, prepared: Prepared, plan: Plan, *, deadline: float | None = None
+) -> None:
     """Time each family's best trial at sequence lengths T, 2T, 4T (batch 1, per sample).
 
     The architecture is rebuilt from the trial's parameters for each length (latency does
@@ -1230,6 +1279,11 @@ def measure_length_latency(study: optuna.Study, prepared: Prepared, plan: Plan) 
     changed = False
     for rec in best_by_family(interim).values():
         if str(rec.number) in stored or rec.family not in plan.family_names:
+            continue
+        if deadline is not None and time.time() >= deadline:
+            logging.getLogger(__name__).info(
+                "length latency of %s skipped: the --timeout budget is spent", rec.family
+            )
             continue
         family, model_params, _ = split_params(rec.params)
         nets: dict[int, torch.nn.Module] = {}

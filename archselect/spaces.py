@@ -15,6 +15,8 @@ from archselect._serde import JsonRecord
 __all__ = ["SHARED", "ParamSpec", "Space", "load_shared_space", "load_space", "space_dir"]
 
 SHARED = "shared"
+#: The key of a ``[[portfolio]]`` entry that names the layouts it is meant for.
+PORTFOLIO_LAYOUTS = "layouts"
 PARAM_TYPES = ("int", "float", "categorical")
 #: Parameters that count something (units, layers, steps): each value must be an integer >= 1.
 POSITIVE_INT_PARAMS = frozenset(
@@ -148,6 +150,26 @@ class Space(JsonRecord):
     #: The values of the family's first trial (``[default]`` table): a known-sane point
     #: measured before the sampler explores. Parameters it leaves out are sampled.
     default: dict[str, Any] = field(default_factory=dict)
+    #: Warm start (``[[portfolio]]`` tables): configurations that did well across many
+    #: public data sets (mined by ``benchmarks/mine_portfolio.py``), tried in this order
+    #: after the default and before the sampler. Each may name the family's parameters
+    #: and the shared training ones, and ``layouts`` it is meant for (default: all).
+    portfolio: tuple[dict[str, Any], ...] = ()
+
+    def portfolio_for(self, layout: str) -> list[dict[str, Any]]:
+        """The portfolio entries meant for ``layout``, without their ``layouts`` key.
+
+        Example:
+            >>> entries = ({"layouts": ["image"], "width": 8}, {"width": 4})
+            >>> space = Space("m", (), portfolio=entries)
+            >>> space.portfolio_for("table")
+            [{'width': 4}]
+        """
+        return [
+            {k: v for k, v in entry.items() if k != PORTFOLIO_LAYOUTS}
+            for entry in self.portfolio
+            if layout in entry.get(PORTFOLIO_LAYOUTS, (layout,))
+        ]
 
 
 def _check_default(path: Path, params: list[ParamSpec], default: dict[str, Any]) -> None:
@@ -169,6 +191,36 @@ def _check_default(path: Path, params: list[ParamSpec], default: dict[str, Any])
                 f"{path}: [default] {name} = {value!r} is not in its space ({allowed}); "
                 "change the default or the range."
             )
+
+
+def _check_portfolio(path: Path, params: list[ParamSpec], entries: Any, name: str) -> None:
+    """Every ``[[portfolio]]`` entry names known parameters with values in their space."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UsageError(f"{path}: [[portfolio]] must be an array of tables of parameter values.")
+    if entries and name == SHARED:
+        raise UsageError(f"{path}: the shared space has no [[portfolio]]; put it in a family's.")
+    own = {p.name: p for p in params}
+    shared = {p.name: p for p in load_shared_space().params} if entries else {}
+    for i, entry in enumerate(entries, start=1):
+        layouts = entry.get(PORTFOLIO_LAYOUTS, [])
+        if not isinstance(layouts, list) or not all(isinstance(x, str) for x in layouts):
+            raise UsageError(
+                f"{path}: [[portfolio]] entry {i}: 'layouts' must be a list of layout names."
+            )
+        for key, value in entry.items():
+            if key == PORTFOLIO_LAYOUTS:
+                continue
+            spec = own.get(key) or shared.get(key)
+            if spec is None:
+                raise UsageError(
+                    f"{path}: [[portfolio]] entry {i} names {key!r}, which is not a parameter; "
+                    f"choose from {', '.join([*own, *shared])}."
+                )
+            if not spec.admits(value):
+                raise UsageError(
+                    f"{path}: [[portfolio]] entry {i}: {key} = {value!r} is not in its space; "
+                    "change the entry or the range."
+                )
 
 
 def space_dir() -> Path:
@@ -212,6 +264,8 @@ def _parse(path: Path, name: str) -> Space:
         raise UsageError(f"{path}: [fixed] must be a table of parameter values.")
     for fname, value in fixed.items():
         check_value(fname, value, str(path))
+    portfolio = data.get("portfolio", [])
+    _check_portfolio(path, params, portfolio, str(data.get("name", name)))
     return Space(
         name=str(data.get("name", name)),
         params=tuple(params),
@@ -220,6 +274,7 @@ def _parse(path: Path, name: str) -> Space:
         source=path.name,
         fixed=dict(fixed),
         default=dict(default),
+        portfolio=tuple(dict(e) for e in portfolio),
     )
 
 

@@ -70,6 +70,9 @@ GAP_SAMPLE = 2048
 #: Batch sizes at which latency per sample is measured, and repetitions.
 LATENCY_BATCHES = (1, 256)
 LATENCY_REPEATS = 5
+#: … but no new one after LATENCY_MAX_S seconds per batch size, once LATENCY_MIN_REPEATS ran.
+LATENCY_MIN_REPEATS = 3
+LATENCY_MAX_S = 1.0
 #: Interval of the resident-memory sampler on CPU (seconds).
 MEMORY_SAMPLE_S = 0.02
 
@@ -678,9 +681,12 @@ def measure_latency(
             x = torch.from_numpy(np.concatenate([example] * reps)[:bs]).to(device)
         else:
             x = torch.randn(bs, *sample_shape, device=device)
+        start = time.perf_counter()
         net(x)  # warm-up
-        times = []
+        times: list[float] = []
         for _ in range(LATENCY_REPEATS):
+            if len(times) >= LATENCY_MIN_REPEATS and time.perf_counter() - start > LATENCY_MAX_S:
+                break  # a long sequence at batch 256: three timings are enough
             if device == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()

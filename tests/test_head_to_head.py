@@ -172,3 +172,37 @@ def test_fit_on_a_sequence_set_trains_every_sequential_family_and_baseline(
     assert rec["baseline_best"] in base.index
     assert {f["family"] for f in rec["families"]} == set(FAMILIES_BY_LAYOUT["series"])
     assert run.recommendation.family in FAMILIES_BY_LAYOUT["series"]
+
+
+def test_minirocket_is_exported_safely_and_predicts_raw_rows(
+    series_prepared, series_csv: Path, tmp_path: Path
+) -> None:
+    """MiniRocket (aeon, default install) can be the recommendation: model/ holds it in
+    skops, it loads back through the allow-list and predicts the CSV's raw rows."""
+    if not minirocket_available():
+        pytest.skip("aeon is not installed")
+    from archselect.baselines import EXPORTABLE_BASELINES, fit_baseline
+    from archselect.export import BaselineModel, ModelConfig, export_baseline, load_model
+
+    assert "minirocket" in EXPORTABLE_BASELINES
+    _, prep = series_prepared
+    pre = prep.preprocessing
+    estimator, test_out = fit_baseline(prep, "minirocket")
+    config = ModelConfig(
+        "minirocket",
+        {},
+        pre.input_shape,
+        pre.n_outputs,
+        pre.task,
+        layout=pre.layout,
+        kind="baseline",
+    )
+    export_baseline(tmp_path / "model", estimator, pre, config)
+    model = load_model(tmp_path / "model")
+    assert isinstance(model, BaselineModel)
+    assert np.allclose(model.predict_array(prep.x_test), test_out)
+    frame = pd.read_csv(series_csv)
+    pred = model.predict_frame(frame)
+    assert len(pred) == len(frame)
+    truth = frame["label"].astype(str).to_numpy()
+    assert (pred.iloc[:, 0].astype(str).to_numpy() == truth).mean() > 0.8

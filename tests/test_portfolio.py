@@ -1,0 +1,121 @@
+"""Warm start from a portfolio: ``[[portfolio]]`` entries in a family's TOML are checked
+when loaded and tried right after the family's default, before the sampler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from archselect import UsageError
+from archselect.load import load_table
+from archselect.plan import make_plan
+from archselect.profile import profile_table
+from archselect.search import ATTR_PORTFOLIO, open_study, portfolio_params
+from archselect.spaces import load_space, space_dir
+from tests.conftest import make_series
+
+MLP = """
+name = "mlp"
+layouts = ["series", "series_padded", "table", "image", "forecast"]
+
+[params.width]
+type = "categorical"
+choices = [16, 32]
+
+[params.dropout]
+type = "float"
+low = 0.0
+high = 0.5
+
+[default]
+width = 16
+dropout = 0.1
+"""
+
+
+def _space(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "mlp.toml"
+    path.write_text(MLP + extra, encoding="utf-8")
+    return path
+
+
+def test_portfolio_entries_are_loaded_and_filtered_by_layout(tmp_path: Path) -> None:
+    path = _space(
+        tmp_path,
+        """
+[[portfolio]]
+layouts = ["image"]
+width = 32
+
+[[portfolio]]
+width = 32
+dropout = 0.3
+lr = 0.003
+""",
+    )
+    space = load_space("", path=path)
+    assert len(space.portfolio) == 2
+    assert space.portfolio_for("series") == [{"width": 32, "dropout": 0.3, "lr": 0.003}]
+    assert [e["width"] for e in space.portfolio_for("image")] == [32, 32]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("depth = 3", "names 'depth', which is not a parameter"),
+        ("width = 64", "width = 64 is not in its space"),
+        ("lr = 5.0", "lr = 5.0 is not in its space"),
+        ('layouts = "image"', "'layouts' must be a list"),
+    ],
+)
+def test_a_bad_portfolio_entry_is_refused_with_its_name(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    path = _space(tmp_path, f"\n[[portfolio]]\n{entry}\n")
+    with pytest.raises(UsageError, match=message):
+        load_space("", path=path)
+
+
+def test_every_shipped_portfolio_entry_is_in_its_space() -> None:
+    for path in sorted(space_dir().glob("*.toml")):
+        family, _, layout = path.stem.partition(".")
+        space = load_space(family, layout=layout or None)  # raises on a bad entry
+        for entry in space.portfolio:
+            assert set(entry) - {"layouts"}, f"{path.name}: an empty portfolio entry"
+
+
+def test_the_portfolio_is_tried_after_the_default_and_before_the_sampler(
+    tmp_path: Path,
+) -> None:
+    path = _space(
+        tmp_path,
+        """
+[[portfolio]]
+width = 32
+lr = 0.003
+
+[[portfolio]]
+layouts = ["image"]
+width = 16
+""",
+    )
+    table = load_table(make_series(n=60, length=16))
+    profile = profile_table(table)
+    plan = make_plan(profile, families=("mlp", "cnn1d"), timeout_s=60.0, space_files=(path,))
+    assert plan.share_per_family >= 3
+    study = open_study(f"sqlite:///{tmp_path / 'study.db'}", plan, enqueue=True)
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    fixed = [t.system_attrs["fixed_params"] for t in waiting]
+    mlp = [f for f in fixed if f["family"] == "mlp"]
+    assert mlp[0] == {"family": "mlp", "mlp.width": 16, "mlp.dropout": 0.1, **plan.shared.default}
+    assert mlp[1] == {"family": "mlp", "mlp.width": 32, "lr": 0.003}  # the series entry only
+    assert mlp[2] == {"family": "mlp"}  # past the portfolio: the sampler's
+    marked = [
+        t.user_attrs.get(ATTR_PORTFOLIO)
+        for t in waiting
+        if t.system_attrs["fixed_params"]["family"] == "mlp"
+    ]
+    assert marked == [None, 1, None]
+    assert portfolio_params(plan, "mlp", 1) is None
