@@ -414,6 +414,9 @@ def fit(
         click.echo(rec.headline)
         for reason in rec.reasons:
             click.echo(f"  - {reason}")
+        timing = _time_line(getattr(rec, "phase_seconds", None), getattr(rec, "budget_s", None))
+        if timing:
+            click.echo(timing)
         click.echo(f"report: {run.report_path}")
     if rec.recommended is None:
         click.echo(
@@ -654,6 +657,25 @@ def export(run_dir: Path, fmt: str, output: Path | None, as_json: bool) -> None:
         _emit_json({"format": fmt, "path": str(path), "family": run.model.config.family})
         return
     click.echo(str(path))
+
+
+def _time_line(phases: dict[str, float] | None, budget_s: float | None) -> str | None:
+    """Where the time went, in one line: each phase of the command, then the total.
+
+    Example:
+        >>> _time_line({"load": 0.5, "search": 80.0, "trials: mlp": 70.0, "total": 95.2}, 120.0)
+        'time: load 0.5 s, search 80.0 s; total 95.2 s of a 120 s budget'
+    """
+    if not phases:
+        return None
+    parts = [
+        f"{k} {v:.1f} s" for k, v in phases.items() if k != "total" and not k.startswith("trials:")
+    ]
+    total = phases.get("total")
+    end = "" if total is None else f"; total {total:.1f} s"
+    if total is not None and budget_s:
+        end += f" of a {budget_s:g} s budget"
+    return "time: " + ", ".join(parts) + end
 
 
 def main() -> None:
