@@ -16,6 +16,7 @@ demo: setup
 lint: setup-dev
 	$(VENV)/bin/ruff check archselect tests benchmarks
 	$(VENV)/bin/mypy archselect
+	$(VENV)/bin/lint-imports
 
 browser:
 	bash scripts/install_browser.sh

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from archselect._serde import JsonRecord
+from archselect.core.data import Profile
+from archselect.core.recommendation import Recommendation
 from archselect.load import Table
-from archselect.profile import Profile, open_image
-from archselect.select import Recommendation
+from archselect.profile import open_image
 
 __all__ = [
     "DataPreview",

@@ -6,15 +6,12 @@ This module is not a stage: it is the one place that calls them in order
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import logging
 import math
-import os
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +22,7 @@ import pandas as pd
 
 from archselect import _budget, _signals
 from archselect._budget import BASELINE_FRACTION, Clock, search_window
-from archselect._errors import RunDirError, UsageError
+from archselect._errors import UsageError
 from archselect._insight import (
     DataPreview,
     Evaluation,
@@ -37,7 +34,7 @@ from archselect._insight import (
 from archselect._parallel import plan_workers, run_local_workers
 from archselect._serde import JsonRecord
 from archselect._version import RUN_FORMAT, __version__
-from archselect.baselines import BaselineResult, fit_baseline
+from archselect.baselines import fit_baseline
 from archselect.export import (
     BaselineModel,
     ExportedModel,
@@ -51,6 +48,27 @@ from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
 from archselect.profile import Profile, profile_table
+from archselect.rundir import (
+    MODEL,
+    OWN_FILES,
+    OWN_MODEL_FILES,
+    PLAN,
+    PROFILE,
+    RECOMMENDATION,
+    REPORT,
+    STUDY_DB,
+    TRIAL_COLUMNS,
+    TRIALS,
+    RunDir,
+    RunInfo,
+    RunPlan,
+    _guard_run_dir,
+    _remove_own_files,
+    check_run_dir,
+    default_run_dir,
+    read_trials_csv,
+    write_trials_csv,
+)
 from archselect.search import (
     RECIPE_FORMAT,
     STUDY_NAME,
@@ -81,34 +99,25 @@ from archselect.train import (
     train_network,
 )
 
-__all__ = ["Run", "RunInfo", "fit", "load", "read_trials_csv"]
-
-PROFILE = "profile.json"
-PLAN = "plan.json"
-TRIALS = "trials.csv"
-RECOMMENDATION = "recommendation.json"
-REPORT = "report.html"
-MODEL = "model"
-STUDY_DB = "study.db"
-#: Files archselect writes into a run directory; ``--force`` removes only these.
-OWN_FILES = (
-    PROFILE,
-    PLAN,
-    TRIALS,
-    RECOMMENDATION,
-    REPORT,
-    STUDY_DB,
-    STUDY_DB + "-wal",
-    STUDY_DB + "-shm",
-    STUDY_DB + "-journal",
-)
-OWN_MODEL_FILES = (
-    "weights.pt",
-    "config.json",
-    "preprocessing.json",
-    "model.onnx",
-    "baseline.skops",
-)
+__all__ = [
+    "MODEL",
+    "OWN_FILES",
+    "OWN_MODEL_FILES",
+    "PLAN",
+    "PROFILE",
+    "RECOMMENDATION",
+    "REPORT",
+    "STUDY_DB",
+    "TRIALS",
+    "TRIAL_COLUMNS",
+    "Run",
+    "RunInfo",
+    "RunPlan",
+    "fit",
+    "load",
+    "read_trials_csv",
+    "write_trials_csv",
+]
 
 TrialHook = Callable[[TrialRecord], None]
 #: Seeds feed numpy, scikit-learn and torch, which all accept 0 … 2**32 - 1.
@@ -151,23 +160,6 @@ LENGTH_LATENCY_SHARE = 0.25
 REPORT_RESERVE_S = 3.0
 
 
-@dataclass(frozen=True)
-class RunInfo(JsonRecord):
-    """How the run was made: enough to reproduce it."""
-
-    format_version: int
-    archselect_version: str
-    command: str
-    seed: int
-    storage: str
-    study_name: str
-    data_path: str | None
-    data_sha256: str
-    data_size_bytes: int
-    versions: dict[str, str] = field(default_factory=dict)
-    started: str = ""
-
-
 def _versions() -> dict[str, str]:
     import optuna
     import pytorch_lightning
@@ -184,223 +176,6 @@ def _versions() -> dict[str, str]:
         "pandas": pd.__version__,
         "numpy": np.__version__,
     }
-
-
-# --- trials.csv -------------------------------------------------------------------------------
-
-TRIAL_COLUMNS = (
-    "kind",
-    "number",
-    "family",
-    "state",
-    "val_metric",
-    "test_metric",
-    "train_metric",
-    "gap",
-    "train_time_s",
-    "epochs",
-    "best_epoch",
-    "cv_folds",
-    "n_params",
-    "peak_memory_mb",
-    "latency_b1_ms",
-    "latency_b256_ms",
-    "device",
-    "duration_s",
-    "completed_unix",
-    "threads",
-    "sec_per_epoch_row",
-    "seq_len",
-    "latency_len1x_ms",
-    "latency_len2x_ms",
-    "latency_len4x_ms",
-    "error",
-    "note",
-    "params",
-    "history_val",
-    "extra_metrics",
-)
-
-
-def write_trials_csv(result: SearchResult, path: Path) -> None:
-    """One row per trial, then one per baseline (``kind`` = ``baseline``).
-
-    Columns: ``kind`` (``trial`` or ``baseline``: a non-deep reference, never a
-    candidate), the :class:`TrialRecord` measurements, ``seq_len`` and
-    ``latency_len{1,2,4}x_ms`` (sequence data, each family's best trial: batch-1 latency
-    per sample at lengths T, 2T, 4T), ``note`` (baselines: what the reference is, or why it
-    was skipped; trials: why one stopped early, e.g. at the ``--timeout`` deadline),
-    ``params`` and ``history_val`` (JSON). Per-family best-score-versus-trials follows from
-    ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``: on small data the
-    validation figures are out-of-fold over that many folds.
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=TRIAL_COLUMNS)
-        writer.writeheader()
-        for t in result.trials:
-            row = {k: getattr(t, k, None) for k in TRIAL_COLUMNS if hasattr(t, k)}
-            row.update(
-                kind="trial",
-                params=json.dumps(t.params),
-                history_val=json.dumps(list(t.history_val)),
-                extra_metrics=json.dumps(t.extra_metrics),
-            )
-            writer.writerow(row)
-        for b in result.baselines:
-            writer.writerow(
-                {
-                    "kind": "baseline",
-                    "family": b.name,
-                    "state": b.state,
-                    "note": b.note or b.description,
-                    "val_metric": b.val_metric,
-                    "test_metric": b.test_metric,
-                    "train_time_s": b.train_time_s,
-                    "latency_b256_ms": b.latency_b256_ms,
-                    "error": b.error,
-                    "params": "{}",
-                    "history_val": "[]",
-                    "extra_metrics": json.dumps(b.extra_metrics),
-                }
-            )
-    tmp.replace(path)
-
-
-def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
-    """Rebuild the :class:`SearchResult` from ``trials.csv`` (no database needed)."""
-    frame = pd.read_csv(
-        path,
-        dtype={"error": "string", "device": "string", "note": "string"},
-        keep_default_na=True,
-    )
-    trials, baselines = [], []
-
-    def val(row: pd.Series, key: str) -> Any:
-        v = row.get(key)
-        return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else v
-
-    def extra(row: pd.Series) -> dict[str, float]:
-        text = val(row, "extra_metrics")
-        return dict(json.loads(text)) if isinstance(text, str) else {}
-
-    for _, row in frame.iterrows():
-        if row["kind"] == "baseline":
-            baselines.append(
-                BaselineResult(
-                    name=str(row["family"]),
-                    val_metric=val(row, "val_metric"),
-                    test_metric=val(row, "test_metric"),
-                    train_time_s=float(row["train_time_s"]),
-                    latency_b256_ms=val(row, "latency_b256_ms"),
-                    error=val(row, "error"),
-                    note=val(row, "note") if row["state"] == "SKIPPED" else None,
-                    extra_metrics=extra(row),
-                )
-            )
-            continue
-        data = {
-            k: val(row, k)
-            for k in TRIAL_COLUMNS
-            if k not in ("kind", "params", "history_val", "extra_metrics")
-        }
-        data["extra_metrics"] = extra(row)
-        data["params"] = json.loads(row["params"])
-        data["history_val"] = json.loads(row["history_val"])
-        data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
-        for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len", "threads"):
-            if data.get(k) is not None:
-                data[k] = int(data[k])
-        data["number"], data["family"], data["state"] = (
-            int(row["number"]),
-            str(row["family"]),
-            str(row["state"]),
-        )
-        trials.append(TrialRecord.from_dict(data))
-    return SearchResult(
-        study_name="",
-        storage="",
-        metric=metric,
-        direction=direction,
-        trials=tuple(trials),
-        baselines=tuple(baselines),
-    )
-
-
-# --- the run directory -----------------------------------------------------------------------
-
-
-def default_run_dir(table: Table) -> Path:
-    stem = Path(table.facts.path).stem if table.facts.path else "frame"
-    return Path("runs") / stem
-
-
-def _check_writable_dir(run_dir: Path) -> None:
-    """``--out`` must be (or be creatable in) a writable folder of a real file system."""
-    resolved = run_dir.resolve()
-    if resolved.parts[1:2] in (("proc",), ("sys",), ("dev",)):
-        raise UsageError(f"--out {run_dir} is inside a kernel file system; choose a real folder.")
-    existing = next(p for p in (resolved, *resolved.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"--out {run_dir} cannot be written: {existing} is not a writable folder; choose "
-            "another --out."
-        )
-
-
-def _check_own_files(run_dir: Path) -> None:
-    """archselect's own names in a run directory must be regular files (or absent)."""
-    names = [*OWN_FILES, *(f"{MODEL}/{n}" for n in OWN_MODEL_FILES)]
-    for name in names:
-        path = run_dir / name
-        if path.exists() and not path.is_file():
-            raise RunDirError(
-                f"{path} is not a regular file (a folder?), but archselect writes its {name} "
-                "there; move it away and rerun."
-            )
-
-
-def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
-    """Refuse a directory holding another data set's run (or foreign files) unless forced."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UsageError(f"--out {run_dir} is a file; give a directory for the run.")
-    _check_writable_dir(run_dir)
-    if not run_dir.exists():
-        return
-    _check_own_files(run_dir)
-    profile_path = run_dir / PROFILE
-    if profile_path.exists():
-        try:
-            old = json.loads(profile_path.read_text(encoding="utf-8"))
-            source = old.get("source") if isinstance(old, dict) else None
-            old_sha = source.get("sha256") if isinstance(source, dict) else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            old_sha = None
-        if old_sha == table.facts.sha256:
-            _check_format(run_dir)
-            return
-        if not force:
-            raise UsageError(
-                f"{run_dir} holds a run on different data; choose another --out or pass --force "
-                "to replace that run."
-            )
-    elif any(run_dir.iterdir()) and not force:
-        raise UsageError(
-            f"{run_dir} is not empty and holds no archselect run; choose another --out or pass "
-            "--force (only archselect's own files are ever removed)."
-        )
-    if force:
-        _remove_own_files(run_dir)
-
-
-def _remove_own_files(run_dir: Path) -> None:
-    """Remove archselect's own files from ``run_dir`` (nothing else)."""
-    for name in OWN_FILES:
-        (run_dir / name).unlink(missing_ok=True)
-    for name in OWN_MODEL_FILES:
-        (run_dir / MODEL / name).unlink(missing_ok=True)
-    if (run_dir / MODEL).is_dir() and not any((run_dir / MODEL).iterdir()):
-        (run_dir / MODEL).rmdir()
 
 
 def _guard_resume(
@@ -427,47 +202,6 @@ def _guard_resume(
         f"{where} holds a search begun with other settings ({'; '.join(conflicts)}), which "
         f"this run cannot resume; rerun with the settings that began it, or {fix}."
     )
-
-
-def _check_format(run_dir: Path) -> None:
-    plan_path = run_dir / PLAN
-    if not plan_path.exists():
-        return
-    damaged = f"{plan_path} is damaged ({{}}); rerun fit with --force."
-    try:
-        plan = json.loads(plan_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise RunDirError(damaged.format(_why(exc))) from exc
-    run = plan.get("run") if isinstance(plan, dict) else None
-    if not isinstance(run, dict):
-        raise RunDirError(damaged.format("no 'run' record"))
-    fmt = run.get("format_version", 1)
-    if isinstance(fmt, bool) or not isinstance(fmt, int | float) or not math.isfinite(fmt):
-        raise RunDirError(damaged.format(f"format_version {fmt!r} is not a number"))
-    if fmt > RUN_FORMAT:
-        raise RunDirError(
-            f"{run_dir} was written by a newer archselect (run format {fmt} > {RUN_FORMAT}); "
-            "upgrade archselect to use it."
-        )
-
-
-@dataclass(frozen=True)
-class RunPlan(Plan):
-    """The plan as stored in ``plan.json``: the stage's plan plus how the run was made."""
-
-    run: RunInfo | None = None
-
-
-#: Longest reason quoted from a parse error in a "damaged file" message.
-MAX_REASON_CHARS = 120
-
-
-def _why(exc: Exception) -> str:
-    """A parse error in a few words: missing fields named plainly, else its first line."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, TypeError) and "required" in text:
-        return "fields missing: " + text.split(":", 1)[-1].strip()[:MAX_REASON_CHARS]
-    return text[:MAX_REASON_CHARS]
 
 
 def ensemble_size(n_rows: int) -> int:
@@ -992,16 +726,13 @@ def forecast_plot_data(
     }
 
 
-class Run:
+class Run(RunDir):
     """A finished (or interrupted) run, read from its directory.
 
     Example:
         >>> run = archselect.load("runs/digits")  # doctest: +SKIP
         >>> run.predict(frame)["prediction"]  # doctest: +SKIP
     """
-
-    def __init__(self, run_dir: str | Path) -> None:
-        self.run_dir = Path(run_dir)
 
     def __repr__(self) -> str:
         return f"Run({str(self.run_dir)!r})"
@@ -1012,47 +743,9 @@ class Run:
 
         return notebook_html(self.run_dir)
 
-    def _read(self, name: str, cls: type[Any]) -> Any:
-        path = self.run_dir / name
-        if not path.exists():
-            raise RunDirError(f"{self.run_dir} has no {name}; is it an archselect run directory?")
-        try:
-            return cls.read(path)
-        except (json.JSONDecodeError, TypeError, KeyError, ValueError, AttributeError) as exc:
-            raise RunDirError(f"{path} is damaged ({_why(exc)}); rerun fit with --force.") from exc
-
-    @cached_property
-    def profile(self) -> RunProfile:
-        return self._read(PROFILE, RunProfile)  # type: ignore[no-any-return]
-
-    @cached_property
-    def plan(self) -> RunPlan:
-        return self._read(PLAN, RunPlan)  # type: ignore[no-any-return]
-
-    @cached_property
-    def recommendation(self) -> RunRecommendation:
-        return self._read(RECOMMENDATION, RunRecommendation)  # type: ignore[no-any-return]
-
-    @cached_property
-    def search_result(self) -> SearchResult:
-        path = self.run_dir / TRIALS
-        if not path.exists():
-            raise RunDirError(
-                f"{self.run_dir} has no {TRIALS}; is it an archselect run directory?"
-            )
-        try:
-            return read_trials_csv(path, metric=self.plan.metric, direction=self.plan.direction)
-        except (KeyError, TypeError, ValueError) as exc:  # pandas' parse errors are ValueErrors
-            why = _why(exc)
-            raise RunDirError(f"{path} is damaged ({why}); rerun fit to rewrite it.") from exc
-
     @cached_property
     def model(self) -> ExportedModel | BaselineModel:
         return load_model(self.run_dir / MODEL)
-
-    @property
-    def report_path(self) -> Path:
-        return self.run_dir / REPORT
 
     def predict(self, data: str | Path | pd.DataFrame) -> pd.DataFrame:
         """Predict every row of ``data`` (a CSV path or DataFrame); a target column is ignored.
@@ -1069,11 +762,6 @@ class Run:
 
 def load(run_dir: str | Path) -> Run:
     """Open a run directory written by :func:`fit` (checks it is one, and its format)."""
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise RunDirError(f"{path} is not a directory; pass the --out directory of a fit.")
-    _check_format(path)
-    _check_own_files(path)
-    run = Run(path)
+    run = Run(check_run_dir(run_dir))
     run.plan  # noqa: B018  (validates plan.json)
     return run

@@ -307,9 +307,9 @@ def interval_text(metric: str, iv: tuple[float, float] | None) -> str:
 
 def label(name: str | None) -> str:
     """A candidate's name for a sentence: references by their short name."""
-    from archselect.baselines import BASELINE_NAMES
+    from archselect.core import records
 
-    return BASELINE_NAMES.get(name or "", name or "n/a")
+    return records.BASELINE_NAMES.get(name or "", name or "n/a")
 
 
 class Verdict:
@@ -331,7 +331,7 @@ class Verdict:
         winner: Any,
         interval: Callable[[np.ndarray, np.ndarray, int], tuple[float, float] | None],
     ) -> None:
-        from archselect.baselines import EXPORTABLE_BASELINES
+        from archselect.core import records
 
         self.metric, self.seed = plan.metric, plan.seed
         self.sign = 1.0 if plan.direction == "maximize" else -1.0
@@ -346,7 +346,7 @@ class Verdict:
         done = [b for b in result.baselines if b.val_metric is not None and b.state == "COMPLETE"]
         refs = [self._candidate(b.name, "baseline", b.val_metric, b, b) for b in done]
         self.exportable = [
-            c for c in refs if c.name in EXPORTABLE_BASELINES and plan.layout != "forecast"
+            c for c in refs if c.name in records.EXPORTABLE_BASELINES and plan.layout != "forecast"
         ]
         base = max(self.exportable, key=lambda c: self.sign * c.val_metric, default=None)
         self.why = ""

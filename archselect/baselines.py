@@ -13,10 +13,8 @@ cross-validates), as the deep trials do, so the selection compares them row by r
 
 from __future__ import annotations
 
-import base64
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,9 +27,22 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
 from archselect import _forecast
-from archselect._serde import JsonRecord
+from archselect.core.metrics import (
+    decode_scores as decode_scores,
+)
+from archselect.core.metrics import (
+    encode_scores,
+    per_sample_scores,
+    score,
+)
+from archselect.core.records import (
+    BASELINE_DESCRIPTIONS,
+    BASELINE_NAMES,
+    EXPORTABLE_BASELINES,
+    KNN_NEIGHBOURS,
+    BaselineResult,
+)
 from archselect.prepare import Fold, Prepared, out_of_fold
-from archselect.train import per_sample_scores, score
 
 __all__ = [
     "BASELINE_DESCRIPTIONS",
@@ -49,104 +60,13 @@ __all__ = [
 MAX_ITER = 1000
 #: MiniRocket needs series at least this long (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
-#: Neighbours of the k-nearest-neighbours reference (fewer when the data has fewer rows).
-KNN_NEIGHBOURS = 5
 #: The RBF SVM's fit grows with the square of the rows: above this many training rows it
 #: is skipped (with a note) rather than let it eat the budget.
 SVM_MAX_ROWS = 10_000
-#: Validation rows whose per-row scores are kept per baseline (as for trials).
-MAX_STORED_SCORES = 8192
-#: References that can be recommended: exported with skops and used by ``predict``.
-#: (Forecast references stay references.)
-EXPORTABLE_BASELINES = (
-    "minirocket",
-    "logistic_regression",
-    "ridge",
-    "hist_gradient_boosting",
-    "knn_euclidean",
-    "k_nearest_neighbours",
-    "svm_rbf",
-    "tfidf_logistic_regression",
-)
-#: What each baseline is, in words (the report and trials.csv show it).
-BASELINE_DESCRIPTIONS = {
-    "logistic_regression": "logistic regression on the flattened, standardised features",
-    "ridge": "ridge regression on the flattened, standardised features",
-    "hist_gradient_boosting": "scikit-learn HistGradientBoosting on the flattened features",
-    "knn_euclidean": "1-nearest neighbour, Euclidean distance on the standardised series",
-    "k_nearest_neighbours": f"{KNN_NEIGHBOURS}-nearest neighbours on the standardised features",
-    "svm_rbf": "support-vector machine, RBF kernel, on the standardised features",
-    "tfidf_logistic_regression": "TF-IDF of word unigrams and bigrams + logistic regression",
-    "minirocket": "MiniRocket random convolutional features + ridge (aeon)",
-}
 BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
-#: Short names of the references, for headlines ("Use logistic regression: …").
-BASELINE_NAMES = {
-    "logistic_regression": "logistic regression",
-    "ridge": "ridge regression",
-    "hist_gradient_boosting": "gradient boosting (HistGradientBoosting)",
-    "knn_euclidean": "1-nearest neighbour",
-    "k_nearest_neighbours": f"{KNN_NEIGHBOURS}-nearest neighbours",
-    "svm_rbf": "an RBF support-vector machine",
-    "tfidf_logistic_regression": "TF-IDF + logistic regression",
-    "minirocket": "MiniRocket",
-}
 MINIROCKET_MISSING = (
     "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
 )
-
-
-@dataclass(frozen=True)
-class BaselineResult(JsonRecord):
-    """One reference model's scores on the validation and test splits."""
-
-    name: str
-    val_metric: float | None
-    test_metric: float | None
-    train_time_s: float
-    latency_b256_ms: float | None = None
-    error: str | None = None
-    #: Why the baseline was not run (e.g. an optional package is missing); no metrics then.
-    note: str | None = None
-    #: Forecasts: ``val_mae``, ``val_mase``, ``test_mae``, ``test_mase`` …
-    extra_metrics: dict[str, float] = field(default_factory=dict)
-    #: Forecasts: the test period forecast, windows laid end to end (target units).
-    test_forecast: tuple[float, ...] = ()
-    #: Per-row validation scores (1/0 correct, or squared error), the rows the trials are
-    #: scored on (out-of-fold where the study cross-validates), base64 float16.
-    val_scores_b64: str | None = None
-    #: Classification: per-row validation Brier scores (lower is better), as above.
-    val_brier_b64: str | None = None
-
-    def val_scores(self) -> np.ndarray | None:
-        """Per-row validation scores, as :meth:`archselect.search.TrialRecord.val_scores`."""
-        return decode_scores(self.val_scores_b64)
-
-    def val_brier(self) -> np.ndarray | None:
-        """Per-row validation Brier scores (classification), else None."""
-        return decode_scores(self.val_brier_b64)
-
-    @property
-    def state(self) -> str:
-        """``COMPLETE``, ``FAIL`` (raised: see ``error``) or ``SKIPPED`` (see ``note``)."""
-        return "FAIL" if self.error else "SKIPPED" if self.note else "COMPLETE"
-
-    @property
-    def description(self) -> str:
-        """One phrase saying what this reference model is."""
-        return BASELINE_DESCRIPTIONS.get(self.name, self.name)
-
-
-def encode_scores(scores: np.ndarray) -> str:
-    """Per-row scores as base64 float16 (the format trials store theirs in)."""
-    return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
-
-
-def decode_scores(b64: str | None) -> np.ndarray | None:
-    """The inverse of :func:`encode_scores` (None stays None)."""
-    if not b64:
-        return None
-    return np.frombuffer(base64.b64decode(b64), dtype=np.float16).astype(np.float64)
 
 
 def _brier(proba: np.ndarray, y: np.ndarray) -> np.ndarray:

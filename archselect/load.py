@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
-from archselect._serde import JsonRecord
+from archselect.core.data import SourceFacts
 
 __all__ = ["SourceFacts", "Table", "file_sha256", "load_table"]
 
@@ -44,22 +44,6 @@ BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
-
-
-@dataclass(frozen=True)
-class SourceFacts(JsonRecord):
-    """Where the data came from and what it looked like on arrival."""
-
-    path: str | None
-    sha256: str
-    n_rows: int
-    n_columns: int
-    columns: tuple[str, ...]
-    dtypes: tuple[str, ...]
-    separator: str = ","
-    encoding: str = "utf-8"
-    size_bytes: int = 0
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 from archselect._errors import UsageError
-from archselect._serde import JsonRecord
-from archselect.models import list_models
-from archselect.profile import Profile
-from archselect.spaces import SHARED, Space, load_shared_space, load_space
-from archselect.train import metric_direction, metric_for
+from archselect.core.data import Profile
+from archselect.core.metrics import metric_direction, metric_for
+from archselect.core.plan import Plan
+from archselect.spaces import SHARED, Space, family_layouts, load_shared_space, load_space
 
 __all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_TRIALS_PER_FAMILY", "Plan", "make_plan"]
 
@@ -71,42 +70,6 @@ def baselines_for(layout: str, task: str) -> tuple[str, ...]:
     return BASELINES[task] + extra
 
 
-@dataclass(frozen=True)
-class Plan(JsonRecord):
-    """The candidate families, their spaces, the shared space and the budget."""
-
-    modality: str
-    layout: str
-    task: str
-    metric: str
-    direction: str
-    families: tuple[Space, ...]
-    shared: Space
-    baselines: tuple[str, ...]
-    n_trials: int | None
-    timeout_s: float | None
-    share_per_family: int
-    seed: int
-    #: What the study optimises: ``(metric,)`` (one objective, the default) or
-    #: ``(metric, "latency")`` (a multi-objective study whose Pareto front is reported;
-    #: latency is milliseconds per sample at batch 1, minimised).
-    objectives: tuple[str, ...] = ()
-    #: Median pruning of unpromising trials (off: every trial trains to its end).
-    pruning: bool = True
-
-    @property
-    def multi_objective(self) -> bool:
-        """Whether the study has more than one objective (then it has a Pareto front)."""
-        return len(self.objectives) > 1
-
-    @property
-    def family_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.families)
-
-    def space(self, family: str) -> Space:
-        return next(f for f in self.families if f.name == family)
-
-
 def fair_share(n_trials: int | None, n_families: int) -> int:
     """Trials each family is guaranteed before the sampler concentrates."""
     if n_trials is None:
@@ -128,6 +91,25 @@ def _objectives(names: tuple[str, ...] | None, metric: str) -> tuple[str, ...]:
             f"{metric},latency."
         )
     return resolved
+
+
+def list_models(layout: str | None = None) -> list[str]:
+    """Known family names (optionally only those that fit ``layout``), without torch.
+
+    The shipped search spaces name every shipped family and its layouts; a builder that a
+    user registered in this process (``archselect.models.register_model``, which has
+    loaded torch already) counts too.
+
+    Example:
+        >>> "cnn2d" in list_models("image") and "cnn2d" not in list_models("series")
+        True
+    """
+    layouts = dict(family_layouts())
+    registry = sys.modules.get("archselect.models._registry")
+    if registry is not None:
+        for name in registry.list_models():
+            layouts.setdefault(name, tuple(registry.model_layouts(name)))
+    return sorted(n for n, fits in layouts.items() if layout is None or layout in fits)
 
 
 def _with_layouts(space: Space, layout: str) -> Space:

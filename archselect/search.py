@@ -32,7 +32,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,6 +56,9 @@ from archselect._errors import UsageError
 from archselect._secrets import mask_url, redact, remember_url
 from archselect._serde import JsonRecord
 from archselect.baselines import BaselineResult, run_baselines
+from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
+from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, SearchResult, TrialRecord
+from archselect.core.records import best_by_family as best_by_family
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
@@ -144,97 +147,9 @@ LENGTH_MIN_REPEATS = 3
 LENGTH_MAX_S = 1.0
 #: Parameter importances need at least this many complete trials (per group).
 MIN_IMPORTANCE_TRIALS = 2
-#: Key of the importances computed over every family's trials together.
-ALL_FAMILIES = "all families"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
-@dataclass(frozen=True)
-class TrialRecord(JsonRecord):
-    """One trial as the report and the selection see it."""
-
-    number: int
-    family: str
-    state: str
-    params: dict[str, Any] = field(default_factory=dict)
-    val_metric: float | None = None
-    test_metric: float | None = None
-    train_metric: float | None = None
-    gap: float | None = None
-    train_time_s: float | None = None
-    epochs: int | None = None
-    best_epoch: int | None = None
-    n_params: int | None = None
-    peak_memory_mb: float | None = None
-    latency_b1_ms: float | None = None
-    latency_b256_ms: float | None = None
-    device: str | None = None
-    error: str | None = None
-    history_val: tuple[float, ...] = ()
-    val_scores_b64: str | None = None
-    #: Classification: per-row validation Brier scores (lower is better), as above.
-    val_brier_b64: str | None = None
-    duration_s: float | None = None
-    #: Why a trial stopped early other than by pruning (e.g. at the ``--timeout`` deadline).
-    note: str | None = None
-    #: Small data: the validation figures are out-of-fold over this many cross-validation
-    #: folds of the train + validation rows (``best_epoch``: the folds' median).
-    cv_folds: int | None = None
-    #: Sequence data only, and only for each family's best trial: the data's sequence
-    #: length T, and the inference latency per sample at batch 1 (ms) of the same
-    #: architecture built for sequences of length T, 2T and 4T.
-    seq_len: int | None = None
-    latency_len1x_ms: float | None = None
-    latency_len2x_ms: float | None = None
-    latency_len4x_ms: float | None = None
-    #: Forecasts: ``val_mae``, ``val_mase``, ``test_mae``, ``test_mase`` …
-    extra_metrics: dict[str, float] = field(default_factory=dict)
-    #: Forecasts: the test period forecast, windows laid end to end (target units).
-    test_forecast: tuple[float, ...] = ()
-    #: ``--timeout``: the measurement the trial's share paid for (see
-    #: :class:`archselect._budget.Fidelity`); empty without a time budget.
-    fidelity: dict[str, Any] = field(default_factory=dict)
-    #: Torch threads the trial trained with, and its measured training pace.
-    threads: int | None = None
-    sec_per_epoch_row: float | None = None
-    #: When the trial finished (``time.time()``), to tell when each family was measured.
-    completed_unix: float | None = None
-
-    def val_scores(self) -> np.ndarray | None:
-        return _decode_scores(self.val_scores_b64)
-
-    def val_brier(self) -> np.ndarray | None:
-        return _decode_scores(self.val_brier_b64)
-
-    def mean_val_brier(self) -> float:
-        """Mean validation Brier score (0 when not recorded: regression, older studies)."""
-        brier = self.val_brier()
-        return float(brier.mean()) if brier is not None else 0.0
-
-
-def _decode_scores(b64: str | None) -> np.ndarray | None:
-    if not b64:
-        return None
-    return np.frombuffer(base64.b64decode(b64), dtype=np.float16).astype(np.float64)
-
-
-@dataclass(frozen=True)
-class SearchResult(JsonRecord):
-    """Every trial and every baseline of the study."""
-
-    study_name: str
-    storage: str
-    metric: str
-    direction: str
-    trials: tuple[TrialRecord, ...]
-    baselines: tuple[BaselineResult, ...]
-    #: The study's objectives: ``(metric,)`` or ``(metric, "latency")``.
-    objectives: tuple[str, ...] = ()
-
-    def finished(self) -> list[TrialRecord]:
-        return [t for t in self.trials if t.state == "COMPLETE" and t.val_metric is not None]
 
 
 def storage_url(run_dir: Path, storage: str | None) -> str:
@@ -674,14 +589,6 @@ def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fo
         stored = 0 if begun else len(folds)
         study.set_user_attr(ATTR_CV_FOLDS, stored)
     return folds if stored else ()
-
-
-#: The start of a trial's ``note`` when the ``--timeout`` deadline stopped it.
-DEADLINE_NOTE = "stopped at the --timeout deadline"
-
-
-#: The note of a family's first trial that the deadline cut short (its result is kept).
-CUT_SHORT_NOTE = "cut short at the --timeout deadline"
 
 
 class _DeadlineStop:
@@ -1304,26 +1211,6 @@ def measure_length_latency(
         changed = True
     if changed:
         study.set_user_attr(LENGTH_LATENCY_ATTR, stored)
-
-
-def best_by_family(result: SearchResult) -> dict[str, TrialRecord]:
-    """The best finished trial of each family: by validation metric, ties broken by the mean
-    validation Brier score (classification)."""
-    sign = 1.0 if result.direction == "maximize" else -1.0
-    best: dict[str, TrialRecord] = {}
-    for t in result.finished():
-        assert t.val_metric is not None
-        cur = best.get(t.family)
-        if cur is None or _better(t, cur, sign):
-            best[t.family] = t
-    return best
-
-
-def _better(t: TrialRecord, cur: TrialRecord, sign: float) -> bool:
-    """A better validation metric, or the same one with a lower mean Brier score."""
-    if t.val_metric != cur.val_metric:
-        return sign * (t.val_metric or 0.0) > sign * (cur.val_metric or 0.0)
-    return t.mean_val_brier() < cur.mean_val_brier()
 
 
 def _group_importances(

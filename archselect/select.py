@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
-from archselect import baselines as _baselines
-from archselect._serde import JsonRecord
 from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
 from archselect._verdict import fmt_metric as _fmt
+from archselect.core import records as _records
+from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
+from archselect.core.records import SearchResult, TrialRecord, best_by_family
 from archselect.plan import Plan
 from archselect.profile import Profile
-from archselect.search import SearchResult, TrialRecord, best_by_family
 
 __all__ = [
     "BOOTSTRAP_ROUNDS",
@@ -34,109 +33,6 @@ BOOTSTRAP_ROUNDS = 2000
 #: model), and not clearly worse on the other.
 CHEAPER_LATENCY_FRACTION = 0.10
 CHEAPER_MEMORY_MB = 32.0
-
-
-@dataclass(frozen=True)
-class FamilySummary(JsonRecord):
-    """One row of the head-to-head table: a family's best trial and its trial counts.
-
-    The measurements (``val_metric`` … ``gap``) are those of the family's best trial.
-    Sequence data adds, for that trial, ``seq_len`` (T) and ``latency_len1x_ms`` /
-    ``latency_len2x_ms`` / ``latency_len4x_ms``: batch-1 inference latency per sample of
-    the same architecture on sequences of length T, 2T and 4T (how latency grows with
-    length). ``best_val_by_trial`` is the best validation metric so far after each of the
-    family's trials (in trial order, ``trial_numbers``), i.e. best-score-versus-trials;
-    entries are ``None`` until the family's first finished trial.
-    """
-
-    family: str
-    best_trial: int | None
-    val_metric: float | None
-    test_metric: float | None
-    train_time_s: float | None
-    n_params: int | None
-    peak_memory_mb: float | None
-    latency_b1_ms: float | None
-    latency_b256_ms: float | None
-    gap: float | None
-    trials: int
-    completed: int
-    pruned: int
-    failed: int
-    seq_len: int | None = None
-    latency_len1x_ms: float | None = None
-    latency_len2x_ms: float | None = None
-    latency_len4x_ms: float | None = None
-    trial_numbers: tuple[int, ...] = ()
-    best_val_by_trial: tuple[float | None, ...] = ()
-    #: Forecasts: MAE and MASE of the best trial (validation and test).
-    extra_metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ParetoPoint(JsonRecord):
-    """A trial on the accuracy–latency Pareto front (no other trial is at least as good
-    on both and better on one). ``latency_b1_ms``: inference ms per sample at batch 1."""
-
-    trial: int
-    family: str
-    val_metric: float
-    latency_b1_ms: float
-
-
-@dataclass(frozen=True)
-class Recommendation(JsonRecord):
-    """The verdict: which family, how much better, and why."""
-
-    family: str | None
-    trial: int | None
-    params: dict[str, Any]
-    metric: str
-    direction: str
-    val_metric: float | None
-    test_metric: float | None
-    runner_up: str | None
-    runner_up_val_metric: float | None
-    margin: float | None
-    margin_interval: tuple[float, float] | None
-    within_noise: bool
-    baseline_best: str | None
-    baseline_val_metric: float | None
-    baseline_test_metric: float | None
-    baseline_beats_deep: bool
-    profile_confidence: float
-    families: tuple[FamilySummary, ...] = ()
-    reasons: tuple[str, ...] = ()
-    final_test_metric: float | None = None
-    headline: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    #: The study's objectives, e.g. ``("accuracy",)`` or ``("accuracy", "latency")``.
-    objectives: tuple[str, ...] = ()
-    #: Multi-objective runs only: the Pareto front, most accurate first.
-    pareto_front: tuple[ParetoPoint, ...] = ()
-    #: Forecasts: the test period's truth and each family's (and baseline's) best forecast,
-    #: for the report's plot: ``times``, ``truth``, ``history_times``, ``history``,
-    #: ``forecasts`` {name: values}, ``baselines`` (names among them).
-    forecast_plot: dict[str, Any] = field(default_factory=dict)
-    #: What is recommended and exported: ``family`` (the deep family above) or ``baseline``
-    #: (the non-deep reference ``recommended``; ``family`` then stays the best deep family,
-    #: the architecture verdict).
-    kind: str = "family"
-    #: The recommended candidate's name (a family or a reference).
-    recommended: str | None = None
-    #: The candidate (family or reference) with the best validation / out-of-fold metric.
-    top_scorer: str | None = None
-    #: How often the selection rule picks each candidate over bootstrap resamples of the
-    #: validation rows: ``{"resamples": R, "rows": n, "shares": {name: fraction}}``.
-    verdict_stability: dict[str, Any] = field(default_factory=dict)
-    #: The recommendation against its closest rival on the same rows: ``a``, ``b``,
-    #: ``margin`` and its ``interval`` (metric difference, + favours ``a``) and, for
-    #: classification, ``only_a`` / ``only_b`` (rows only one gets right) with the exact
-    #: McNemar ``p_value``.
-    paired: dict[str, Any] = field(default_factory=dict)
-    #: Classification: the Brier check of the same pair: ``interval`` of the mean per-row
-    #: Brier difference (+ : ``a`` surer), and ``fired`` (the interval excludes 0).
-    brier_check: dict[str, Any] = field(default_factory=dict)
 
 
 def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
@@ -185,7 +81,7 @@ def pareto_front(result: SearchResult) -> list[ParetoPoint]:
     """Finished trials not dominated in (validation metric, batch-1 latency), best first.
 
     Example:
-        >>> from archselect.search import SearchResult, TrialRecord
+        >>> from archselect.core.records import SearchResult, TrialRecord
         >>> rec = lambda n, v, ms: TrialRecord(n, "mlp", "COMPLETE", val_metric=v,
         ...                                   latency_b1_ms=ms)
         >>> res = SearchResult("s", "", "accuracy", "maximize",
@@ -343,7 +239,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         exportable = [
             b
             for b in ok_baselines
-            if b.name in _baselines.EXPORTABLE_BASELINES
+            if b.name in _records.EXPORTABLE_BASELINES
             and b.state == "COMPLETE"
             and plan.layout != "forecast"
         ]

@@ -278,6 +278,32 @@ def _parse(path: Path, name: str) -> Space:
     )
 
 
+def family_layouts() -> dict[str, tuple[str, ...]]:
+    """Every shipped family and the layouts it fits, read from the TOML files alone.
+
+    ``<name>.toml`` and ``<name>.<layout>.toml`` add their ``layouts`` to ``name``.
+
+    Example:
+        >>> family_layouts()["resnet_small"]
+        ('image',)
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    paths = sorted(
+        space_dir().glob("*.toml"), key=lambda p: (p.name.split(".")[0], p.name.count("."))
+    )
+    for path in paths:
+        name = path.name.split(".")[0]
+        if name == SHARED:
+            continue
+        try:
+            layouts = tomllib.loads(path.read_text(encoding="utf-8")).get("layouts", ())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path} is not valid TOML ({exc}); fix the syntax.") from exc
+        known = out.get(name, ())
+        out[name] = known + tuple(str(x) for x in layouts if str(x) not in known)
+    return out
+
+
 def load_space(name: str, *, path: str | Path | None = None, layout: str | None = None) -> Space:
     """Load the shipped space of a family, or a user's TOML file.
 

@@ -35,6 +35,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from archselect import _signals
 from archselect._serde import JsonRecord
+from archselect.core.metrics import (
+    metric_direction,
+    metric_for,
+    per_sample_brier,
+    per_sample_scores,
+    score,
+)
 
 __all__ = [
     "FamilyModule",
@@ -135,40 +142,6 @@ class TrainResult(JsonRecord):
         """Train minus validation score (positive: overfitting), in the metric's direction."""
         sign = 1.0 if metric_direction(self.metric) == "maximize" else -1.0
         return sign * (self.train_metric - self.val_metric)
-
-
-def metric_for(task: str) -> str:
-    return "accuracy" if task == "classification" else "rmse"
-
-
-def metric_direction(metric: str) -> str:
-    return "maximize" if metric == "accuracy" else "minimize"
-
-
-def per_sample_scores(task: str, outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-row contribution to the metric: 1/0 correct, or squared error (scaled units)."""
-    if task == "classification":
-        return (outputs.argmax(axis=1) == y).astype(np.float64)
-    if y.ndim == 2:  # a forecast: mean squared error over the horizon
-        return ((outputs.reshape(y.shape) - y) ** 2).mean(axis=1).astype(np.float64)
-    return (outputs.reshape(len(y), -1)[:, 0] - y) ** 2
-
-
-def per_sample_brier(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-row Brier score of class logits ``(N, K)`` against labels ``(N,)`` (lower is better).
-
-    A proper score: unlike 1/0 correctness it tells two models apart that get the same rows
-    right, by how sure they were.
-    """
-    z = outputs - outputs.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # (N, K)
-    p[np.arange(len(y)), y] -= 1.0
-    return (p**2).sum(axis=1).astype(np.float64)
-
-
-def score(task: str, outputs: np.ndarray, y: np.ndarray, target_std: float = 1.0) -> float:
-    s = per_sample_scores(task, outputs, y)
-    return float(s.mean()) if task == "classification" else float(math.sqrt(s.mean()) * target_std)
 
 
 def select_device() -> str:

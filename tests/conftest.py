@@ -89,7 +89,7 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path)
     out = tmp_path_factory.mktemp("runs") / "digits"
     space = tmp_path_factory.mktemp("spaces") / "shared.toml"
     space.write_text(FAST_SHARED)
-    import archselect.baselines as baselines
+    import archselect.core.records as baselines
 
     old = train.MIN_STEPS, train.MIN_PATIENCE_STEPS
     old_exportable = baselines.EXPORTABLE_BASELINES

@@ -130,7 +130,7 @@ def test_a_first_trial_whose_share_cannot_pay_one_epoch_is_reported_too_slow(
 def test_a_budgeted_fit_times_its_phases_and_refits_at_its_trials_pace(
     tmp_path: Path, fast_space: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import archselect.baselines as baselines
+    import archselect.core.records as baselines
 
     monkeypatch.setattr(baselines, "EXPORTABLE_BASELINES", ())  # a network is exported
     data = tmp_path / "s.csv"

@@ -46,7 +46,7 @@ def failing_family() -> Iterator[str]:
 def test_fit_without_a_model_exits_3(
     failing_family: str, tmp_path: Path, fast_space: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import archselect.baselines as baselines
+    import archselect.core.records as baselines
 
     monkeypatch.setattr(baselines, "EXPORTABLE_BASELINES", ())  # no reference to fall back to
     rng = np.random.default_rng(0)

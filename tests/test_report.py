@@ -95,7 +95,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
 @pytest.fixture(scope="module")
 def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterator[Path]:
     """A sequence run in which every deep trial fails (the builder raises)."""
-    import archselect.baselines as baselines
+    import archselect.core.records as baselines
     import archselect.search as search
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -718,3 +718,25 @@ def test_cpu_memory_noise_and_reproduce_rows(digits_run: Path, tmp_path: Path) -
     )
     assert wall.group(1).startswith(f"{seconds:,.0f} s")
     assert re.search(r'id="machine">[^<]*trials ran on cpu', html)
+
+
+def test_rendering_a_report_loads_no_training_stack(digits_run: Path, tmp_path: Path) -> None:
+    """The report reads the run directory through the core and rundir alone."""
+    import shutil
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    shutil.copytree(digits_run, run)
+    code = (
+        "import sys\nfrom archselect.report import render_report\n"
+        f"render_report({str(run)!r})\n"
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'lightning', 'optuna') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]", out
+    assert "<html" in (run / "report.html").read_text(encoding="utf-8")[:200].lower()
+

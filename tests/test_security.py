@@ -53,7 +53,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _frame().to_csv(data, index=False)
     space = folder / "shared.toml"
     space.write_text(FAST_SHARED)
-    import archselect.baselines as baselines
+    import archselect.core.records as baselines
 
     old = train.MIN_STEPS
     old_exportable = baselines.EXPORTABLE_BASELINES

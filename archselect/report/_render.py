@@ -24,6 +24,8 @@ from typing import Any
 import jinja2
 import numpy as np
 
+from archselect._secrets import mask_url
+from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
 from archselect.report._verdict import (
     ACCURACY_METRICS,
     MEMORY_NOISE_MB,
@@ -32,6 +34,7 @@ from archselect.report._verdict import (
     metric_diff,
     metric_value,
 )
+from archselect.rundir import MODEL, PLAN, RECOMMENDATION, RunDir
 
 __all__ = ["notebook_html", "render_report", "report_context"]
 
@@ -414,10 +417,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         >>> ctx["verdict"]  # doctest: +SKIP
         'Use cnn2d: test accuracy 97.50% (exported model); ...'
     """
-    from archselect._run import MODEL, PLAN, RECOMMENDATION, Run
-    from archselect.search import ALL_FAMILIES, DEADLINE_NOTE, mask_url
-
-    run = Run(run_dir)
+    run = RunDir(run_dir)
     profile, plan, rec, result = run.profile, run.plan, run.recommendation, run.search_result
     metric, maximize = plan.metric, plan.direction == "maximize"
     preview = getattr(profile, "preview", None)

@@ -151,16 +151,16 @@ def not_searched(plan: Any, profile: Any) -> list[str]:
         A run on 8×8 images: ``['cnn1d, gru, lstm, rnn (they fit series, series_padded,
         forecast, text) and tcn (it fits series, forecast): the data is an 8×8 image']``.
     """
-    from archselect.models import list_models, model_layouts
+    from archselect.spaces import family_layouts
 
+    fits = family_layouts()
     planned = set(plan.family_names)
     layout = profile.layout
     by_layouts: dict[tuple[str, ...], list[str]] = {}
     chosen_out = []
-    for name in list_models():
+    for name, layouts in sorted(fits.items()):
         if name in planned:
             continue
-        layouts = model_layouts(name)
         if layout in layouts:
             chosen_out.append(name)
         else:

@@ -1,0 +1,40 @@
+"""Stage 3 — prepare: split the rows and fit the preprocessing on the training split only.
+
+The package splits the stage by concern: ``_constants``, ``_preprocessing`` (the fitted
+preprocessing ``predict`` replays), ``_splits`` (splits, folds, the Prepared tensors), ``_main``
+(:func:`prepare` for tables, images, series and text) and ``_forecasting`` (windows).
+"""
+
+from __future__ import annotations
+
+from archselect.prepare._constants import (
+    CV_FOLDS,
+    CV_MAX_ROWS,
+    MIN_STD,
+    SUPPORTED_LAYOUTS,
+    TEST_FRACTION,
+    VAL_FRACTION,
+)
+from archselect.prepare._main import fit_preprocessing, prepare
+from archselect.prepare._preprocessing import Preprocessing, reshape
+from archselect.prepare._splits import Fold, PlotSeries, Prepared, Split, cross_folds, out_of_fold
+
+#: The stage's API (the first group) and its named constants, kept importable here.
+__all__ = [
+    "CV_FOLDS",
+    "CV_MAX_ROWS",
+    "MIN_STD",
+    "SUPPORTED_LAYOUTS",
+    "TEST_FRACTION",
+    "VAL_FRACTION",
+    "Fold",
+    "PlotSeries",
+    "Prepared",
+    "Preprocessing",
+    "Split",
+    "cross_folds",
+    "fit_preprocessing",
+    "out_of_fold",
+    "prepare",
+    "reshape",
+]

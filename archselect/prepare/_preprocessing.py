@@ -1,0 +1,301 @@
+"""The fitted preprocessing (what ``predict`` replays) and the array helpers it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from archselect import _forecast
+from archselect._errors import DataError
+from archselect._forecast import ForecastSpec, SeriesGrid
+from archselect._serde import JsonRecord
+from archselect._text import TextEncoding
+from archselect.profile import (
+    open_image,
+    order_values,
+)
+
+
+@dataclass(frozen=True)
+class Preprocessing(JsonRecord):
+    """Everything needed to turn raw rows into model input, fitted on the training split.
+
+    ``transform`` is the one path from a DataFrame to tensors, shared by training,
+    ``predict`` and the export.
+    """
+
+    layout: str
+    task: str
+    target: str
+    feature_columns: tuple[str, ...]
+    input_shape: tuple[int, ...]
+    impute: tuple[float, ...]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    classes: tuple[str, ...] = ()
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    label_type: str = "str"
+    form: str = "table"
+    id_column: str | None = None
+    time_column: str | None = None
+    text: TextEncoding | None = None
+    forecast: ForecastSpec | None = None
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the model's output: classes, the forecast horizon, or 1."""
+        if self.forecast is not None:
+            return self.forecast.horizon
+        return len(self.classes) or 1
+
+    def model_inputs(self) -> dict[str, Any]:
+        """Builder arguments that come from the data, not the search (the vocabulary size)."""
+        return {"vocab_size": self.text.vocab_size} if self.text is not None else {}
+
+    def numeric_columns(self) -> list[str]:
+        return [c for c in self.feature_columns if c not in self.categories]
+
+    def raw_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """Numeric feature matrix (N, F) with missing values imputed and categories one-hot."""
+        missing = [c for c in self.feature_columns if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"The data lacks {len(missing)} feature column(s) the model was trained on "
+                f"(first: {missing[0]!r}); pass rows with the training columns."
+            )
+        numeric = self.numeric_columns()
+        x = _numeric_matrix(frame, numeric)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            x = np.where(bad, np.asarray(self.impute, dtype=np.float64)[None, :], x)
+        parts = [x]
+        for col, cats in self.categories.items():
+            values = frame[col].astype("string").fillna("").to_numpy()
+            parts.append(
+                (values[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(float)
+            )
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else x
+
+    def samples(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One row per model sample, in ``transform``'s order: the rows themselves, or in
+        long format the first row of each id (ids in order of first appearance)."""
+        if self.form == "long":
+            assert self.id_column is not None
+            return frame.drop_duplicates(self.id_column)
+        return frame
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Raw rows → float32 model input of shape ``(N, *input_shape)``.
+
+        The one path from a DataFrame to tensors (training, ``predict`` and the export).
+        Image files resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``).
+        Text: int64 token ids ``(N, T)``. Forecast: every input window ``(N, W, C)`` of the
+        (regularised, time-sorted) history, the last one last; with several series, each
+        series' windows in turn (series in order of first appearance).
+        """
+        if self.text is not None:
+            if self.text.column not in frame.columns:
+                raise DataError(
+                    f"The data lacks the text column {self.text.column!r} the model was "
+                    "trained on; pass rows with that column."
+                )
+            return self.text.encode(list(frame[self.text.column]))
+        if self.forecast is not None:
+            parts = [x for _, x in self.forecast_windows(frame)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if self.form == "long":
+            return self._long_tensor(frame)
+        if self.form == "image_paths":
+            return self._image_tensor(frame)
+        x = self.raw_matrix(frame)
+        x = (x - np.asarray(self.mean)) / np.asarray(self.std)
+        return reshape(x.astype(np.float32), self.layout, self.input_shape)
+
+    def forecast_windows(self, frame: pd.DataFrame) -> list[tuple[SeriesGrid, np.ndarray]]:
+        """Every series of the history with its standardised input windows ``(N, W, C)``.
+
+        Raises:
+            DataError: A series shorter than the window (named by its id).
+        """
+        assert self.forecast is not None
+        out = []
+        window = self.forecast.window
+        for s in self.forecast.panel(frame, self.feature_columns):
+            if len(s.values) < window:
+                which = (
+                    "The history"
+                    if s.series_id is None
+                    else f"Series {_forecast.series_label(s.series_id)!r} of the history"
+                )
+                raise DataError(
+                    f"{which} has {len(s.values)} time steps; the model reads the last "
+                    f"{window}, so pass at least that many rows."
+                )
+            z = (s.values - np.asarray(self.mean)) / np.asarray(self.std)
+            out.append((s, _forecast.windows(z.astype(np.float32), window)))
+        return out
+
+    def _image_tensor(self, frame: pd.DataFrame) -> np.ndarray:
+        """Image files → (N, C, H, W), resized, standardised per channel."""
+        from PIL import Image
+
+        (col,) = self.feature_columns
+        c, h, w = self.input_shape
+        if col not in frame.columns:
+            raise DataError(
+                f"The data lacks the image column {col!r} the model was trained on; "
+                "pass rows with that column."
+            )
+        base = frame.attrs.get("base_dir")
+        out = np.empty((len(frame), c, h, w), dtype=np.float32)
+        mode = "L" if c == 1 else "RGB"
+        for i, (row, value) in enumerate(frame[col].items()):
+            img = open_image(value, base, row, col).convert(mode)
+            if img.size != (w, h):
+                img = img.resize((w, h), Image.Resampling.BILINEAR)
+            arr = np.asarray(img, dtype=np.float32)
+            out[i] = arr[None] if c == 1 else arr.transpose(2, 0, 1)
+        mean = np.asarray(self.mean, dtype=np.float32).reshape(-1, 1, 1)
+        std = np.asarray(self.std, dtype=np.float32).reshape(-1, 1, 1)
+        if len(self.mean):
+            out -= mean
+            out /= std
+        return out
+
+    def _long_tensor(self, frame: pd.DataFrame) -> np.ndarray:
+        """Long rows → (N, T, C+1): per-id sequences, post-padded with zeros, mask last.
+
+        Convention (layout ``series_padded``): one sample is T steps of C standardised
+        values followed by a 0/1 channel, 1 on real steps and 0 on padding; real steps come
+        first. Sequences longer than T keep their first T steps. Recurrent models pack the
+        real steps by the mask; cnn1d and mlp read the mask as one more channel.
+        """
+        ids, steps, x = _long_arrays(self, frame)
+        t_max, width = self.input_shape
+        n = int(ids.max()) + 1 if len(ids) else 0
+        out = np.zeros((n, t_max, width), dtype=np.float32)
+        keep = steps < t_max
+        if len(self.mean):
+            x = (x - np.asarray(self.mean)) / np.asarray(self.std)
+        x = np.where(np.isfinite(x), x, 0.0)  # missing values: the (standardised) mean
+        out[ids[keep], steps[keep], :-1] = x[keep]
+        out[ids[keep], steps[keep], -1] = 1.0
+        return out
+
+    def encode_target(self, y: pd.Series) -> np.ndarray:
+        """Class labels → int64 indices, or values → standardised float32."""
+        if self.task == "classification":
+            lookup = {c: i for i, c in enumerate(self.classes)}
+            labels = [_label_str(v) for v in y]
+            unknown = sorted({lab for lab in labels if lab not in lookup})
+            if unknown:
+                raise DataError(
+                    f"Target has labels unseen in training ({', '.join(unknown[:5])}); "
+                    f"known classes are {', '.join(self.classes[:10])}."
+                )
+            return np.asarray([lookup[lab] for lab in labels], dtype=np.int64)
+        values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+        return ((values - self.target_mean) / self.target_std).astype(np.float32)
+
+    def decode_output(self, out: np.ndarray) -> np.ndarray:
+        """Model output → predicted labels (strings) or values in target units."""
+        if self.task == "classification":
+            labels = np.asarray(self.classes, dtype=object)[out.argmax(axis=1)]
+            if self.label_type == "int":
+                return labels.astype(np.int64)
+            if self.label_type == "float":
+                return labels.astype(np.float64)
+            return labels
+        if self.forecast is not None:
+            return out.reshape(len(out), -1) * self.target_std + self.target_mean
+        return out.reshape(len(out), -1)[:, 0] * self.target_std + self.target_mean
+
+
+def _long_arrays(
+    pre: Preprocessing, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long rows → (sample index per row, step within its sample, raw values (rows, C)).
+
+    Samples are numbered by first appearance of their id; steps follow the time column
+    (file order when there is none, or for ties).
+    """
+    assert pre.id_column is not None
+    for col in (pre.id_column, pre.time_column):
+        if col is not None and col not in frame.columns:
+            raise DataError(
+                f"The data lacks the column {col!r} that long format needs; pass rows with "
+                "the id, time and value columns of training."
+            )
+    codes, _ = pd.factorize(frame[pre.id_column], sort=False)
+    if pre.time_column is not None:
+        order = order_values(frame[pre.time_column])
+        rank = pd.Series(order.to_numpy()).rank(method="first").to_numpy()
+        idx = np.lexsort((np.arange(len(frame)), rank, codes))
+    else:
+        idx = np.lexsort((np.arange(len(frame)), codes))
+    sorted_codes = codes[idx]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    counts = np.diff(np.r_[starts, len(idx)])
+    steps_sorted = np.arange(len(idx)) - np.repeat(starts, counts)
+    steps = np.empty(len(idx), dtype=np.int64)
+    steps[idx] = steps_sorted
+    x = pre.raw_matrix(frame)
+    return codes, steps, x
+
+
+def _label_str(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _is_int_like(values: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(values):
+        return False
+    arr = values.dropna().to_numpy(dtype=float)
+    return bool(np.all(arr == np.round(arr)))
+
+
+def reshape(x: np.ndarray, layout: str, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Flat (N, F) features → the layout's tensor shape."""
+    n = x.shape[0]
+    if layout == "image":
+        c, h, w = input_shape
+        # wide pixels arrive row-major, channels interleaved: (H, W, C) per row
+        return np.ascontiguousarray(x.reshape(n, h, w, c).transpose(0, 3, 1, 2))
+    if layout == "series":
+        t, c = input_shape
+        # channel groups arrive one after another: (C, T) per row
+        return np.ascontiguousarray(x.reshape(n, c, t).transpose(0, 2, 1))
+    return x.reshape(n, *input_shape)
+
+
+def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    if not columns:
+        return np.zeros((len(frame), 0))
+    sub = frame[columns]
+    if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+        return sub.to_numpy(dtype=np.float64, na_value=np.nan)
+    out = np.empty((len(frame), len(columns)))
+    for j, col in enumerate(columns):
+        s = sub[col]
+        if pd.api.types.is_numeric_dtype(s):
+            out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            continue
+        conv = pd.to_numeric(s, errors="coerce")
+        bad = conv.isna() & s.notna()
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            label = s.index[pos]
+            row = label + 1 if isinstance(label, (int, np.integer)) else label
+            raise DataError(
+                f"Column {col!r} should be numeric but data row {row} holds {s.iloc[pos]!r}; "
+                "fix or remove the non-numeric values."
+            )
+        out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out

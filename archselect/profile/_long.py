@@ -1,0 +1,77 @@
+"""Long format: one sequence per id (the detector lives in :mod:`archselect._longformat`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from archselect import _longformat
+from archselect._errors import DataError
+from archselect.profile._constants import _Decision
+
+# --- long format ---------------------------------------------------------------------------
+
+
+def _detect_long(
+    frame: pd.DataFrame,
+    target_col: str,
+    id_col: str | None,
+    time_col: str | None,
+    forced: bool,
+    evidence: dict[str, Any],
+    seed: int = 0,
+) -> _Decision | None:
+    """Long format: id column + order/time column + value columns, one label per id.
+
+    The id and step columns are found from structure (:mod:`archselect._longformat`).
+    """
+    reading = _longformat.find_long(frame, target_col, id_col, time_col, forced, evidence, seed)
+    if reading is None:
+        return None
+    id_col, time_col = reading.id_column, reading.time_column
+    long_ev = evidence["long"]
+    others = [str(c) for c in frame.columns if str(c) != target_col]
+    ids_series = frame[id_col]
+    n_ids = int(ids_series.nunique())
+    rest = [c for c in others if c not in (id_col, time_col)]
+    values = [c for c in rest if pd.api.types.is_numeric_dtype(frame[c])]
+    dropped = [c for c in rest if c not in values]
+    if not values:
+        raise DataError(
+            f"Long format with id column {id_col!r} needs numeric value columns besides the "
+            "id and time columns; add them."
+        )
+    lengths = ids_series.value_counts()
+    t_max = int(lengths.max())
+    long_ev.update(
+        n_ids=n_ids,
+        mean_rows_per_id=len(frame) / max(1, n_ids),
+        min_length=int(lengths.min()),
+        max_length=t_max,
+        value_columns=values,
+        forced=forced,
+    )
+    notes = [
+        f"column {c!r} dropped: not numeric (long format uses numeric value columns)"
+        for c in dropped
+    ]
+    if lengths.min() != t_max:
+        notes.append(
+            f"sequences have {int(lengths.min())} to {t_max} steps: padded to {t_max} with a "
+            "0/1 mask channel"
+        )
+    return _Decision(
+        "sequential",
+        "series_padded",
+        "long",
+        (t_max, len(values) + 1),
+        reading.confidence,
+        f"long format ({reading.how}): {n_ids} sequences named by {id_col!r}, ordered by "
+        f"{time_col or 'file order'!r}, {len(values)} value column(s), one label per id",
+        values,
+        dropped=dropped,
+        notes=reading.notes + notes,
+        id_column=id_col,
+        time_column=time_col,
+    )
