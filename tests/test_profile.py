@@ -4,7 +4,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from archselect import UsageError
-from archselect.profile import THRESHOLDS, Profile, profile_frame
+from archselect.load import load_table
+from archselect.profile import THRESHOLDS, Profile, profile_frame, profile_table
 from tests.conftest import make_series
 
 
@@ -93,3 +94,23 @@ def test_shape_override_must_match() -> None:
 def test_profile_round_trips_json(digits_frame: pd.DataFrame) -> None:
     p = profile_frame(digits_frame)
     assert Profile.from_json(p.to_json()) == p
+
+
+def test_a_periodic_series_whose_neighbours_do_not_correlate_is_a_sequence() -> None:
+    """A mains-like signal sampled four times a cycle (lag-1 correlation near 0, lags 4 and
+    8 near 1, as in UCR's ACSF1) is a sequence; the period is in the evidence."""
+    rng = np.random.default_rng(0)
+    n, length = 200, 256
+    steps = np.arange(length)
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    x = rng.uniform(0.5, 2, (n, 1)) * np.sin(2 * np.pi * steps / 4 + phase)
+    x = x + 0.3 * rng.normal(size=(n, length))
+    frame = pd.DataFrame(x, columns=[f"c{i}" for i in range(length)])
+    frame["label"] = (rng.uniform(size=n) > 0.5).astype(int)
+    prof = profile_table(load_table(frame, target="label"), target="label")
+    assert (prof.modality, prof.layout) == ("sequential", "series")
+    structure = prof.evidence["structure"]
+    # |correlation| repeats every 2 steps already (anti-phase at 2, in phase at 4)
+    assert structure["period"] in (2, 4) and structure["periodic_score"] > 0
+    assert structure["sequence_score"] <= 0  # the lag-1 rule alone would say table
+    assert prof.evidence["thresholds"]["seq_min_periodic_gain"] > 0

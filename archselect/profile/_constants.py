@@ -59,6 +59,11 @@ SEQ_MIN_RELATIVE_GAIN = 0.5
 #: … and must exceed the smallest correlation at longer lags by this much (a decay; the
 #: minimum, not the far lag, so periodic series count).
 SEQ_MIN_DECAY = 0.05
+#: Periodic sequence (neighbours need not correlate: a mains signal sampled four times a
+#: cycle): the strongest lag from 2 to SEQ_MAX_PERIOD, and twice that lag, must each exceed
+#: random pairs by SEQ_MIN_PERIODIC_GAIN (images, decided first, are not affected).
+SEQ_MAX_PERIOD = 8
+SEQ_MIN_PERIODIC_GAIN = 0.40
 #: Integer targets with at most this many distinct values are classes.
 MAX_INT_CLASSES = 50
 #: Fraction of rows above which distinct integer values make a target a regression target …
@@ -105,6 +110,8 @@ THRESHOLDS: dict[str, float] = {
     "seq_min_gain": SEQ_MIN_GAIN,
     "seq_min_relative_gain": SEQ_MIN_RELATIVE_GAIN,
     "seq_min_decay": SEQ_MIN_DECAY,
+    "seq_max_period": SEQ_MAX_PERIOD,
+    "seq_min_periodic_gain": SEQ_MIN_PERIODIC_GAIN,
     "max_int_classes": MAX_INT_CLASSES,
     "max_class_fraction": MAX_CLASS_FRACTION,
     "min_rows_per_class_code": MIN_ROWS_PER_CLASS_CODE,

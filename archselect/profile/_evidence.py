@@ -24,8 +24,10 @@ from archselect.profile._constants import (
     PAIR_CHUNK,
     RANDOM_PAIRS,
     SAMPLE_ROWS,
+    SEQ_MAX_PERIOD,
     SEQ_MIN_DECAY,
     SEQ_MIN_GAIN,
+    SEQ_MIN_PERIODIC_GAIN,
     SEQ_MIN_RELATIVE_GAIN,
 )
 
@@ -228,6 +230,46 @@ def _sequence_score(ev: dict[str, Any]) -> float:
         max(gain - SEQ_MIN_GAIN, relative - SEQ_MIN_RELATIVE_GAIN), decay - SEQ_MIN_DECAY
     )
     return float(ev["sequence_score"])
+
+
+def _periodic_score(ev: dict[str, Any]) -> float:
+    """How clearly the columns repeat with a short period L (2 … SEQ_MAX_PERIOD): the lag-L
+    and lag-2L correlations both above random pairs by SEQ_MIN_PERIODIC_GAIN; the smaller
+    margin of the best L. Sets ``period`` and ``periodic_score`` in ``ev``.
+
+    Example:
+        >>> ev = {"corr_random": 0.3, "corr_by_lag": {"1": 0.2, "2": 0.2, "4": 0.9, "8": 0.85}}
+        >>> round(_periodic_score(ev), 2), ev["period"]
+        (0.15, 4)
+    """
+    rr = _nan0(ev["corr_random"])
+    by_lag = {int(k): _nan0(v) for k, v in ev["corr_by_lag"].items()}
+    margins = {
+        lag: min(by_lag[lag], by_lag[2 * lag]) - rr - SEQ_MIN_PERIODIC_GAIN
+        for lag in by_lag
+        if 2 <= lag <= SEQ_MAX_PERIOD and 2 * lag in by_lag
+    }
+    best = max(margins.values(), default=None)
+    # the shortest lag close to the best (a period-4 signal also repeats at 8)
+    period = (
+        min((lag for lag, m in margins.items() if m >= best - 0.05), default=None)
+        if (best is not None)
+        else None
+    )
+    ev["period"] = period
+    ev["periodic_score"] = margins[period] if period is not None else -1.0
+    return float(ev["periodic_score"])
+
+
+def _periodic_sentence(ev: dict[str, Any], what: str) -> str:
+    lag = ev["period"]
+    by_lag = ev["corr_by_lag"]
+    return (
+        f"columns {lag} and {2 * lag} apart correlate ({_nan0(by_lag[str(lag)]):.2f}, "
+        f"{_nan0(by_lag[str(2 * lag)]):.2f}) more than random pairs "
+        f"({_nan0(ev['corr_random']):.2f}) by over {SEQ_MIN_PERIODIC_GAIN} although "
+        f"neighbours correlate {_nan0(ev['corr_lag1']):.2f}: {what} repeating every {lag} steps"
+    )
 
 
 def _sequence_sentence(ev: dict[str, Any], what: str) -> str:

@@ -23,6 +23,8 @@ from archselect.profile._evidence import (
     _lag_corr,
     _nan0,
     _pair_corr,
+    _periodic_score,
+    _periodic_sentence,
     _prefix_groups,
     _random_corr,
     _sample_matrix,
@@ -194,7 +196,18 @@ def _decide_wide(
             _sequence_sentence(ev, "an ordered sequence"),
             list(columns),
         )
-    scores = [score, *(c.get("score", -1.0) for c in ev["image_candidates"])]
+    periodic = _periodic_score(ev)
+    if periodic > 0:
+        return _Decision(
+            "sequential",
+            "series",
+            "wide_series",
+            (n_cols, 1),
+            _confidence(periodic, 0.1),
+            _periodic_sentence(ev, "an ordered sequence"),
+            list(columns),
+        )
+    scores = [score, periodic, *(c.get("score", -1.0) for c in ev["image_candidates"])]
     return _Decision(
         "tabular",
         "table",
