@@ -142,6 +142,8 @@ TPE_STARTUP_TRIALS = 8
 BATCH_SIZE = 4
 #: Study user attribute holding the study's :class:`Batches` (``{"first": …, "size": …}``).
 ATTR_BATCHES = "archselect.batches"
+#: Seconds a process remembers that a batch is still closed (below the polling interval).
+GATE_MEMORY_S = 0.5
 #: Sequence-length multiples at which each family's best trial is timed (sequence data).
 LENGTH_MULTIPLES = (1, 2, 4)
 #: Study user attribute holding ``{trial number: [ms at 1T, 2T, 4T]}``.
@@ -344,6 +346,11 @@ class _SlotStorage(optuna.storages.RDBStorage):
     #: finished (else the claim is refused, as when another worker took it first).
     batch_gate: tuple[int, Batches] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._numbers: dict[int, int] = {}  # trial id -> number (never changes)
+        self._closed: tuple[float, int] | None = None  # (until, batch start found closed)
+
     def _create_new_trial(
         self, study_id: int, template_trial: optuna.trial.FrozenTrial | None = None
     ) -> optuna.trial.FrozenTrial:
@@ -362,19 +369,31 @@ class _SlotStorage(optuna.storages.RDBStorage):
         return super().set_trial_state_values(trial_id, state, values)
 
     def _batch_open(self, trial_id: int) -> bool:
-        """Whether every trial before ``trial_id``'s batch has finished."""
+        """Whether every trial before ``trial_id``'s batch has finished.
+
+        Optuna offers the queued trials in number order, so once a batch is found closed,
+        the later trials of the same pass are refused without asking the database again.
+        """
         if self.batch_gate is None:
             return True
         study_id, batches = self.batch_gate
-        start = batches.start(self.get_trial_number_from_id(trial_id))
+        if trial_id not in self._numbers:
+            self._numbers[trial_id] = self.get_trial_number_from_id(trial_id)
+        start = batches.start(self._numbers[trial_id])
         if start == 0:
             return True
+        closed = self._closed
+        if closed is not None and start >= closed[1] and time.monotonic() < closed[0]:
+            return False
         unfinished = self.get_all_trials(
             study_id,
             deepcopy=False,
             states=(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING),
         )
-        return all(t.number >= start for t in unfinished)
+        if any(t.number < start for t in unfinished):
+            self._closed = (time.monotonic() + GATE_MEMORY_S, start)
+            return False
+        return True
 
 
 def _env_seconds(name: str, default: int) -> int:
