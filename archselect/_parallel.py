@@ -151,9 +151,7 @@ def plan_workers(
         jobs = cores if CPU_PARALLEL_PROCESSES and big_enough else 1
     if jobs == 1:
         return ()
-    return tuple(
-        WorkerSpec(index=i, device=None, threads=CPU_TRIAL_THREADS) for i in range(jobs)
-    )
+    return tuple(WorkerSpec(index=i, device=None, threads=CPU_TRIAL_THREADS) for i in range(jobs))
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -768,9 +768,7 @@ class _FamilyPruner(optuna.pruners.BasePruner):
     batches before the trial's own (all finished), so pruning does not depend on which
     process finished first."""
 
-    def __init__(
-        self, base: optuna.pruners.BasePruner, batches: Batches | None = None
-    ) -> None:
+    def __init__(self, base: optuna.pruners.BasePruner, batches: Batches | None = None) -> None:
         self._base, self.batches = base, batches
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
