@@ -56,6 +56,10 @@ CPU_PROCESS_MIN_TRIALS = 8
 #: process spends seconds importing torch and preparing the data before its first trial,
 #: time a short budget cannot spare (every family must be measured early).
 CPU_PROCESS_MIN_BUDGET_S = 300.0
+#: Torch threads of each CPU trial process: one, as for trials run in the ``fit`` process
+#: (``archselect._run.IN_PROCESS_CPU_THREADS``), so a trial's arithmetic, and hence its
+#: result, is the same with any ``--jobs`` (intra-op threads may sum in another order).
+CPU_TRIAL_THREADS = 1
 #: Environment variable through which a storage URL reaches worker processes (never argv).
 STORAGE_ENV = "ARCHSELECT_STORAGE"
 #: Seconds a worker gets to stop after SIGTERM before it is killed.
@@ -109,14 +113,14 @@ def plan_workers(
     """Decide how trials run: ``()`` means in this process; else one spec per worker process.
 
     GPUs (found, or named by ``devices``): ``trials_per_device`` processes per GPU, each
-    pinned to it. CPU: ``jobs`` processes splitting the cores; without ``jobs``, one process
-    per core when that is faster (see :data:`CPU_PARALLEL_PROCESSES`) and the budget, in
-    trials and in time (:data:`CPU_PROCESS_MIN_BUDGET_S`), is large enough, else one
-    process with every core.
+    pinned to it. CPU: ``jobs`` single-threaded processes (:data:`CPU_TRIAL_THREADS`, so
+    results do not depend on ``jobs``); without ``jobs``, one process per core when that is
+    faster (see :data:`CPU_PARALLEL_PROCESSES`) and the budget, in trials and in time
+    (:data:`CPU_PROCESS_MIN_BUDGET_S`), is large enough, else one process.
 
     Example:
         >>> plan_workers(jobs=2, gpus=0, cores=4)
-        (WorkerSpec(index=0, device=None, threads=2), WorkerSpec(index=1, device=None, threads=2))
+        (WorkerSpec(index=0, device=None, threads=1), WorkerSpec(index=1, device=None, threads=1))
         >>> plan_workers(gpus=0, cores=2, n_trials=4)
         ()
         >>> plan_workers(gpus=0, cores=2, timeout_s=120)
@@ -147,8 +151,7 @@ def plan_workers(
         jobs = cores if CPU_PARALLEL_PROCESSES and big_enough else 1
     if jobs == 1:
         return ()
-    per = max(1, cores // jobs)
-    return tuple(WorkerSpec(index=i, device=None, threads=per) for i in range(jobs))
+    return tuple(WorkerSpec(index=i, device=None, threads=CPU_TRIAL_THREADS) for i in range(jobs))
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -284,6 +287,7 @@ def run_worker(
 
         torch.set_num_threads(max(1, threads))
     prepared = prepare(table, recipe.profile, seed=recipe.seed)
+    # only a study without batches (a time budget) samples with the worker's own seed
     seed = recipe.seed + 1 + (index if index is not None else os.getpid())
     return run_search(
         prepared,

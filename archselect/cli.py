@@ -215,7 +215,7 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--jobs",
             type=int,
-            help="Trial processes on CPU, splitting the cores (default: one per core for "
+            help="Single-threaded trial processes on CPU (default: one per core for "
             "large budgets, measured faster; else 1).",
         ),
         click.option(

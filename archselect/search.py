@@ -14,6 +14,15 @@ study's user attribute ``LENGTH_LATENCY_ATTR`` and are merged into the trial rec
 With ``plan.objectives == (metric, "latency")`` the study is multi-objective (the metric
 and milliseconds per sample at batch 1); Optuna cannot prune such trials, so every trial
 runs to its early stop.
+
+Reproducibility (a trial budget, ``--trials``): trials run in synchronous batches whose
+bounds depend only on the trial numbers (:class:`Batches`: every family's default trial,
+then :data:`BATCH_SIZE` trials at a time), never on the number of processes. A queued trial
+is claimed only once every trial of the earlier batches has finished (:class:`_SlotStorage`);
+its parameters are sampled by a TPE sampler seeded from (seed, trial number) that sees only
+those trials (:class:`_BatchSampler`), and it is pruned against them only
+(:class:`_FamilyPruner`); it trains with seed + trial number. So one process or several,
+first run or resumed, give the same trials. A ``--timeout`` deadline is timing by nature.
 """
 
 from __future__ import annotations
@@ -78,8 +87,10 @@ from archselect.train import (
 )
 
 __all__ = [
+    "BATCH_SIZE",
     "DEADLINE_NOTE",
     "STUDY_NAME",
+    "Batches",
     "BudgetSpent",
     "SearchResult",
     "StudyRecipe",
@@ -97,7 +108,9 @@ __all__ = [
     "run_trials",
     "set_window",
     "storage_url",
+    "study_batches",
     "trial_records",
+    "trial_seed",
 ]
 
 STUDY_NAME = "archselect"
@@ -136,6 +149,13 @@ MAX_STORED_SCORES = 8192
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 #: Random trials before TPE models the space.
 TPE_STARTUP_TRIALS = 8
+#: Trials per synchronous batch after the first (which holds every family's default
+#: trial). Fixed, whatever the number of processes, so the trials do not depend on it.
+BATCH_SIZE = 4
+#: Study user attribute holding the study's :class:`Batches` (``{"first": …, "size": …}``).
+ATTR_BATCHES = "archselect.batches"
+#: Seconds a process remembers that a batch is still closed (below the polling interval).
+GATE_MEMORY_S = 0.5
 #: Sequence-length multiples at which each family's best trial is timed (sequence data).
 LENGTH_MULTIPLES = (1, 2, 4)
 #: Study user attribute holding ``{trial number: [ms at 1T, 2T, 4T]}``.
@@ -210,6 +230,33 @@ class BudgetSpent(Exception):
     """Raised instead of creating a trial beyond the study's trial budget."""
 
 
+class Batches(NamedTuple):
+    """Synchronous batches of a study's trials, by trial number: ``[0, first)``, then
+    ``size`` trials at a time.
+
+    Example:
+        >>> [Batches(first=2, size=4).start(n) for n in range(8)]
+        [0, 0, 2, 2, 2, 2, 6, 6]
+    """
+
+    first: int
+    size: int
+
+    def start(self, number: int) -> int:
+        """The number of the first trial of ``number``'s batch."""
+        if number < self.first:
+            return 0
+        return self.first + (number - self.first) // self.size * self.size
+
+
+def study_batches(study: optuna.Study) -> Batches | None:
+    """The study's batches (None: a study run without them, e.g. under a time budget)."""
+    raw = study.user_attrs.get(ATTR_BATCHES)
+    if not isinstance(raw, dict):
+        return None
+    return Batches(first=int(raw["first"]), size=int(raw["size"]))
+
+
 class _SlotStorage(optuna.storages.RDBStorage):
     """RDBStorage in which, for a trial budget, workers only run the queued trial slots.
 
@@ -221,6 +268,15 @@ class _SlotStorage(optuna.storages.RDBStorage):
     """
 
     slots_only = False
+    #: With batches (a trial budget), the study they apply to and its :class:`Batches`:
+    #: a queued trial is claimed only once every trial of the batches before its own has
+    #: finished (else the claim is refused, as when another worker took it first).
+    batch_gate: tuple[int, Batches] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._numbers: dict[int, int] = {}  # trial id -> number (never changes)
+        self._closed: tuple[float, int] | None = None  # (until, batch start found closed)
 
     def _create_new_trial(
         self, study_id: int, template_trial: optuna.trial.FrozenTrial | None = None
@@ -228,6 +284,43 @@ class _SlotStorage(optuna.storages.RDBStorage):
         if template_trial is None and self.slots_only:
             raise BudgetSpent("every trial of the budget is taken")
         return super()._create_new_trial(study_id, template_trial)
+
+    def set_trial_state_values(
+        self,
+        trial_id: int,
+        state: optuna.trial.TrialState,
+        values: Any = None,
+    ) -> bool:
+        if state == optuna.trial.TrialState.RUNNING and not self._batch_open(trial_id):
+            return False  # Optuna's ask moves on: to the next queued trial, or BudgetSpent
+        return super().set_trial_state_values(trial_id, state, values)
+
+    def _batch_open(self, trial_id: int) -> bool:
+        """Whether every trial before ``trial_id``'s batch has finished.
+
+        Optuna offers the queued trials in number order, so once a batch is found closed,
+        the later trials of the same pass are refused without asking the database again.
+        """
+        if self.batch_gate is None:
+            return True
+        study_id, batches = self.batch_gate
+        if trial_id not in self._numbers:
+            self._numbers[trial_id] = self.get_trial_number_from_id(trial_id)
+        start = batches.start(self._numbers[trial_id])
+        if start == 0:
+            return True
+        closed = self._closed
+        if closed is not None and start >= closed[1] and time.monotonic() < closed[0]:
+            return False
+        unfinished = self.get_all_trials(
+            study_id,
+            deepcopy=False,
+            states=(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING),
+        )
+        if any(t.number < start for t in unfinished):
+            self._closed = (time.monotonic() + GATE_MEMORY_S, start)
+            return False
+        return True
 
 
 def _env_seconds(name: str, default: int) -> int:
@@ -283,13 +376,111 @@ def make_storage(url: str) -> _SlotStorage:
         ) from None
 
 
-def _sampler(plan: Plan, seed: int | None) -> optuna.samplers.BaseSampler:
+def _tpe(seed: int) -> optuna.samplers.TPESampler:
     return optuna.samplers.TPESampler(
-        seed=plan.seed if seed is None else seed,
+        seed=seed,
         multivariate=True,
         group=True,
         n_startup_trials=TPE_STARTUP_TRIALS,
     )
+
+
+def _sampler(plan: Plan, seed: int | None) -> optuna.samplers.BaseSampler:
+    return _tpe(plan.seed if seed is None else seed)
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed of trial ``number`` (a 32-bit value mixed from both)."""
+    return int(np.random.SeedSequence([seed % 2**32, number]).generate_state(1)[0])
+
+
+class _TrialsBefore:
+    """A study seen through its trials numbered below ``limit`` (all others hidden)."""
+
+    def __init__(self, study: optuna.Study, limit: int) -> None:
+        self._study, self._limit = study, limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Any = None
+    ) -> list[optuna.trial.FrozenTrial]:
+        trials = self._study.get_trials(deepcopy=deepcopy, states=states)
+        return [t for t in trials if t.number < self._limit]
+
+    def _get_trials(
+        self, deepcopy: bool = True, states: Any = None, use_cache: bool = False
+    ) -> list[optuna.trial.FrozenTrial]:
+        trials = self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache)
+        return [t for t in trials if t.number < self._limit]
+
+
+class _BatchSampler(optuna.samplers.BaseSampler):
+    """Optuna's TPE sampler, made independent of timing and of the number of processes.
+
+    Each trial is sampled by a fresh :class:`optuna.samplers.TPESampler` seeded with
+    :func:`trial_seed` (seed, trial number), from a view of the study that holds only the
+    trials of the batches before its own (all finished: see :class:`_SlotStorage`). Trials
+    of one batch thus see the same history and differ by their seeds.
+    """
+
+    def __init__(self, seed: int, batches: Batches) -> None:
+        self._seed, self._batches = seed, batches
+        self._current: tuple[int, optuna.samplers.TPESampler] | None = None
+
+    def _for(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> tuple[Any, optuna.samplers.TPESampler]:
+        if self._current is None or self._current[0] != trial.number:
+            self._current = (trial.number, _tpe(trial_seed(self._seed, trial.number)))
+        return _TrialsBefore(study, self._batches.start(trial.number)), self._current[1]
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> dict[str, optuna.distributions.BaseDistribution]:
+        view, tpe = self._for(study, trial)
+        return tpe.infer_relative_search_space(view, trial)
+
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        search_space: dict[str, optuna.distributions.BaseDistribution],
+    ) -> dict[str, Any]:
+        view, tpe = self._for(study, trial)
+        return tpe.sample_relative(view, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        param_name: str,
+        param_distribution: optuna.distributions.BaseDistribution,
+    ) -> Any:
+        view, tpe = self._for(study, trial)
+        return tpe.sample_independent(view, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Any,
+    ) -> None:
+        view, tpe = self._for(study, trial)
+        tpe.after_trial(view, trial, state, values)
+        self._current = None
+
+
+def _use_batches(study: optuna.Study, plan: Plan, *, owner: bool) -> Batches | None:
+    """The study's batches; the owner of a run with a trial budget records them first
+    (a study that already has them keeps them, so a resumed run continues the same way)."""
+    batches = study_batches(study)
+    if batches is None and owner and plan.n_trials is not None:
+        batches = Batches(first=len(plan.family_names), size=BATCH_SIZE)
+        study.set_user_attr(ATTR_BATCHES, batches._asdict())
+    return batches
 
 
 def open_study(
@@ -304,6 +495,10 @@ def open_study(
 
     With ``enqueue`` (the process that owns the run), the trial slots of the budget are
     queued: the fair-share trials first, then open slots up to ``plan.n_trials``.
+
+    With a trial budget the study runs in synchronous batches (see the module's docstring):
+    the sampler is then seeded per trial from ``plan.seed``, and ``sampler_seed`` (a
+    worker's own seed) is used only by studies without batches.
     """
     storage = make_storage(url)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
@@ -330,6 +525,12 @@ def open_study(
         )
     if "objectives" not in study.user_attrs:
         study.set_user_attr("objectives", list(plan.objectives or (plan.metric,)))
+    batches = _use_batches(study, plan, owner=enqueue) if plan.n_trials is not None else None
+    if batches is not None:
+        study.sampler = _BatchSampler(plan.seed, batches)
+        if isinstance(pruner, _FamilyPruner):
+            pruner.batches = batches
+        storage.batch_gate = (study._study_id, batches)
     if enqueue:
         _enqueue_slots(study, plan)
     storage.slots_only = plan.n_trials is not None
@@ -489,10 +690,11 @@ def prepare_study(
 
 
 class _FamilyView:
-    """A study seen through one family's trials, so pruning compares like with like."""
+    """A study seen through one family's trials, so pruning compares like with like;
+    with ``before``, only those numbered below it."""
 
-    def __init__(self, study: optuna.Study, family: str) -> None:
-        self._study, self._family = study, family
+    def __init__(self, study: optuna.Study, family: str, before: int | None = None) -> None:
+        self._study, self._family, self._before = study, family, before
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._study, name)
@@ -501,15 +703,25 @@ class _FamilyView:
         self, deepcopy: bool = True, states: Any = None
     ) -> list[optuna.trial.FrozenTrial]:
         trials = self._study.get_trials(deepcopy=deepcopy, states=states)
-        return [t for t in trials if t.params.get("family") == self._family]
+        return [
+            t
+            for t in trials
+            if t.params.get("family") == self._family
+            and (self._before is None or t.number < self._before)
+        ]
 
 
 class _FamilyPruner(optuna.pruners.BasePruner):
-    def __init__(self, base: optuna.pruners.BasePruner) -> None:
-        self._base = base
+    """``base`` applied to the trial's family only; with ``batches``, to the trials of the
+    batches before the trial's own (all finished), so pruning does not depend on which
+    process finished first."""
+
+    def __init__(self, base: optuna.pruners.BasePruner, batches: Batches | None = None) -> None:
+        self._base, self.batches = base, batches
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
-        view = _FamilyView(study, trial.params.get("family", ""))
+        before = None if self.batches is None else self.batches.start(trial.number)
+        view = _FamilyView(study, trial.params.get("family", ""), before)
         return self._base.prune(view, trial)  # type: ignore[arg-type]
 
 
@@ -1082,11 +1294,12 @@ def run_trials(
 ) -> None:
     """Run the study's queued slots (and, with a time budget, new trials until its window
     ends), then wait for trials other processes are running."""
-    failures = 0
+    failures = ran = 0
     stopped = False
 
     def notify(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-        nonlocal failures, stopped
+        nonlocal failures, stopped, ran
+        ran += 1
         if _signals.received is not None:  # stop between trials; the loop below raises
             study.stop()
             return
@@ -1113,6 +1326,7 @@ def run_trials(
             left = None if deadline is None else deadline - time.time()
             if left is not None and left <= 0:
                 break
+            ran_before = ran
             with contextlib.suppress(BudgetSpent):
                 study.optimize(
                     objective,
@@ -1127,6 +1341,8 @@ def run_trials(
             optuna.storages.fail_stale_trials(study)
             counts = _states(study)
             if counts.get("WAITING"):
+                if ran == ran_before:  # the queued trials wait for an earlier batch
+                    time.sleep(POLL_S)
                 continue
             if not counts.get("RUNNING"):
                 break
