@@ -183,6 +183,8 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         path,
         dtype={"error": "string", "device": "string", "note": "string"},
         keep_default_na=True,
+        # every float back exactly as written (pandas 3.0's default parser can be 1 ulp off)
+        float_precision="round_trip",
     )
     trials, baselines = [], []
 
