@@ -25,4 +25,4 @@ test: setup-dev lint browser
 	$(PY) -m pytest -q --durations=15
 
 test-slow: setup-dev browser
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow --durations=15

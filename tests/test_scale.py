@@ -55,6 +55,9 @@ min_patience_steps = 4
 
 #: Training steps of a trial in the signal test (about a second on 2 cores).
 SLOW_MIN_STEPS = 1500
+#: Trial budget of the signal test: the signal lands inside a trial after at least two
+#: finished ones, and the rerun runs the interrupted trial again and whatever is left.
+SIGNAL_TRIALS = 4
 
 TINY_MLP = """
 name = "mlp"
@@ -345,7 +348,7 @@ def test_signal_stops_gracefully_and_rerun_resumes(
     # trials of about a second, so the signal lands inside one, not in the gap between two
     slow = tmp_path / "shared.toml"
     slow.write_text(FAST_SHARED_FIXED.replace("min_steps = 6", f"min_steps = {SLOW_MIN_STEPS}"))
-    args = _fit_args({**tiny, "shared": slow}, 8, "--out", str(out), "--jobs", "1")
+    args = _fit_args({**tiny, "shared": slow}, SIGNAL_TRIALS, "--out", str(out), "--jobs", "1")
     args.append("--no-pruning")  # long trials would otherwise be pruned on the rerun
     url = f"sqlite:///{(out / 'study.db').resolve()}"
     fit = _start(args)
@@ -371,13 +374,21 @@ def test_signal_stops_gracefully_and_rerun_resumes(
     rc, log = _finish(_start(args))
     assert rc == 0, log
     states = _states(_study(url))
-    assert states == {"COMPLETE": 8, "FAIL": 1}  # the interrupted trial ran again
+    assert states == {"COMPLETE": SIGNAL_TRIALS, "FAIL": 1}  # the interrupted trial ran again
 
 
 def test_worker_refuses_data_with_another_hash(tiny: dict[str, Path], tmp_path: Path) -> None:
+    # in-process (click's runner): nothing here is about processes, and each new process
+    # spends seconds of CPU importing torch and Lightning
+    from click.testing import CliRunner
+
+    from archselect.cli import cli
+
     out = tmp_path / "run"
-    rc, log = _finish(_start(_fit_args(tiny, 2, "--out", str(out))))
-    assert rc == 0, log
+    env: dict[str, str | None] = {"ARCHSELECT_STORAGE": None}  # the default SQLite
+    env.update((k, v) for k, v in _env().items() if k.startswith("ARCHSELECT_"))
+    res = CliRunner().invoke(cli, _fit_args(tiny, 2, "--out", str(out)), env=env)
+    assert res.exit_code == 0, res.output
     url = f"sqlite:///{(out / 'study.db').resolve()}"
     recipe = _study(url).user_attrs["archselect.recipe"]
     assert recipe["data_path"] == str(tiny["csv"].resolve())
@@ -387,12 +398,12 @@ def test_worker_refuses_data_with_another_hash(tiny: dict[str, Path], tmp_path: 
     assert {k: stored[k] for k in recipe["profile"]} == recipe["profile"]
     changed = tmp_path / "changed.csv"
     changed.write_text(tiny["csv"].read_text().replace("fast", "quick", 1))
-    proc = _start(["worker", "--data", str(changed)], url)
-    rc, log = _finish(proc)
-    assert rc == 2, log
-    assert "sha256" in log and "Traceback" not in log
-    rc, log = _finish(_start(["worker", "--study", "nope"], url))
-    assert rc == 2 and "holds no study 'nope'" in log
+    env["ARCHSELECT_STORAGE"] = url
+    res = CliRunner().invoke(cli, ["worker", "--data", str(changed)], env=env)
+    assert res.exit_code == 2, res.output
+    assert "sha256" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["worker", "--study", "nope"], env=env)
+    assert res.exit_code == 2 and "holds no study 'nope'" in res.output
 
 
 @pytest.mark.db

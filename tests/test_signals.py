@@ -93,6 +93,9 @@ min_patience_steps = 4
 #: its signal: they spread over the imports, profiling, baselines, trials (training,
 #: telling the study), the final model and the report of a fit that takes about 10 s.
 MOMENTS = (0.0, 0.7, 1.5, 2.3, 3.1, 3.9, 4.8, 6.0, 7.5, 9.5)
+#: The default run's subset: before the handlers' first safe point, during the trials, and
+#: late (final model or report); the ten moments run with ``make test-slow``.
+DEFAULT_MOMENTS = (0.0, 3.1, 7.5)
 PROC_TIMEOUT_S = 240
 
 
@@ -114,7 +117,16 @@ def _wait_for_handlers(proc: subprocess.Popen[bytes]) -> None:
         time.sleep(0.02)
 
 
-def test_a_fit_stopped_at_any_moment_exits_130_or_143_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "moments",
+    [
+        pytest.param(DEFAULT_MOMENTS, id="3-moments"),
+        pytest.param(MOMENTS, id="10-moments", marks=pytest.mark.slow),
+    ],
+)
+def test_a_fit_stopped_at_any_moment_exits_130_or_143_and_resumes(
+    tmp_path: Path, moments: tuple[float, ...]
+) -> None:
     data = tmp_path / "s.csv"
     make_series(n=60, length=16).to_csv(data, index=False)
     (tmp_path / "shared.toml").write_text(SHARED)
@@ -124,7 +136,7 @@ def test_a_fit_stopped_at_any_moment_exits_130_or_143_and_resumes(tmp_path: Path
     cmd += ["--out", str(out), "--quiet", "--no-pruning"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     codes = []
-    for i, delay in enumerate(MOMENTS):
+    for i, delay in enumerate(moments):
         signum = (signal.SIGTERM, signal.SIGINT)[i % 2]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _wait_for_handlers(proc)
