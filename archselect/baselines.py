@@ -64,9 +64,7 @@ MINIROCKET_MIN_LENGTH = 9
 #: is skipped (with a note) rather than let it eat the budget.
 SVM_MAX_ROWS = 10_000
 BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
-MINIROCKET_MISSING = (
-    "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
-)
+MINIROCKET_MISSING = "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
 
 
 def _brier(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -220,9 +218,15 @@ def baseline_inputs(name: str, x: np.ndarray, text: bool) -> Any:
     return x.reshape(len(x), -1)
 
 
-def fit_baseline(prepared: Prepared, name: str, seed: int = 0) -> tuple[Any, np.ndarray]:
+def fit_baseline(
+    prepared: Prepared,
+    name: str,
+    seed: int = 0,
+    *,
+    rows: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[Any, np.ndarray]:
     """Baseline ``name`` refitted on the train + validation rows (the deep winner's refit
-    rule), and its outputs on the test rows.
+    rule), or on ``rows`` (inputs, targets), and its outputs on the test rows.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -238,7 +242,7 @@ def fit_baseline(prepared: Prepared, name: str, seed: int = 0) -> tuple[Any, np.
     """
     pre = prepared.preprocessing
     text = pre.text is not None
-    x, y = prepared.pooled
+    x, y = prepared.pooled if rows is None else rows
     model = _make(name, pre.task, seed, len(x))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -145,8 +145,14 @@ def _paired_interval(
 _Rec = TypeVar("_Rec", bound=Recommendation)
 
 
-def with_final_test(rec: _Rec, final_test: float | None, ensemble: int = 1) -> _Rec:
-    """``rec`` with the exported model's test metric recorded and named in the headline."""
+def with_final_test(
+    rec: _Rec, final_test: float | None, ensemble: int = 1, *, all_rows: bool = False
+) -> _Rec:
+    """``rec`` with the tested refit's test metric recorded and named in the headline.
+
+    ``all_rows``: the exported model is that refit repeated on every labelled row (train +
+    validation + test), so the figure is the tested twin's, and the headline says so.
+    """
     if final_test is None:
         return dataclasses.replace(rec, final_test_metric=None)
     what = (
@@ -156,10 +162,17 @@ def with_final_test(rec: _Rec, final_test: float | None, ensemble: int = 1) -> _
     )
     if rec.kind == "baseline":
         what = f"{label(rec.recommended)} {what}"
-    headline = (
-        f"{rec.headline} On the held-out test rows (never used for choosing), the exported "
-        f"model, {what}, scores test {rec.metric} {_fmt(rec.metric, final_test)}."
-    )
+    if all_rows:
+        tail = (
+            f"the model {what} scores test {rec.metric} {_fmt(rec.metric, final_test)}; the "
+            "exported model is the same refit on every labelled row (the test rows too), "
+            "which has no held-out figure of its own."
+        )
+    else:
+        tail = (
+            f"the exported model, {what}, scores test {rec.metric} {_fmt(rec.metric, final_test)}."
+        )
+    headline = f"{rec.headline} On the held-out test rows (never used for choosing), {tail}"
     return dataclasses.replace(rec, final_test_metric=final_test, headline=headline)
 
 

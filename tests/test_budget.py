@@ -156,3 +156,10 @@ def test_a_budgeted_fit_times_its_phases_and_refits_at_its_trials_pace(
     assert final["sec_per_epoch_row"] <= 1.5 * final["trial_sec_per_epoch_row"]
     config = json.loads((run.run_dir / "model" / "config.json").read_text())
     assert config["ensemble"] == final["seeds"]
+    # the exported model is the tested refit, or its twin on every labelled row when the
+    # time left paid for it (then config.json says so, and the note says why not otherwise)
+    assert config["trained_on"] == final["trained_on"]
+    if final["trained_on"] == "train+validation":
+        assert "every labelled row" in (final["note"] or "")
+    else:
+        assert final["trained_on"] == "train+validation+test" and final["rows"] == 80

@@ -244,9 +244,12 @@ def test_fit_exports_the_reference_and_predict_uses_it(separable_csv: Path, tmp_
     assert rec["kind"] == "baseline" and rec["family"] == "mlp"
     assert rec["headline"].startswith(f"Use {'logistic regression'}: no deep family earns")
     assert rec["verdict_stability"]["shares"] and rec["top_scorer"]
-    assert "refit on train + validation, scores test accuracy" in rec["headline"]
+    # the figure is the train + validation refit's; the exported model saw every row
+    assert "refit on train + validation scores test accuracy" in rec["headline"]
+    assert "refit on every labelled row" in rec["headline"]
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["kind"] == "baseline" and config["family"] == rec["recommended"]
+    assert config["trained_on"] == "train+validation+test"
     with zipfile.ZipFile(out / "model" / "baseline.skops") as zf:  # JSON + plain arrays only
         for member in zf.namelist():
             assert member == "schema.json" or member.endswith(".npy"), member
