@@ -161,6 +161,8 @@ class TrialRecord(JsonRecord):
     device: str | None = None
     error: str | None = None
     history_val: tuple[float, ...] = ()
+    #: Training score per epoch (a sample of the training rows), beside ``history_val``.
+    history_train: tuple[float, ...] = ()
     val_scores_b64: str | None = None
     #: Classification: per-row validation Brier scores (lower is better), as above.
     val_brier_b64: str | None = None
@@ -856,6 +858,7 @@ def _objective(
             "device": result.device,
             "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * len(rows)),
             "history_val": list(result.history_val),
+            "history_train": list(result.history_train),
             "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
         }
         if plan.task == "classification":
