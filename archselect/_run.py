@@ -163,6 +163,53 @@ class RunInfo(JsonRecord):
     data_size_bytes: int
     versions: dict[str, str] = field(default_factory=dict)
     started: str = ""
+    #: The machine: CPU model, GPU model (empty when no GPU is used) and the number of
+    #: processes that ran trials (1: in this process).
+    cpu_model: str = ""
+    gpu_model: str = ""
+    processes: int | None = None
+
+
+#: Where Linux names the CPU, and where the NVIDIA driver names each GPU (no CUDA context).
+_CPUINFO = Path("/proc/cpuinfo")
+_NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else :func:`platform.processor`), or ``""``."""
+    try:
+        for line in _CPUINFO.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_model(*, in_process: bool) -> str:
+    """The GPU model when trials can use one (CUDA visible to torch), else ``""``.
+
+    Read from the NVIDIA driver's ``/proc`` entries, which opens no CUDA context in this
+    process; failing that, from torch only when trials run in this process (they open one).
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        return ""
+    names: list[str] = []
+    for info in sorted(_NVIDIA_GPUS.glob("*/information")):
+        try:
+            text = info.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model" and value.strip() and value.strip() not in names:
+                names.append(value.strip())
+    if names:
+        return ", ".join(names)
+    return torch.cuda.get_device_name(0) if in_process else ""
 
 
 def _versions() -> dict[str, str]:
@@ -215,6 +262,7 @@ TRIAL_COLUMNS = (
     "note",
     "params",
     "history_val",
+    "history_train",
     "extra_metrics",
 )
 
@@ -227,7 +275,8 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
     ``latency_len{1,2,4}x_ms`` (sequence data, each family's best trial: batch-1 latency
     per sample at lengths T, 2T, 4T), ``note`` (baselines: what the reference is, or why it
     was skipped; trials: why one stopped early, e.g. at the ``--timeout`` deadline),
-    ``params`` and ``history_val`` (JSON). Per-family best-score-versus-trials follows from
+    ``params``, ``history_val`` and ``history_train`` (JSON: validation and training score
+    per epoch). Per-family best-score-versus-trials follows from
     ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``: on small data the
     validation figures are out-of-fold over that many folds.
     """
@@ -241,6 +290,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                 kind="trial",
                 params=json.dumps(t.params),
                 history_val=json.dumps(list(t.history_val)),
+                history_train=json.dumps(list(t.history_train)),
                 extra_metrics=json.dumps(t.extra_metrics),
             )
             writer.writerow(row)
@@ -258,6 +308,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                     "error": b.error,
                     "params": "{}",
                     "history_val": "[]",
+                    "history_train": "[]",
                     "extra_metrics": json.dumps(b.extra_metrics),
                 }
             )
@@ -299,11 +350,14 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         data = {
             k: val(row, k)
             for k in TRIAL_COLUMNS
-            if k not in ("kind", "params", "history_val", "extra_metrics")
+            if k not in ("kind", "params", "history_val", "history_train", "extra_metrics")
         }
         data["extra_metrics"] = extra(row)
         data["params"] = json.loads(row["params"])
         data["history_val"] = json.loads(row["history_val"])
+        # runs from before the training curve was recorded have no such column
+        train_curve = val(row, "history_train")
+        data["history_train"] = json.loads(train_curve) if isinstance(train_curve, str) else []
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
         for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len", "threads"):
             if data.get(k) is not None:
@@ -740,6 +794,9 @@ def fit(
         data_size_bytes=table.facts.size_bytes,
         versions=_versions(),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
+        cpu_model=cpu_model(),
+        gpu_model=gpu_model(in_process=not workers),
+        processes=max(1, len(workers)),
     )
     stored_profile = RunProfile(
         **{f.name: getattr(profile, f.name) for f in dataclasses.fields(profile)},
