@@ -208,6 +208,34 @@ def test_reproduce_names_the_machine_and_processes(digits_run: Path) -> None:
     assert "of which the search" in html
 
 
+def test_machine_models_are_read_without_a_cuda_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CPU model from /proc/cpuinfo; GPU models from the NVIDIA driver's /proc entries."""
+    import torch
+
+    import archselect._run as run_module
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU 9000 @ 3.0GHz\n")
+    monkeypatch.setattr(run_module, "_CPUINFO", cpuinfo)
+    assert run_module.cpu_model() == "Example CPU 9000 @ 3.0GHz"
+    monkeypatch.setattr(run_module, "_CPUINFO", tmp_path / "missing")
+    assert run_module.cpu_model() != ""  # platform's answer instead
+    gpus = tmp_path / "gpus"
+    for bus in ("0000:01:00.0", "0000:02:00.0"):
+        (gpus / bus).mkdir(parents=True)
+        (gpus / bus / "information").write_text("Model: \t\t NVIDIA H200\nIRQ: 1\n")
+    monkeypatch.setattr(run_module, "_NVIDIA_GPUS", gpus)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: pytest.fail("CUDA opened"))
+    assert run_module.gpu_model(in_process=False) == "NVIDIA H200"
+    monkeypatch.setattr(run_module, "_NVIDIA_GPUS", tmp_path / "none")
+    assert run_module.gpu_model(in_process=False) == ""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert run_module.gpu_model(in_process=True) == ""
+
+
 def test_report_rerenders_identically_from_a_copy(digits_run: Path, tmp_path: Path) -> None:
     copy = tmp_path / "elsewhere" / "run"
     shutil.copytree(digits_run, copy)
