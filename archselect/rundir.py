@@ -94,6 +94,11 @@ class RunInfo(JsonRecord):
     data_size_bytes: int
     versions: dict[str, str] = field(default_factory=dict)
     started: str = ""
+    #: The machine: CPU model, GPU model (empty when no GPU is used) and the number of
+    #: processes that ran trials (1: in this process).
+    cpu_model: str = ""
+    gpu_model: str = ""
+    processes: int | None = None
 
 
 # --- trials.csv -------------------------------------------------------------------------------
@@ -128,6 +133,7 @@ TRIAL_COLUMNS = (
     "note",
     "params",
     "history_val",
+    "history_train",
     "extra_metrics",
 )
 
@@ -140,7 +146,8 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
     ``latency_len{1,2,4}x_ms`` (sequence data, each family's best trial: batch-1 latency
     per sample at lengths T, 2T, 4T), ``note`` (baselines: what the reference is, or why it
     was skipped; trials: why one stopped early, e.g. at the ``--timeout`` deadline),
-    ``params`` and ``history_val`` (JSON). Per-family best-score-versus-trials follows from
+    ``params``, ``history_val`` and ``history_train`` (JSON: validation and training score
+    per epoch). Per-family best-score-versus-trials follows from
     ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``: on small data the
     validation figures are out-of-fold over that many folds.
     """
@@ -154,6 +161,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                 kind="trial",
                 params=json.dumps(t.params),
                 history_val=json.dumps(list(t.history_val)),
+                history_train=json.dumps(list(t.history_train)),
                 extra_metrics=json.dumps(t.extra_metrics),
             )
             writer.writerow(row)
@@ -171,6 +179,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                     "error": b.error,
                     "params": "{}",
                     "history_val": "[]",
+                    "history_train": "[]",
                     "extra_metrics": json.dumps(b.extra_metrics),
                 }
             )
@@ -214,11 +223,14 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         data = {
             k: val(row, k)
             for k in TRIAL_COLUMNS
-            if k not in ("kind", "params", "history_val", "extra_metrics")
+            if k not in ("kind", "params", "history_val", "history_train", "extra_metrics")
         }
         data["extra_metrics"] = extra(row)
         data["params"] = json.loads(row["params"])
         data["history_val"] = json.loads(row["history_val"])
+        # runs from before the training curve was recorded have no such column
+        train_curve = val(row, "history_train")
+        data["history_train"] = json.loads(train_curve) if isinstance(train_curve, str) else []
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
         for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len", "threads"):
             if data.get(k) is not None:

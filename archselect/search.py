@@ -1011,6 +1011,7 @@ def _objective(
             "device": result.device,
             "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * len(rows)),
             "history_val": list(result.history_val),
+            "history_train": list(result.history_train),
             "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
         }
         if plan.task == "classification":

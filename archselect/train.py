@@ -74,6 +74,9 @@ GRAD_CLIP = 1.0
 PREDICT_BATCH = 1024
 #: Training rows re-evaluated at the end to measure the train-validation gap.
 GAP_SAMPLE = 2048
+#: Training rows scored at the end of every epoch for the report's training curve (evenly
+#: spaced over the training set; one eval-mode forward pass of at most this many rows).
+TRAIN_CURVE_ROWS = 256
 #: Batch sizes at which latency per sample is measured, and repetitions.
 LATENCY_BATCHES = (1, 256)
 LATENCY_REPEATS = 5
@@ -136,6 +139,9 @@ class TrainResult(JsonRecord):
     device: str
     history_val: tuple[float, ...] = ()
     history_train_loss: tuple[float, ...] = ()
+    #: Training score per epoch on up to ``TRAIN_CURVE_ROWS`` training rows (eval mode),
+    #: next to ``history_val``: the learning curve's train–validation gap.
+    history_train: tuple[float, ...] = ()
 
     @property
     def gap(self) -> float:
@@ -233,6 +239,12 @@ class FamilyModule(pl.LightningModule):
         )
         self.history_val: list[float] = []
         self.history_loss: list[float] = []
+        self.history_train: list[float] = []
+        self._train_probe: tuple[torch.Tensor, torch.Tensor] | None = None
+        if train_data is not None and len(train_data[0]):
+            n = len(train_data[0])
+            probe = torch.linspace(0, n - 1, min(n, TRAIN_CURVE_ROWS)).long()
+            self._train_probe = (train_data[0][probe], train_data[1][probe])
         self.best_score = -math.inf
         self.best_val_loss = math.inf
         self.best_epoch = -1
@@ -319,6 +331,12 @@ class FamilyModule(pl.LightningModule):
         """Score the validation rows now (one Lightning validation loop less per epoch)."""
         was_training = self.net.training
         self.net.eval()
+        if self._train_probe is not None:
+            x_probe, y_probe = self._train_probe
+            out = self.net(x_probe.to(self.device)).float().cpu().numpy()
+            self.history_train.append(
+                score(self.config.task, out, y_probe.numpy(), self.target_std)
+            )
         x_all, y_all = self._val_data  # type: ignore[misc]
         for i in range(0, len(x_all), PREDICT_BATCH):
             self._val_out.append(self.net(x_all[i : i + PREDICT_BATCH].to(self.device)))
@@ -547,6 +565,7 @@ def train_network(
         device=device,
         history_val=tuple(module.history_val),
         history_train_loss=tuple(module.history_loss),
+        history_train=tuple(module.history_train),
     )
 
 

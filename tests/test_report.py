@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import gzip
 import itertools
 import json
+import os
 import re
 import shutil
 import time
@@ -21,7 +25,7 @@ from archselect._insight import RunProfile, data_preview, evaluate_outputs
 from archselect.load import load_table
 from archselect.profile import profile_table
 from archselect.report import render_report
-from archselect.report._render import _json_for_script
+from archselect.report._render import _json_for_script, _plotly_js
 from tests.conftest import DATASETS, FAST_SHARED, make_series
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,11 +47,14 @@ HOSTILE_LABELS = ("<b>bold</b>", "</script><img src=x onerror=alert(2)>", "a&b")
 #: benchmarks/report_open.py; the tests print their figure (shared, loaded test machines
 #: have taken up to 28 s).
 OPEN_LIMIT_S = 60.0
-#: The demo's report (plotly's cartesian build, ~1.43 MiB, plus the page and its data).
-REPORT_TARGET_BYTES = 1.5 * 1024 * 1024
+#: The issue's target for a small run's report: 1.5 MB (plotly's cartesian build travels
+#: gzip-compressed, ~0.66 MB, plus the page and its data).
+REPORT_TARGET_BYTES = 1_500_000
 #: A 100-trial report: the same page with a hundred trials' learning curves and rows.
 REPORT_SIZE_LIMIT = 2 * 1024 * 1024
 PHONE = {"width": 390, "height": 844}
+#: Milliseconds a resized page may take to redraw its plots at the new width.
+RESIZE_SETTLE_MS = 20_000
 
 
 def _fit(data: Any, out: Path, space: Path, trials: int, **options: Any) -> archselect.Run:
@@ -145,9 +152,88 @@ def test_digits_report_shows_every_section(digits_run: Path) -> None:
     assert confusion.shape == (10, 10) and confusion.sum() == stored["evaluation"]["n_rows"]
     assert np.trace(confusion) / confusion.sum() == pytest.approx(rec.final_test_metric)
     assert "all families" in stored["importances"]
-    assert html.count("<script>") == 2  # plotly once, the page's code once
+    # plotly once (compressed, not run as such), the plot data, the page's code once
+    assert html.count("<script") == 3 and html.count("<script>") == 1
     # 300 rows: small data, so the head-to-head says its figures are cross-validated
     assert 'id="cv-note"' in html and "4-fold cross-validated" in html
+
+
+def test_digits_report_is_within_the_size_target(digits_run: Path) -> None:
+    """The issue's weight target, and the compressed bundle is the vendored file unchanged."""
+    size = (digits_run / "report.html").stat().st_size
+    print(f"digits report: {size:,} bytes (target {REPORT_TARGET_BYTES:,})")
+    assert size <= REPORT_TARGET_BYTES
+    html = (digits_run / "report.html").read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/octet-stream" id="plotly-gz">([^<]*)<', html)
+    assert block is not None
+    bundle = gzip.decompress(base64.b64decode(block.group(1)))
+    assert bundle == _plotly_js().encode("utf-8")
+    assert "plotly.js 4.1.1, cartesian build (MIT licence" in html
+
+
+def test_training_curve_is_recorded_and_plotted(digits_run: Path, tmp_path: Path) -> None:
+    """Each trial keeps its training score per epoch beside the validation score."""
+    trials = [t for t in archselect.load(digits_run).search_result.trials if t.state == "COMPLETE"]
+    assert trials
+    for t in trials:
+        assert len(t.history_train) == len(t.history_val) >= 1, t
+        assert all(0.0 <= v <= 1.0 for v in t.history_train)
+    html = (digits_run / "report.html").read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="plot-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    plotted = {p["n"]: p["ht"] for p in json.loads(block.group(1))["trials"]}
+    assert plotted[trials[0].number] == pytest.approx(list(trials[0].history_train), rel=1e-4)
+    # a run directory from before the training curve: no column, the end marker instead
+    copy = tmp_path / "old"
+    shutil.copytree(digits_run, copy)
+    frame = pd.read_csv(copy / "trials.csv").drop(columns=["history_train"])
+    frame.to_csv(copy / "trials.csv", index=False)
+    old = archselect.load(copy).search_result.trials
+    assert all(t.history_train == () for t in old)
+    assert 'id="plot-curves"' in render_report(copy).read_text(encoding="utf-8")
+
+
+def test_reproduce_names_the_machine_and_processes(digits_run: Path) -> None:
+    """plan.json records CPU, GPU and processes; the reproduce section shows them."""
+    run = json.loads((digits_run / "plan.json").read_text())["run"]
+    assert run["cpu_model"] and run["processes"] == 1
+    import torch
+
+    assert bool(run["gpu_model"]) == torch.cuda.is_available()
+    html = (digits_run / "report.html").read_text(encoding="utf-8")
+    machine = re.search(r'id="machine">([^<]*)<', html)
+    assert machine is not None and machine.group(1).startswith(f"CPU {run['cpu_model']}")
+    procs = re.search(r'id="processes">([^<]*)<', html)
+    assert procs is not None and procs.group(1).startswith("1 (trials ran in the main process")
+    assert "of which the search" in html
+
+
+def test_machine_models_are_read_without_a_cuda_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CPU model from /proc/cpuinfo; GPU models from the NVIDIA driver's /proc entries."""
+    import torch
+
+    import archselect._run as run_module
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU 9000 @ 3.0GHz\n")
+    monkeypatch.setattr(run_module, "_CPUINFO", cpuinfo)
+    assert run_module.cpu_model() == "Example CPU 9000 @ 3.0GHz"
+    monkeypatch.setattr(run_module, "_CPUINFO", tmp_path / "missing")
+    assert run_module.cpu_model() != ""  # platform's answer instead
+    gpus = tmp_path / "gpus"
+    for bus in ("0000:01:00.0", "0000:02:00.0"):
+        (gpus / bus).mkdir(parents=True)
+        (gpus / bus / "information").write_text("Model: \t\t NVIDIA H200\nIRQ: 1\n")
+    monkeypatch.setattr(run_module, "_NVIDIA_GPUS", gpus)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: pytest.fail("CUDA opened"))
+    assert run_module.gpu_model(in_process=False) == "NVIDIA H200"
+    monkeypatch.setattr(run_module, "_NVIDIA_GPUS", tmp_path / "none")
+    assert run_module.gpu_model(in_process=False) == ""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert run_module.gpu_model(in_process=True) == ""
 
 
 def test_report_rerenders_identically_from_a_copy(digits_run: Path, tmp_path: Path) -> None:
@@ -366,7 +452,21 @@ def _open(
     page.wait_for_function("window.archselectReportReady === true", timeout=30_000)
     seen["open_s"] = time.perf_counter() - start
     seen["drawn_s"] = page.evaluate("window.archselectDrawnMs") / 1000.0
+    seen["parsed_s"] = page.evaluate("window.archselectScriptMs") / 1000.0
     ARTIFACTS.mkdir(exist_ok=True)
+    # the open time is recorded, not asserted against the 1 s target (shared test machines
+    # are loaded; benchmarks/report_open.py measures the target on a quiet one)
+    record = {
+        "report": name,
+        "bytes": report.stat().st_size,
+        "viewport": viewport or {"width": 1280, "height": 900},
+        "drawn_s": round(seen["drawn_s"], 3),
+        "plotly_ready_s": round(seen["parsed_s"], 3),
+        "load_1min": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }
+    with open(ARTIFACTS / "report-open-times.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
     page.screenshot(path=str(ARTIFACTS / f"report-{name}.png"), full_page=True)
     containers = page.locator(".plot").count()
     rendered = page.evaluate(
@@ -375,7 +475,7 @@ def _open(
     )
     print(
         f"{name}: opened in {seen['open_s']:.2f} s, last of {containers} plots drawn "
-        f"{seen['drawn_s']:.2f} s after navigation"
+        f"{seen['drawn_s']:.2f} s after navigation (load {record['load_1min']})"
     )
     assert seen["errors"] == [], seen["errors"]
     assert seen["blocked"] == [], seen["blocked"]
@@ -399,6 +499,16 @@ def test_browser_digits_report(browser: Any, digits_run: Path) -> None:
     )
     assert labels and all(role == "img" and len(text) > 20 for role, text in labels), labels
     assert "recommended trial" in page.locator("#plot-history").get_attribute("aria-label")
+    # learning curves: each best trial's validation line solid, its training line dashed
+    curves = page.evaluate(
+        "document.getElementById('plot-curves')._fullData"
+        ".map(t => [t.name, t.line ? t.line.dash : null, t.y.length])"
+    )
+    validation = [c for c in curves if c[0].endswith(", validation")]
+    training = [c for c in curves if c[0].endswith(", training")]
+    assert validation and len(training) == len(validation), curves
+    assert all(c[1] == "dash" and c[2] >= 1 for c in training), curves
+    assert "training " in page.locator("#plot-curves").get_attribute("aria-label")
     # the recommended trial is starred in the history and trade-off plots
     for plot in ("#plot-history", "#plot-family-best", "#plot-pareto"):
         legend = page.locator(f"{plot} .legendtext").all_text_contents()
@@ -484,6 +594,23 @@ def test_browser_report_is_private_light_and_ordered(browser: Any, digits_run: P
     )
     assert widths[0] <= PHONE["width"] and widths[0] <= widths[1], widths
     phone.close()
+
+
+def _fits_a_phone(page: Any) -> None:
+    """At 390 px, with every details box open, nothing widens the page.
+
+    The plots follow the narrower window (plotly redraws them on its resize event, a moment
+    later), so the check waits for the page to settle before it measures.
+    """
+    page.set_viewport_size(PHONE)
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    fits = f"document.documentElement.scrollWidth <= {PHONE['width']}"
+    with contextlib.suppress(Exception):  # measured and asserted below either way
+        page.wait_for_function(fits, timeout=RESIZE_SETTLE_MS)
+    widths = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= PHONE["width"] and widths[0] <= widths[1], widths
 
 
 @pytest.mark.browser
@@ -630,6 +757,8 @@ def test_browser_first_screen_cheaper_family(
     not_searched = page.locator("#not-searched").inner_text()
     assert "lstm" in not_searched and "the data is an 8×8 image" in not_searched
     assert "cnn2d" not in not_searched
+    assert page.locator("h2", has_text="Why").count() == 1
+    _fits_a_phone(page)
     page.close()
 
 
@@ -648,6 +777,10 @@ def test_browser_first_screen_baseline_wins(
         baseline_val_metric=(deep["val_metric"] or 0) + 0.01,
         baseline_beats_deep=True,
         top_scorer=deep["family"],
+        verdict_stability={
+            "resamples": 1000,
+            "shares": {"logistic_regression": 0.91, deep["family"]: 0.09},
+        },
     )
     page, _ = _open(browser, run / "report.html", "first-screen-baseline")
     headline = page.locator("#verdict").inner_text().replace("\xa0", " ")
@@ -656,8 +789,21 @@ def test_browser_first_screen_baseline_wins(
         f"Use logistic_regression: no deep family earns its cost here; best deep family "
         f"{deep['family']} {value} validation accuracy (−1.0 points against logistic_regression)."
     )
-    assert page.locator("#recommended").inner_text().startswith("logistic_regression (non-deep")
+    text = {
+        key: page.locator(f"#{key}").inner_text().replace("\xa0", " ")
+        for key in ("top-scorer", "recommended", "why-choice", "stability")
+    }
+    assert text["top-scorer"].startswith(
+        f"best deep family {deep['family']}: validation accuracy {value}"
+    )
+    assert text["recommended"].startswith("logistic_regression (non-deep baseline)")
+    assert text["why-choice"].startswith("the baseline logistic_regression scores ")
+    assert "must do clearly better to be worth it" in text["why-choice"]
+    assert text["stability"] == (
+        f"logistic_regression in 91 % of 1,000 resamples — stable ({deep['family']} 9 %)"
+    )
     assert page.locator("#no-winner").count() == 0
+    _fits_a_phone(page)
     page.close()
 
 
@@ -703,7 +849,8 @@ def test_cpu_memory_noise_and_reproduce_rows(digits_run: Path, tmp_path: Path) -
     timed = render_report(copy).read_text(encoding="utf-8")
     phases = json.loads((copy / "recommendation.json").read_text())["phase_seconds"]
     main = sum(v for k, v in phases.items() if k not in ("report", "total") and ":" not in k)
-    assert re.search(rf'id="wall-time">{main:,.0f} s \(recorded phases\)<', timed)
+    search = f", of which the search {phases['search']:,.0f} s" if phases.get("search") else ""
+    assert re.search(rf'id="wall-time">{main:,.0f} s in all \(recorded phases\){search}<', timed)
     rec = json.loads((copy / "recommendation.json").read_text())
     rec.pop("phase_seconds")  # a run from before the phases were recorded
     (copy / "recommendation.json").write_text(json.dumps(rec))

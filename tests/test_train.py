@@ -23,6 +23,26 @@ def test_training_learns_and_restores_best_epoch() -> None:
     assert len(r.history_val) == r.epochs and max(r.history_val) == pytest.approx(r.val_metric)
 
 
+def test_training_score_is_recorded_every_epoch() -> None:
+    """history_train: the training score per epoch, in the metric's units, beside history_val."""
+    x, y = _data()
+    net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    r = train_network(
+        net, x[:150], y[:150], x[150:], y[150:], TrainConfig(lr=0.01), fixed_epochs=4
+    )
+    assert len(r.history_train) == len(r.history_val) == 4
+    # 150 rows, all scored; the last epoch's weights are kept, so the curve ends where
+    # train_metric (every training row, after training) is
+    assert r.history_train[-1] == pytest.approx(r.train_metric)
+    assert r.history_train[-1] > r.history_train[0]
+    xr = x[:, :3]
+    yr = (xr @ np.array([1.0, -2.0, 0.5])).astype(np.float32)
+    reg = train_network(
+        nn.Linear(3, 1), xr, yr, xr, yr, TrainConfig(task="regression", lr=0.05), fixed_epochs=3
+    )
+    assert len(reg.history_train) == 3 and reg.history_train[-1] == pytest.approx(reg.train_metric)
+
+
 def test_pruning_hook_can_stop_training() -> None:
     x, y = _data()
     seen: list[int] = []

@@ -135,6 +135,8 @@ class TrialRecord(JsonRecord):
     device: str | None = None
     error: str | None = None
     history_val: tuple[float, ...] = ()
+    #: Training score per epoch (a sample of the training rows), beside ``history_val``.
+    history_train: tuple[float, ...] = ()
     val_scores_b64: str | None = None
     #: Classification: per-row validation Brier scores (lower is better), as above.
     val_brier_b64: str | None = None
