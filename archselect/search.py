@@ -552,11 +552,16 @@ def portfolio_params(plan: Plan, family: str, index: int) -> dict[str, Any] | No
     entries = space.portfolio_for(plan.layout)
     if index >= len(entries):
         return None
-    own = {p.name for p in space.params}
-    entry = entries[index]
+    own = {p.name: p for p in space.params}
+    shared = {p.name: p for p in plan.shared.params}
+    # a value the run's own spaces (a user's --space) cannot draw is left to the sampler
     return {
         "family": family,
-        **{f"{family}.{k}" if k in own else k: v for k, v in entry.items()},
+        **{
+            (f"{family}.{k}" if k in own else k): v
+            for k, v in entries[index].items()
+            if (spec := own.get(k) or shared.get(k)) is not None and spec.admits(v)
+        },
     }
 
 

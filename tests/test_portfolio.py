@@ -119,3 +119,21 @@ width = 16
     ]
     assert marked == [None, 1, None]
     assert portfolio_params(plan, "mlp", 1) is None
+
+
+def test_a_portfolio_value_outside_the_runs_own_space_is_left_to_the_sampler(
+    tmp_path: Path,
+) -> None:
+    """With a user's shared space whose lr range excludes the entry's, the entry keeps its
+    family parameters and the sampler draws lr (Optuna would otherwise warn and use it)."""
+    path = _space(tmp_path, "\n[[portfolio]]\nwidth = 32\nlr = 0.003\n")
+    shared = tmp_path / "shared.toml"
+    shared.write_text(
+        'name = "shared"\n[params.lr]\ntype = "float"\nlow = 0.01\nhigh = 0.1\nlog = true\n',
+        encoding="utf-8",
+    )
+    table = load_table(make_series(n=60, length=16))
+    plan = make_plan(
+        profile_table(table), families=("mlp",), timeout_s=60.0, space_files=(path, shared)
+    )
+    assert portfolio_params(plan, "mlp", 0) == {"family": "mlp", "mlp.width": 32}
