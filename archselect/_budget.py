@@ -38,8 +38,15 @@ __all__ = [
 #: measurement and the report (at least MIN_RESERVE_S seconds).
 RESERVE_FRACTION = 0.15
 MIN_RESERVE_S = 5.0
-#: Every planned family's first trial must have a result by this share of the search.
+#: Every planned family's first trial must have a result by this share of the search …
 FIRST_ROUND_FRACTION = 0.5
+#: … and by this share of the whole budget (the target is half of it; the rest is margin),
+#: though the first round never gets less than MIN_FIRST_ROUND_FRACTION of the search.
+FIRST_RESULT_FRACTION = 0.42
+MIN_FIRST_ROUND_FRACTION = 0.25
+#: Seconds a trial spends beyond its training runs (probe, predictions, latency timing),
+#: taken from each first trial's share.
+TRIAL_OVERHEAD_S = 1.5
 #: The baselines stop starting new references after this share of the budget left.
 BASELINE_FRACTION = 0.15
 #: A reduced trial trains at least this many epochs where it can (else one) …
@@ -145,7 +152,7 @@ def search_window(
     Example:
         >>> w = search_window(Clock(100.0), n_families=4, workers=2)
         >>> round(w.end - w.first_round_end), round(w.first_share_s)
-        (42, 21)
+        (43, 19)
     """
     left = clock.left()
     if left is None or clock.budget_s is None:
@@ -154,8 +161,13 @@ def search_window(
         reserve = max(MIN_RESERVE_S, RESERVE_FRACTION * clock.budget_s)
     span = max(0.0, left - reserve)
     now = clock.elapsed()
-    first = FIRST_ROUND_FRACTION * span
+    # every family measured by FIRST_RESULT_FRACTION of the whole budget (the command's
+    # start and the baselines included), yet never in less than MIN_FIRST_ROUND_FRACTION
+    by_budget = FIRST_RESULT_FRACTION * clock.budget_s - now
+    first = max(MIN_FIRST_ROUND_FRACTION * span, min(FIRST_ROUND_FRACTION * span, by_budget))
     share = first * max(1, workers) / max(1, n_families)
+    # a trial spends time beyond its training runs (probe, predictions, latency)
+    share = max(share / 2.0, share - TRIAL_OVERHEAD_S)
     return SearchWindow(
         end=clock.unix(now + span),
         first_round_end=clock.unix(now + first),

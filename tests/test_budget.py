@@ -4,6 +4,7 @@ promotion, and a budgeted fit that measures every family and refits at its trial
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import optuna
@@ -11,9 +12,12 @@ import pytest
 
 import archselect
 from archselect._budget import (
+    FIRST_RESULT_FRACTION,
     MIN_EPOCHS,
+    MIN_FIRST_ROUND_FRACTION,
     MIN_ROWS,
     RUN_OVERHEAD_S,
+    TRIAL_OVERHEAD_S,
     Clock,
     Fidelity,
     SearchWindow,
@@ -66,9 +70,23 @@ def test_the_search_window_keeps_a_reserve_and_shares_the_first_round() -> None:
     assert window is not None
     span = window.end - clock.unix(0.0)
     assert 165.0 <= span <= 170.001  # 15 % of 200 s kept for the final model and report
-    assert window.first_share_s == pytest.approx(span / 2 / 5, rel=0.05)
+    # the first round ends by FIRST_RESULT_FRACTION of the budget (here before half the
+    # search), and each share leaves TRIAL_OVERHEAD_S for the trial's own overhead
+    first = window.first_round_end - clock.unix(0.0)
+    assert first == pytest.approx(min(span / 2, FIRST_RESULT_FRACTION * 200.0), abs=0.01)
+    assert window.first_share_s == pytest.approx(first / 5 - TRIAL_OVERHEAD_S, rel=0.05)
     two = search_window(clock, n_families=5, workers=2)
-    assert two is not None and two.first_share_s == pytest.approx(2 * window.first_share_s, 0.05)
+    assert two is not None
+    assert two.first_share_s == pytest.approx(2 * first / 5 - TRIAL_OVERHEAD_S, rel=0.05)
+    # a slow start leaves almost nothing before FIRST_RESULT_FRACTION: the round shrinks
+    # to its floor, a quarter of the search, rather than to nothing
+    late = Clock(200.0, started_unix=time.time() - 0.9 * FIRST_RESULT_FRACTION * 200.0)
+    squeezed = search_window(late, n_families=5, workers=1)
+    assert squeezed is not None
+    now = time.time()
+    assert squeezed.first_round_end - now == pytest.approx(
+        MIN_FIRST_ROUND_FRACTION * (squeezed.end - now), abs=0.05
+    )
     assert search_window(Clock(None), n_families=5, workers=1) is None
 
 
