@@ -681,13 +681,14 @@ def _export_network(
     left = clock.left()
     with clock.phase("final model"):
         budget = None if left is None else max(0.0, left - REPORT_RESERVE_S)
-        # the tested refit gets its share of the time, the all-rows twin the rest
-        share = n_tested / (n_tested + len(x_all)) if more else 1.0
-        net, final_test, final = _refit_final(
-            prepared, rec, trial, seed, time_left=None if budget is None else budget * share
-        )
+        # the tested refit first gets all the time it plans for; the all-rows twin only
+        # what is left after it, and only when the tested refit was not cut short
+        net, final_test, final = _refit_final(prepared, rec, trial, seed, time_left=budget)
         exported, note = net, final.note
-        if more:
+        if more and final.note is not None:
+            note = f"{note}; so no refit on every labelled row"
+            final = dataclasses.replace(final, note=note)
+        elif more:
             need = final.train_time_s * len(x_all) / max(1, n_tested)
             room = clock.left()
             if room is None or need <= max(0.0, room - REPORT_RESERVE_S):
