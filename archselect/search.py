@@ -136,8 +136,26 @@ LENGTH_REPEATS = 15
 #: Parameter importances need at least this many complete trials (per group).
 MIN_IMPORTANCE_TRIALS = 2
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def configure_optuna() -> None:
+    """Quiet optuna and hook archselect's SQLite transactions, where a study storage is made.
+
+    Called by :func:`make_storage` (every study archselect opens goes through it), so that
+    importing this module changes nothing process-wide: optuna's log level (warnings only),
+    its ``ExperimentalWarning`` for the trial heartbeats archselect uses on purpose, and the
+    SQLAlchemy ``begin``/``commit``/``rollback`` hooks (:func:`_begin_immediate`; they act on
+    archselect's own SQLite connections only). Idempotent.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    for name, hook in (
+        ("begin", _begin_immediate),
+        ("commit", _end_transaction),
+        ("rollback", _end_transaction),
+    ):
+        if not sqlalchemy.event.contains(Engine, name, hook):
+            sqlalchemy.event.listen(Engine, name, hook)
 
 
 def storage_url(run_dir: Path, storage: str | None) -> str:
@@ -173,7 +191,6 @@ def _sqlite_of(conn: sqlalchemy.Connection) -> _ImmediateSqlite | None:
     return dbapi if isinstance(dbapi, _ImmediateSqlite) else None
 
 
-@sqlalchemy.event.listens_for(Engine, "begin")
 def _begin_immediate(conn: sqlalchemy.Connection) -> None:
     """``BEGIN IMMEDIATE`` — or a plain ``BEGIN`` for a transaction nested inside another of
     the same thread (Optuna reads through a second connection while the first is open; an
@@ -186,8 +203,6 @@ def _begin_immediate(conn: sqlalchemy.Connection) -> None:
     held.add(id(dbapi))
 
 
-@sqlalchemy.event.listens_for(Engine, "commit")
-@sqlalchemy.event.listens_for(Engine, "rollback")
 def _end_transaction(conn: sqlalchemy.Connection) -> None:
     dbapi = _sqlite_of(conn)
     if dbapi is not None:
@@ -243,6 +258,7 @@ def make_storage(url: str) -> _SlotStorage:
     Example:
         >>> s = make_storage("sqlite:///:memory:")  # doctest: +SKIP
     """
+    configure_optuna()
     remember_url(url)
     engine_kwargs: dict[str, Any]
     if url.startswith("sqlite"):
