@@ -13,7 +13,7 @@ import torch
 from click.testing import CliRunner
 
 import archselect
-import archselect.search as search
+import archselect.search._objective as search  # where trials build and train networks
 from archselect import DataError
 from archselect.cli import cli
 from archselect.load import load_table

@@ -96,7 +96,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
 def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterator[Path]:
     """A sequence run in which every deep trial fails (the builder raises)."""
     import archselect.core.records as baselines
-    import archselect.search as search
+    import archselect.search._objective as search  # where trials build their networks
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("builder exploded <on purpose>")
