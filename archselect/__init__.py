@@ -72,8 +72,8 @@ def _function_over_module(name: str) -> property:
     """``archselect.<name>`` stays the function although a submodule has the same name.
 
     Importing a submodule binds it on its package; the functions ``load``, ``prepare`` and
-    ``select`` share their names with the modules ``load.py``, ``prepare.py`` and
-    ``select.py``, so that binding is ignored and the attribute resolves to the function.
+    ``select`` share their names with the modules ``load``, ``prepare`` and
+    ``select``, so that binding is ignored and the attribute resolves to the function.
     """
 
     def get(module: types.ModuleType) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
+import importlib
 import itertools
 import json
 import os
@@ -103,7 +104,8 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
 def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterator[Path]:
     """A sequence run in which every deep trial fails (the builder raises)."""
     import archselect.core.records as baselines
-    import archselect.search as search
+    # where trials build their networks (the package re-exports a function of that name)
+    search = importlib.import_module("archselect.search._objective")
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("builder exploded <on purpose>")

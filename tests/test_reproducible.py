@@ -5,6 +5,7 @@ is resumed with a larger budget (synchronous batches, see :mod:`archselect.searc
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,9 @@ def test_two_processes_and_one_resumed_give_the_same_trials_and_verdict(
     """``--jobs 2`` against ``--jobs 1`` run as 4 trials, then resumed to 6. (A second
     ``--jobs 2`` run would cost as much again: every worker process imports torch.)"""
     # the references are not what is compared here (scikit-learn, fitted once per run)
-    monkeypatch.setattr(search, "run_baselines", lambda *a, **k: [])
+    # (prepare_study, which fits them, lives in the package's _study module)
+    study_module = importlib.import_module("archselect.search._study")
+    monkeypatch.setattr(study_module, "run_baselines", lambda *a, **k: [])
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the worker processes import this tree
     two = _fit(tiny, tmp_path / "two", jobs=2)
     one = _fit(tiny, tmp_path / "one", jobs=1, trials=TRIALS - 2)

@@ -125,6 +125,7 @@ def cross_folds(prepared: Prepared, seed: int) -> tuple[Fold, ...]:
         >>> df = pd.DataFrame(rng.normal(size=(60, 3)), columns=list("abc"))
         >>> df["label"] = np.where(df["a"] > 0, "yes", "no")
         >>> table = load_table(df)
+        >>> from archselect.prepare import prepare
         >>> prepared = prepare(table, profile_table(table, target="label"))
         >>> folds = cross_folds(prepared, seed=0)
         >>> len(folds), sorted(np.concatenate([f.val for f in folds])) == list(range(48))

@@ -27,7 +27,7 @@ STABLE_SHARE = 0.9
 MEMORY_NOISE_MB = 32.0
 #: A cost ratio is worth stating when one side is at least this many times the other.
 MIN_RATIO = 1.1
-#: What the profiler's confidence means (profile.py: 0.5 a guess … 1.0 certain).
+#: What the profiler's confidence means (archselect.profile: 0.5 a guess … 1.0 certain).
 CONFIDENCE_SCALE = "on a scale from 0.5 (a guess) to 1 (certain)"
 
 

@@ -1,0 +1,485 @@
+"""The objective: one trial's family, parameters, fidelity, training or cross-validation,
+and the trial records read back from the study. The only module that touches
+``optuna.Trial``."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+import optuna
+import torch
+
+from archselect import _forecast, _signals
+from archselect._budget import LATER_TRIAL_SAFETY, Fidelity, SearchWindow, choose_fidelity
+from archselect._secrets import redact
+from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
+from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
+from archselect.core.records import best_by_family as best_by_family
+from archselect.models import create_model
+from archselect.plan import Plan
+from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
+from archselect.search._constants import (
+    ATTR_CV_FOLDS,
+    LENGTH_LATENCY_ATTR,
+    MAX_STORED_SCORES,
+    WORKER_ID,
+)
+from archselect.search._storage import Batches
+from archselect.spaces import ParamSpec
+from archselect.train import (
+    TrainConfig,
+    effective_config,
+    measure_latency,
+    per_sample_brier,
+    per_sample_scores,
+    predict_outputs,
+    probe_epoch_seconds,
+    score,
+    seed_all,
+    train_network,
+)
+
+
+class _FamilyView:
+    """A study seen through one family's trials, so pruning compares like with like;
+    with ``before``, only those numbered below it."""
+
+    def __init__(self, study: optuna.Study, family: str, before: int | None = None) -> None:
+        self._study, self._family, self._before = study, family, before
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Any = None
+    ) -> list[optuna.trial.FrozenTrial]:
+        trials = self._study.get_trials(deepcopy=deepcopy, states=states)
+        return [
+            t
+            for t in trials
+            if t.params.get("family") == self._family
+            and (self._before is None or t.number < self._before)
+        ]
+
+
+class _FamilyPruner(optuna.pruners.BasePruner):
+    """``base`` applied to the trial's family only; with ``batches``, to the trials of the
+    batches before the trial's own (all finished), so pruning does not depend on which
+    process finished first."""
+
+    def __init__(self, base: optuna.pruners.BasePruner, batches: Batches | None = None) -> None:
+        self._base, self.batches = base, batches
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        before = None if self.batches is None else self.batches.start(trial.number)
+        view = _FamilyView(study, trial.params.get("family", ""), before)
+        return self._base.prune(view, trial)  # type: ignore[arg-type]
+
+
+def _suggest(trial: optuna.Trial, name: str, spec: ParamSpec) -> Any:
+    if spec.type == "categorical":
+        return trial.suggest_categorical(name, list(spec.choices))
+    assert spec.low is not None and spec.high is not None
+    if spec.type == "int":
+        step = int(spec.step or 1)
+        return trial.suggest_int(name, int(spec.low), int(spec.high), step=step, log=spec.log)
+    return trial.suggest_float(
+        name,
+        float(spec.low),
+        float(spec.high),
+        log=spec.log,
+        step=None if spec.log or spec.step is None else float(spec.step),
+    )
+
+
+def build_network(
+    pre: Preprocessing, family: str, model_params: dict[str, Any], *, seed: int
+) -> torch.nn.Module:
+    """A fresh network of ``family`` for the prepared data; its initial weights follow ``seed``."""
+    seed_all(seed)
+    return create_model(
+        family,
+        input_shape=pre.input_shape,
+        n_outputs=pre.n_outputs,
+        layout=pre.layout,
+        **pre.model_inputs(),
+        **model_params,
+    )
+
+
+def split_params(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Flat Optuna params → (family, builder params, shared training params)."""
+    family = str(params["family"])
+    prefix = family + "."
+    model = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+    shared = {k: v for k, v in params.items() if k != "family" and "." not in k}
+    return family, model, shared
+
+
+#: Training parameters a trial's shared draw (or the shared space's ``[fixed]``) may set.
+TRAIN_KEYS = (
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "epochs",
+    "schedule",
+    "patience",
+    "min_steps",
+    "min_patience_steps",
+)
+
+
+def train_config(task: str, shared: dict[str, Any], seed: int) -> TrainConfig:
+    known = {k: shared[k] for k in TRAIN_KEYS if k in shared}
+    return TrainConfig(task=task, seed=seed, **known)
+
+
+def _encode_scores(scores: np.ndarray) -> str:
+    return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
+
+
+def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fold, ...]:
+    """The folds this study scores trials on: chosen when it begins and kept for good.
+
+    A study begun by an archselect that scored every trial on one validation split (no
+    ``ATTR_CV_FOLDS``, finished trials) keeps doing so when resumed, so its trials stay
+    comparable.
+    """
+    folds = cross_folds(prepared, plan.seed)
+    stored = study.user_attrs.get(ATTR_CV_FOLDS)
+    if stored is None:
+        begun = any(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+        stored = 0 if begun else len(folds)
+        study.set_user_attr(ATTR_CV_FOLDS, stored)
+    return folds if stored else ()
+
+
+class _DeadlineStop:
+    """Stops a trial that is still training when the search's ``--timeout`` runs out.
+
+    Called after every epoch (of every fold), with the deadline as a ``time.time()`` value.
+    Past it, the trial is pruned, with a ``note`` saying so, unless no trial of its family
+    has finished yet: then its training ends there and the best epoch so far is its result
+    (returns True), so every family that started has one in the head-to-head.
+    """
+
+    def __init__(self, trial: optuna.Trial, family: str, deadline: float | None) -> None:
+        self.trial, self.family, self.deadline = trial, family, deadline
+        self.cut_short = False
+
+    def __call__(self, where: str) -> bool:
+        if self.deadline is None or time.time() < self.deadline:
+            return False
+        if self.cut_short or not _family_has_finished(self.trial.study, self.family):
+            if not self.cut_short:
+                self.trial.set_user_attr("note", f"{CUT_SHORT_NOTE} ({where})")
+            self.cut_short = True
+            return True
+        note = f"{DEADLINE_NOTE} ({where})"
+        self.trial.set_user_attr("note", note)
+        raise optuna.TrialPruned(note)
+
+
+def _family_has_finished(study: optuna.Study, family: str) -> bool:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return any(t.params.get("family") == family for t in complete)
+
+
+def _allowance(
+    window: SearchWindow | None, study: optuna.Study, family: str
+) -> tuple[float | None, bool]:
+    """Seconds this trial may take, and whether it is its family's first measurement.
+
+    A family's first trial gets its share of the first round, even when the round runs
+    late (so every family is measured); later ones whatever is left of the search.
+    """
+    first = not _family_has_finished(study, family)
+    if window is None:
+        return None, first
+    if first:
+        return window.first_share_s, first
+    return max(0.0, (window.end - time.time()) * LATER_TRIAL_SAFETY), first
+
+
+def _fidelity(
+    prepared: Prepared,
+    net: torch.nn.Module,
+    config: TrainConfig,
+    runs: int,
+    allowance: float | None,
+) -> Fidelity:
+    """Probe the network's cost on the training rows; choose what ``allowance`` pays for."""
+    if allowance is None:
+        return Fidelity()
+    x, y = prepared.x_train, prepared.y_train
+    start = time.perf_counter()
+    epoch_s = probe_epoch_seconds(net, x, y, len(prepared.x_val), config)
+    return choose_fidelity(
+        epoch_s=epoch_s,
+        full_epochs=effective_config(config, len(x)).epochs,
+        runs=runs,
+        n_rows=len(x),
+        allowance_s=max(0.0, allowance - (time.perf_counter() - start)),  # the probe is paid
+    )
+
+
+class _Limits(NamedTuple):
+    """A trial's fidelity for each training run: an epoch cap and a time limit."""
+
+    max_epochs: int | None
+    time_limit_s: float | None
+
+
+def _subsample(n: int, rows: int | None, seed: int) -> np.ndarray:
+    """Sorted positions of ``rows`` of ``n`` training rows (all of them for None)."""
+    if rows is None or rows >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+
+
+def _objective(
+    prepared: Prepared,
+    plan: Plan,
+    interrupted: list[int],
+    folds: tuple[Fold, ...],
+    window: SearchWindow | None = None,
+) -> Callable[[optuna.Trial], float | tuple[float, float]]:
+    """The study's objective. ``window``: the search's time budget; trials still training
+    at its end stop (see :class:`_DeadlineStop`), and each trial is first measured at the
+    fidelity its share of the window pays for (see :func:`archselect._budget.choose_fidelity`).
+    """
+    pre = prepared.preprocessing
+    deadline = window.end if window is not None else None
+
+    def objective(trial: optuna.Trial) -> float | tuple[float, float]:
+        try:
+            return run_trial(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:  # a bad parameter combination, OOM, NaN loss…
+            trial.set_user_attr("error", redact(f"{type(exc).__name__}: {exc}")[:500])
+            raise
+        except KeyboardInterrupt:
+            trial.set_user_attr("error", f"interrupted by {_signals.signal_name()}")
+            interrupted.append(trial.number)
+            raise
+
+    def run_trial(trial: optuna.Trial) -> float | tuple[float, float]:
+        _signals.check()  # a stop signal received between trials stops this one at once
+        trial.set_user_attr("worker", WORKER_ID)
+        if trial.user_attrs.get("error") is not None:  # a retry starts with a clean record
+            trial.set_user_attr("error", None)
+        family = trial.suggest_categorical("family", list(plan.family_names))
+        space = plan.space(family)
+        model_params = {s.name: _suggest(trial, f"{family}.{s.name}", s) for s in space.params}
+        model_params.update(space.fixed)
+        shared = {s.name: _suggest(trial, s.name, s) for s in plan.shared.params}
+        shared = {**plan.shared.fixed, **shared}
+        trial.set_user_attr("family", family)
+        config = train_config(plan.task, shared, plan.seed + trial.number)
+        stop_at_deadline = _DeadlineStop(trial, family, deadline)
+
+        net = build_network(pre, family, model_params, seed=config.seed)
+        allowance, first = _allowance(window, trial.study, family)
+        if allowance is not None and allowance <= 0 and not first:
+            note = f"{DEADLINE_NOTE} (before it started)"
+            trial.set_user_attr("note", note)
+            raise optuna.TrialPruned(note)
+        runs = max(1, len(folds))
+        fidelity = _fidelity(prepared, net, config, runs, allowance)
+        if allowance is not None:  # measured against a time budget
+            trial.set_user_attr("fidelity", fidelity.to_dict())
+        trial.set_user_attr("threads", torch.get_num_threads())
+        if fidelity.note() is not None:
+            trial.set_user_attr("note", fidelity.note())
+        if fidelity.too_slow:
+            raise optuna.TrialPruned(fidelity.note())
+        trial_folds = () if fidelity.single_split else folds
+        runs = max(1, len(trial_folds))
+        limits = _Limits(fidelity.epochs, None if allowance is None else allowance / runs)
+
+        def report(epoch: int, value: float) -> bool:
+            fold = f", fold 1 of {len(trial_folds)}" if trial_folds else ""
+            try:
+                if stop_at_deadline(f"epoch {epoch + 1}{fold}"):
+                    return True
+            except optuna.TrialPruned:
+                trial.set_user_attr("epochs", epoch + 1)
+                raise
+            if plan.multi_objective:  # Optuna cannot prune multi-objective trials
+                return False
+            trial.report(value, epoch)
+            if trial.should_prune():
+                trial.set_user_attr("epochs", epoch + 1)
+                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
+            return False
+
+        rows = _subsample(len(prepared.x_train), fidelity.rows, config.seed)
+        result = train_network(
+            net,
+            prepared.x_train[rows],
+            prepared.y_train[rows],
+            prepared.x_val,
+            prepared.y_val,
+            config,
+            on_epoch=report,
+            target_std=pre.target_std,
+            max_epochs=limits.max_epochs,
+            time_limit_s=limits.time_limit_s,
+        )
+        val_out = predict_outputs(net, prepared.x_val)
+        test_out = predict_outputs(net, prepared.x_test)
+        latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
+        val_metric, best_epoch, y_val = result.val_metric, result.best_epoch, prepared.y_val
+        if trial_folds:
+            val_out, y_val, best_epoch = _cross_validate(
+                prepared,
+                trial_folds,
+                family,
+                model_params,
+                config,
+                val_out,
+                result.best_epoch,
+                stop_at_deadline,
+                limits=limits,
+                rows=fidelity.rows,
+            )
+            val_metric = score(plan.task, val_out, y_val, pre.target_std)
+            result = dataclasses.replace(result, val_metric=val_metric)
+        attrs = {
+            "val_metric": val_metric,
+            "test_metric": score(plan.task, test_out, prepared.y_test, pre.target_std),
+            "train_metric": result.train_metric,
+            "gap": result.gap,
+            "train_time_s": result.train_time_s,
+            "epochs": result.epochs,
+            "best_epoch": best_epoch,
+            "cv_folds": len(trial_folds) or None,
+            "n_params": result.n_params,
+            "peak_memory_mb": result.peak_memory_mb,
+            "latency_b1_ms": latency[1],
+            "latency_b256_ms": latency[256],
+            "device": result.device,
+            "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * len(rows)),
+            "history_val": list(result.history_val),
+            "history_train": list(result.history_train),
+            "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
+        }
+        if plan.task == "classification":
+            attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, y_val))
+        if pre.forecast is not None:
+            attrs.update(_forecast_attrs(prepared, val_out, test_out))
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        if plan.multi_objective:
+            return val_metric, latency[1]
+        return val_metric
+
+    return objective
+
+
+def _cross_validate(
+    prepared: Prepared,
+    folds: tuple[Fold, ...],
+    family: str,
+    model_params: dict[str, Any],
+    config: TrainConfig,
+    first_val_out: np.ndarray,
+    first_best_epoch: int,
+    stop_at_deadline: Callable[[str], bool] | None = None,
+    *,
+    limits: _Limits | None = None,
+    rows: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Train folds 1.. of ``folds`` (fold 0 is the trial's own run, given by its outputs).
+
+    ``stop_at_deadline`` is called after every epoch, as ``stop_at_deadline(where)``, and may
+    raise to stop the trial or return True to end that fold's training there. ``limits``
+    (``max_epochs``, ``time_limit_s``) and ``rows`` (training rows per fold) are the
+    trial's fidelity, applied to every fold.
+
+    Returns every pooled row's validation output from the fold that held it out, the pooled
+    targets, and the median best epoch over the folds (what the final refit trains for).
+    """
+    pre = prepared.preprocessing
+    x, y = prepared.pooled
+    best = [first_best_epoch]
+
+    def fit_predict(i: int, fold: Fold) -> np.ndarray:
+        fold_config = dataclasses.replace(config, seed=config.seed + i)
+        net = build_network(pre, family, model_params, seed=fold_config.seed)
+
+        def on_epoch(epoch: int, value: float) -> bool:
+            if stop_at_deadline is None:
+                return False
+            return stop_at_deadline(f"epoch {epoch + 1}, fold {i + 1} of {len(folds)}")
+
+        train = fold.train[_subsample(len(fold.train), rows, fold_config.seed)]
+        result = train_network(
+            net,
+            x[train],
+            y[train],
+            x[fold.val],
+            y[fold.val],
+            fold_config,
+            on_epoch=on_epoch,
+            target_std=pre.target_std,
+            max_epochs=limits.max_epochs if limits else None,
+            time_limit_s=limits.time_limit_s if limits else None,
+        )
+        best.append(result.best_epoch)
+        return predict_outputs(net, x[fold.val])
+
+    out = out_of_fold(folds, first_val_out, fit_predict)
+    return out, y, max(1, round(float(np.median(best))))
+
+
+def _forecast_attrs(
+    prepared: Prepared, val_out: np.ndarray, test_out: np.ndarray
+) -> dict[str, Any]:
+    """MAE and MASE next to the RMSE, and the test-period forecast for the report's plot."""
+    pre = prepared.preprocessing
+    assert pre.forecast is not None
+    extra: dict[str, float] = {}
+    for part, out, y in (("val", val_out, prepared.y_val), ("test", test_out, prepared.y_test)):
+        m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
+        extra.update({f"{part}_{k}": v for k, v in m.items()})
+    tiled = _forecast.tile(prepared.plot_outputs(test_out), pre.forecast.horizon).reshape(1, -1)
+    return {
+        "extra_metrics": extra,
+        "test_forecast": [float(v) for v in pre.decode_output(tiled)[0]],
+    }
+
+
+def trial_records(study: optuna.Study) -> list[TrialRecord]:
+    """Every trial of the study as a :class:`TrialRecord`, by number."""
+    records = []
+    fields = set(TrialRecord.__dataclass_fields__)
+    by_length = study.user_attrs.get(LENGTH_LATENCY_ATTR, {})
+    for t in study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.WAITING:
+            continue  # a queued slot, not a trial yet
+        attrs = {k: v for k, v in t.user_attrs.items() if k in fields}
+        attrs.update(by_length.get(str(t.number), {}))
+        attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
+        duration = t.duration.total_seconds() if t.duration else None
+        done = t.datetime_complete.timestamp() if t.datetime_complete else None
+        records.append(
+            TrialRecord.from_dict(
+                {
+                    **attrs,
+                    "number": t.number,
+                    "family": str(t.params.get("family", attrs.get("family", "?"))),
+                    "state": t.state.name,
+                    "params": dict(t.params),
+                    "duration_s": duration,
+                    "completed_unix": done,
+                }
+            )
+        )
+    return sorted(records, key=lambda r: r.number)
