@@ -21,8 +21,8 @@ from archselect.select import select
 from archselect.spaces import load_space
 from tests.conftest import make_series
 
-#: The module (``archselect.prepare`` is also the name of the function the package exports).
-prepare_module = importlib.import_module("archselect.prepare")
+#: The module whose CV_MAX_ROWS cross_folds reads (``archselect.prepare`` is a function too).
+prepare_module = importlib.import_module("archselect.prepare._splits")
 
 
 def _prepared(frame: pd.DataFrame, **kw: object) -> Prepared:
