@@ -605,6 +605,8 @@ def _fits_a_phone(page: Any) -> None:
     later), so the check waits for the page to settle before it measures.
     """
     page.set_viewport_size(PHONE)
+    page.reload()  # laid out and drawn at phone width, as a phone opens it
+    page.wait_for_load_state("load")
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     fits = f"document.documentElement.scrollWidth <= {PHONE['width']}"
     with contextlib.suppress(Exception):  # measured and asserted below either way
