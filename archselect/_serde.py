@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import math
 import types
@@ -16,7 +17,10 @@ T = TypeVar("T", bound="JsonRecord")
 
 
 def to_jsonable(value: Any) -> Any:
-    """Convert dataclasses, tuples, numpy scalars and non-finite floats to plain JSON values."""
+    """Convert dataclasses, tuples, enums, numpy scalars and non-finite floats to plain JSON
+    values."""
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -39,7 +43,12 @@ def _from_jsonable(tp: Any, value: Any) -> Any:
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
-        return _from_jsonable(non_none[0], value) if len(non_none) == 1 else value
+        if len(non_none) == 1:
+            return _from_jsonable(non_none[0], value)
+        chosen = _by_kind(non_none, value)
+        return value if chosen is None else _build(chosen, value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(value)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value)  # type: ignore[type-var]
     if origin is tuple:
@@ -55,6 +64,18 @@ def _from_jsonable(tp: Any, value: Any) -> Any:
     if tp is float and isinstance(value, int):
         return float(value)
     return value
+
+
+def _by_kind(options: list[Any], value: Any) -> Any:
+    """The dataclass of a discriminated union whose ``kind`` default matches the value's."""
+    if not isinstance(value, dict) or "kind" not in value:
+        return None
+    for option in options:
+        if isinstance(option, type) and dataclasses.is_dataclass(option):
+            kinds = [f.default for f in dataclasses.fields(option) if f.name == "kind"]
+            if kinds and kinds[0] == value["kind"]:
+                return option
+    return None
 
 
 def _build(cls: type[T], data: dict[str, Any]) -> T:

@@ -26,7 +26,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
-from archselect import _forecast
 from archselect.core.metrics import (
     decode_scores as decode_scores,
 )
@@ -42,6 +41,7 @@ from archselect.core.records import (
     KNN_NEIGHBOURS,
     BaselineResult,
 )
+from archselect.layouts import forecast as _forecast
 from archselect.prepare import Fold, Prepared, out_of_fold
 
 __all__ = [

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from archselect import DataError, UsageError
-from archselect import _forecast as fc
 from archselect.cli import cli
+from archselect.layouts import forecast as fc
 from archselect.load import load_table
 from archselect.prepare import PlotSeries, prepare
 from archselect.profile import profile_frame, profile_table
@@ -144,7 +144,7 @@ def test_baselines_still_run_on_the_windows_of_all_series() -> None:
     assert prepared.plot is not None and prepared.plot.series_id in STORES
     assert PlotSeries.from_dict(prepared.plot.to_dict()) == prepared.plot
     spec = prepared.preprocessing.forecast
-    assert spec is not None and fc.ForecastSpec.from_dict(spec.to_dict()) == spec
+    assert spec is not None and fc.ForecastWindowing.from_dict(spec.to_dict()) == spec
     got = {
         name: _forecast_baseline(prepared, name)
         for name in ("naive", "seasonal_naive", "linear_autoregression")

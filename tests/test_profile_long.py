@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from archselect import DataError
-from archselect._longformat import LONG_THRESHOLDS
 from archselect.cli import cli
+from archselect.layouts.long import LONG_THRESHOLDS
 from archselect.profile import THRESHOLDS, profile_frame
 from tests.corpus import long_frame, vowels_frame
 

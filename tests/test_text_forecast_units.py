@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from archselect import DataError
-from archselect import _forecast as fc
-from archselect import _text as tx
+from archselect.layouts import _text_tokens as tx
+from archselect.layouts import forecast as fc
 from archselect.load import load_table
 from archselect.prepare import prepare
 from archselect.profile import profile_frame, profile_table

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archselect._serde import JsonRecord
+from archselect.core.kinds import LayoutName
+from archselect.core.specs import ForecastSpec, LayoutSpec
 
 __all__ = ["Profile", "SourceFacts"]
 
@@ -32,8 +34,8 @@ class Profile(JsonRecord):
 
     Attributes:
         modality: ``spatial``, ``sequential`` or ``tabular``.
-        layout: The tensor layout the models get (``image``, ``series``, ``series_padded``,
-            ``table``, ``text``).
+        layout: The tensor layout the models get (a :class:`~archselect.core.kinds.LayoutName`:
+            ``image``, ``series``, ``series_padded``, ``table``, ``text``, ``forecast``).
         task: ``classification`` or ``regression``.
         target: Name of the target column.
         target_rule: Which rule chose the target.
@@ -51,9 +53,12 @@ class Profile(JsonRecord):
         notes: Things done to the data that the user should know.
         dropped_columns: Columns left out, with the reason in ``notes``.
         form: How the data arrived: ``wide_pixels``, ``image_paths``, ``wide_series``,
-            ``wide_groups``, ``long``, ``text`` or ``table``.
+            ``wide_groups``, ``long``, ``text``, ``dated_series``, ``dated_long`` or ``table``
+            (a :class:`~archselect.core.kinds.Form`).
         id_column: Long format: the column naming each sequence.
         time_column: Long format: the column ordering the steps (None: file order).
+        spec: The layout's typed spec (:mod:`archselect.core.specs`), what the stages after
+            the profile read; None in a profile.json written before it existed.
     """
 
     modality: str
@@ -75,10 +80,13 @@ class Profile(JsonRecord):
     form: str = "table"
     id_column: str | None = None
     time_column: str | None = None
+    spec: LayoutSpec | None = None
 
     @property
     def n_outputs(self) -> int:
         """Width of the model's output layer (the horizon, for a forecast)."""
-        if self.layout == "forecast":
+        if isinstance(self.spec, ForecastSpec):
+            return self.spec.horizon
+        if self.layout == LayoutName.FORECAST:  # a profile.json from before the spec
             return int(self.evidence["forecast"]["horizon"])
         return len(self.classes) if self.task == "classification" else 1

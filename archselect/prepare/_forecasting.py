@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archselect import _forecast
-from archselect._errors import DataError
-from archselect._forecast import ForecastSpec, SeriesGrid
+from archselect._errors import DataError, UsageError
+from archselect.core.specs import ForecastSpec
+from archselect.layouts import forecast as _forecast
+from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
 from archselect.load import Table
 from archselect.prepare._constants import MIN_STD
 from archselect.prepare._preprocessing import Preprocessing
@@ -19,7 +20,7 @@ from archselect.profile import (
 
 
 def _forecast_preprocessing(
-    profile: Profile, spec: ForecastSpec, fit_part: np.ndarray, mase_scale: float
+    profile: Profile, spec: ForecastWindowing, fit_part: np.ndarray, mase_scale: float
 ) -> Preprocessing:
     """Forecast preprocessing: scaling fitted on the training steps ``fit_part`` (T, C)."""
     mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
@@ -35,17 +36,27 @@ def _forecast_preprocessing(
         std=tuple(map(float, std)),
         target_mean=float(mean[0]),
         target_std=float(std[0]),
-        forecast=ForecastSpec(**{**spec.__dict__, "mase_scale": mase_scale}),
+        forecast=ForecastWindowing(**{**spec.__dict__, "mase_scale": mase_scale}),
     )
+
+
+def _forecast_spec(profile: Profile) -> ForecastSpec:
+    """The profile's forecast spec (a profile of another layout is a programming error)."""
+    if not isinstance(profile.spec, ForecastSpec):
+        raise UsageError(
+            f"The profile's spec is {type(profile.spec).__name__}, not a forecast; profile "
+            "the data again with this version of archselect."
+        )
+    return profile.spec
 
 
 def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     """Sliding windows over the time-sorted series; validation and test are the latest."""
-    fc = profile.evidence["forecast"]
-    if fc.get("id_column") is not None:
+    fc = _forecast_spec(profile)
+    if fc.id_column is not None:
         return _prepare_panel_forecast(table, profile, seed)
-    window, horizon, season = int(fc["window"]), int(fc["horizon"]), int(fc["season"])
-    spec = ForecastSpec(fc["time_column"], fc["frequency"], window, horizon, season)
+    window, horizon, season = fc.window, fc.horizon, fc.season
+    spec = ForecastWindowing(fc.time_column, fc.frequency, window, horizon, season)
     grid, values, _ = spec.series(table.frame, profile.feature_columns)
     train_w, val_w, test_w, val_start, _ = _forecast.time_ordered_split(
         len(values), window, horizon
@@ -132,10 +143,10 @@ def _prepare_panel_forecast(table: Table, profile: Profile, seed: int) -> Prepar
     scaling is fitted on the training steps of every series together, and the MASE scale
     pools their in-sample seasonal naive errors (:func:`_forecast.panel_mase_scale`).
     """
-    fc = profile.evidence["forecast"]
-    window, horizon, season = int(fc["window"]), int(fc["horizon"]), int(fc["season"])
-    spec = ForecastSpec(
-        fc["time_column"], fc["frequency"], window, horizon, season, id_column=fc["id_column"]
+    fc = _forecast_spec(profile)
+    window, horizon, season = fc.window, fc.horizon, fc.season
+    spec = ForecastWindowing(
+        fc.time_column, fc.frequency, window, horizon, season, id_column=fc.id_column
     )
     parts = _panel_splits(spec.panel(table.frame, profile.feature_columns), window, horizon)
     if not parts:

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect import _text
-from archselect._errors import DataError
+from archselect._errors import DataError, UsageError
+from archselect.core.specs import TextSpec
+from archselect.layouts import text as _text
 from archselect.load import Table
 from archselect.prepare._constants import MIN_STD, SUPPORTED_LAYOUTS
 from archselect.prepare._forecasting import _prepare_forecast
@@ -197,12 +198,15 @@ def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
     frame = frame[frame[profile.target].notna()]
     y = frame[profile.target]
     split = _split(y, profile.task, seed)
-    text_ev = profile.evidence["text"]
-    col = text_ev["column"]
+    spec = profile.spec
+    if not isinstance(spec, TextSpec):
+        raise UsageError(
+            f"The profile's spec is {type(spec).__name__}, not text; profile the data again "
+            "with this version of archselect."
+        )
+    col = spec.column
     train = frame.iloc[list(split.train)]
-    encoding = _text.fit_text_encoding(
-        col, list(train[col]), text_ev["tokenizer"], int(text_ev["max_length"])
-    )
+    encoding = _text.fit_text_encoding(col, list(train[col]), spec.tokenizer, spec.max_length)
     pre = Preprocessing(
         layout="text",
         task=profile.task,

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect import _forecast
 from archselect._errors import DataError
-from archselect._forecast import ForecastSpec, SeriesGrid
 from archselect._serde import JsonRecord
-from archselect._text import TextEncoding
+from archselect.layouts import forecast as _forecast
+from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
+from archselect.layouts.text import TextEncoding
 from archselect.profile import (
     open_image,
     order_values,
@@ -44,7 +44,7 @@ class Preprocessing(JsonRecord):
     id_column: str | None = None
     time_column: str | None = None
     text: TextEncoding | None = None
-    forecast: ForecastSpec | None = None
+    forecast: ForecastWindowing | None = None
 
     @property
     def n_outputs(self) -> int:

@@ -7,35 +7,23 @@ column; in a sequence correlation is high at offset 1 and decays with lag; in a
 table neighbours are no closer than random pairs. Every threshold is a named
 constant and is copied into the profile's evidence so the report can explain it.
 
-Input forms recognised, in the order they are tried (``Profile.form``):
+The detectors live with their layouts in :mod:`archselect.layouts` (one module per layout)
+and run in the one order it declares (:data:`archselect.layouts.DETECTION_ORDER`): several
+dated series, long format, free text, one dated series, image paths, the user's forced
+image/series, wide columns (image or series from the correlation structure), table. Each
+returns the layout's typed spec (:mod:`archselect.core.specs`), kept on the profile for the
+stages that follow; the evidence is what the report shows.
 
-* ``long`` — an id column, an order/time column and value columns, one label per id
-  → layout ``series_padded``; found from structure by :mod:`archselect._longformat` (ids in
-  runs or groups with one label each, a step column that restarts and increases within
-  them or rows smooth in file order), names only raising the prior; a close call between
-  long format and a table lowers the confidence and names ``--id-col`` / ``--layout``;
-* text and datetime forecasting — the dispatch point :func:`_special_layouts`:
-  a free-text column → ``text`` (tokenizer and length chosen here, vocabulary in
-  prepare); a date/time column and a numeric target → ``forecast`` (frequency, gaps,
-  season, window and horizon chosen here, with the helpers of ``_text``/``_forecast``);
-* ``image_paths`` — a column of PNG/JPEG paths relative to the CSV → ``image``;
-* ``wide_pixels`` — grayscale ``H×W`` or colour ``H×W×3`` columns, channels interleaved
-  (``r,g,b`` per pixel) or planar (one block per channel) → ``image``;
-* ``wide_groups`` — prefix groups ``x_0..x_T, y_0..y_T`` → ``series`` with C channels;
-* ``wide_series`` — ordered time-step columns → ``series`` with one channel;
-* ``table`` — none of the above.
-
-The package splits the profiler by concern: ``_constants`` (thresholds), ``_target``,
-``_evidence`` (correlation structure and names), one module per layout detector
-(``_wide``, ``_long``, ``_images``, ``_free_text``, ``_forecasting``, ``_table``) and
-``_main`` (:func:`profile_table`).
+The package keeps the orchestration: ``_target`` (the target and the task) and ``_main``
+(:func:`profile_table`: the user's overrides, the evidence, the declared order, the
+Profile). The thresholds are re-exported here from :mod:`archselect.layouts._constants`.
 """
 
 from __future__ import annotations
 
-from archselect._longformat import ID_NAMES, LONG_THRESHOLDS, TIME_NAMES, order_values
 from archselect.core.data import Profile
-from archselect.profile._constants import (
+from archselect.core.kinds import LAYOUT_MODALITY
+from archselect.layouts._constants import (
     COLOUR_MIN_INTERLEAVE,
     IMAGE_EXTENSIONS,
     IMAGE_MIN_BUMP,
@@ -43,7 +31,6 @@ from archselect.profile._constants import (
     IMAGE_MIN_WRAP_DROP,
     IMAGE_PATH_MIN_FRACTION,
     IMAGE_SAMPLE_FILES,
-    LAYOUT_MODALITY,
     LAYOUTS,
     MAX_ASPECT,
     MAX_CATEGORIES,
@@ -74,8 +61,9 @@ from archselect.profile._constants import (
     TEXT_MIN_NON_ASCII,
     THRESHOLDS,
 )
-from archselect.profile._evidence import structure_evidence
-from archselect.profile._images import open_image, parse_shape, resolve_image_path
+from archselect.layouts._structure import structure_evidence
+from archselect.layouts.image import open_image, parse_shape, resolve_image_path
+from archselect.layouts.long import ID_NAMES, LONG_THRESHOLDS, TIME_NAMES, order_values
 from archselect.profile._main import profile_frame, profile_table
 
 #: The profiler's API (the first group) and its named constants, kept importable here.

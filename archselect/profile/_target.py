@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
-from archselect.profile._constants import (
+from archselect.layouts._base import is_integer_valued as _is_integer_valued
+from archselect.layouts._constants import (
     MAX_CLASS_FRACTION,
     MAX_INT_CLASSES,
     MIN_ROWS_PER_CLASS_CODE,
@@ -49,13 +50,6 @@ def _choose_target(
     if len(columns) < 2 or not candidates:
         raise DataError("The data has a single column; it needs features and a target column.")
     return candidates[-1], "last column (no column named like label/target/class/y)"
-
-
-def _is_integer_valued(values: pd.Series) -> bool:
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return False
-    arr = values.to_numpy(dtype=float, na_value=np.nan)
-    return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
 
 
 def _choose_task(y: pd.Series, task: str | None) -> tuple[str, str]:

@@ -14,12 +14,13 @@ import numpy as np
 import optuna
 import torch
 
-from archselect import _forecast, _signals
+from archselect import _signals
 from archselect._budget import LATER_TRIAL_SAFETY, Fidelity, SearchWindow, choose_fidelity
 from archselect._secrets import redact
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
+from archselect.layouts import forecast as _forecast
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold

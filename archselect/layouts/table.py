@@ -8,14 +8,21 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
-from archselect.profile._constants import (
+from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.specs import TableSpec
+from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin
+from archselect.layouts._base import is_integer_valued as _is_integer_valued
+from archselect.layouts._constants import (
     MAX_CATEGORIES,
     MAX_MISSING_FRACTION,
+    MIN_WIDE_COLUMNS,
     NUMERIC_TEXT_FRACTION,
     TEXT_MIN_MEAN_CHARS,
-    _Decision,
 )
-from archselect.profile._target import _is_integer_valued
+from archselect.layouts._long_find import LONG_AMBIGUOUS_CONFIDENCE
+
+#: Confidence of a table with fewer numeric columns than a wide image or series needs.
+TABLE_FEW_COLUMNS_CONFIDENCE = 0.9
 
 # --- tabular -------------------------------------------------------------------------------
 
@@ -36,8 +43,8 @@ def _id_like(features: pd.DataFrame, col: str) -> bool:
 
 def _decide_table(
     features: pd.DataFrame, numeric: list[str], other: list[str], decision: str, confidence: float
-) -> _Decision:
-    dec = _Decision("tabular", "table", "table", (0,), confidence, decision, [])
+) -> Decision:
+    dec = Decision(Modality.TABULAR, LayoutName.TABLE, Form.TABLE, (0,), confidence, decision, [])
     for col in other:
         n_values = features[col].nunique(dropna=True)
         if n_values <= MAX_CATEGORIES:
@@ -62,6 +69,42 @@ def _decide_table(
         )
     dec.input_shape = (width,)
     return dec
+
+
+def _detect(ctx: DetectContext) -> Decision:
+    """``table``: the last step; it always decides (keeping a detector's tabular reading)."""
+    hint = ctx.table_hint
+    if hint is not None:
+        reason, conf = hint.decision, hint.confidence
+    elif ctx.want == LayoutName.TABLE:
+        reason, conf = "tabular layout given by the user", 1.0
+    else:
+        reason = (
+            "too few numeric columns for an image or a sequence"
+            if not ctx.other
+            else "mixed numeric and non-numeric columns"
+        )
+        conf = TABLE_FEW_COLUMNS_CONFIDENCE if len(ctx.numeric) < MIN_WIDE_COLUMNS else 1.0
+    result = _decide_table(ctx.features, ctx.numeric, ctx.other, reason, conf)
+    long_ev = ctx.evidence.get("long", {})
+    if long_ev.get("ambiguity") and long_ev.get("ambiguous") and ctx.want is None:
+        result.confidence = min(result.confidence, LONG_AMBIGUOUS_CONFIDENCE)
+    return result
+
+
+def _spec(decision: Decision) -> TableSpec:
+    return TableSpec(categorical_columns=tuple(map(str, decision.categorical)))
+
+
+#: The table layout: the fallback, always last in the declared order.
+LAYOUT = LayoutPlugin(
+    name=LayoutName.TABLE,
+    modality=Modality.TABULAR,
+    forms=(Form.TABLE,),
+    spec_type=TableSpec,
+    detectors=(Detector("table", _detect),),
+    spec_from=_spec,
+)
 
 
 # --- value checks ---------------------------------------------------------------------------

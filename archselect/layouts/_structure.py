@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect.profile._constants import (
+from archselect.layouts._constants import (
     _COLOUR_PREFIXES,
     _NUMBERED,
     IMAGE_MIN_BUMP,

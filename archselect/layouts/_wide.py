@@ -7,15 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect.profile._constants import (
+from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.layouts._base import Decision
+from archselect.layouts._constants import (
     COLOUR_MIN_INTERLEAVE,
     IMAGE_MIN_BUMP,
     IMAGE_MIN_GAIN,
     IMAGE_MIN_WRAP_DROP,
     N_COLOUR_CHANNELS,
-    _Decision,
 )
-from archselect.profile._evidence import (
+from archselect.layouts._structure import (
     _colour_name_order,
     _confidence,
     _image_sentence,
@@ -100,7 +101,7 @@ def _block_drop(z: np.ndarray, varying: np.ndarray, hw: int, width: int) -> floa
 
 def _decide_wide(
     frame: pd.DataFrame, columns: list[str], seed: int, evidence: dict[str, Any]
-) -> _Decision:
+) -> Decision:
     """Image (gray or colour), multivariate groups, univariate series or table."""
     names = [str(c) for c in columns]
     z, varying = _standardise(_sample_matrix(frame, columns, seed))
@@ -132,10 +133,10 @@ def _decide_wide(
         # model order: interleaved (H, W, C) per row, whatever the file order
         ordered = [columns[channels[c][p]] for p in range(h * w) for c in range(3)]
         evidence["channel_order"] = hyp["channel_order"]
-        return _Decision(
-            "spatial",
-            "image",
-            "wide_pixels",
+        return Decision(
+            Modality.SPATIAL,
+            LayoutName.IMAGE,
+            Form.WIDE_PIXELS,
             (3, h, w),
             _confidence(score, 0.1),
             _image_sentence(
@@ -150,10 +151,10 @@ def _decide_wide(
     cand = _score_images(ev)
     if cand is not None:
         h, w = cand["height"], cand["width"]
-        return _Decision(
-            "spatial",
-            "image",
-            "wide_pixels",
+        return Decision(
+            Modality.SPATIAL,
+            LayoutName.IMAGE,
+            Form.WIDE_PIXELS,
             (1, h, w),
             _confidence(cand["score"], 0.1),
             _image_sentence(ev, cand, f"a {h}x{w} image"),
@@ -173,10 +174,10 @@ def _decide_wide(
         score = _sequence_score(gev)
         if score > 0:
             t, c = len(groups[0][1]), len(groups)
-            return _Decision(
-                "sequential",
-                "series",
-                "wide_groups",
+            return Decision(
+                Modality.SEQUENTIAL,
+                LayoutName.SERIES,
+                Form.WIDE_GROUPS,
                 (t, c),
                 _confidence(score, 0.1),
                 _sequence_sentence(
@@ -187,10 +188,10 @@ def _decide_wide(
 
     score = _sequence_score(ev)
     if score > 0:
-        return _Decision(
-            "sequential",
-            "series",
-            "wide_series",
+        return Decision(
+            Modality.SEQUENTIAL,
+            LayoutName.SERIES,
+            Form.WIDE_SERIES,
             (n_cols, 1),
             _confidence(score, 0.1),
             _sequence_sentence(ev, "an ordered sequence"),
@@ -198,20 +199,20 @@ def _decide_wide(
         )
     periodic = _periodic_score(ev)
     if periodic > 0:
-        return _Decision(
-            "sequential",
-            "series",
-            "wide_series",
+        return Decision(
+            Modality.SEQUENTIAL,
+            LayoutName.SERIES,
+            Form.WIDE_SERIES,
             (n_cols, 1),
             _confidence(periodic, 0.1),
             _periodic_sentence(ev, "an ordered sequence"),
             list(columns),
         )
     scores = [score, periodic, *(c.get("score", -1.0) for c in ev["image_candidates"])]
-    return _Decision(
-        "tabular",
-        "table",
-        "table",
+    return Decision(
+        Modality.TABULAR,
+        LayoutName.TABLE,
+        Form.TABLE,
         (n_cols,),
         _confidence(-max(scores), 0.1),
         f"neighbouring columns correlate ({_nan0(ev['corr_lag1']):.2f}) about as much as "

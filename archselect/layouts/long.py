@@ -1,4 +1,6 @@
-"""Long format: one sequence per id (the detector lives in :mod:`archselect._longformat`)."""
+"""The long-format layout (``series_padded``): one sequence per id, padded with a mask
+channel. The structural search for the id and step columns lives in :mod:`._long_find`,
+re-exported here as the layout's API."""
 
 from __future__ import annotations
 
@@ -6,9 +8,35 @@ from typing import Any
 
 import pandas as pd
 
-from archselect import _longformat
 from archselect._errors import DataError
-from archselect.profile._constants import _Decision
+from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.specs import LongSpec
+from archselect.layouts import _long_find as _longformat
+from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin
+from archselect.layouts._long_find import (
+    ID_NAMES,
+    LONG_AMBIGUOUS_CONFIDENCE,
+    LONG_THRESHOLDS,
+    TIME_NAMES,
+    LongReading,
+    class_code_label,
+    find_long,
+    looks_like_id_name,
+    order_values,
+)
+
+__all__ = [
+    "ID_NAMES",
+    "LAYOUT",
+    "LONG_AMBIGUOUS_CONFIDENCE",
+    "LONG_THRESHOLDS",
+    "TIME_NAMES",
+    "LongReading",
+    "class_code_label",
+    "find_long",
+    "looks_like_id_name",
+    "order_values",
+]
 
 # --- long format ---------------------------------------------------------------------------
 
@@ -21,10 +49,10 @@ def _detect_long(
     forced: bool,
     evidence: dict[str, Any],
     seed: int = 0,
-) -> _Decision | None:
+) -> Decision | None:
     """Long format: id column + order/time column + value columns, one label per id.
 
-    The id and step columns are found from structure (:mod:`archselect._longformat`).
+    The id and step columns are found from structure (:mod:`archselect.layouts._long_find`).
     """
     reading = _longformat.find_long(frame, target_col, id_col, time_col, forced, evidence, seed)
     if reading is None:
@@ -61,10 +89,10 @@ def _detect_long(
             f"sequences have {int(lengths.min())} to {t_max} steps: padded to {t_max} with a "
             "0/1 mask channel"
         )
-    return _Decision(
-        "sequential",
-        "series_padded",
-        "long",
+    return Decision(
+        Modality.SEQUENTIAL,
+        LayoutName.SERIES_PADDED,
+        Form.LONG,
         (t_max, len(values) + 1),
         reading.confidence,
         f"long format ({reading.how}): {n_ids} sequences named by {id_col!r}, ordered by "
@@ -74,4 +102,27 @@ def _detect_long(
         notes=reading.notes + notes,
         id_column=id_col,
         time_column=time_col,
+        spec=LongSpec(
+            id_column=id_col, time_column=time_col, max_steps=t_max, value_columns=tuple(values)
+        ),
     )
+
+
+def _detect(ctx: DetectContext) -> Decision | None:
+    """``long``: long format, found from structure or forced by ``--id-col``/``--time-col``."""
+    if ctx.want not in (None, LayoutName.SERIES_PADDED):
+        return None
+    forced = bool(ctx.id_col or ctx.time_col or ctx.want == LayoutName.SERIES_PADDED)
+    return _detect_long(
+        ctx.frame, ctx.target, ctx.id_col, ctx.time_col, forced, ctx.evidence, ctx.seed
+    )
+
+
+#: The long-format layout.
+LAYOUT = LayoutPlugin(
+    name=LayoutName.SERIES_PADDED,
+    modality=Modality.SEQUENTIAL,
+    forms=(Form.LONG,),
+    spec_type=LongSpec,
+    detectors=(Detector("long", _detect, reads="frame"),),
+)

@@ -1,4 +1,4 @@
-"""Text helpers: free-text detection, tokenisation, a frequency-capped vocabulary.
+"""Text helpers: the free-text measure, tokenisation, a frequency-capped vocabulary.
 
 In-house and dependency-free: a word tokenizer (lower-cased runs of letters/digits, and
 punctuation marks as their own tokens) and a character tokenizer (every non-space
@@ -20,6 +20,13 @@ import pandas as pd
 
 from archselect._errors import UsageError
 from archselect._serde import JsonRecord
+from archselect.layouts._constants import (
+    SAMPLE_ROWS,
+    TEXT_MIN_DISTINCT_FRACTION,
+    TEXT_MIN_MEAN_CHARS,
+    TEXT_MIN_MEAN_WORDS,
+    TEXT_MIN_NON_ASCII,
+)
 
 __all__ = [
     "TOKENIZERS",
@@ -33,13 +40,6 @@ __all__ = [
 
 TOKENIZERS = ("word", "char")
 PAD, OOV = 0, 1
-#: A column is free text when its median row has at least this many words …
-TEXT_MIN_WORDS = 3
-#: … or at least this many characters, most of them letters (languages without spaces) …
-TEXT_MIN_CHARS = 20
-TEXT_MIN_LETTER_SHARE = 0.6
-#: … and at least this fraction of its values are distinct.
-TEXT_MIN_DISTINCT = 0.3
 #: Character tokenizer when fewer than this fraction of texts contain a space.
 CHAR_IF_SPACED_BELOW = 0.5
 #: Sequence length: this percentile of the training lengths, between the bounds.
@@ -54,10 +54,10 @@ MIN_COUNT = 2
 HISTOGRAM_BINS = 30
 
 TEXT_THRESHOLDS: dict[str, float] = {
-    "text_min_words": TEXT_MIN_WORDS,
-    "text_min_chars": TEXT_MIN_CHARS,
-    "text_min_letter_share": TEXT_MIN_LETTER_SHARE,
-    "text_min_distinct": TEXT_MIN_DISTINCT,
+    "text_min_mean_words": TEXT_MIN_MEAN_WORDS,
+    "text_min_non_ascii": TEXT_MIN_NON_ASCII,
+    "text_min_mean_chars": TEXT_MIN_MEAN_CHARS,
+    "text_min_distinct_fraction": TEXT_MIN_DISTINCT_FRACTION,
     "char_if_spaced_below": CHAR_IF_SPACED_BELOW,
     "length_percentile": LENGTH_PERCENTILE,
     "min_length": MIN_LENGTH,
@@ -90,25 +90,38 @@ def _texts(values: Iterable[Any]) -> list[str]:
 
 
 def free_text_evidence(values: pd.Series) -> dict[str, Any]:
-    """Numbers that tell a free-text column from a category or an identifier."""
-    sample = _texts(values.dropna().head(2000))
-    if not sample:
+    """The numbers that tell a free-text column from names, codes and identifiers, and the
+    one rule that decides (``is_text``).
+
+    Free text: mostly distinct values (``TEXT_MIN_DISTINCT_FRACTION`` of the first
+    ``SAMPLE_ROWS``) of several words on average (``TEXT_MIN_MEAN_WORDS``) or, in scripts
+    written without spaces, long (``TEXT_MIN_MEAN_CHARS``) runs of mostly non-ASCII
+    characters (``TEXT_MIN_NON_ASCII``). The medians and the share of texts with a space
+    choose the tokenizer and are shown in the report.
+
+    Example:
+        >>> free_text_evidence(pd.Series([f"user_{i:06d}" for i in range(50)]))["is_text"]
+        False
+    """
+    sample = values.dropna().astype("string").head(SAMPLE_ROWS)
+    if not len(sample):
         return {"is_text": False}
-    words = np.array([len(s.split()) for s in sample])
-    chars = np.array([len(s) for s in sample])
-    letters = sum(sum(c.isalpha() for c in s) for s in sample)
-    share = letters / max(1, int(chars.sum()))
-    distinct = values.nunique(dropna=True) / max(1, int(values.notna().sum()))
-    long_enough = float(np.median(words)) >= TEXT_MIN_WORDS or (
-        float(np.median(chars)) >= TEXT_MIN_CHARS and share >= TEXT_MIN_LETTER_SHARE
+    distinct = sample.nunique() / len(sample)
+    words = sample.str.count(r"\S+")
+    chars = sample.str.len()
+    non_ascii = sample.str.count(r"[^\x00-\x7f]").sum() / max(1, int(chars.sum()))
+    wordy = words.mean() >= TEXT_MIN_MEAN_WORDS or (
+        non_ascii >= TEXT_MIN_NON_ASCII and chars.mean() >= TEXT_MIN_MEAN_CHARS
     )
     return {
-        "median_words": float(np.median(words)),
-        "median_chars": float(np.median(chars)),
-        "letter_share": round(float(share), 3),
+        "mean_words": round(float(words.mean()), 3),
+        "median_words": float(words.median()),
+        "mean_chars": round(float(chars.mean()), 3),
+        "median_chars": float(chars.median()),
+        "non_ascii_share": round(float(non_ascii), 3),
         "distinct_fraction": round(float(distinct), 3),
-        "spaced_fraction": round(float(np.mean([" " in s.strip() for s in sample])), 3),
-        "is_text": bool(long_enough and distinct >= TEXT_MIN_DISTINCT),
+        "spaced_fraction": round(float(np.mean([" " in str(s).strip() for s in sample])), 3),
+        "is_text": bool(wordy and distinct >= TEXT_MIN_DISTINCT_FRACTION),
     }
 
 

@@ -1,4 +1,6 @@
-"""A column of image file paths: detection, and opening the files."""
+"""The image layout: a column of image file paths (detection, opening the files) or pixel
+columns given as an image by the user (wide pixels found from structure: the ``wide``
+detector of :mod:`.series`)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,18 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
-from archselect.profile._constants import (
+from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.specs import ImageSpec
+from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin
+from archselect.layouts._constants import (
     IMAGE_EXTENSIONS,
     IMAGE_PATH_MIN_FRACTION,
     IMAGE_SAMPLE_FILES,
     MAX_IMAGE_SIDE,
-    _Decision,
+    N_COLOUR_CHANNELS,
 )
+from archselect.layouts._structure import _colour_name_order, _image_sides
+from archselect.layouts._wide import _decide_wide
 
 # --- image paths, text and other special layouts --------------------------------------------
 
@@ -73,7 +80,7 @@ def open_image(value: Any, base_dir: str | None, row: Any, column: str) -> Any:
 
 def _detect_image_paths(
     frame: pd.DataFrame, columns: list[str], shape: str | None, evidence: dict[str, Any]
-) -> _Decision:
+) -> Decision:
     col = columns[0]
     base = frame.attrs.get("base_dir")
     values = frame[col]
@@ -102,10 +109,10 @@ def _detect_image_paths(
         "resized_to": [h, w],
         "base_dir": base,
     }
-    return _Decision(
-        "spatial",
-        "image",
-        "image_paths",
+    return Decision(
+        Modality.SPATIAL,
+        LayoutName.IMAGE,
+        Form.IMAGE_PATHS,
         (c, h, w),
         0.95,
         f"column {col!r} holds image file paths ({len(rows)} sampled files opened, modes "
@@ -142,3 +149,86 @@ def parse_shape(shape: str | tuple[int, ...], n_cols: int | None) -> tuple[int, 
             "feature columns; give a shape whose product matches."
         )
     return (c, h, w)
+
+
+def _forced_image(
+    frame: pd.DataFrame, numeric: list[str], other: list[str], shape: str | None, seed: int,
+    evidence: dict[str, Any],
+) -> Decision:  # fmt: skip
+    if other:
+        raise DataError(
+            f"Image pixels must be numeric, but column {other[0]!r} is not; "
+            "remove non-pixel columns or fix their values."
+        )
+    detected = _decide_wide(frame, numeric, seed, evidence) if len(numeric) > 1 else None
+    if shape is not None:
+        c, h, w = parse_shape(shape, len(numeric))
+    elif detected is not None and detected.layout == LayoutName.IMAGE:
+        c, h, w = detected.input_shape
+    else:
+        sides = _image_sides(len(numeric))
+        if not sides:
+            raise UsageError(
+                f"{len(numeric)} pixel columns do not factorise into an image; "
+                "give the shape with --shape HxWxC."
+            )
+        c, (h, w) = 1, sides[0]
+    columns = list(numeric)
+    if detected is not None and detected.input_shape == (c, h, w):
+        columns = detected.feature_columns  # channel order as detected
+    elif c == N_COLOUR_CHANNELS:
+        named = _colour_name_order(numeric)
+        planar = (named is not None and named[0] == "planar") or evidence.get(
+            "channel_order"
+        ) == "planar"
+        if named is not None:
+            columns = [ch[p] for p in range(h * w) for ch in named[1]]
+        elif planar:
+            columns = [numeric[k * h * w + p] for p in range(h * w) for k in range(c)]
+    return Decision(
+        Modality.SPATIAL, LayoutName.IMAGE, Form.WIDE_PIXELS, (c, h, w), 1.0,
+        "image layout given by the user", columns,
+    )  # fmt: skip
+
+
+def _detect_paths(ctx: DetectContext) -> Decision | None:
+    """``image.paths``: a column of image file paths; other columns are left out."""
+    if ctx.want not in (None, LayoutName.IMAGE):
+        return None
+    paths = _image_path_columns(ctx.features, ctx.other)
+    if not paths:
+        return None
+    shape = ctx.shape if isinstance(ctx.shape, str) or ctx.shape is None else None
+    result = _detect_image_paths(ctx.frame, paths, shape, ctx.evidence)
+    extra = [c for c in ctx.numeric + ctx.other if c != paths[0]]
+    result.dropped += extra
+    result.notes += [f"column {c!r} dropped: not used with image files" for c in extra]
+    return result
+
+
+def _detect_given(ctx: DetectContext) -> Decision | None:
+    """``image.given``: pixel columns the user names an image (``--layout image``/``--shape``)."""
+    if ctx.want != LayoutName.IMAGE:
+        return None
+    shape = "x".join(map(str, ctx.shape)) if isinstance(ctx.shape, tuple) else ctx.shape
+    return _forced_image(ctx.features, ctx.numeric, ctx.other, shape, ctx.seed, ctx.evidence)
+
+
+def _spec(decision: Decision) -> ImageSpec:
+    c, h, w = decision.input_shape
+    paths = decision.form == Form.IMAGE_PATHS
+    return ImageSpec(
+        channels=c, height=h, width=w,
+        path_column=decision.feature_columns[0] if paths else None,
+    )  # fmt: skip
+
+
+#: The image layout (wide pixels found from structure come from the ``wide`` detector).
+LAYOUT = LayoutPlugin(
+    name=LayoutName.IMAGE,
+    modality=Modality.SPATIAL,
+    forms=(Form.WIDE_PIXELS, Form.IMAGE_PATHS),
+    spec_type=ImageSpec,
+    detectors=(Detector("image.paths", _detect_paths), Detector("image.given", _detect_given)),
+    spec_from=_spec,
+)

@@ -1,26 +1,17 @@
-"""The profiler's named thresholds (copied into every profile's evidence), the modalities
-and layouts, and the decision in the making."""
+"""The detectors' named thresholds (copied into every profile's evidence), and the names of
+the modalities, tasks and layouts."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from archselect._longformat import LONG_THRESHOLDS
+from archselect.core.kinds import LayoutName, Modality, Task
+from archselect.layouts._long_find import LONG_THRESHOLDS
 
-MODALITIES = ("spatial", "sequential", "tabular")
-TASKS = ("classification", "regression")
-#: Tensor layouts the models consume, and the modality each belongs to. ``series_padded``
-#: is a variable-length series padded to T steps with a 0/1 mask as its last channel.
-LAYOUT_MODALITY = {
-    "image": "spatial",
-    "series": "sequential",
-    "series_padded": "sequential",
-    "text": "sequential",
-    "forecast": "sequential",
-    "table": "tabular",
-}
-LAYOUTS = tuple(LAYOUT_MODALITY)
+MODALITIES = tuple(str(m) for m in Modality)
+TASKS = tuple(str(t) for t in Task)
+#: Tensor layouts the models consume (the modality of each: ``core.kinds.LAYOUT_MODALITY``).
+LAYOUTS = tuple(str(name) for name in LayoutName)
 
 #: Column names that mark the target, in order of preference (case-insensitive).
 TARGET_NAMES = ("label", "target", "class", "y", "labels", "category", "outcome")
@@ -127,34 +118,3 @@ THRESHOLDS: dict[str, float] = {
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
 _COLOUR_PREFIXES = (("r", "g", "b"), ("red", "green", "blue"))
-
-
-@dataclass
-class _Decision:
-    """A layout decision in the making (internal; becomes part of the Profile)."""
-
-    modality: str
-    layout: str
-    form: str
-    input_shape: tuple[int, ...]
-    confidence: float
-    decision: str
-    feature_columns: list[str]
-    categorical: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    id_column: str | None = None
-    time_column: str | None = None
-
-
-@dataclass(frozen=True)
-class _SequenceOptions:
-    """What the text and forecast decisions need besides the frame."""
-
-    target: str
-    task: str | None
-    want: str | None
-    numeric: tuple[str, ...]
-    tokenizer: str | None = None
-    horizon: int | None = None
-    window: int | None = None

@@ -1,0 +1,127 @@
+"""The text layout: one free-text column, tokenised (the helpers in :mod:`._text_tokens`,
+re-exported here as the layout's API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from archselect._errors import UsageError
+from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.specs import TextSpec
+from archselect.layouts import _text_tokens as _text
+from archselect.layouts._base import (
+    Decision,
+    DetectContext,
+    Detector,
+    LayoutPlugin,
+    SequenceOptions,
+)
+from archselect.layouts._text_tokens import (
+    LENGTH_PERCENTILE,
+    MAX_LENGTH,
+    MIN_LENGTH,
+    OOV,
+    PAD,
+    TEXT_THRESHOLDS,
+    TOKENIZERS,
+    TextEncoding,
+    choose_length,
+    choose_tokenizer,
+    fit_text_encoding,
+    free_text_evidence,
+    length_histogram,
+    token_lengths,
+    tokenize,
+)
+
+__all__ = [
+    "LAYOUT",
+    "LENGTH_PERCENTILE",
+    "MAX_LENGTH",
+    "MIN_LENGTH",
+    "OOV",
+    "PAD",
+    "TEXT_THRESHOLDS",
+    "TOKENIZERS",
+    "TextEncoding",
+    "choose_length",
+    "choose_tokenizer",
+    "fit_text_encoding",
+    "free_text_evidence",
+    "length_histogram",
+    "token_lengths",
+    "tokenize",
+]
+
+
+def _text_columns(features: pd.DataFrame, other: list[str]) -> list[str]:
+    """Free-text columns among the non-numeric ones (:func:`free_text_evidence` decides)."""
+    return [col for col in other if free_text_evidence(features[col])["is_text"]]
+
+
+def _text_decision(
+    frame: pd.DataFrame, col: str, options: SequenceOptions, evidence: dict[str, Any]
+) -> Decision:
+    ev = _text.free_text_evidence(frame[col])
+    tok, tok_rule = _text.choose_tokenizer(ev, options.tokenizer)
+    texts = frame.loc[frame[options.target].notna(), col]
+    lengths = _text.token_lengths(list(texts), tok)
+    max_len = _text.choose_length(lengths)
+    others = [str(c) for c in frame.columns if str(c) not in (col, options.target)]
+    evidence["text"] = {
+        "column": col,
+        **ev,
+        "tokenizer": tok,
+        "tokenizer_rule": tok_rule,
+        "length_percentiles": {
+            str(q): float(np.percentile(lengths, q)) if len(lengths) else 0.0
+            for q in (50, 90, 95, 99)
+        },
+        "max_length": max_len,
+        "max_length_rule": (
+            f"{_text.LENGTH_PERCENTILE}th percentile of token counts, within "
+            f"[{_text.MIN_LENGTH}, {_text.MAX_LENGTH}]"
+        ),
+        "truncated_fraction": float(np.mean(lengths > max_len)) if len(lengths) else 0.0,
+        "length_histogram": _text.length_histogram(lengths),
+        "thresholds": dict(_text.TEXT_THRESHOLDS),
+    }
+    return Decision(
+        Modality.SEQUENTIAL,
+        LayoutName.TEXT,
+        Form.TEXT,
+        (max_len,),
+        0.9,
+        f"column {col!r} holds free text (long, mostly distinct strings; median "
+        f"{ev['median_chars']:.0f} characters): {tok} tokens, length {max_len}",
+        [col],
+        dropped=others,
+        notes=[f"column {c!r} left out: only the text column feeds the model" for c in others],
+        spec=TextSpec(column=col, tokenizer=tok, max_length=max_len),
+    )
+
+
+def _detect_text(ctx: DetectContext) -> Decision | None:
+    """``text``: the first free-text column among the non-numeric features."""
+    if ctx.want not in (None, LayoutName.TEXT) or ctx.modality == Modality.SPATIAL:
+        return None
+    text = _text_columns(ctx.features, ctx.other)
+    if not text:
+        if ctx.want == LayoutName.TEXT:
+            raise UsageError("--layout text needs a free-text column, and the data has none.")
+        return None
+    ctx.evidence["text_columns"] = text
+    return _text_decision(ctx.frame, text[0], ctx.sequence_options(), ctx.evidence)
+
+
+#: The text layout.
+LAYOUT = LayoutPlugin(
+    name=LayoutName.TEXT,
+    modality=Modality.SEQUENTIAL,
+    forms=(Form.TEXT,),
+    spec_type=TextSpec,
+    detectors=(Detector("text", _detect_text),),
+)
