@@ -18,6 +18,7 @@ import pandas as pd
 
 from archselect._serde import JsonRecord
 from archselect.core.data import Profile
+from archselect.core.kinds import Form, LayoutName
 from archselect.core.recommendation import Recommendation
 from archselect.load import Table
 from archselect.profile import open_image
@@ -197,7 +198,7 @@ def _pick_rows(labels: pd.Series, per_class: int, classes: list[str], seed: int)
 
 def _stride(profile: Profile) -> tuple[int, int]:
     """(stride, values kept per row) so one image or series row fits MAX_VALUES_PER_ROW."""
-    if profile.layout == "image":
+    if profile.layout == LayoutName.IMAGE:
         c, h, w = profile.input_shape
         stride = max(1, math.ceil(math.sqrt(h * w * c / MAX_VALUES_PER_ROW)))
         return stride, math.ceil(h / stride) * math.ceil(w / stride) * c
@@ -211,12 +212,12 @@ def _wide_rows(
 ) -> tuple[str, tuple[int, ...], int, tuple[SampleRow, ...]]:
     """Raw values of ``rows`` for an image or series layout, strided to fit the caps."""
     cols = list(profile.feature_columns)
-    if profile.form == "image_paths":
+    if profile.form == Form.IMAGE_PATHS:
         x = _image_file_matrix(frame.iloc[rows], cols[0], tuple(profile.input_shape))
     else:
         x = _feature_matrix(frame.iloc[rows], cols) if rows else np.zeros((0, len(cols)))
     stride, _ = _stride(profile)
-    if profile.layout == "image":
+    if profile.layout == LayoutName.IMAGE:
         c, h, w = profile.input_shape
         cube = x.reshape(len(rows), h, w, c)[:, ::stride, ::stride, :]
         shape: tuple[int, ...] = (cube.shape[1], cube.shape[2], c)
@@ -302,7 +303,7 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
         "class_counts": class_counts,
         "target_hist": target_hist,
     }
-    if profile.layout in ("image", "series"):
+    if profile.layout in (LayoutName.IMAGE, LayoutName.SERIES):
         n_groups = max(1, len(shown)) if classification else REGRESSION_SAMPLES
         _, per_row = _stride(profile)
         per_class = max(1, min(SAMPLES_PER_CLASS, MAX_PREVIEW_VALUES // (n_groups * per_row)))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from archselect._errors import RunDirError
+from archselect.core.kinds import Form, LayoutName
 
 __all__ = ["BASELINE_FILE", "TRUSTED_TYPES", "load_estimator", "save_estimator"]
 
@@ -71,7 +72,7 @@ def load_estimator(path: Path) -> Any:
 
 
 #: Layouts whose raw rows the ONNX graph of a reference can take (one column per input).
-ONNX_BASELINE_LAYOUTS = ("image", "series", "table")
+ONNX_BASELINE_LAYOUTS = (LayoutName.IMAGE, LayoutName.SERIES, LayoutName.TABLE)
 
 
 def _order(pre: Any, width: int) -> Any:
@@ -80,10 +81,10 @@ def _order(pre: Any, width: int) -> Any:
     import numpy as np
 
     idx = np.arange(width)
-    if pre.layout == "image":
+    if pre.layout == LayoutName.IMAGE:
         c, h, w = pre.input_shape
         return idx.reshape(1, h, w, c).transpose(0, 3, 1, 2).reshape(-1)
-    if pre.layout == "series":
+    if pre.layout == LayoutName.SERIES:
         t, c = pre.input_shape
         return idx.reshape(1, c, t).transpose(0, 2, 1).reshape(-1)
     return idx
@@ -103,7 +104,7 @@ def export_baseline_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Pa
     from archselect._errors import UsageError
     from archselect.export import ONNX_FILE, onnx_input_columns
 
-    if pre.layout not in ONNX_BASELINE_LAYOUTS or pre.form in ("long", "image_paths"):
+    if pre.layout not in ONNX_BASELINE_LAYOUTS or pre.form in (Form.LONG, Form.IMAGE_PATHS):
         raise UsageError(
             f"ONNX export of a reference model on {pre.layout} data is not supported yet; "
             f"use archselect predict (model/{BASELINE_FILE})."

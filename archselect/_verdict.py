@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from archselect.core.kinds import LayoutName
+
 __all__ = [
     "COIN_TOSS_SHARE",
     "STABILITY_RESAMPLES",
@@ -345,8 +347,9 @@ class Verdict:
         self.fam = next(c for c in self.families if c.name == winner.family)
         done = [b for b in result.baselines if b.val_metric is not None and b.state == "COMPLETE"]
         refs = [self._candidate(b.name, "baseline", b.val_metric, b, b) for b in done]
+        forecast = plan.layout == LayoutName.FORECAST
         self.exportable = [
-            c for c in refs if c.name in records.EXPORTABLE_BASELINES and plan.layout != "forecast"
+            c for c in refs if c.name in records.EXPORTABLE_BASELINES and not forecast
         ]
         base = max(self.exportable, key=lambda c: self.sign * c.val_metric, default=None)
         self.why = ""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from archselect.core.kinds import LayoutName
+
 #: Fractions of the rows held out for validation (model choice) and test (the final word).
 VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 #: MAX_MISSING_FRACTION (imported from the profile): refuse a feature column with a larger
 #: fraction of missing or non-finite training values.
 #: Layouts this module prepares (text and forecast windows: :func:`_prepare_text` and
-#: :func:`_prepare_forecast`, over the helpers in ``_text`` and ``_forecast``).
-SUPPORTED_LAYOUTS = ("image", "series", "series_padded", "table", "text", "forecast")
+#: :func:`_prepare_forecast`, over the helpers of :mod:`archselect.layouts.text` and
+#: :mod:`archselect.layouts.forecast`).
+SUPPORTED_LAYOUTS = tuple(LayoutName)
 #: Standard deviations below this are treated as constant (scale 1).
 MIN_STD = 1e-8
 #: With at most this many train + validation rows, the validation split holds so few rows

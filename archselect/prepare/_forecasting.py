@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archselect._errors import DataError, UsageError
+from archselect.core.kinds import LayoutName
 from archselect.core.specs import ForecastSpec
 from archselect.layouts import forecast as _forecast
 from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
@@ -26,7 +27,7 @@ def _forecast_preprocessing(
     mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
     std = np.where(std > MIN_STD, std, 1.0)
     return Preprocessing(
-        layout="forecast",
+        layout=LayoutName.FORECAST,
         task="regression",
         target=profile.target,
         feature_columns=profile.feature_columns,

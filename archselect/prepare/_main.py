@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
+from archselect.core.kinds import Form, LayoutName
 from archselect.core.specs import TextSpec
 from archselect.layouts import text as _text
 from archselect.load import Table
@@ -40,7 +41,7 @@ def _base_preprocessing(profile: Profile, impute: np.ndarray, categories: Any) -
 def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocessing, list[str]]:
     """Fit imputation, one-hot categories and scaling on the training rows."""
     notes: list[str] = []
-    if profile.form == "image_paths":
+    if profile.form == Form.IMAGE_PATHS:
         pre = _base_preprocessing(profile, np.zeros(0), {})
         images = pre.transform(train)  # raw pixel values: no scaling fitted yet
         mean, std = images.mean(axis=(0, 2, 3)), images.std(axis=(0, 2, 3))
@@ -70,19 +71,19 @@ def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocess
         for c in profile.categorical_columns
     }
     pre = _base_preprocessing(profile, impute, categories)
-    if profile.layout == "table":
+    if profile.layout == LayoutName.TABLE:
         # categories seen in the training rows only: the width follows them
         width = len(numeric) + sum(len(v) for v in categories.values())
         pre = Preprocessing(**{**pre.__dict__, "input_shape": (width,)})
     raw = pre.raw_matrix(train)
-    if profile.layout == "image":
+    if profile.layout == LayoutName.IMAGE:
         # one mean/std per channel (pixels are interleaved: column j is channel j % C)
         c = profile.input_shape[0]
         mean = np.empty(raw.shape[1])
         std = np.empty(raw.shape[1])
         for ch in range(c):
             mean[ch::c], std[ch::c] = raw[:, ch::c].mean(), raw[:, ch::c].std()
-    elif profile.layout == "series":
+    elif profile.layout == LayoutName.SERIES:
         # one mean/std per channel (channel groups follow one another)
         t, c = profile.input_shape
         mean = np.repeat([raw[:, k * t : (k + 1) * t].mean() for k in range(c)], t)
@@ -98,7 +99,7 @@ def _with_scaling(
 ) -> Preprocessing:
     std = np.where(std > MIN_STD, std, 1.0)
     target = train[profile.target]
-    if profile.form == "long":
+    if profile.form == Form.LONG:
         assert profile.id_column is not None
         target = train.drop_duplicates(profile.id_column)[profile.target]
     extra: dict[str, Any] = {}
@@ -145,12 +146,12 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
             f"The {profile.layout} layout is not prepared by this version of archselect; "
             "choose another layout with --layout or remove the column it came from."
         )
-    if profile.layout == "text":
+    if profile.layout == LayoutName.TEXT:
         return _prepare_text(table, profile, seed)
-    if profile.layout == "forecast":
+    if profile.layout == LayoutName.FORECAST:
         return _prepare_forecast(table, profile, seed)
     frame = table.frame
-    if profile.form == "long":
+    if profile.form == Form.LONG:
         assert profile.id_column is not None
         ids = frame[profile.id_column]
         with_target = frame.loc[frame[profile.target].notna(), profile.id_column].unique()
@@ -160,14 +161,14 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
         frame = frame[frame[profile.target].notna()]  # index kept: row numbers in messages
         samples = frame
         numeric = [c for c in profile.feature_columns if c not in profile.categorical_columns]
-        if profile.form != "image_paths":
+        if profile.form != Form.IMAGE_PATHS:
             text_cols = [c for c in numeric if not pd.api.types.is_numeric_dtype(frame[c])]
             _numeric_matrix(frame, text_cols)  # names the first non-numeric cell in file order
     y = samples[profile.target]
     split = _split(y, profile.task, seed)
 
     def rows(idx: tuple[int, ...]) -> pd.DataFrame:
-        if profile.form != "long":
+        if profile.form != Form.LONG:
             return frame.iloc[list(idx)]
         assert profile.id_column is not None
         return frame[frame[profile.id_column].isin(samples[profile.id_column].iloc[list(idx)])]
@@ -208,7 +209,7 @@ def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
     train = frame.iloc[list(split.train)]
     encoding = _text.fit_text_encoding(col, list(train[col]), spec.tokenizer, spec.max_length)
     pre = Preprocessing(
-        layout="text",
+        layout=LayoutName.TEXT,
         task=profile.task,
         target=profile.target,
         feature_columns=profile.feature_columns,

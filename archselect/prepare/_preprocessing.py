@@ -10,6 +10,7 @@ import pandas as pd
 
 from archselect._errors import DataError
 from archselect._serde import JsonRecord
+from archselect.core.kinds import Form, LayoutName
 from archselect.layouts import forecast as _forecast
 from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
 from archselect.layouts.text import TextEncoding
@@ -84,7 +85,7 @@ class Preprocessing(JsonRecord):
     def samples(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One row per model sample, in ``transform``'s order: the rows themselves, or in
         long format the first row of each id (ids in order of first appearance)."""
-        if self.form == "long":
+        if self.form == Form.LONG:
             assert self.id_column is not None
             return frame.drop_duplicates(self.id_column)
         return frame
@@ -108,9 +109,9 @@ class Preprocessing(JsonRecord):
         if self.forecast is not None:
             parts = [x for _, x in self.forecast_windows(frame)]
             return parts[0] if len(parts) == 1 else np.concatenate(parts)
-        if self.form == "long":
+        if self.form == Form.LONG:
             return self._long_tensor(frame)
-        if self.form == "image_paths":
+        if self.form == Form.IMAGE_PATHS:
             return self._image_tensor(frame)
         x = self.raw_matrix(frame)
         x = (x - np.asarray(self.mean)) / np.asarray(self.std)
@@ -264,11 +265,11 @@ def _is_int_like(values: pd.Series) -> bool:
 def reshape(x: np.ndarray, layout: str, input_shape: tuple[int, ...]) -> np.ndarray:
     """Flat (N, F) features → the layout's tensor shape."""
     n = x.shape[0]
-    if layout == "image":
+    if layout == LayoutName.IMAGE:
         c, h, w = input_shape
         # wide pixels arrive row-major, channels interleaved: (H, W, C) per row
         return np.ascontiguousarray(x.reshape(n, h, w, c).transpose(0, 3, 1, 2))
-    if layout == "series":
+    if layout == LayoutName.SERIES:
         t, c = input_shape
         # channel groups arrive one after another: (C, T) per row
         return np.ascontiguousarray(x.reshape(n, c, t).transpose(0, 2, 1))

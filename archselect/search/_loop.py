@@ -14,6 +14,7 @@ from archselect import _signals
 from archselect._budget import Clock, Fidelity, search_window
 from archselect._secrets import mask_url
 from archselect.baselines import BaselineResult
+from archselect.core.kinds import LayoutName
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import SearchResult, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
@@ -82,7 +83,7 @@ def finish_search(
 ) -> SearchResult:
     """After the last trial: time sequence families at longer lengths (until ``deadline``,
     a ``time.time()`` value); return every trial."""
-    if plan.layout == "series":
+    if plan.layout == LayoutName.SERIES:
         measure_length_latency(study, prepared, plan, deadline=deadline)
     return collect_result(study, plan)
 
