@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from archselect._serde import JsonRecord
+from archselect.core.kinds import LayoutName
 
 __all__ = [
     "SPEC_KINDS",
@@ -91,10 +92,10 @@ class ForecastSpec(JsonRecord):
 LayoutSpec = TableSpec | ImageSpec | SeriesSpec | LongSpec | TextSpec | ForecastSpec
 #: The spec class of each ``kind``.
 SPEC_KINDS: dict[str, type[JsonRecord]] = {
-    "table": TableSpec,
-    "image": ImageSpec,
-    "series": SeriesSpec,
-    "series_padded": LongSpec,
-    "text": TextSpec,
-    "forecast": ForecastSpec,
+    LayoutName.TABLE: TableSpec,
+    LayoutName.IMAGE: ImageSpec,
+    LayoutName.SERIES: SeriesSpec,
+    LayoutName.SERIES_PADDED: LongSpec,
+    LayoutName.TEXT: TextSpec,
+    LayoutName.FORECAST: ForecastSpec,
 }

@@ -57,6 +57,7 @@ _LAYOUTS: dict[str, LayoutPlugin] = {
     m.LAYOUT.name: m.LAYOUT for m in (table, image, series, long, text, forecast)
 }
 #: The detection order: detector names, tried first to last (see the module docstring).
+#: :func:`register_layout` rebinds it, so read it as ``layouts.DETECTION_ORDER``.
 DETECTION_ORDER: tuple[str, ...] = (
     "forecast.panel",
     "long",
