@@ -11,7 +11,7 @@ from archselect import layouts
 from archselect._errors import DataError, UsageError
 from archselect.core.data import Profile
 from archselect.core.kinds import Form, LayoutName, Modality, Task
-from archselect.layouts import long as _longformat
+from archselect.layouts import long as long_layout
 from archselect.layouts._base import DetectContext
 from archselect.layouts._constants import MIN_ROWS, MODALITIES, THRESHOLDS
 from archselect.layouts._structure import _name_evidence
@@ -44,11 +44,11 @@ def _long_label(
     if modality not in (None, Modality.SEQUENTIAL):
         return target_col, target_rule
     try:
-        if _longformat.find_long(frame, target_col, None, None, False, {}, seed) is not None:
+        if long_layout.find_long(frame, target_col, None, None, False, {}, seed) is not None:
             return target_col, target_rule
     except DataError:
         return target_col, target_rule  # the long-format decision reports it
-    label = _longformat.class_code_label(frame, target_col, seed)
+    label = long_layout.class_code_label(frame, target_col, seed)
     if label is None:
         return target_col, target_rule
     return label, (
