@@ -87,7 +87,8 @@ def test_cross_fit_scores_every_row_with_weights_chosen_elsewhere() -> None:
     assert out.shape == members[0].shape
     assert len(weights) == 2
     assert all(w.sum() == pytest.approx(1.0) for w in weights)
-    assert loss(out, y, "classification")[0] < min(loss(m, y, "classification")[0] for m in members)
+    singles = [loss(m, y, "classification")[0] for m in members]
+    assert loss(out, y, "classification")[0] < min(singles)
     again, _ = cross_fit_outputs(members, y, "classification", seed=0)
     np.testing.assert_array_equal(out, again)
 

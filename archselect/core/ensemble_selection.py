@@ -35,6 +35,7 @@ __all__ = [
     "greedy_weights",
     "log_outputs",
     "loss",
+    "stored_rows",
 ]
 
 #: Rounds of the greedy selection (weights are multiples of 1 / rounds).
@@ -62,9 +63,14 @@ def encode_outputs(outputs: np.ndarray) -> str:
     out = np.asarray(outputs, dtype=np.float64)
     out = out.reshape(len(out), -1)
     cols = max(1, out.shape[1])
-    rows = min(len(out), _MAX_ROWS, MAX_OUTPUT_CELLS // cols)
+    rows = stored_rows(len(out), cols)
     body = base64.b64encode(out[:rows].astype(np.float16).tobytes()).decode()
     return f"{cols}:{body}"
+
+
+def stored_rows(n: int, cols: int) -> int:
+    """How many of ``n`` rows with ``cols`` outputs each :func:`encode_outputs` keeps."""
+    return min(n, _MAX_ROWS, MAX_OUTPUT_CELLS // max(1, cols))
 
 
 def decode_outputs(text: str | None) -> np.ndarray | None:
