@@ -243,3 +243,44 @@ def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched) -> No
     (tmp / "model" / ENSEMBLE_FILE).write_text(json.dumps(listed))
     with pytest.raises(RunDirError, match="sum to 1"):
         load_model(tmp / "model")
+
+
+def test_the_report_shows_the_row_and_names_the_best_family_when_it_wins() -> None:
+    from types import SimpleNamespace
+
+    from archselect.report._ensemble import ensemble_screen, ensemble_view
+
+    row = {
+        "members": [
+            {"name": "cnn1d #3", "weight": 0.6},
+            {"name": "logistic_regression", "weight": 0.4},
+        ],
+        "pool": ["cnn1d #3", "gru #1", "logistic_regression"],
+        "rounds": 25,
+        "cv": True,
+        "val_metric": 0.9,
+        "best_single": "cnn1d #3",
+        "best_single_val_metric": 0.8,
+        "margin": 0.1,
+        "interval": [0.04, 0.16],
+        "chosen": True,
+        "test_metric": 0.85,
+        "final_test_metric": 0.88,
+    }
+    assert ensemble_view({}, "accuracy") is None
+    view = ensemble_view({"ensemble": row}, "accuracy")
+    assert view is not None
+    assert view["label"] == "ensemble of 2: cnn1d #3 ×0.60, logistic_regression ×0.40"
+    assert view["test_metric"] == 0.88  # the exported ensemble's, not the searched models'
+    screen: dict = {"headline": "Use cnn1d: …", "cost": "1 ms"}
+    rec = SimpleNamespace(metric="accuracy", family="cnn1d", val_metric=0.8)
+    ensemble_screen(screen, view, rec)
+    assert screen["headline"].startswith("Use the ensemble of 2")
+    assert "best single family cnn1d" in screen["headline"]
+    assert "out-of-fold" in screen["ensemble"] and screen["cost"] is None
+    shown = ensemble_view({"ensemble": {**row, "chosen": False, "final_test_metric": None}}, "x")
+    assert shown is not None and shown["state"] == "shown, not chosen"
+    assert shown["test_metric"] == 0.85
+    screen = {"headline": "Use cnn1d: …"}
+    ensemble_screen(screen, shown, rec)
+    assert screen["headline"] == "Use cnn1d: …" and "not clearly better" in screen["ensemble"]
