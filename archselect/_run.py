@@ -22,6 +22,9 @@ import pandas as pd
 
 from archselect import _budget, _signals
 from archselect._budget import BASELINE_FRACTION, Clock, search_window
+from archselect._ensemble import ENSEMBLE
+from archselect._ensemble_export import add_ensemble, export_ensemble
+from archselect._ensemble_model import EnsembleModel
 from archselect._errors import UsageError
 from archselect._insight import (
     DataPreview,
@@ -631,7 +634,7 @@ def fit(
         result = collect_result(study, plan)
         close_storage(study)
     write_trials_csv(result, run_dir / TRIALS)
-    selected = select(result, plan, profile)
+    selected = add_ensemble(select(result, plan, profile), result, plan, prepared)
     rec = RunRecommendation(
         **{f.name: getattr(selected, f.name) for f in dataclasses.fields(selected)},
         importances=param_importances(url, study_name=study_name, seed=seed),
@@ -640,7 +643,21 @@ def fit(
     )
     if prepared.preprocessing.forecast is not None:
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
-    if rec.kind == "baseline" and rec.recommended is not None and interrupted is None:
+    if rec.kind == ENSEMBLE and interrupted is None:
+        with clock.phase("final model"):
+            left = clock.left()
+            rec = export_ensemble(
+                run_dir,
+                prepared,
+                plan,
+                rec,
+                result,
+                seed,
+                refit=_refit_final,
+                model_dir=MODEL,
+                time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
+            )
+    elif rec.kind == "baseline" and rec.recommended is not None and interrupted is None:
         with clock.phase("final model"):
             rec = _export_reference(run_dir, prepared, profile, plan, rec, seed, result, clock)
     elif rec.family is not None and interrupted is None:
@@ -891,7 +908,7 @@ class Run(RunDir):
         return notebook_html(self.run_dir)
 
     @cached_property
-    def model(self) -> ExportedModel | BaselineModel:
+    def model(self) -> ExportedModel | BaselineModel | EnsembleModel:
         return load_model(self.run_dir / MODEL)
 
     def predict(self, data: str | Path | pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
+from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import (
     decode_scores as decode_scores,
 )
@@ -378,13 +379,15 @@ def run_baselines(
             if folds:
                 val_out = _cross_validate(name, prepared, folds, flat, val_out, seed)
                 val_y = prepared.pooled[1]
+            test_out = _outputs(model, flat[2], task, n_classes)
+            proba = task == "classification"
             results.append(
                 BaselineResult(
                     name=name,
                     val_metric=score(task, val_out, val_y, std),
-                    test_metric=score(
-                        task, _outputs(model, flat[2], task, n_classes), prepared.y_test, std
-                    ),
+                    test_metric=score(task, test_out, prepared.y_test, std),
+                    val_outputs_b64=encode_outputs(val_out) if proba else None,
+                    test_outputs_b64=encode_outputs(test_out) if proba else None,
                     train_time_s=elapsed,
                     latency_b256_ms=latency,
                     val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),

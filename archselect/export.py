@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from archselect.models.ensemble import MeanEnsemble
 from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
 from archselect.prepare import Preprocessing
 from archselect.train import predict_outputs
+
+if TYPE_CHECKING:
+    from archselect._ensemble_model import EnsembleModel
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -332,7 +335,7 @@ def _check_described(model_dir: Path, config: ModelConfig, pre: Preprocessing) -
         )
 
 
-def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel:
+def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel | EnsembleModel:
     """Rebuild the exported network and load its weights safely (``weights_only=True``), or
     load the exported reference (skops, allow-listed types only).
 
@@ -364,6 +367,10 @@ def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel:
             f"{model_dir} holds a forecaster from an older archselect (model format "
             f"{config.format_version}) whose network reads levels, not changes; refit it."
         )
+    if config.kind == "ensemble":  # members are exported models themselves
+        from archselect._ensemble_model import load_ensemble
+
+        return load_ensemble(model_dir, config, pre)
     if config.kind == "baseline":
         if config.family not in EXPORTABLE_BASELINES:
             raise RunDirError(
@@ -374,8 +381,8 @@ def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel:
         return BaselineModel(estimator=estimator, preprocessing=pre, config=config)
     if config.kind != "family":
         raise RunDirError(
-            f"{model_dir} holds a damaged model description (kind {config.kind!r}; family or "
-            "baseline expected); refit it."
+            f"{model_dir} holds a damaged model description (kind {config.kind!r}; family, "
+            "baseline or ensemble expected); refit it."
         )
     if not isinstance(config.ensemble, int) or not 1 <= config.ensemble <= MAX_ENSEMBLE:
         raise RunDirError(
@@ -548,6 +555,11 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             "ONNX export needs the onnx extra; install it with pip install 'archselect[onnx]'."
         ) from exc
     model = load_model(model_dir)
+    if not isinstance(model, (ExportedModel, BaselineModel)):
+        raise UsageError(
+            "ONNX export of an ensemble is not supported yet; use archselect predict, or "
+            "export a member's folder under model/members/."
+        )
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
     check_output_file(out, "-o")

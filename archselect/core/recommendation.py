@@ -92,9 +92,9 @@ class Recommendation(JsonRecord):
     #: for the report's plot: ``times``, ``truth``, ``history_times``, ``history``,
     #: ``forecasts`` {name: values}, ``baselines`` (names among them).
     forecast_plot: dict[str, Any] = field(default_factory=dict)
-    #: What is recommended and exported: ``family`` (the deep family above) or ``baseline``
+    #: What is recommended and exported: ``family`` (the deep family above), ``baseline``
     #: (the non-deep reference ``recommended``; ``family`` then stays the best deep family,
-    #: the architecture verdict).
+    #: the architecture verdict) or ``ensemble`` (the row ``ensemble``, when it wins clearly).
     kind: str = "family"
     #: The recommended candidate's name (a family or a reference).
     recommended: str | None = None
@@ -111,3 +111,9 @@ class Recommendation(JsonRecord):
     #: Classification: the Brier check of the same pair: ``interval`` of the mean per-row
     #: Brier difference (+ : ``a`` surer), and ``fired`` (the interval excludes 0).
     brier_check: dict[str, Any] = field(default_factory=dict)
+    #: Classification: the ensemble of the best trials as one more candidate row
+    #: (:func:`archselect._ensemble.ensemble_row`): ``members`` (name, kind, family, trial,
+    #: weight), its cross-fitted ``val_metric`` beside the ``best_single`` candidate's on the
+    #: same ``rows``, the paired ``interval``, whether it was ``chosen``, and the searched
+    #: models' ``test_metric`` / ``best_single_test_metric``; empty when not formed.
+    ensemble: dict[str, Any] = field(default_factory=dict)

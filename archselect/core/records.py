@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from archselect._serde import JsonRecord
+from archselect.core.ensemble_selection import decode_outputs
 from archselect.core.metrics import decode_scores
 
 __all__ = [
@@ -93,10 +94,19 @@ class BaselineResult(JsonRecord):
     val_scores_b64: str | None = None
     #: Classification: per-row validation Brier scores (lower is better), as above.
     val_brier_b64: str | None = None
+    #: Classification: class probabilities on the validation rows (as ``val_scores_b64``)
+    #: and on the test rows, for the ensemble selection
+    #: (:func:`archselect.core.ensemble_selection.encode_outputs`; not in ``trials.csv``).
+    val_outputs_b64: str | None = None
+    test_outputs_b64: str | None = None
 
     def val_scores(self) -> np.ndarray | None:
         """Per-row validation scores, as :meth:`archselect.search.TrialRecord.val_scores`."""
         return decode_scores(self.val_scores_b64)
+
+    def outputs(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Stored class probabilities on the validation and the test rows (or None)."""
+        return decode_outputs(self.val_outputs_b64), decode_outputs(self.test_outputs_b64)
 
     def val_brier(self) -> np.ndarray | None:
         """Per-row validation Brier scores (classification), else None."""
@@ -165,9 +175,17 @@ class TrialRecord(JsonRecord):
     sec_per_epoch_row: float | None = None
     #: When the trial finished (``time.time()``), to tell when each family was measured.
     completed_unix: float | None = None
+    #: Classification: class probabilities on the validation (out-of-fold) rows and on the
+    #: test rows (the trial's own model), for the ensemble selection; not in ``trials.csv``.
+    val_outputs_b64: str | None = None
+    test_outputs_b64: str | None = None
 
     def val_scores(self) -> np.ndarray | None:
         return decode_scores(self.val_scores_b64)
+
+    def outputs(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Stored class probabilities on the validation and the test rows (or None)."""
+        return decode_outputs(self.val_outputs_b64), decode_outputs(self.test_outputs_b64)
 
     def val_brier(self) -> np.ndarray | None:
         return decode_scores(self.val_brier_b64)

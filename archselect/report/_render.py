@@ -28,6 +28,7 @@ import numpy as np
 
 from archselect._secrets import mask_url
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
+from archselect.report._ensemble import ensemble_screen, ensemble_view
 from archselect.report._verdict import (
     ACCURACY_METRICS,
     MEMORY_NOISE_MB,
@@ -521,6 +522,8 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     plan_raw = json.loads((Path(run_dir) / PLAN).read_text(encoding="utf-8"))
     test_what = "exported model" if rec.final_test_metric is not None else "best trial"
     screen = first_screen(rec, raw_rec, profile, plan, test_what)
+    ensemble = ensemble_view(raw_rec, metric)
+    ensemble_screen(screen, ensemble, rec)
     states: dict[str, int] = {}
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1
@@ -541,6 +544,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "trial_states": states,
         "short_params": _short_params,
         "baselines": result.baselines,
+        "ensemble": ensemble,
         "failures": failures,
         "failure_groups": _failure_groups(failures),
         "baseline_failures": baseline_failures,

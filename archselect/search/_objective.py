@@ -17,6 +17,7 @@ import torch
 from archselect import _signals
 from archselect._budget import LATER_TRIAL_SAFETY, Fidelity, SearchWindow, choose_fidelity
 from archselect._secrets import redact
+from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
@@ -138,6 +139,12 @@ TRAIN_KEYS = (
 def train_config(task: str, shared: dict[str, Any], seed: int) -> TrainConfig:
     known = {k: shared[k] for k in TRAIN_KEYS if k in shared}
     return TrainConfig(task=task, seed=seed, **known)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities of logits ``(N, K)`` (what the ensemble selection averages)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
 
 
 def _encode_scores(scores: np.ndarray) -> str:
@@ -373,6 +380,8 @@ def _objective(
         }
         if plan.task == "classification":
             attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, y_val))
+            attrs["val_outputs_b64"] = encode_outputs(_softmax(val_out))
+            attrs["test_outputs_b64"] = encode_outputs(_softmax(test_out))
         if pre.forecast is not None:
             attrs.update(_forecast_attrs(prepared, val_out, test_out))
         for key, value in attrs.items():

@@ -1,0 +1,278 @@
+"""The ensemble of the best trials: one more candidate row beside the families and baselines.
+
+Greedy ensemble selection with replacement (Caruana et al. 2004, as AutoGluon and
+Auto-PyTorch do) over a pool of each family's :data:`POOL_PER_FAMILY` best finished trials
+and the exportable references, on the class probabilities every trial stored for the rows
+it was scored on (out-of-fold where the study cross-validates) — classification only.
+
+The honest figure: weights chosen on the rows they are scored on flatter the ensemble, so
+every row is scored with weights chosen on the other half of the rows
+(:func:`archselect.core.ensemble_selection.cross_fit_outputs`); that per-row score is then
+compared with the best single candidate's on the same rows by the selection's paired
+bootstrap interval. The ensemble is recommended (``kind`` = ``ensemble``) only when that
+interval excludes 0 in its favour; otherwise it is shown and not chosen. Either way the
+headline names the best single family.
+
+Torch-free: the selection and the report load no training stack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from archselect._verdict import fmt_metric, fmt_points, interval_text, label
+from archselect.core import records as _records
+from archselect.core.ensemble_selection import (
+    CROSS_FIT_FOLDS,
+    ENSEMBLE_ROUNDS,
+    blend,
+    cross_fit_outputs,
+    greedy_weights,
+    stored_rows,
+)
+from archselect.core.recommendation import Recommendation
+from archselect.core.records import SearchResult, TrialRecord
+
+__all__ = [
+    "ENSEMBLE",
+    "POOL_PER_FAMILY",
+    "EnsembleLabels",
+    "Member",
+    "ensemble_row",
+    "with_ensemble",
+]
+
+#: The ensemble's name where a candidate's name goes (``recommended``, the report's row).
+ENSEMBLE = "ensemble"
+#: Finished trials of each family the pool takes, best first (with every exportable
+#: reference). A few per family: the selection rarely gives weight beyond a family's best
+#: two or three, and each member chosen is one more model to refit and to run.
+POOL_PER_FAMILY = 3
+
+_Rec = TypeVar("_Rec", bound=Recommendation)
+
+
+@dataclass(frozen=True)
+class EnsembleLabels:
+    """The labels of the rows candidates are scored on: ``val`` (the validation rows, or
+    the pooled train + validation rows when ``cv``) and ``test``."""
+
+    val: np.ndarray
+    test: np.ndarray
+    cv: bool
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of the pool: its stored probabilities on the scored and the test rows."""
+
+    name: str
+    kind: str
+    family: str
+    trial: int | None
+    val: np.ndarray
+    test: np.ndarray | None
+
+    def describe(self, weight: float) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "family": self.family,
+            "trial": self.trial,
+            "weight": round(float(weight), 6),
+        }
+
+
+def _trial_name(t: TrialRecord) -> str:
+    return f"{t.family} #{t.number}"
+
+
+def _pool(result: SearchResult, labels: EnsembleLabels) -> list[Member]:
+    """Each family's best finished trials and the exportable references whose stored
+    probabilities cover the same rows; best validation metric first."""
+    sign = 1.0 if result.direction == "maximize" else -1.0
+    by_family: dict[str, list[TrialRecord]] = {}
+    for t in result.finished():
+        if bool(t.cv_folds) == labels.cv:  # scored on the same rows as the labels
+            by_family.setdefault(t.family, []).append(t)
+    ranked: list[tuple[float, float, Member]] = []
+    for trials in by_family.values():
+        trials.sort(key=lambda t: (-sign * (t.val_metric or 0.0), t.mean_val_brier(), t.number))
+        for t in trials[:POOL_PER_FAMILY]:
+            val, test = t.outputs()
+            if val is not None:
+                member = Member(_trial_name(t), "family", t.family, t.number, val, test)
+                ranked.append((sign * (t.val_metric or 0.0), t.mean_val_brier(), member))
+    for b in result.baselines:
+        if b.state != "COMPLETE" or b.name not in _records.EXPORTABLE_BASELINES:
+            continue
+        val, test = b.outputs()
+        brier = b.val_brier()
+        if val is not None:
+            mean_brier = float(brier.mean()) if brier is not None else 0.0
+            member = Member(b.name, "baseline", b.name, None, val, test)
+            ranked.append((sign * (b.val_metric or 0.0), mean_brier, member))
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    members = [m for _, _, m in ranked]
+    if not members or not len(labels.val):
+        return []
+    cols = members[0].val.shape[1]
+    rows = stored_rows(len(labels.val), cols)
+    if cols <= int(labels.val.max()):
+        return []
+    return [m for m in members if m.val.shape == (rows, cols)]
+
+
+def _accuracy(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (outputs.argmax(axis=1) == y).astype(np.float64)
+
+
+def _test_pair(
+    members: Sequence[Member], weights: np.ndarray, best: Member, y: np.ndarray
+) -> dict[str, Any]:
+    """Test accuracy of the weighted trial models and of the best single one, on the test
+    rows they all stored (the trials' own models: trained on the training rows)."""
+    tests = [m.test for m in members]
+    if any(t is None for t in tests) or best.test is None or not len(y):
+        return {}
+    rows = min(min(len(t) for t in tests if t is not None), len(y))
+    if rows == 0 or len({t.shape[1] for t in tests if t is not None}) != 1:
+        return {}
+    out = blend([t[:rows] for t in tests if t is not None], weights)
+    return {
+        "test_metric": float(_accuracy(out, y[:rows]).mean()),
+        "best_single_test_metric": float(_accuracy(best.test[:rows], y[:rows]).mean()),
+        "test_rows": rows,
+    }
+
+
+def ensemble_row(
+    result: SearchResult,
+    labels: EnsembleLabels,
+    seed: int,
+    interval: Any,
+    *,
+    exportable: bool = True,
+) -> dict[str, Any]:
+    """The ensemble's candidate row, or ``{}`` when fewer than two models can be pooled.
+
+    ``interval(a, b, seed)``: the selection's paired-bootstrap interval of mean(a - b).
+    ``exportable``: whether this layout's models can be exported as an ensemble.
+    """
+    if result.metric != "accuracy":
+        return {}
+    members = _pool(result, labels)
+    if len(members) < 2:
+        return {}
+    rows = len(members[0].val)
+    y = labels.val[:rows].astype(np.int64)
+    vals = [m.val for m in members]
+    honest, _ = cross_fit_outputs(vals, y, "classification", seed)
+    weights = greedy_weights(vals, y, "classification")
+    ens = _accuracy(honest, y)
+    singles = [_accuracy(v, y) for v in vals]
+    means = [float(s.mean()) for s in singles]
+    b = int(np.argmax(means))  # the first of the best: the pool is ranked by the search
+    iv = interval(ens, singles[b], seed)
+    clear = iv is not None and iv[0] > 0.0
+    chosen = [(m, w) for m, w in zip(members, weights, strict=True) if w > 0]
+    chosen.sort(key=lambda mw: -mw[1])
+    row: dict[str, Any] = {
+        "name": ENSEMBLE,
+        "members": [m.describe(w) for m, w in chosen],
+        "pool": [m.name for m in members],
+        "rounds": ENSEMBLE_ROUNDS,
+        "rows": rows,
+        "cv": labels.cv,
+        "cross_fit_folds": CROSS_FIT_FOLDS,
+        "val_metric": float(ens.mean()),
+        "in_sample_val_metric": float(_accuracy(blend(vals, weights), y).mean()),
+        "best_single": members[b].name,
+        "best_single_kind": members[b].kind,
+        "best_single_val_metric": means[b],
+        "margin": float(ens.mean()) - means[b],
+        "interval": list(iv) if iv is not None else None,
+        "clear": clear,
+        "chosen": clear and exportable and len(chosen) > 1,
+    }
+    row.update(
+        _test_pair(
+            [m for m, _ in chosen], np.array([w for _, w in chosen]), members[b], labels.test
+        )
+    )
+    return row
+
+
+def _members_text(row: dict[str, Any]) -> str:
+    return ", ".join(f"{label(m['name'])} ×{m['weight']:.2f}" for m in row["members"])
+
+
+def _sentence(row: dict[str, Any], metric: str) -> str:
+    """The ensemble row in words: what it is, how it was scored, and whether it won."""
+    where = "out-of-fold" if row["cv"] else "validation"
+    text = (
+        f"Ensemble of the best trials (greedy selection with replacement, {row['rounds']} "
+        f"rounds, over {len(row['pool'])} models: {len(row['members'])} chosen: "
+        f"{_members_text(row)}): {where} {metric} {fmt_metric(metric, row['val_metric'])} with "
+        f"weights chosen on the other half of the {row['rows']:,} rows "
+        f"({fmt_metric(metric, row['in_sample_val_metric'])} on the rows that chose them), vs "
+        f"{fmt_metric(metric, row['best_single_val_metric'])} for the best single candidate, "
+        f"{label(row['best_single'])}: {fmt_points(metric, row['margin'])} "
+        f"({interval_text(metric, tuple(row['interval']) if row['interval'] else None)})"
+    )
+    if "test_metric" in row:
+        text += (
+            f"; test {metric} of the searched models {fmt_metric(metric, row['test_metric'])} "
+            f"vs {fmt_metric(metric, row['best_single_test_metric'])} on the same "
+            f"{row['test_rows']:,} rows"
+        )
+    if row["chosen"]:
+        return text + ": it wins clearly, so it is recommended and exported."
+    if row["clear"]:
+        return text + ": it wins clearly but cannot be exported here, so it is not chosen."
+    return text + ": not clearly better, so a single model is recommended."
+
+
+def with_ensemble(rec: _Rec, row: dict[str, Any]) -> _Rec:
+    """``rec`` with the ensemble row recorded, a sentence on it among the reasons, and —
+    when it wins clearly — the ensemble recommended; the headline still names the best
+    single family."""
+    if not row:
+        return rec
+    reasons = (*rec.reasons, _sentence(row, rec.metric))
+    if not row["chosen"]:
+        return dataclasses.replace(rec, ensemble=row, reasons=reasons)
+    m = rec.metric
+    family = ""
+    if rec.family is not None:
+        family = (
+            f" The best single family is {rec.family} (validation {m} "
+            f"{fmt_metric(m, rec.val_metric)})"
+            + (
+                f"; the best single model is {label(rec.recommended)}."
+                if rec.kind == "baseline" and rec.recommended
+                else "."
+            )
+        )
+    headline = (
+        f"Use the ensemble of {len(row['members'])} models ({_members_text(row)}): "
+        f"{'out-of-fold' if row['cv'] else 'validation'} {m} "
+        f"{fmt_metric(m, row['val_metric'])} (weights chosen on other rows) vs "
+        f"{fmt_metric(m, row['best_single_val_metric'])} for the best single candidate, "
+        f"{label(row['best_single'])}, {fmt_points(m, row['margin'])} "
+        f"({interval_text(m, tuple(row['interval']))}).{family} "
+        f"Profile confidence {rec.profile_confidence:.2f}."
+    )
+    return dataclasses.replace(
+        rec,
+        ensemble=row,
+        reasons=reasons,
+        kind=ENSEMBLE,
+        recommended=ENSEMBLE,
+        headline=headline,
+    )

@@ -1,0 +1,196 @@
+"""The driver's part of the ensemble of the best trials: its candidate row from the run's
+labels, and — when it is recommended — the refit of each member and the export.
+
+Each family member is refitted as a recommended family is (the driver's ``refit``: train +
+validation, its trial's best epoch count, the small-data seed average, within the time
+left); each reference member as a recommended reference is (:func:`fit_baseline`). The
+weighted mean of their probabilities on the test rows is the exported ensemble's test
+figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from archselect._ensemble import ENSEMBLE, EnsembleLabels, ensemble_row, with_ensemble
+from archselect._ensemble_model import ENSEMBLE_KIND, write_ensemble
+from archselect._insight import evaluate_outputs
+from archselect._verdict import fmt_metric
+from archselect.baselines import fit_baseline
+from archselect.core.ensemble_selection import log_outputs
+from archselect.core.recommendation import Recommendation
+from archselect.core.records import SearchResult
+from archselect.export import ModelConfig, export_baseline, export_model
+from archselect.plan import Plan
+from archselect.prepare import Prepared, cross_folds
+from archselect.search import split_params
+from archselect.select import _paired_interval
+from archselect.train import predict_outputs
+
+__all__ = ["add_ensemble", "ensemble_labels", "export_ensemble"]
+
+_Rec = TypeVar("_Rec", bound=Recommendation)
+
+#: Layouts whose models can be exported as an ensemble (classification only).
+NOT_EXPORTABLE_LAYOUTS = ("forecast",)
+
+
+def ensemble_labels(prepared: Prepared, seed: int) -> EnsembleLabels:
+    """The labels of the rows the candidates were scored on (out-of-fold rows on small
+    data, else the validation rows) and of the test rows."""
+    cv = bool(cross_folds(prepared, seed))
+    val = prepared.pooled[1] if cv else prepared.y_val
+    return EnsembleLabels(val=np.asarray(val), test=np.asarray(prepared.y_test), cv=cv)
+
+
+def add_ensemble(rec: _Rec, result: SearchResult, plan: Plan, prepared: Prepared) -> _Rec:
+    """``rec`` with the ensemble row (and the ensemble recommended when it wins clearly)."""
+    if plan.task != "classification" or rec.family is None:
+        return rec
+    row = ensemble_row(
+        result,
+        ensemble_labels(prepared, plan.seed),
+        plan.seed,
+        _paired_interval,
+        exportable=plan.layout not in NOT_EXPORTABLE_LAYOUTS,
+    )
+    return with_ensemble(rec, row)
+
+
+def _proba(out: np.ndarray, network: bool) -> np.ndarray:
+    if network:
+        return torch.softmax(torch.from_numpy(out).double(), dim=1).numpy()
+    return np.asarray(out, dtype=np.float64)
+
+
+def _write_network(folder: Path, *, net: Any, pre: Any, config: ModelConfig) -> None:
+    export_model(folder, net, pre, config)
+
+
+def _write_reference(folder: Path, *, est: Any, pre: Any, config: ModelConfig) -> None:
+    export_baseline(folder, est, pre, config)
+
+
+def export_ensemble(
+    run_dir: Path,
+    prepared: Prepared,
+    plan: Plan,
+    rec: _Rec,
+    result: SearchResult,
+    seed: int,
+    *,
+    refit: Callable[..., tuple[Any, float | None, Any]],
+    time_left: float | None,
+    model_dir: str,
+) -> _Rec:
+    """Refit every member of ``rec.ensemble`` on train + validation, score their weighted
+    mean on the test rows and export it into ``run_dir / model_dir``.
+
+    ``refit(prepared, rec, trial, seed, time_left=…)`` is the driver's refit of one family
+    (returns the network, its test metric and how it was trained); ``time_left`` (seconds,
+    None without ``--timeout``) is shared evenly among the members still to train.
+    """
+    pre = prepared.preprocessing
+    row = rec.ensemble
+    trials = {t.number: t for t in result.trials}
+    start = time.perf_counter()
+    parts: list[tuple[dict[str, Any], Callable[[Path], None]]] = []
+    test_proba = np.zeros((len(prepared.x_test), len(pre.classes)))
+    notes, refits = [], []
+    for i, m in enumerate(row["members"]):
+        share = None
+        if time_left is not None:
+            spent = time.perf_counter() - start
+            share = max(0.0, time_left - spent) / (len(row["members"]) - i)
+        config = ModelConfig(
+            family=m["family"],
+            params={},
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=pre.task,
+        )
+        if m["kind"] == "family":
+            trial = trials[m["trial"]]
+            member_rec = dataclasses.replace(rec, params=dict(trial.params), trial=trial.number)
+            net, test, final = refit(prepared, member_rec, trial, seed, time_left=share)
+            out = _proba(predict_outputs(net, prepared.x_test), network=True)
+            _, model_params, _ = split_params(trial.params)
+            config = dataclasses.replace(
+                config, params=model_params, ensemble=final.seeds, note=final.note
+            )
+            refits.append({"name": m["name"], "test_metric": test, **final.to_dict()})
+            if final.note:
+                notes.append(f"{m['name']}: {final.note}")
+            parts.append((m, partial(_write_network, net=net, pre=pre, config=config)))
+        else:
+            estimator, raw = fit_baseline(prepared, m["name"], seed)
+            out = _proba(raw, network=False)
+            config = dataclasses.replace(config, kind="baseline")
+            parts.append((m, partial(_write_reference, est=estimator, pre=pre, config=config)))
+            refits.append({"name": m["name"]})
+        test_proba += float(m["weight"]) * out
+    final_test = (
+        float((test_proba.argmax(axis=1) == prepared.y_test).mean())
+        if len(prepared.y_test)
+        else None
+    )
+    write_ensemble(
+        run_dir / model_dir,
+        parts,
+        ModelConfig(
+            family=ENSEMBLE,
+            params={},
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=pre.task,
+            metrics={"test_" + plan.metric: final_test if final_test is not None else np.nan},
+            ensemble=len(parts),
+            note="; ".join(notes) or None,
+            kind=ENSEMBLE_KIND,
+        ),
+        pre,
+    )
+    headline = rec.headline
+    if final_test is not None:
+        headline += (
+            " On the held-out test rows (never used for choosing), the exported ensemble, each "
+            f"member refit on train + validation, scores test {plan.metric} "
+            f"{fmt_metric(plan.metric, final_test)}."
+        )
+    final_model = {
+        "members": refits,
+        "train_time_s": round(time.perf_counter() - start, 3),
+        "note": "; ".join(notes) or None,
+    }
+    extra: dict[str, Any] = {}
+    if hasattr(rec, "final_model"):  # the stored recommendation: how it was trained, tested
+        extra["final_model"] = final_model
+        try:
+            extra["evaluation"] = evaluate_outputs(
+                pre.task,
+                log_outputs(test_proba),
+                prepared.y_test,
+                classes=pre.classes,
+                target_mean=pre.target_mean,
+                target_std=pre.target_std,
+                seed=seed,
+            )
+        except Exception:  # a failure here costs the plot, never the run
+            extra["evaluation"] = None
+    return dataclasses.replace(
+        rec,
+        final_test_metric=final_test,
+        headline=headline,
+        ensemble={**row, "final_test_metric": final_test},
+        **extra,
+    )
