@@ -741,8 +741,11 @@ def test_browser_first_screen_cheaper_family(
     assert text["recommended"].startswith(f"{chosen['family']}: validation accuracy 95.0 %")
     why = text["why-choice"]
     assert "−0.8 points against the top scorer" in why and "within noise" in why
-    assert "latency ×20 lower (0.05 vs 1 ms per sample at batch 256)" in why
-    assert "parameters ×62 fewer (3,000 vs 186,000)" in why
+    assert (
+        f"latency ×20 lower ({chosen['family']} 0.05 ms vs {top['family']} 1 ms per sample "
+        "at batch 256)"
+    ) in why
+    assert f"parameters ×62 fewer ({chosen['family']} 3,000 vs {top['family']} 186,000)" in why
     assert "peak memory" not in why  # 3 MB apart: noise, never a reason
     assert text["stability"] == (
         f"{chosen['family']} in 58 % of 1,000 resamples — a coin toss ({top['family']} 42 %)"
