@@ -89,7 +89,7 @@ def _lower_by(
 
 
 def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | None:
-    """Why ``a`` is clearly cheaper than ``b``, as measured ratios, or None.
+    """Why ``a`` is clearly cheaper than ``b``, as measured ratios naming both, or None.
 
     Latency, peak memory and (with ``training``) training time count, each beyond the
     absolute floors above; the family ranking (``training=False``) uses the rule of
@@ -98,9 +98,11 @@ def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | N
     Example:
         >>> fast = Candidate("lr", "baseline", 1.0, None, latency_ms=0.01, train_time_s=0.1)
         >>> slow = Candidate("cnn1d", "family", 1.0, None, latency_ms=0.04, train_time_s=2.0)
-        >>> cheaper_reason(fast, slow)
-        'latency 0.01 vs 0.04 ms per sample (×4 faster), training 0.1 vs 2 s (×20 faster)'
+        >>> for why in cheaper_reason(fast, slow).split(", "): print(why)
+        latency lr 0.01 ms vs cnn1d 0.04 ms per sample (×4 faster)
+        training lr 0.1 s vs cnn1d 2 s (×20 faster)
     """
+    name_a, name_b = label(a.name), label(b.name)
     ms = CHEAPER_MIN_MS if training else 0.0
     if _lower_by(b.latency_ms, a.latency_ms, ms) or (
         a.memory_mb is not None
@@ -111,7 +113,7 @@ def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | N
     parts = []
     if _lower_by(a.latency_ms, b.latency_ms, ms) and a.latency_ms:
         parts.append(
-            f"latency {a.latency_ms:.2g} vs {b.latency_ms:.2g} ms per sample "
+            f"latency {name_a} {a.latency_ms:.2g} ms vs {name_b} {b.latency_ms:.2g} ms per sample "
             f"(×{b.latency_ms / a.latency_ms:.3g} faster)"  # type: ignore[operator]
         )
     if (
@@ -119,10 +121,13 @@ def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | N
         and b.memory_mb is not None
         and a.memory_mb < b.memory_mb - CHEAPER_MEMORY_MB
     ):
-        parts.append(f"peak training memory {a.memory_mb:.3g} vs {b.memory_mb:.3g} MB")
+        parts.append(
+            f"peak training memory {name_a} {a.memory_mb:.3g} MB vs {name_b} "
+            f"{b.memory_mb:.3g} MB"
+        )
     if training and _lower_by(a.train_time_s, b.train_time_s, CHEAPER_MIN_S) and a.train_time_s:
         parts.append(
-            f"training {a.train_time_s:.2g} vs {b.train_time_s:.2g} s "
+            f"training {name_a} {a.train_time_s:.2g} s vs {name_b} {b.train_time_s:.2g} s "
             f"(×{b.train_time_s / a.train_time_s:.3g} faster)"  # type: ignore[operator]
         )
     return ", ".join(parts) or None

@@ -188,7 +188,7 @@ def _cost(t: FamilySummary) -> float:
 
 
 def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
-    """Why ``a`` is clearly cheaper than ``b`` (the measurements, in words), or None.
+    """Why ``a`` is clearly cheaper than ``b`` (the measurements, each family named), or None.
 
     Clearly cheaper: lower latency by CHEAPER_LATENCY_FRACTION or lower peak memory by
     CHEAPER_MEMORY_MB, and not clearly dearer on the other.
@@ -200,7 +200,7 @@ def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
         >>> fast = FamilySummary("mlp", latency_b256_ms=0.01, peak_memory_mb=6.5, **row)
         >>> slow = FamilySummary("rnn", latency_b256_ms=0.04, peak_memory_mb=0.1, **row)
         >>> _cheaper(fast, slow)
-        'latency 0.01 vs 0.04 ms per sample'
+        'latency mlp 0.01 ms vs rnn 0.04 ms per sample'
         >>> _cheaper(slow, fast) is None
         True
     """
@@ -215,9 +215,11 @@ def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
         fatter = mem_b < mem_a - CHEAPER_MEMORY_MB
     parts = []
     if faster and not fatter:
-        parts.append(f"latency {lat_a:.3g} vs {lat_b:.3g} ms per sample")
+        parts.append(f"latency {a.family} {lat_a:.3g} ms vs {b.family} {lat_b:.3g} ms per sample")
     if leaner and not slower:
-        parts.append(f"peak training memory {mem_a:.3g} vs {mem_b:.3g} MB")
+        parts.append(
+            f"peak training memory {a.family} {mem_a:.3g} MB vs {b.family} {mem_b:.3g} MB"
+        )
     return ", ".join(parts) or None
 
 

@@ -154,11 +154,13 @@ def test_tied_accuracy_is_separated_by_the_brier_score(series_setup, sure_family
 @pytest.mark.parametrize(
     ("winner_mb", "runner_ms", "runner_mb", "preferred", "why"),
     [
-        (0.07, 0.01, 6.5, "mlp", "latency 0.01 vs 0.045 ms per sample"),  # clearly faster
+        # clearly faster
+        (0.07, 0.01, 6.5, "mlp", "latency mlp 0.01 ms vs cnn1d 0.045 ms per sample"),
         (0.07, 0.043, 0.01, "cnn1d", None),  # 4 % faster, a few MB leaner: noise, no swap
         (0.07, 0.043, 200.0, "cnn1d", None),  # a little faster but far more memory
         (0.07, 0.044, 100.0, "cnn1d", None),
-        (300.0, 0.046, 90.0, "mlp", "peak training memory 90 vs 300 MB"),  # clearly leaner
+        # clearly leaner
+        (300.0, 0.046, 90.0, "mlp", "peak training memory mlp 90 MB vs cnn1d 300 MB"),
     ],
 )
 def test_the_cheaper_family_is_preferred_only_beyond_measurement_noise(

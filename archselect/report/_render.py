@@ -16,18 +16,25 @@ import gzip
 import json
 import math
 import re
-import struct
-import zlib
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 
 from archselect._secrets import mask_url
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
+from archselect.report._data import (
+    evidence_rows,
+    finite,
+    fmt,
+    image_rows,
+    num,
+    nums,
+    preview_plots,
+    structure_checks,
+)
 from archselect.report._ensemble import ensemble_screen, ensemble_view
 from archselect.report._verdict import (
     ACCURACY_METRICS,
@@ -35,7 +42,6 @@ from archselect.report._verdict import (
     first_screen,
     in_points,
     metric_diff,
-    metric_value,
 )
 from archselect.rundir import MODEL, PLAN, RECOMMENDATION, RunDir
 
@@ -53,14 +59,8 @@ PLOTLY_BUNDLE = "vendor/plotly-cartesian.min.js"
 PLOTLY_GZIP_LEVEL = 9
 #: Characters at the start of the bundle searched for its version line.
 PLOTLY_HEADER_CHARS = 200
-#: Significant digits of the numbers embedded for the plots (keeps a 100-trial page small).
-PLOT_DIGITS = 5
 #: Sample images are drawn this many CSS pixels wide (nearest-neighbour upscaled).
 SAMPLE_IMAGE_PX = 64
-#: Channels of a multichannel series pictured at most (one plot each).
-MAX_SERIES_PLOTS = 4
-#: Evidence entries listed at most (nested evidence is flattened to dotted keys).
-MAX_EVIDENCE_ROWS = 120
 #: Parameter importances (fANOVA) of a group with fewer finished trials are not shown:
 #: with a handful of trials the ranking is noise.
 MIN_IMPORTANCE_TRIALS = 10
@@ -101,200 +101,6 @@ def _plotly_embedded() -> tuple[str, str]:
     found = re.search(r"plotly\.js \(cartesian[^)]*\) v(\S+)", js[:PLOTLY_HEADER_CHARS])
     packed = gzip.compress(js.encode("utf-8"), compresslevel=PLOTLY_GZIP_LEVEL, mtime=0)
     return (found.group(1) if found else "unknown"), base64.b64encode(packed).decode("ascii")
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _num(value: Any, digits: int = PLOT_DIGITS) -> float | None:
-    """A plot number: finite floats rounded to ``digits`` significant digits, else None."""
-    if not _finite(value):
-        return None
-    return float(f"{float(value):.{digits}g}")
-
-
-def _nums(values: Iterable[Any]) -> list[float | None]:
-    return [_num(v) for v in values]
-
-
-def _fmt(value: Any, metric: str | None = None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if metric is not None and _finite(value):
-        return metric_value(value, metric)
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, int) and abs(value) >= 10_000:
-        return f"{value:,}"
-    return str(value)
-
-
-# --- PNG pictures of image rows ----------------------------------------------------------------
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    """Encode uint8 ``(H, W)`` grey or ``(H, W, 3)`` RGB pixels as a PNG (stdlib only)."""
-    height, width = pixels.shape[:2]
-    colour_type = 2 if pixels.ndim == 3 else 0
-    raw = b"".join(b"\x00" + pixels[r].tobytes() for r in range(height))
-
-    def chunk(tag: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + tag
-            + body
-            + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _image_rows(preview: Any) -> list[dict[str, Any]]:
-    """Sample images grouped by label, each as a PNG data URI (shared grey/colour scale)."""
-    h, w, c = preview.shape
-    cubes = []
-    for s in preview.samples:
-        arr = np.asarray([np.nan if v is None else v for v in s.values], dtype=np.float64)
-        cubes.append(arr.reshape(h, w, c))
-    if not cubes:
-        return []
-    stack = np.stack(cubes)
-    finite = stack[np.isfinite(stack)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    scale = (hi - lo) or 1.0
-    scaled = np.nan_to_num((stack - lo) / scale * 255.0, nan=0.0).clip(0, 255).astype(np.uint8)
-    groups: dict[str, list[str]] = {}
-    for s, cube in zip(preview.samples, scaled, strict=True):
-        pixels = cube[:, :, :3] if c >= 3 else cube[:, :, 0]
-        encoded = base64.b64encode(_png(np.ascontiguousarray(pixels))).decode("ascii")
-        groups.setdefault(s.label, []).append("data:image/png;base64," + encoded)
-    return [{"label": label, "images": images} for label, images in groups.items()]
-
-
-# --- the data section ---------------------------------------------------------------------------
-
-
-def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
-    elif isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
-        for i, v in enumerate(value):
-            _flatten(f"{prefix}[{i}]", v, out)
-    elif isinstance(value, (list, tuple)):
-        out.append((prefix, ", ".join(_fmt(v) for v in value)))
-    else:
-        out.append((prefix, _fmt(value)))
-
-
-Rows = list[tuple[str, str]]
-
-
-def _evidence_rows(evidence: dict[str, Any]) -> tuple[Rows, Rows]:
-    """(measured evidence, thresholds), flattened to ``(key, value)`` rows."""
-    thresholds: list[tuple[str, str]] = []
-    _flatten("", evidence.get("thresholds", {}), thresholds)
-    measured: list[tuple[str, str]] = []
-    _flatten("", {k: v for k, v in evidence.items() if k != "thresholds"}, measured)
-    return measured[:MAX_EVIDENCE_ROWS], thresholds
-
-
-def _structure_checks(evidence: dict[str, Any]) -> list[dict[str, Any]]:
-    """The profiler's tests as measured-versus-threshold rows, where the evidence has them."""
-    st = evidence.get("structure")
-    th = evidence.get("thresholds", {})
-    if not isinstance(st, dict) or not isinstance(th, dict):
-        return []
-    rows: list[dict[str, Any]] = []
-
-    def add(what: str, measured: Any, threshold: Any) -> None:
-        if _finite(measured) and _finite(threshold):
-            rows.append(
-                {
-                    "what": what,
-                    "measured": _fmt(float(measured)),
-                    "threshold": _fmt(float(threshold)),
-                    "passes": float(measured) > float(threshold),
-                }
-            )
-
-    add(
-        "sequence: offset-1 correlation above random pairs",
-        st.get("gain_lag1"),
-        th.get("seq_min_gain"),
-    )
-    add(
-        f"sequence: decay from lag 1 to lag {st.get('far_lag', '?')}",
-        st.get("decay"),
-        th.get("seq_min_decay"),
-    )
-    for cand in st.get("image_candidates", [])[:3]:
-        if not isinstance(cand, dict):
-            continue
-        size = f"{cand.get('height')}x{cand.get('width')}"
-        add(
-            f"image {size}: offset-1 correlation above random",
-            st.get("gain_lag1"),
-            th.get("image_min_gain"),
-        )
-        add(
-            f"image {size}: offset-W correlation above random",
-            cand.get("gain_w"),
-            th.get("image_min_gain"),
-        )
-        add(f"image {size}: offset W beats offset W/2", cand.get("bump"), th.get("image_min_bump"))
-        add(
-            f"image {size}: row ends correlate less than row interiors",
-            cand.get("wrap_drop"),
-            th.get("image_min_wrap_drop"),
-        )
-    return rows
-
-
-def _preview_plots(preview: Any) -> dict[str, Any]:
-    """Plot data for the data section: distribution, series samples, text lengths."""
-    data: dict[str, Any] = {"classes": None, "target_hist": None, "series": None, "text": None}
-    if preview is None:
-        return data
-    if preview.class_counts:
-        data["classes"] = {
-            "labels": list(preview.class_counts),
-            "counts": list(preview.class_counts.values()),
-        }
-    if preview.target_hist is not None:
-        data["target_hist"] = {
-            "edges": _nums(preview.target_hist.edges),
-            "counts": list(preview.target_hist.counts),
-        }
-    if preview.kind == "series" and preview.samples:
-        channels, steps = preview.shape
-        data["series"] = {
-            "stride": preview.stride,
-            "channels": min(channels, MAX_SERIES_PLOTS),
-            "steps": steps,
-            "samples": [
-                {"label": s.label, "values": _nums(s.values[: channels * steps])}
-                for s in preview.samples
-            ],
-        }
-    if preview.kind == "text" and preview.text_lengths:
-        data["text"] = {
-            "unit": preview.text_unit,
-            "groups": [
-                {"label": k, "edges": _nums(v.edges), "counts": list(v.counts)}
-                for k, v in preview.text_lengths.items()
-            ],
-        }
-    return data
 
 
 # --- trials, families, plots --------------------------------------------------------------------
@@ -370,7 +176,7 @@ def _short_params(params: dict[str, Any], family: str) -> str:
 
 def _memory(value: Any, device: str | None) -> str:
     """Peak memory in MB; on CPU, figures under the noise floor are marked as noise."""
-    if not _finite(value):
+    if not finite(value):
         return "—"
     if (device or "cpu").startswith("cpu") and value < MEMORY_NOISE_MB:
         return f"{value:.0f} (noise)"
@@ -383,8 +189,8 @@ def _wall_time(screen: dict[str, Any], trials: list[Any], baselines: Iterable[An
         search = sum(v for k, v in screen.get("phases", ()) if k == "search")
         of_which = f", of which the search {search:,.0f} s" if search else ""
         return f"{screen['total_s']:,.0f} s in all (recorded phases){of_which}"
-    spent = [t.duration_s for t in trials if _finite(t.duration_s)]
-    spent += [b.train_time_s for b in baselines if _finite(getattr(b, "train_time_s", None))]
+    spent = [t.duration_s for t in trials if finite(t.duration_s)]
+    spent += [b.train_time_s for b in baselines if finite(getattr(b, "train_time_s", None))]
     if not spent:
         return "not recorded"
     return (
@@ -403,7 +209,7 @@ def _machine(run: dict[str, Any], trials: list[Any]) -> dict[str, str]:
     if run.get("cpu_model") and not run.get("gpu_model"):
         models.append("no GPU used")
     devices = sorted({str(t.device) for t in trials if t.device})
-    threads = sorted({int(t.threads) for t in trials if _finite(getattr(t, "threads", None))})
+    threads = sorted({int(t.threads) for t in trials if finite(getattr(t, "threads", None))})
     procs = run.get("processes")
     if procs is not None:
         where = "trials ran in the main process" if procs == 1 else "trial processes"
@@ -464,11 +270,11 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             "n": t.number,
             "f": t.family,
             "s": t.state,
-            "v": _num(t.val_metric),
-            "h": _nums(t.history_val),
-            "ht": _nums(getattr(t, "history_train", ())),
-            "lat": _num(t.latency_b1_ms),
-            "tr": _num(t.train_metric),
+            "v": num(t.val_metric),
+            "h": nums(t.history_val),
+            "ht": nums(getattr(t, "history_train", ())),
+            "lat": num(t.latency_b1_ms),
+            "tr": num(t.train_metric),
         }
         for t in trials
     ]
@@ -495,7 +301,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             thin_importances.append((group, finished.get(group, 0)))
             continue
         ranked = sorted(vals.items(), key=lambda kv: -kv[1])
-        importances[group] = {k: _num(v) for k, v in ranked}
+        importances[group] = {k: num(v) for k, v in ranked}
     plots: dict[str, Any] = {
         "metric": metric,
         "pct": metric in ACCURACY_METRICS,
@@ -507,14 +313,14 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "importances": importances,
         "winner_family": rec.family,
         "pareto": stored_front or _pareto(points, maximize),
-        "data": _preview_plots(preview),
+        "data": preview_plots(preview),
         "evaluation": evaluation.to_dict() if evaluation is not None else None,
         "forecast": getattr(rec, "forecast_plot", None) or None,
         "token_lengths": (profile.evidence.get("text") or {}).get("length_histogram"),
     }
     failures = [t for t in trials if t.state == "FAIL"]
     baseline_failures = [b for b in result.baselines if b.error or getattr(b, "note", None)]
-    measured, thresholds = _evidence_rows(profile.evidence)
+    measured, thresholds = evidence_rows(profile.evidence)
     info = plan.run
     storage = mask_url(info.storage) if info is not None else ""
     data_name = Path(info.data_path).name if info is not None and info.data_path else None
@@ -550,9 +356,9 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "baseline_failures": baseline_failures,
         "evidence_rows": measured,
         "threshold_rows": thresholds,
-        "checks": _structure_checks(profile.evidence),
+        "checks": structure_checks(profile.evidence),
         "preview": preview,
-        "image_rows": _image_rows(preview)
+        "image_rows": image_rows(preview)
         if preview is not None and preview.kind == "image"
         else [],
         "plots": plots,
@@ -568,7 +374,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "wall": _wall_time(screen, trials, result.baselines),
         "machine": _machine(plan_raw.get("run") or {}, trials),
         "plot_data": _json_for_script(plots),
-        "fmt": _fmt,
+        "fmt": fmt,
         "points": lambda text: in_points(text, metric),
         "diff": lambda v: metric_diff(v, metric) if v is not None else "—",
         "baseline_state": _baseline_state,

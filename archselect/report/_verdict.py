@@ -90,17 +90,22 @@ def _times(ratio: float) -> str:
 
 
 def cost_ratios(cheap: dict[str, Any], dear: dict[str, Any]) -> list[str]:
-    """The measured ways ``cheap`` costs less than ``dear``, as ratios with their values.
+    """The measured ways ``cheap`` costs less than ``dear``, as ratios with their values
+    (each value preceded by its family's name where the dicts carry one).
 
     Peak memory counts only above :data:`MEMORY_NOISE_MB`.
 
     Example:
-        >>> cheap = {"latency_b256_ms": 0.05, "n_params": 3000, "peak_memory_mb": 3.0}
-        >>> dear = {"latency_b256_ms": 1.0, "n_params": 186000, "peak_memory_mb": 20.0}
+        >>> cheap = {"family": "cnn2d", "latency_b256_ms": 0.05, "n_params": 3000,
+        ...          "peak_memory_mb": 3.0}
+        >>> dear = {"family": "resnet_small", "latency_b256_ms": 1.0, "n_params": 186000,
+        ...         "peak_memory_mb": 20.0}
         >>> for why in cost_ratios(cheap, dear): print(why)
-        latency ×20 lower (0.05 vs 1 ms per sample at batch 256)
-        parameters ×62 fewer (3,000 vs 186,000)
+        latency ×20 lower (cnn2d 0.05 ms vs resnet_small 1 ms per sample at batch 256)
+        parameters ×62 fewer (cnn2d 3,000 vs resnet_small 186,000)
     """
+    name_a = f"{cheap['family']} " if cheap.get("family") else ""
+    name_b = f"{dear['family']} " if dear.get("family") else ""
     out = []
     # the selection's own latency figure (batch 256) where both have it, else batch 1
     for key, batch in (("latency_b256_ms", 256), ("latency_b1_ms", 1)):
@@ -109,20 +114,20 @@ def cost_ratios(cheap: dict[str, Any], dear: dict[str, Any]) -> list[str]:
             continue
         if lat >= MIN_RATIO:
             out.append(
-                f"latency {_times(lat)} lower ({cheap[key]:.2g} vs {dear[key]:.2g} ms per "
-                f"sample at batch {batch})"
+                f"latency {_times(lat)} lower ({name_a}{cheap[key]:.2g} ms vs "
+                f"{name_b}{dear[key]:.2g} ms per sample at batch {batch})"
             )
         break
     params = _ratio(cheap.get("n_params"), dear.get("n_params"))
     if params is not None and params >= MIN_RATIO:
         out.append(
-            f"parameters {_times(params)} fewer ({int(cheap['n_params']):,} vs "
-            f"{int(dear['n_params']):,})"
+            f"parameters {_times(params)} fewer ({name_a}{int(cheap['n_params']):,} vs "
+            f"{name_b}{int(dear['n_params']):,})"
         )
     mem_a: Any = cheap.get("peak_memory_mb")
     mem_b: Any = dear.get("peak_memory_mb")
     if _finite(mem_a) and _finite(mem_b) and float(mem_b) - float(mem_a) >= MEMORY_NOISE_MB:
-        out.append(f"peak memory {mem_a:.0f} vs {mem_b:.0f} MB")
+        out.append(f"peak memory {name_a}{mem_a:.0f} MB vs {name_b}{mem_b:.0f} MB")
     return out
 
 
