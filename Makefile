@@ -22,7 +22,7 @@ browser:
 	bash scripts/install_browser.sh
 
 test: setup-dev lint browser
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n auto --durations=15
 
 test-slow: setup-dev browser
 	$(PY) -m pytest -q -m slow --durations=15

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +38,28 @@ choices = ["constant"]
 """
 
 
+def _small_data_rules_off(
+    setattr_: Callable[[object, str, object], None], *, ensemble: bool = False
+) -> None:
+    """Small data gets 4-fold CV trials and a 5-seed final model; most tests' data is small,
+    but they are not about those rules, which cost 4-10x their fit time. Turn them off
+    (the 5-seed final model stays when ``ensemble``)."""
+    # by name: ``archselect.prepare`` the attribute is the stage function, not the package
+    setattr_(importlib.import_module("archselect.prepare._splits"), "CV_MAX_ROWS", 0)
+    if not ensemble:
+        setattr_(importlib.import_module("archselect._run"), "ENSEMBLE_MAX_ROWS", 0)
+
+
 @pytest.fixture(autouse=True)
-def _fast_training(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the minimum-step rule small in tests (the rule itself is tested explicitly)."""
+def _fast_training(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the minimum-step rule small in tests (the rule itself is tested explicitly), and
+    the small-data rules off unless a test is marked ``small_data_rules``."""
     import archselect.train as train
 
     monkeypatch.setattr(train, "MIN_STEPS", 20)
     monkeypatch.setattr(train, "MIN_PATIENCE_STEPS", 10)
+    if request.node.get_closest_marker("small_data_rules") is None:
+        _small_data_rules_off(monkeypatch.setattr)
 
 
 @pytest.fixture
@@ -98,12 +115,22 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path)
     # the tests sharing this run read a network's files (tests/test_verdict.py covers the
     # exported reference)
     baselines.EXPORTABLE_BASELINES = ()
+    undo: list[tuple[object, str, object]] = []
+
+    def setattr_(obj: object, name: str, value: object) -> None:
+        undo.append((obj, name, getattr(obj, name)))
+        setattr(obj, name, value)
+
+    # the run a user gets on small data, but for its CV trials: a 5-seed final model
+    _small_data_rules_off(setattr_, ensemble=True)
     try:
         args = [str(small_digits_csv), "--trials", "4", "--out", str(out), "--space", str(space)]
         res = CliRunner().invoke(cli, ["fit", *args, "--json"], catch_exceptions=False)
     finally:
         train.MIN_STEPS, train.MIN_PATIENCE_STEPS = old
         baselines.EXPORTABLE_BASELINES = old_exportable
+        for obj, name, value in reversed(undo):
+            setattr(obj, name, value)
     assert res.exit_code == 0, res.output
     return out
 

@@ -24,6 +24,8 @@ from tests.conftest import make_series
 #: The module whose CV_MAX_ROWS cross_folds reads (``archselect.prepare`` is a function too).
 prepare_module = importlib.import_module("archselect.prepare._splits")
 
+pytestmark = pytest.mark.small_data_rules  # these tests are about the small-data rules
+
 
 def _prepared(frame: pd.DataFrame, **kw: object) -> Prepared:
     table = load_table(frame)
