@@ -139,7 +139,7 @@ class RunRecommendation(Recommendation):
     budget_s: float | None = None
     #: Seconds from the start of ``fit`` until each family's first measurement.
     first_result_s: dict[str, float] = field(default_factory=dict)
-    #: How the exported model was trained (:class:`archselect._run.FinalModel`).
+    #: How the exported model was trained (:class:`archselect._refit.FinalModel`).
     final_model: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,12 +21,18 @@ import torch
 from torch import nn
 
 from archselect._errors import DataError, RunDirError
+from archselect._onnx import (
+    ONNX_LAYOUTS,
+    PACKED_FAMILIES,
+    RawInputModel,
+    onnx_input_columns,
+    write_network_onnx,
+)
 from archselect._serde import JsonRecord
 from archselect._sklearn_model import BASELINE_FILE, load_estimator, save_estimator
 from archselect.baselines import EXPORTABLE_BASELINES, baseline_inputs, baseline_outputs
 from archselect.models import create_model
 from archselect.models.ensemble import MeanEnsemble
-from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
 from archselect.prepare import Preprocessing
 from archselect.train import predict_outputs
 
@@ -37,6 +43,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "MODEL_FORMAT",
     "ONNX_FILE",
+    "PACKED_FAMILIES",
     "BaselineModel",
     "ExportedModel",
     "ModelConfig",
@@ -59,13 +66,6 @@ PREPROCESSING = "preprocessing.json"
 ONNX_FILE = "model.onnx"
 #: Formats ``archselect export`` writes.
 EXPORT_FORMATS = ("onnx",)
-#: ONNX operator set of the exported graph (supported by onnxruntime >= 1.17).
-ONNX_OPSET = 18
-#: Rows of the example batch the exporter traces (the batch axis stays dynamic).
-TRACE_ROWS = 2
-#: Families that pack variable-length sequences; packing cannot be traced, so their ONNX
-#: graph computes the same numbers unpacked (``models.recurrent.UnpackedMaskedRecurrent``).
-PACKED_FAMILIES = ("rnn", "lstm", "gru")
 #: Values ``preprocessing.json`` may hold (anything else is a damaged or foreign file).
 LABEL_TYPES = ("str", "int", "float")
 INPUT_FORMS = (
@@ -81,8 +81,6 @@ INPUT_FORMS = (
 )
 #: Kernel file systems (top-level folders) no output may be written into.
 VIRTUAL_FILESYSTEMS = ("proc", "sys", "dev")
-#: Layouts whose whole preprocessing the ONNX graph holds.
-ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
 
 
 def check_output_file(output: Path, option: str, *, input_path: Path | None = None) -> None:
@@ -415,112 +413,6 @@ def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel | Ensembl
     return ExportedModel(net=net, preprocessing=pre, config=config)
 
 
-# --- ONNX: the network with its preprocessing inside ------------------------------------------
-
-
-class RawInputModel(nn.Module):
-    """Raw input → the model's outputs, with the fitted preprocessing inside.
-
-    Inputs by the data's form:
-
-    * wide rows (tables, pixel columns, wide series): ``x`` float32 ``(N, F)``, the
-      training feature columns in order (see :func:`onnx_input_columns`); NaN and
-      infinities are imputed with the training medians, values standardised and reshaped
-      (image ``(N, C, H, W)`` from row-major ``(H, W, C)`` pixels; series ``(N, T, C)``
-      from channel groups);
-    * long format (layout ``series_padded``): ``x`` float32 ``(N, T, C)`` raw values of the
-      value columns, real steps first, anything after them, and ``lengths`` int64 ``(N,)``;
-    * image files: ``x`` float32 ``(N, C, H, W)``, raw pixel values (0-255) resized to the
-      training size.
-
-    Outputs: classification ``proba`` ``(N, K)`` (softmax, in ``classes`` order) and
-    ``label`` ``(N,)`` (class index); regression ``prediction`` ``(N,)`` in target units.
-    """
-
-    def __init__(self, net: nn.Module, pre: Preprocessing) -> None:
-        super().__init__()
-        self.net = net
-        self.form = pre.form
-        self.layout = pre.layout
-        self.input_shape = tuple(pre.input_shape)
-        self.task = pre.task
-        self.n_numeric = len(pre.numeric_columns())
-        self.register_buffer("impute", torch.tensor(pre.impute, dtype=torch.float32))
-        self.register_buffer("mean", torch.tensor(pre.mean, dtype=torch.float32))
-        self.register_buffer("std", torch.tensor(pre.std, dtype=torch.float32))
-        self.target_mean = float(pre.target_mean)
-        self.target_std = float(pre.target_std)
-
-    def _wide(self, x: torch.Tensor) -> torch.Tensor:
-        impute, mean, std = (
-            self.get_buffer("impute"),
-            self.get_buffer("mean"),
-            self.get_buffer("std"),
-        )
-        num = x[:, : self.n_numeric]
-        num = torch.where(torch.isfinite(num), num, impute)
-        x = torch.cat([num, x[:, self.n_numeric :]], dim=1) if x.shape[1] > self.n_numeric else num
-        x = (x - mean) / std
-        if self.layout == "image":
-            c, h, w = self.input_shape
-            return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
-        if self.layout == "series":
-            t, c = self.input_shape
-            return x.reshape(-1, c, t).transpose(1, 2)  # (N, T, C)
-        return x
-
-    def _long(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        impute, mean, std = (
-            self.get_buffer("impute"),
-            self.get_buffer("mean"),
-            self.get_buffer("std"),
-        )
-        t_max = self.input_shape[0]
-        steps = torch.arange(t_max, device=x.device)
-        mask = (steps[None, :] < lengths[:, None]).to(x.dtype)  # (N, T): 1 on real steps
-        x = torch.where(torch.isfinite(x), x, impute)
-        x = (x - mean) / std * mask[:, :, None]  # padding: zeros
-        return torch.cat([x, mask[:, :, None]], dim=2)  # (N, T, C+1), mask last
-
-    def _image(self, x: torch.Tensor) -> torch.Tensor:
-        mean, std = self.get_buffer("mean"), self.get_buffer("std")
-        return (x - mean[None, :, None, None]) / std[None, :, None, None]
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> Any:
-        if self.form == "long":
-            assert lengths is not None
-            x = self._long(x, lengths)
-        elif self.form == "image_paths":
-            x = self._image(x)
-        else:
-            x = self._wide(x)
-        out = self.net(x)
-        if self.task == "classification":
-            return torch.softmax(out, dim=1), out.argmax(dim=1)
-        return out[:, 0] * self.target_std + self.target_mean
-
-
-def _traceable(net: nn.Module, pre: Preprocessing) -> nn.Module:
-    """``net`` with packed recurrent parts in their unpacked form (same numbers, traceable)."""
-    if isinstance(net, MeanEnsemble):
-        return MeanEnsemble([_traceable(m, pre) for m in net.members], pre.task)
-    if pre.form == "long" and isinstance(net, RecurrentNet):
-        return UnpackedMaskedRecurrent(net)
-    return net
-
-
-def onnx_input_columns(pre: Preprocessing) -> list[str]:
-    """Names of the ONNX input's columns: numeric features, then ``column=value`` one-hots.
-
-    In long format these are the value columns (the channels of ``x``); for image files, the
-    image column.
-    """
-    cols = pre.numeric_columns()
-    for col, cats in pre.categories.items():
-        cols += [f"{col}={cat}" for cat in cats]
-    return cols
-
-
 def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     """Write the exported model of ``model_dir`` as ONNX, preprocessing included.
 
@@ -544,12 +436,10 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
         >>> export_onnx("runs/digits/model")  # doctest: +SKIP
         PosixPath('runs/digits/model/model.onnx')
     """
-    import warnings
-
     from archselect._errors import UsageError
 
     try:
-        import onnx
+        import onnx  # noqa: F401
     except ImportError as exc:
         raise UsageError(
             "ONNX export needs the onnx extra; install it with pip install 'archselect[onnx]'."
@@ -573,71 +463,4 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             "(tokenising text or cutting forecast windows) cannot run inside the graph; use "
             "archselect predict."
         )
-    wrapper = RawInputModel(_traceable(model.net, pre), pre).eval()
-    batch = torch.export.Dim("batch")
-    args: tuple[torch.Tensor, ...]
-    names = ["x"]
-    dynamic: tuple[dict[int, Any], ...] = ({0: batch},)
-    if pre.form == "long":
-        t_max, width = pre.input_shape
-        args = (torch.zeros(TRACE_ROWS, t_max, width - 1), torch.full((TRACE_ROWS,), t_max))
-        names.append("lengths")
-        dynamic = ({0: batch}, {0: batch})
-    elif pre.form == "image_paths":
-        args = (torch.zeros(TRACE_ROWS, *pre.input_shape),)
-    else:
-        args = (torch.zeros(TRACE_ROWS, len(onnx_input_columns(pre))),)
-    outputs = ["proba", "label"] if pre.task == "classification" else ["prediction"]
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                wrapper,
-                args,
-                str(tmp),
-                input_names=names,
-                output_names=outputs,
-                dynamic_shapes=dynamic,
-                opset_version=ONNX_OPSET,
-                dynamo=True,
-                external_data=False,
-                verbose=False,
-            )
-    except ImportError as exc:
-        raise UsageError(
-            f"ONNX export needs {exc.name}; install it with pip install 'archselect[onnx]'."
-        ) from exc
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(
-            f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
-        ) from None
-    except Exception as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(
-            f"Family {model.config.family!r} cannot be exported to ONNX ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]}); use model/weights.pt with archselect instead."
-        ) from exc
-    proto = onnx.load(str(tmp))
-    onnx.helper.set_model_props(
-        proto,
-        {
-            "input_columns": json.dumps(onnx_input_columns(pre)),
-            "classes": json.dumps(list(pre.classes)),
-            "task": pre.task,
-            "family": model.config.family,
-            "layout": pre.layout,
-            "form": pre.form,
-            "input_shape": json.dumps(list(pre.input_shape)),
-        },
-    )
-    try:
-        onnx.save(proto, str(tmp))
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(
-            f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
-        ) from None
-    return out
+    return write_network_onnx(model.net, pre, model.config.family, out)

@@ -11,7 +11,14 @@ from archselect._errors import UsageError
 from archselect.core.data import Profile
 from archselect.core.metrics import metric_direction, metric_for
 from archselect.core.plan import Plan
-from archselect.spaces import SHARED, Space, family_layouts, load_shared_space, load_space
+from archselect.spaces import (
+    SHARED,
+    Space,
+    families_for,
+    family_layouts,
+    load_shared_space,
+    load_space,
+)
 
 __all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_TRIALS_PER_FAMILY", "Plan", "make_plan"]
 
@@ -21,15 +28,6 @@ DEFAULT_TIMEOUT_S = 300.0
 #: Every family first gets max(MIN_SHARE, budget / families / 2) trials (fewer if the
 #: budget is smaller than MIN_SHARE per family).
 MIN_SHARE = 3
-#: Families tried for each layout, in report order.
-FAMILIES_BY_LAYOUT = {
-    "image": ("cnn2d", "resnet_small", "mlp"),
-    "series": ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"),
-    "series_padded": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
-    "table": ("mlp",),
-    "text": ("cnn1d", "lstm", "gru", "rnn", "mlp"),
-    "forecast": ("cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"),
-}
 #: Non-deep references fitted on the same split, by task; sequences add SERIES_BASELINES.
 BASELINES = {
     "classification": ("logistic_regression", "hist_gradient_boosting"),
@@ -132,6 +130,9 @@ def make_plan(
 ) -> Plan:
     """Choose the families that fit the profile's layout and load their spaces.
 
+    The families are those whose search space (``<family>.toml``) lists the layout, in the
+    ``order`` their TOML gives (:func:`archselect.spaces.families_for`).
+
     Args:
         profile: The data profile.
         families: Restrict to these families (each must fit the layout).
@@ -158,7 +159,8 @@ def make_plan(
         raise UsageError(f"--trials must be a positive number of trials, not {n_trials}.")
     if timeout_s is not None and timeout_s <= 0:
         raise UsageError(f"--timeout must be a positive duration, not {timeout_s} seconds.")
-    allowed = FAMILIES_BY_LAYOUT.get(profile.layout, tuple(list_models(profile.layout)))
+    # the families whose TOML fits the layout, by their ``order`` (search_spaces/*.toml)
+    allowed = families_for(profile.layout)
     loaded = (load_space("", path=p) for p in space_files)
     user_spaces = {s.name: _with_layouts(s, profile.layout) for s in loaded}
     strangers = sorted(set(user_spaces) - {SHARED, *list_models()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -12,9 +13,30 @@ from typing import Any
 from archselect._errors import UsageError
 from archselect._serde import JsonRecord
 
-__all__ = ["SHARED", "ParamSpec", "Space", "load_shared_space", "load_space", "space_dir"]
+__all__ = [
+    "FAMILY_PATH_ENV",
+    "SHARED",
+    "ParamSpec",
+    "Space",
+    "extra_family_dirs",
+    "families_for",
+    "family_layouts",
+    "family_order",
+    "load_shared_space",
+    "load_space",
+    "space_dir",
+]
 
 SHARED = "shared"
+#: Folders (separated by ``os.pathsep``) holding families added from outside archselect:
+#: ``<family>.toml`` (its search space, ``layouts`` and ``order``) and ``<family>.py`` (its
+#: builder, registered with ``@archselect.models.register_model``).
+FAMILY_PATH_ENV = "ARCHSELECT_FAMILY_PATH"
+#: The TOML key that places a family among those that fit a layout: the plan searches them,
+#: and the report lists them, by ascending ``order`` (ties by name).
+ORDER_KEY = "order"
+#: The place of a family whose TOML names no ``order``: after the shipped ones.
+DEFAULT_ORDER = 1000
 #: The key of a ``[[portfolio]]`` entry that names the layouts it is meant for.
 PORTFOLIO_LAYOUTS = "layouts"
 PARAM_TYPES = ("int", "float", "categorical")
@@ -278,8 +300,58 @@ def _parse(path: Path, name: str) -> Space:
     )
 
 
+def extra_family_dirs() -> tuple[Path, ...]:
+    """The folders named by ``$ARCHSELECT_FAMILY_PATH`` (none when it is unset or empty).
+
+    Raises:
+        UsageError: A folder it names does not exist.
+    """
+    dirs = []
+    for entry in os.environ.get(FAMILY_PATH_ENV, "").split(os.pathsep):
+        if not entry.strip():
+            continue
+        folder = Path(entry).expanduser()
+        if not folder.is_dir():
+            raise UsageError(
+                f"${FAMILY_PATH_ENV} names {entry!r}, which is not a folder; point it at the "
+                "folders that hold your families' <name>.toml and <name>.py files."
+            )
+        dirs.append(folder)
+    return tuple(dirs)
+
+
+def _family_files() -> dict[str, list[Path]]:
+    """Every family's TOML files (``<name>.toml`` first, then ``<name>.<layout>.toml``),
+    shipped ones first; a family lives in exactly one folder."""
+    out: dict[str, list[Path]] = {}
+    home: dict[str, Path] = {}
+    for folder in (space_dir(), *extra_family_dirs()):
+        paths = sorted(
+            folder.glob("*.toml"), key=lambda p: (p.name.split(".")[0], p.name.count("."))
+        )
+        for path in paths:
+            name = path.name.split(".")[0]
+            if name == SHARED:
+                continue
+            if home.setdefault(name, folder) != folder:
+                raise UsageError(
+                    f"{path} adds the family {name!r}, which {home[name]} already holds; rename "
+                    "the new family (its TOML name and its register_model name)."
+                )
+            out.setdefault(name, []).append(path)
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not valid TOML ({exc}); fix the syntax.") from exc
+
+
 def family_layouts() -> dict[str, tuple[str, ...]]:
-    """Every shipped family and the layouts it fits, read from the TOML files alone.
+    """Every family and the layouts it fits, read from the TOML files alone (the shipped
+    ones and those in ``$ARCHSELECT_FAMILY_PATH``).
 
     ``<name>.toml`` and ``<name>.<layout>.toml`` add their ``layouts`` to ``name``.
 
@@ -288,20 +360,59 @@ def family_layouts() -> dict[str, tuple[str, ...]]:
         ('image',)
     """
     out: dict[str, tuple[str, ...]] = {}
-    paths = sorted(
-        space_dir().glob("*.toml"), key=lambda p: (p.name.split(".")[0], p.name.count("."))
-    )
-    for path in paths:
-        name = path.name.split(".")[0]
-        if name == SHARED:
-            continue
-        try:
-            layouts = tomllib.loads(path.read_text(encoding="utf-8")).get("layouts", ())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path} is not valid TOML ({exc}); fix the syntax.") from exc
-        known = out.get(name, ())
-        out[name] = known + tuple(str(x) for x in layouts if str(x) not in known)
+    for name, paths in _family_files().items():
+        for path in paths:
+            layouts = _read_toml(path).get("layouts", ())
+            known = out.get(name, ())
+            out[name] = known + tuple(str(x) for x in layouts if str(x) not in known)
     return out
+
+
+def family_order() -> dict[str, int]:
+    """Every family's ``order`` (where it comes among the families of a layout).
+
+    Raises:
+        UsageError: An ``order`` is not a whole number, or two files of a family disagree.
+
+    Example:
+        >>> order = family_order()
+        >>> order["cnn2d"] < order["resnet_small"] < order["mlp"]
+        True
+    """
+    out: dict[str, int] = {}
+    for name, paths in _family_files().items():
+        for path in paths:
+            value = _read_toml(path).get(ORDER_KEY)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UsageError(
+                    f"{path}: {ORDER_KEY} = {value!r} must be a whole number; fix it."
+                )
+            if out.setdefault(name, value) != value:
+                raise UsageError(
+                    f"{path}: {ORDER_KEY} = {value} disagrees with {ORDER_KEY} = {out[name]} in "
+                    f"another file of {name!r}; give the family one order."
+                )
+    return {name: out.get(name, DEFAULT_ORDER) for name in _family_files()}
+
+
+def families_for(layout: str) -> tuple[str, ...]:
+    """The families whose search spaces fit ``layout``, in plan and report order.
+
+    Example:
+        >>> families_for("image")
+        ('cnn2d', 'resnet_small', 'mlp')
+    """
+    order = family_order()
+    fits = [name for name, layouts in family_layouts().items() if layout in layouts]
+    return tuple(sorted(fits, key=lambda name: (order[name], name)))
+
+
+def _family_folder(name: str) -> Path:
+    """The folder that holds the family's TOML files (the shipped one when it has none)."""
+    paths = _family_files().get(name)
+    return paths[0].parent if paths else space_dir()
 
 
 def load_space(name: str, *, path: str | Path | None = None, layout: str | None = None) -> Space:
@@ -324,13 +435,17 @@ def load_space(name: str, *, path: str | Path | None = None, layout: str | None 
                 "pass a TOML file to --space."
             )
         return _parse(p, p.stem)
-    specific = space_dir() / f"{name}.{layout}.toml"
+    folder = space_dir() if name == SHARED else _family_folder(name)
+    specific = folder / f"{name}.{layout}.toml"
     if layout is not None and specific.is_file():
         return _parse(specific, name)
-    p = space_dir() / f"{name}.toml"
+    p = folder / f"{name}.toml"
     if not p.is_file():
         known = sorted(
-            f.stem for f in space_dir().glob("*.toml") if f.stem != SHARED and "." not in f.stem
+            f.stem
+            for d in (space_dir(), *extra_family_dirs())
+            for f in d.glob("*.toml")
+            if f.stem != SHARED and "." not in f.stem
         )
         raise UsageError(
             f"No search space for family {name!r}; known families: {', '.join(known)}."

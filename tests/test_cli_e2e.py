@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import archselect
 from archselect.cli import cli, parse_duration
-from archselect.plan import FAMILIES_BY_LAYOUT
+from archselect.spaces import families_for
 
 TINY = str(Path(__file__).parent / "spaces" / "tiny_shared.toml")
 
@@ -35,7 +35,7 @@ def test_run_directory_is_complete(digits_run: Path) -> None:
     trials = pd.read_csv(digits_run / "trials.csv")
     # logistic regression, gradient boosting, k-nearest neighbours, RBF SVM
     assert (trials["kind"] == "baseline").sum() == 4
-    assert set(trials.loc[trials["kind"] == "trial", "family"]) == set(FAMILIES_BY_LAYOUT["image"])
+    assert set(trials.loc[trials["kind"] == "trial", "family"]) == set(families_for("image"))
     rec = json.loads((digits_run / "recommendation.json").read_text())
     exported = f"scores test accuracy {rec['final_test_metric']:.1%}"
     assert rec["final_test_metric"] is not None and exported in rec["headline"]
@@ -64,7 +64,7 @@ def test_fit_json_output_is_parseable(tmp_path: Path, small_digits_csv: Path) ->
     )
     assert res.exit_code == 0
     data = json.loads(res.stdout)
-    assert data["recommendation"]["family"] in FAMILIES_BY_LAYOUT["image"]
+    assert data["recommendation"]["family"] in families_for("image")
 
 
 def test_predict_cli_keeps_row_order_and_ignores_target(

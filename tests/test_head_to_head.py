@@ -14,11 +14,12 @@ from archselect import UsageError
 from archselect._run import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
 from archselect.baselines import MINIROCKET_MISSING, minirocket_available, run_baselines
 from archselect.load import load_table
-from archselect.plan import FAMILIES_BY_LAYOUT, make_plan
+from archselect.plan import make_plan
 from archselect.prepare import prepare
 from archselect.profile import profile_table
 from archselect.search import run_search, storage_url
 from archselect.select import FamilySummary, pareto_front, select
+from archselect.spaces import families_for
 
 #: The measurements every finished deep trial carries in trials.csv.
 TRIAL_MEASUREMENTS = (
@@ -50,7 +51,7 @@ def test_sequence_plans_include_every_sequential_family_and_sequence_baselines(
     plan = make_plan(prof, n_trials=12)
     assert {"cnn1d", "tcn", "lstm", "gru", "rnn", "mlp"} == set(plan.family_names)
     assert {"knn_euclidean", "minirocket", "logistic_regression"} <= set(plan.baselines)
-    assert "resnet_small" in FAMILIES_BY_LAYOUT["image"]
+    assert "resnet_small" in families_for("image")
 
 
 def test_nearest_neighbour_baseline_and_minirocket_without_aeon(series_prepared) -> None:
@@ -155,7 +156,7 @@ def test_fit_on_a_sequence_set_trains_every_sequential_family_and_baseline(
     assert set(TRIAL_COLUMNS) <= set(frame.columns)
     trials = frame[frame["kind"] == "trial"]
     done = trials[trials["state"] == "COMPLETE"]
-    assert set(done["family"]) == set(FAMILIES_BY_LAYOUT["series"])
+    assert set(done["family"]) == set(families_for("series"))
     assert done[list(TRIAL_MEASUREMENTS)].notna().all().all()
     best_rows = done.loc[done.groupby("family")["val_metric"].idxmax()]
     assert len(best_rows) == 6
@@ -170,8 +171,8 @@ def test_fit_on_a_sequence_set_trains_every_sequential_family_and_baseline(
     assert base["note"].notna().all()  # every reference row says what it is
     rec = json.loads((tmp_path / "run" / "recommendation.json").read_text())
     assert rec["baseline_best"] in base.index
-    assert {f["family"] for f in rec["families"]} == set(FAMILIES_BY_LAYOUT["series"])
-    assert run.recommendation.family in FAMILIES_BY_LAYOUT["series"]
+    assert {f["family"] for f in rec["families"]} == set(families_for("series"))
+    assert run.recommendation.family in families_for("series")
 
 
 def test_minirocket_is_exported_safely_and_predicts_raw_rows(

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from archselect._errors import UsageError
+from archselect.spaces import FAMILY_PATH_ENV, family_layouts
 
-__all__ = ["create_model", "list_models", "model_layouts", "register_model"]
+__all__ = [
+    "check_registry",
+    "create_model",
+    "list_models",
+    "load_family_modules",
+    "model_layouts",
+    "register_model",
+]
 
 Builder = Callable[..., nn.Module]
+#: ``sys.modules`` prefix of the builder files loaded from ``$ARCHSELECT_FAMILY_PATH``.
+EXTRA_MODULE_PREFIX = "archselect_family_"
 
 
 @dataclass(frozen=True)
@@ -98,3 +111,64 @@ def create_model(
 
         return LastValueAnchored(net)
     return net
+
+
+def load_family_modules(folders: tuple[Path, ...]) -> list[str]:
+    """Import every ``<name>.py`` of ``folders`` (``$ARCHSELECT_FAMILY_PATH``), whose
+    ``@register_model`` builders join the registry; returns the module names.
+
+    Raises:
+        UsageError: A file fails to import.
+    """
+    loaded = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            module_name = EXTRA_MODULE_PREFIX + path.stem
+            if module_name in sys.modules:
+                loaded.append(module_name)
+                continue
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                del sys.modules[module_name]
+                raise UsageError(
+                    f"{path} (a family from ${FAMILY_PATH_ENV}) fails to import "
+                    f"({type(exc).__name__}: {exc}); fix it or move it out of {folder}."
+                ) from exc
+            loaded.append(module_name)
+    return loaded
+
+
+def check_registry() -> None:
+    """Each family's builders and its search space declare the same layouts.
+
+    Raises:
+        UsageError: A family has a builder but no search space, a search space but no
+            builder, or different layouts in the two.
+    """
+    spaces = family_layouts()
+    for name in sorted(set(spaces) | set(_REGISTRY)):
+        in_toml = spaces.get(name)
+        built = _REGISTRY[name].layouts if name in _REGISTRY else None
+        if in_toml is None:
+            raise UsageError(
+                f"Family {name!r} has a builder (layouts {list(built or ())}) but no search "
+                f"space; add {name}.toml next to it."
+            )
+        if built is None:
+            raise UsageError(
+                f"Family {name!r} has a search space ({name}.toml, layouts {list(in_toml)}) "
+                f"but no builder; register one with @register_model({name!r}, layouts=...)."
+            )
+        if set(in_toml) != set(built):
+            raise UsageError(
+                f"Family {name!r} fits layouts {sorted(in_toml)} in its search space "
+                f"({name}.toml) but {sorted(built)} in its builder (@register_model); make "
+                "them the same."
+            )

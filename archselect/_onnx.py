@@ -1,0 +1,214 @@
+"""The ONNX graph of an exported network, with its fitted preprocessing inside.
+
+:func:`archselect.export.export_onnx` loads and checks ``model/``; this module builds the
+graph (:class:`RawInputModel`) and writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from archselect._errors import UsageError
+from archselect.models.ensemble import MeanEnsemble
+from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
+from archselect.prepare import Preprocessing
+
+__all__ = ["ONNX_LAYOUTS", "PACKED_FAMILIES", "RawInputModel", "onnx_input_columns"]
+
+#: ONNX operator set of the exported graph (supported by onnxruntime >= 1.17).
+ONNX_OPSET = 18
+#: Rows of the example batch the exporter traces (the batch axis stays dynamic).
+TRACE_ROWS = 2
+#: Families that pack variable-length sequences; packing cannot be traced, so their ONNX
+#: graph computes the same numbers unpacked (``models.recurrent.UnpackedMaskedRecurrent``).
+PACKED_FAMILIES = ("rnn", "lstm", "gru")
+#: Layouts whose whole preprocessing the ONNX graph holds.
+ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
+
+
+class RawInputModel(nn.Module):
+    """Raw input → the model's outputs, with the fitted preprocessing inside.
+
+    Inputs by the data's form:
+
+    * wide rows (tables, pixel columns, wide series): ``x`` float32 ``(N, F)``, the
+      training feature columns in order (see :func:`onnx_input_columns`); NaN and
+      infinities are imputed with the training medians, values standardised and reshaped
+      (image ``(N, C, H, W)`` from row-major ``(H, W, C)`` pixels; series ``(N, T, C)``
+      from channel groups);
+    * long format (layout ``series_padded``): ``x`` float32 ``(N, T, C)`` raw values of the
+      value columns, real steps first, anything after them, and ``lengths`` int64 ``(N,)``;
+    * image files: ``x`` float32 ``(N, C, H, W)``, raw pixel values (0-255) resized to the
+      training size.
+
+    Outputs: classification ``proba`` ``(N, K)`` (softmax, in ``classes`` order) and
+    ``label`` ``(N,)`` (class index); regression ``prediction`` ``(N,)`` in target units.
+    """
+
+    def __init__(self, net: nn.Module, pre: Preprocessing) -> None:
+        super().__init__()
+        self.net = net
+        self.form = pre.form
+        self.layout = pre.layout
+        self.input_shape = tuple(pre.input_shape)
+        self.task = pre.task
+        self.n_numeric = len(pre.numeric_columns())
+        self.register_buffer("impute", torch.tensor(pre.impute, dtype=torch.float32))
+        self.register_buffer("mean", torch.tensor(pre.mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(pre.std, dtype=torch.float32))
+        self.target_mean = float(pre.target_mean)
+        self.target_std = float(pre.target_std)
+
+    def _wide(self, x: torch.Tensor) -> torch.Tensor:
+        impute, mean, std = (
+            self.get_buffer("impute"),
+            self.get_buffer("mean"),
+            self.get_buffer("std"),
+        )
+        num = x[:, : self.n_numeric]
+        num = torch.where(torch.isfinite(num), num, impute)
+        x = torch.cat([num, x[:, self.n_numeric :]], dim=1) if x.shape[1] > self.n_numeric else num
+        x = (x - mean) / std
+        if self.layout == "image":
+            c, h, w = self.input_shape
+            return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
+        if self.layout == "series":
+            t, c = self.input_shape
+            return x.reshape(-1, c, t).transpose(1, 2)  # (N, T, C)
+        return x
+
+    def _long(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        impute, mean, std = (
+            self.get_buffer("impute"),
+            self.get_buffer("mean"),
+            self.get_buffer("std"),
+        )
+        t_max = self.input_shape[0]
+        steps = torch.arange(t_max, device=x.device)
+        mask = (steps[None, :] < lengths[:, None]).to(x.dtype)  # (N, T): 1 on real steps
+        x = torch.where(torch.isfinite(x), x, impute)
+        x = (x - mean) / std * mask[:, :, None]  # padding: zeros
+        return torch.cat([x, mask[:, :, None]], dim=2)  # (N, T, C+1), mask last
+
+    def _image(self, x: torch.Tensor) -> torch.Tensor:
+        mean, std = self.get_buffer("mean"), self.get_buffer("std")
+        return (x - mean[None, :, None, None]) / std[None, :, None, None]
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> Any:
+        if self.form == "long":
+            assert lengths is not None
+            x = self._long(x, lengths)
+        elif self.form == "image_paths":
+            x = self._image(x)
+        else:
+            x = self._wide(x)
+        out = self.net(x)
+        if self.task == "classification":
+            return torch.softmax(out, dim=1), out.argmax(dim=1)
+        return out[:, 0] * self.target_std + self.target_mean
+
+
+def _traceable(net: nn.Module, pre: Preprocessing) -> nn.Module:
+    """``net`` with packed recurrent parts in their unpacked form (same numbers, traceable)."""
+    if isinstance(net, MeanEnsemble):
+        return MeanEnsemble([_traceable(m, pre) for m in net.members], pre.task)
+    if pre.form == "long" and isinstance(net, RecurrentNet):
+        return UnpackedMaskedRecurrent(net)
+    return net
+
+
+def onnx_input_columns(pre: Preprocessing) -> list[str]:
+    """Names of the ONNX input's columns: numeric features, then ``column=value`` one-hots.
+
+    In long format these are the value columns (the channels of ``x``); for image files, the
+    image column.
+    """
+    cols = pre.numeric_columns()
+    for col, cats in pre.categories.items():
+        cols += [f"{col}={cat}" for cat in cats]
+    return cols
+
+
+def write_network_onnx(net: nn.Module, pre: Preprocessing, family: str, out: Path) -> Path:
+    """Trace ``net`` with ``pre`` inside (:class:`RawInputModel`) and write it to ``out``.
+
+    Raises:
+        UsageError: The ONNX packages are missing, the family cannot be traced, or ``out``
+            cannot be written.
+    """
+    import onnx
+
+    wrapper = RawInputModel(_traceable(net, pre), pre).eval()
+    batch = torch.export.Dim("batch")
+    args: tuple[torch.Tensor, ...]
+    names = ["x"]
+    dynamic: tuple[dict[int, Any], ...] = ({0: batch},)
+    if pre.form == "long":
+        t_max, width = pre.input_shape
+        args = (torch.zeros(TRACE_ROWS, t_max, width - 1), torch.full((TRACE_ROWS,), t_max))
+        names.append("lengths")
+        dynamic = ({0: batch}, {0: batch})
+    elif pre.form == "image_paths":
+        args = (torch.zeros(TRACE_ROWS, *pre.input_shape),)
+    else:
+        args = (torch.zeros(TRACE_ROWS, len(onnx_input_columns(pre))),)
+    outputs = ["proba", "label"] if pre.task == "classification" else ["prediction"]
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                args,
+                str(tmp),
+                input_names=names,
+                output_names=outputs,
+                dynamic_shapes=dynamic,
+                opset_version=ONNX_OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    except ImportError as exc:
+        raise UsageError(
+            f"ONNX export needs {exc.name}; install it with pip install 'archselect[onnx]'."
+        ) from exc
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
+        ) from None
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"Family {family!r} cannot be exported to ONNX ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}); use model/weights.pt with archselect instead."
+        ) from exc
+    proto = onnx.load(str(tmp))
+    onnx.helper.set_model_props(
+        proto,
+        {
+            "input_columns": json.dumps(onnx_input_columns(pre)),
+            "classes": json.dumps(list(pre.classes)),
+            "task": pre.task,
+            "family": family,
+            "layout": pre.layout,
+            "form": pre.form,
+            "input_shape": json.dumps(list(pre.input_shape)),
+        },
+    )
+    try:
+        onnx.save(proto, str(tmp))
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(
+            f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
+        ) from None
+    return out

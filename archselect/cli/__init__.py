@@ -1,0 +1,23 @@
+"""Command line: ``archselect fit | worker | profile | predict | report | export``.
+
+Exit codes: 0 ok, 1 internal error, 2 bad input (one sentence, no traceback),
+3 no model written (no trial finished: trials.csv and the report say why),
+130 interrupted by SIGINT (Ctrl-C), 143 stopped by SIGTERM. ``--json`` prints only JSON
+on stdout; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+from archselect import _signals
+from archselect.cli import _runs, _search  # noqa: F401  (each adds its commands to cli)
+from archselect.cli._app import cli, parse_duration
+
+__all__ = ["cli", "main", "parse_duration"]
+
+
+def main() -> None:
+    _signals.install()
+    from archselect import _budget
+
+    _budget.mark_command_start()
+    cli(prog_name="archselect")

@@ -1,0 +1,251 @@
+"""The ``archselect`` command group, its shared options, checks and error handling.
+
+The commands live in :mod:`archselect.cli._search` (``fit``, ``worker``) and
+:mod:`archselect.cli._runs` (``profile``, ``predict``, ``report``, ``export``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from archselect import _signals
+from archselect._errors import ArchSelectError, UsageError
+from archselect._secrets import install_log_filter, redact, remember_url
+from archselect._version import __version__
+
+__all__ = ["EXIT_NO_MODEL", "cli", "parse_duration"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_MODEL = 0, 1, 2, 3
+#: Commands that run trials (an interrupt keeps the finished ones).
+SEARCH_COMMANDS = ("fit", "worker")
+#: Longest study name Optuna's storages hold (its ``studies.study_name`` column).
+MAX_STUDY_NAME = 512
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
+)
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``1h30m`` → seconds.
+
+    Example:
+        >>> parse_duration("1h30m")
+        5400.0
+    """
+    if text and text.strip().startswith("-"):
+        raise UsageError(f"--timeout {text!r} must be longer than zero; write e.g. 90s or 15m.")
+    m = _DURATION.match(text or "")
+    if not text or not text.strip() or not m or not any(m.groups()):
+        raise UsageError(f"--timeout {text!r} is not a duration; write e.g. 90s, 15m or 1h30m.")
+    h, mnt, s = (float(g) if g else 0.0 for g in m.groups())
+    seconds = h * 3600 + mnt * 60 + s
+    if seconds <= 0:
+        raise UsageError(f"--timeout {text!r} must be longer than zero; write e.g. 90s or 15m.")
+    return seconds
+
+
+def _check_study_name(name: str) -> None:
+    if not name.strip() or len(name) > MAX_STUDY_NAME:
+        raise UsageError(
+            f"--study must be 1 to {MAX_STUDY_NAME} characters, not {len(name)}; "
+            "choose a shorter name."
+        )
+
+
+def _split_list(text: str | None, option: str) -> tuple[str, ...] | None:
+    """``"a, b"`` -> ``("a", "b")``; None stays None; a list of nothing is refused."""
+    if text is None:
+        return None
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not items:
+        raise UsageError(f"{option} {text!r} names nothing; write e.g. {option} mlp,lstm.")
+    return items
+
+
+def _check_devices(devices: str | None) -> None:
+    """``--devices`` must name GPUs this machine has (never a silent run on the CPU)."""
+    if devices is None:
+        return
+    from archselect._parallel import gpu_count
+
+    found = gpu_count()
+    names = [d.strip() for d in devices.split(",") if d.strip()]
+    missing = [d for d in names if d.isdigit() and int(d) >= found]
+    if missing:
+        have = f"GPUs 0-{found - 1}" if found else "no CUDA GPU"
+        raise UsageError(
+            f"--devices {devices} names GPU {missing[0]} but this machine has {have}; "
+            "name a visible GPU, or leave out --devices to run on the CPU."
+        )
+
+
+def _print_traceback() -> None:
+    click.echo(redact(traceback.format_exc()), err=True, nl=False)
+
+
+def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        _signals.install()
+        install_log_filter()
+        if kwargs.get("storage"):
+            remember_url(kwargs["storage"])  # before anything records or prints it
+        try:
+            return fn(*args, **kwargs)
+        except ArchSelectError as exc:
+            if debug:
+                _print_traceback()
+            click.echo(f"error: {redact(str(exc))}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            if fn.__name__ in SEARCH_COMMANDS:
+                what = (
+                    "finished trials are kept and the report is written from them; rerun the "
+                    "same command to resume."
+                )
+            else:
+                what = f"{fn.__name__} stopped before it finished; rerun it."
+            click.echo(f"interrupted ({_signals.signal_name()}): {what}", err=True)
+            sys.exit(_signals.exit_code())
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if debug:
+                _print_traceback()
+            click.echo(
+                f"internal error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug "
+                "for the traceback, and report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archselect")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def cli(debug: bool) -> None:
+    """archselect: measure whether a CNN, an RNN/LSTM/GRU, a 1-D CNN or no deep model
+    fits your data, and by how much.
+
+    \b
+    Examples:
+      archselect fit datasets/digits.csv --trials 12
+      archselect profile datasets/gunpoint_train.csv --json
+      archselect predict runs/digits new_rows.csv -o predictions.csv
+      archselect report runs/digits
+      archselect export runs/digits --format onnx
+
+    \b
+    Exit codes:
+      0    ok
+      1    internal error (a bug: rerun with --debug and report it)
+      2    bad input (one sentence naming the problem and the fix)
+      3    fit wrote no model: no trial finished (trials.csv and the report say why)
+      130  interrupted (finished trials are kept; rerun to resume)
+    """
+
+
+_common_data_options = [
+    click.option(
+        "--target",
+        help="Target column (default: a column named label/target/class/y, else the last column).",
+    ),
+    click.option(
+        "--task",
+        type=click.Choice(["classification", "regression"]),
+        help="Override the detected task.",
+    ),
+    click.option(
+        "--modality",
+        type=click.Choice(["spatial", "sequential", "tabular"]),
+        help="Override the detected modality.",
+    ),
+    click.option("--shape", help="Image shape HxW or HxWxC, e.g. 28x28x1 (implies spatial)."),
+    click.option(
+        "--layout",
+        type=click.Choice(["image", "series", "series_padded", "table", "text", "forecast"]),
+        help="Override the detected tensor layout (series_padded: long format).",
+    ),
+    click.option(
+        "--id-col",
+        help="Long format: the column naming each sequence (one label per id), or each "
+        "dated series of a forecast (one global model).",
+    ),
+    click.option(
+        "--time-col", help="Long format: the column ordering the steps within a sequence."
+    ),
+    click.option(
+        "--tokenizer",
+        type=click.Choice(["word", "char"]),
+        help="Text tokens (default: char when most texts have no spaces, else word).",
+    ),
+    click.option(
+        "--horizon", type=int, help="Forecast horizon in time steps (default by frequency)."
+    ),
+    click.option("--window", type=int, help="Forecast input window in time steps."),
+]
+
+
+def _data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_common_data_options):
+        fn = option(fn)
+    return fn
+
+
+def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--jobs",
+            type=int,
+            help="Single-threaded trial processes on CPU (default: one per core for "
+            "large budgets, measured faster; else 1).",
+        ),
+        click.option(
+            "--devices",
+            help="GPU indices to run trials on, one process per GPU, e.g. 0,1 (default: all).",
+        ),
+        click.option(
+            "--trials-per-device",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Trial processes per GPU (pack small models).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _time_line(phases: dict[str, float] | None, budget_s: float | None) -> str | None:
+    """Where the time went, in one line: each phase of the command, then the total.
+
+    Example:
+        >>> _time_line({"load": 0.5, "search": 80.0, "trials: mlp": 70.0, "total": 95.2}, 120.0)
+        'time: load 0.5 s, search 80.0 s; total 95.2 s of a 120 s budget'
+    """
+    if not phases:
+        return None
+    parts = [
+        f"{k} {v:.1f} s" for k, v in phases.items() if k != "total" and not k.startswith("trials:")
+    ]
+    total = phases.get("total")
+    end = "" if total is None else f"; total {total:.1f} s"
+    if total is not None and budget_s:
+        end += f" of a {budget_s:g} s budget"
+    return "time: " + ", ".join(parts) + end
