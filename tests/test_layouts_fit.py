@@ -18,7 +18,7 @@ from archselect import DataError
 from archselect.cli import cli
 from archselect.load import load_table
 from archselect.models import create_model
-from archselect.prepare import CV_FOLDS, prepare
+from archselect.prepare import prepare
 from archselect.profile import profile_table
 from tests import corpus
 
@@ -45,6 +45,14 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, ...], st
     monkeypatch.setattr(search, "create_model", spy_create)
     monkeypatch.setattr(search, "train_network", spy_train)
     return calls
+
+
+def _fits_per_trial(out: Path) -> int:
+    """How many networks each trial trained: its CV folds on small data (tests/conftest.py
+    turns the small-data rules off unless a test asks for them), else one."""
+    folds = pd.read_csv(out / "trials.csv").query("kind == 'trial'")["cv_folds"]
+    assert folds.nunique(dropna=False) == 1
+    return 1 if pd.isna(folds.iloc[0]) else int(folds.iloc[0])
 
 
 def _fit(data: Any, out: Path, space: Path, families: tuple[str, ...], **kw: Any) -> Any:
@@ -98,8 +106,8 @@ def test_fit_feeds_each_layout(
     data = build(tmp_path)
     run = _fit(data, tmp_path / "run", fast_space, families)
     assert run.profile.layout == layout
-    # one trial per family; on these small tables each trial trains its CV_FOLDS folds
-    assert [s[1] for s in seen] == [shape] * len(families) * CV_FOLDS
+    # one trial per family; each trial trains its folds (CV_FOLDS under the small-data rules)
+    assert [s[1] for s in seen] == [shape] * len(families) * _fits_per_trial(tmp_path / "run")
     assert {s[0] for s in seen} == set(families) and {s[2] for s in seen} == {layout}
     pred = run.predict(data.head(7))
     assert len(pred) == 7 and pred["prediction"].notna().all()
@@ -119,7 +127,9 @@ def test_long_format_fit_and_predict(tmp_path: Path, fast_space: Path, seen: lis
         "step",
     )
     assert prof.n_rows == 40
-    assert [s[1:] for s in seen] == [((t_max, 3), "series_padded")] * 2 * CV_FOLDS
+    assert [s[1:] for s in seen] == [((t_max, 3), "series_padded")] * 2 * _fits_per_trial(
+        tmp_path / "run"
+    )
     # predict on a new CSV of the same form: one prediction per id, rows shuffled in time
     new = corpus.long_frame(5, 22).sample(frac=1.0, random_state=0).drop(columns="label")
     new_path = tmp_path / "new.csv"

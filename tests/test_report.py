@@ -163,7 +163,20 @@ def test_digits_report_shows_every_section(digits_run: Path) -> None:
     assert "all families" in stored["importances"]
     # plotly once (compressed, not run as such), the plot data, the page's code once
     assert html.count("<script") == 3 and html.count("<script>") == 1
-    # 300 rows: small data, so the head-to-head says its figures are cross-validated
+    # the shared run is fitted without the small-data CV (tests/conftest.py), so no CV note
+    assert 'id="cv-note"' not in html
+
+
+@pytest.mark.small_data_rules
+def test_small_data_report_says_its_figures_are_cross_validated(
+    tmp_path: Path, small_digits_csv: Path
+) -> None:
+    """300 rows: small data, so the head-to-head says its figures are cross-validated."""
+    space = Path(__file__).parent / "spaces" / "tiny_shared.toml"
+    archselect.fit(
+        small_digits_csv, out=tmp_path / "run", trials=1, families=("mlp",), space_files=(space,)
+    )
+    html = (tmp_path / "run" / "report.html").read_text()
     assert 'id="cv-note"' in html and "4-fold cross-validated" in html
 
 

@@ -66,10 +66,8 @@ def ensemble_view(raw: dict[str, Any], metric: str) -> dict[str, Any] | None:
 def ensemble_screen(screen: dict[str, Any], view: dict[str, Any] | None, rec: Any) -> None:
     """Add the ensemble's card line to ``screen``; when it is recommended, say so in the
     headline (which still names the best single family) and the recommended line."""
-    if view is None:
-        return
-    screen["ensemble"] = view["line"]
-    if not view["chosen"]:
+    screen["ensemble"] = None if view is None else view["line"]
+    if view is None or not view["chosen"]:
         return
     metric = rec.metric
     test = metric_value(view["test_metric"], metric)
