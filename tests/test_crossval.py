@@ -24,7 +24,8 @@ from tests.conftest import make_series
 #: The module whose CV_MAX_ROWS cross_folds reads (``archselect.prepare`` is a function too).
 prepare_module = importlib.import_module("archselect.prepare._splits")
 
-pytestmark = pytest.mark.small_data_rules  # these tests are about the small-data rules
+#: the tests about the small-data rules keep them (tests/conftest.py turns them off elsewhere)
+SMALL_DATA = pytest.mark.small_data_rules
 
 
 def _prepared(frame: pd.DataFrame, **kw: object) -> Prepared:
@@ -32,6 +33,7 @@ def _prepared(frame: pd.DataFrame, **kw: object) -> Prepared:
     return prepare(table, profile_table(table, **kw), seed=0)  # type: ignore[arg-type]
 
 
+@SMALL_DATA
 def test_folds_partition_the_pooled_rows_and_fold_0_is_the_split() -> None:
     p = _prepared(make_series(n=80))
     n_tr, n_val = len(p.y_train), len(p.y_val)
@@ -49,6 +51,7 @@ def test_folds_partition_the_pooled_rows_and_fold_0_is_the_split() -> None:
     assert [f.val.tolist() for f in cross_folds(p, seed=0)] == [f.val.tolist() for f in folds]
 
 
+@SMALL_DATA
 def test_no_folds_above_the_row_limit_or_for_forecasts(monkeypatch: pytest.MonkeyPatch) -> None:
     p = _prepared(make_series(n=80))
     monkeypatch.setattr(prepare_module, "CV_MAX_ROWS", len(p.y_train) + len(p.y_val) - 1)
@@ -61,6 +64,7 @@ def test_no_folds_above_the_row_limit_or_for_forecasts(monkeypatch: pytest.Monke
     assert cross_folds(forecast, seed=0) == ()
 
 
+@SMALL_DATA
 def test_small_data_trials_and_baselines_are_scored_out_of_fold(
     tmp_path: Path, fast_space: Path
 ) -> None:
@@ -127,6 +131,7 @@ def test_a_bad_default_is_refused_with_the_reason(
     assert message in str(info.value)
 
 
+@SMALL_DATA
 def test_a_study_begun_on_one_split_is_resumed_on_one_split(
     tmp_path: Path, fast_space: Path
 ) -> None:

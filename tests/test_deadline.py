@@ -75,7 +75,6 @@ def test_past_the_deadline_a_family_first_trial_is_cut_short_and_later_ones_stop
     assert [t.note for t in back.trials] == [first.user_attrs["note"], second.user_attrs["note"]]
 
 
-@pytest.mark.small_data_rules
 def test_no_deadline_or_a_later_one_never_stops_a_trial(
     tmp_path: Path, small_mlp: tuple[Prepared, Plan]
 ) -> None:
