@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +49,17 @@ def _small_data_rules_off(
     setattr_(importlib.import_module("archselect.prepare._splits"), "CV_MAX_ROWS", 0)
     if not ensemble:
         setattr_(importlib.import_module("archselect._refit"), "ENSEMBLE_MAX_ROWS", 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread_per_xdist_worker() -> None:
+    """Under pytest-xdist each worker has a core: torch's default (every core) in each of
+    them oversubscribes the machine, which made tests that call the stages directly (not
+    through ``fit``, which sets one thread itself) 5x slower from run to run."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
