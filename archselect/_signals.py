@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 __all__ = [
     "Interrupted",
@@ -89,6 +91,18 @@ def interruptible() -> Iterator[None]:
         _immediate -= 1
 
 
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an :class:`Interrupted` raised where Python swallows exceptions
+    (a weakref or garbage-collection callback) is not reported there, since the flag stays
+    set and the next safe point raises it; everything else goes to the previous hook."""
+    if isinstance(unraisable.exc_value, Interrupted):
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
+
+
 def install() -> None:
     """Record SIGINT and SIGTERM in :data:`received` (main thread only; no-op elsewhere).
 
@@ -100,6 +114,10 @@ def install() -> None:
         return
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _handler)
+    if sys.unraisablehook is not _unraisable:
+        global _previous_unraisablehook
+        _previous_unraisablehook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
     _installed = True
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +25,12 @@ from tests.conftest import ROOT, make_series
 @pytest.fixture
 def handlers() -> Iterator[None]:
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    old_hook = sys.unraisablehook
     _signals.install()
     yield
     for s, h in old.items():
         signal.signal(s, h)
+    sys.unraisablehook = old_hook
     _signals.received = None
 
 
@@ -47,6 +50,31 @@ def test_inside_pure_computation_a_signal_raises_at_once(handlers: None) -> None
         os.kill(os.getpid(), signal.SIGINT)
         reached = True
     assert not reached and _signals.exit_code() == 130
+
+
+def test_a_signal_inside_a_weakref_callback_is_not_reported_there_and_raises_later(
+    handlers: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Python swallows what a weakref (or garbage-collection) callback raises and prints
+    "Exception ignored in … Traceback"; the stop is raised at the next safe point instead."""
+
+    class Held:
+        pass
+
+    def callback(_ref: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the handler runs (and raises) in the callback
+
+    reported: list[object] = []
+    sys.unraisablehook = reported.append  # what Python would print (pytest's hook is replaced)
+    _signals.install()
+    held = Held()
+    ref = weakref.ref(held, callback)
+    with _signals.interruptible():
+        del held  # the callback runs here
+    err = capfd.readouterr().err
+    assert ref() is None and reported == [] and "Traceback" not in err
+    with pytest.raises(_signals.Interrupted):
+        _signals.check()
 
 
 def test_a_signal_during_a_storage_write_never_cuts_it(handlers: None, tmp_path: Path) -> None:
@@ -164,3 +192,17 @@ def test_a_fit_stopped_at_any_moment_exits_130_or_143_and_resumes(
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     frame = pd.read_csv(out / "trials.csv").query("kind == 'trial'")
     assert (frame["state"] == "COMPLETE").sum() == 6  # the budget, resumed to its end
+
+
+def test_a_trial_stopped_in_every_rerun_is_queued_again_each_time(tmp_path: Path) -> None:
+    """A stop is not the trial's fault: unlike a crashed process's trial (retried
+    STALE_RETRIES times), a stopped one is queued again however often it was stopped."""
+    from archselect.search._loop import _requeue
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
+    for _ in range(3):  # three reruns, each stopped during the same slot's trial
+        trial = study.ask()
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        _requeue(study, [trial.number])
+        waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+        assert len(waiting) == 1, trial.number

@@ -20,7 +20,7 @@ from archselect.core.records import SearchResult, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
 from archselect.plan import Plan
 from archselect.prepare import Prepared
-from archselect.search._constants import ATTR_BASELINES, STALE_RETRIES, STUDY_NAME, WORKER_ID
+from archselect.search._constants import ATTR_BASELINES, STUDY_NAME, WORKER_ID
 from archselect.search._objective import _objective, study_folds, trial_records
 from archselect.search._storage import BudgetSpent
 from archselect.search._study import StudyRecipe, _window, open_study, prepare_study, set_window
@@ -53,8 +53,10 @@ def _fail_own_running(study: optuna.Study, numbers: list[int]) -> None:
 def _requeue(study: optuna.Study, numbers: list[int]) -> None:
     """Queue a retry of each interrupted trial, so rerunning the command runs it again."""
     # Optuna 5's name for the retry callback (RetryFailedTrialCallback is deprecated); it
-    # queues a WAITING copy of the trial, its parameters and attributes
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=STALE_RETRIES)
+    # queues a WAITING copy of the trial, its parameters and attributes. A stop is not the
+    # trial's fault: however often its reruns are stopped, the next rerun runs it again (a
+    # crashed process's trial gets STALE_RETRIES retries, in the storage).
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None)
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
         if t.number in numbers:
             retry(study, t)
