@@ -26,6 +26,7 @@ from archselect._insight import evaluate_outputs
 from archselect._verdict import fmt_metric
 from archselect.baselines import fit_baseline
 from archselect.core.ensemble_selection import log_outputs
+from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult
 from archselect.export import ModelConfig, export_baseline, export_model
@@ -139,7 +140,7 @@ def export_ensemble(
             refits.append({"name": m["name"]})
         test_proba += float(m["weight"]) * out
     final_test = (
-        float((test_proba.argmax(axis=1) == prepared.y_test).mean())
+        score(pre.task, test_proba, prepared.y_test, pre.target_std)
         if len(prepared.y_test)
         else None
     )

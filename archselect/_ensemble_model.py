@@ -33,6 +33,7 @@ from archselect.export import (
     ExportedModel,
     ModelConfig,
     load_model,
+    outputs_frame,
 )
 from archselect.prepare import Preprocessing
 
@@ -78,14 +79,7 @@ class EnsembleModel:
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One output row per input row, in order: ``prediction`` and ``proba_<class>``."""
         pre = self.preprocessing
-        out = self.predict_array(pre.transform(frame))
-        samples = pre.samples(frame)
-        result = pd.DataFrame({"prediction": pre.decode_output(out)}, index=samples.index)
-        if pre.id_column is not None:
-            result.insert(0, pre.id_column, samples[pre.id_column])
-        for j, cls in enumerate(pre.classes):
-            result[f"proba_{cls}"] = out[:, j]
-        return result
+        return outputs_frame(pre, frame, self.predict_array(pre.transform(frame)), proba=True)
 
 
 def write_ensemble(

@@ -224,14 +224,22 @@ class BaselineModel:
         """One output row per input row, in order: ``prediction`` (+ ``proba_<class>``)."""
         pre = self.preprocessing
         out = self.predict_array(pre.transform(frame))
-        samples = pre.samples(frame)
-        result = pd.DataFrame({"prediction": pre.decode_output(out)}, index=samples.index)
-        if pre.id_column is not None:
-            result.insert(0, pre.id_column, samples[pre.id_column])
-        if self.config.task == "classification":
-            for j, cls in enumerate(pre.classes):
-                result[f"proba_{cls}"] = out[:, j]
-        return result
+        return outputs_frame(pre, frame, out, proba=self.config.task == "classification")
+
+
+def outputs_frame(
+    pre: Preprocessing, frame: pd.DataFrame, out: np.ndarray, *, proba: bool
+) -> pd.DataFrame:
+    """One row per sample of ``frame``: its id (long format), ``prediction`` and, with
+    ``proba``, ``proba_<class>`` from the class probabilities ``out`` ``(N, K)``."""
+    samples = pre.samples(frame)
+    result = pd.DataFrame({"prediction": pre.decode_output(out)}, index=samples.index)
+    if pre.id_column is not None:
+        result.insert(0, pre.id_column, samples[pre.id_column])
+    if proba:
+        for j, cls in enumerate(pre.classes):
+            result[f"proba_{cls}"] = out[:, j]
+    return result
 
 
 def export_baseline(
