@@ -10,11 +10,12 @@ cross-validates) on the same rows, so candidates are compared row by row. The ru
    reaches 0), the Brier score cannot separate them and the runner-up is clearly cheaper,
    the runner-up is preferred.
 2. The best exportable reference then replaces that family when it scores higher, or when it
-   is within noise of it on the metric and clearly cheaper (latency, peak memory or training
-   time). The Brier score is reported for this pair but does not decide it: the references
-   are regularised, not tuned for confidence (logistic regression on separable rows is far
-   less sure than a network that fits them), so a deep model must earn its cost on the
-   metric itself.
+   is within noise of it on the metric and clearly cheaper (latency, peak memory, model size
+   or training time; the size is counted, so a reference that is clearly smaller wins the tie
+   whatever the timings did). The Brier score is reported for this pair but does not decide
+   it: the references are regularised, not tuned for confidence (logistic regression on
+   separable rows is far less sure than a network that fits them), so a deep model must earn
+   its cost on the metric itself.
 
 :func:`stability` re-applies both steps to bootstrap resamples of the rows (intervals there
 from the normal approximation, as a nested bootstrap would cost rounds squared).
@@ -74,7 +75,13 @@ class Candidate:
     latency_ms: float | None = None
     memory_mb: float | None = None
     train_time_s: float | None = None
+    #: Numbers the model stores: a network's parameters, a reference's fitted arrays.
+    n_params: int | None = None
 
+
+#: A model at most this fraction of the other's size is clearly smaller. Sizes are counted,
+#: not timed, so this part of "cheaper" is free of measurement noise.
+SMALLER_FRACTION = 0.5
 
 #: … and by at least this much in absolute terms (latency ms per sample, training seconds):
 #: a few microseconds per sample are timer noise, whatever the ratio.
@@ -91,15 +98,20 @@ def _lower_by(
 def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | None:
     """Why ``a`` is clearly cheaper than ``b``, as measured ratios naming both, or None.
 
-    Latency, peak memory and (with ``training``) training time count, each beyond the
-    absolute floors above; the family ranking (``training=False``) uses the rule of
-    :func:`archselect.select.select`: latency and memory, relative differences only.
+    Latency, peak memory and (with ``training``) model size and training time count, the
+    timings beyond the absolute floors above; the family ranking (``training=False``) uses
+    the rule of :func:`archselect.select.select`: latency and memory, relative differences
+    only. Model size is counted, not timed: a reference that is clearly smaller than the
+    family is cheaper even when both train and answer within timer noise of each other.
 
     Example:
-        >>> fast = Candidate("lr", "baseline", 1.0, None, latency_ms=0.01, train_time_s=0.1)
-        >>> slow = Candidate("cnn1d", "family", 1.0, None, latency_ms=0.04, train_time_s=2.0)
+        >>> fast = Candidate("lr", "baseline", 1.0, None, latency_ms=0.01, train_time_s=0.1,
+        ...                  n_params=14)
+        >>> slow = Candidate("cnn1d", "family", 1.0, None, latency_ms=0.04, train_time_s=2.0,
+        ...                  n_params=7000)
         >>> for why in cheaper_reason(fast, slow).split(", "): print(why)
         latency lr 0.01 ms vs cnn1d 0.04 ms per sample (×4 faster)
+        model size lr 14 vs cnn1d 7,000 stored numbers (×500 smaller)
         training lr 0.1 s vs cnn1d 2 s (×20 faster)
     """
     name_a, name_b = label(a.name), label(b.name)
@@ -122,8 +134,12 @@ def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | N
         and a.memory_mb < b.memory_mb - CHEAPER_MEMORY_MB
     ):
         parts.append(
-            f"peak training memory {name_a} {a.memory_mb:.3g} MB vs {name_b} "
-            f"{b.memory_mb:.3g} MB"
+            f"peak training memory {name_a} {a.memory_mb:.3g} MB vs {name_b} {b.memory_mb:.3g} MB"
+        )
+    if training and a.n_params and b.n_params and a.n_params <= b.n_params * SMALLER_FRACTION:
+        parts.append(
+            f"model size {name_a} {a.n_params:,} vs {name_b} {b.n_params:,} stored numbers "
+            f"(×{b.n_params / a.n_params:.3g} smaller)"
         )
     if training and _lower_by(a.train_time_s, b.train_time_s, CHEAPER_MIN_S) and a.train_time_s:
         parts.append(
@@ -398,6 +414,7 @@ class Verdict:
             latency_ms=costs.latency_b256_ms,
             memory_mb=getattr(costs, "peak_memory_mb", None),
             train_time_s=costs.train_time_s,
+            n_params=getattr(costs, "n_params", None),
         )
 
     @staticmethod

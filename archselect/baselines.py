@@ -53,6 +53,7 @@ __all__ = [
     "baseline_inputs",
     "baseline_outputs",
     "fit_baseline",
+    "fitted_size",
     "minirocket_available",
     "run_baselines",
 ]
@@ -279,6 +280,60 @@ LATENCY_BATCH = 256
 LATENCY_REPEATS = 3
 
 
+#: How deep :func:`fitted_size` follows nested estimators and containers.
+SIZE_MAX_DEPTH = 6
+
+
+def fitted_size(model: Any) -> int:
+    """How many numbers a fitted model stores: its size, counted as a network's parameters are.
+
+    Numeric arrays count their elements, a fitted vocabulary its entries; nested estimators
+    (pipeline steps, trees, kernels) are followed. The count does not depend on timing, so a
+    tie between a reference and a family can be settled on it reproducibly.
+
+    Example:
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> lr = LogisticRegression().fit(np.eye(3)[:, :2], [0, 1, 1])
+        >>> fitted_size(lr)  # coef_ (1 x 2) + intercept_ + classes_ (2) + n_iter_
+        6
+    """
+    seen: set[int] = set()
+
+    def count(obj: Any, depth: int) -> int:
+        if depth > SIZE_MAX_DEPTH or id(obj) in seen or isinstance(obj, str | bytes | type):
+            return 0
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.kind in "biufc" or obj.dtype.names:
+                return int(obj.size)
+            return sum(count(v, depth + 1) for v in obj.ravel()) if obj.dtype == object else 0
+        if isinstance(obj, dict):
+            return (
+                len(obj)
+                if all(isinstance(k, str) for k in obj) and depth > 0
+                else sum(count(v, depth + 1) for v in obj.values())
+            )
+        if isinstance(obj, list | tuple):
+            return sum(count(v, depth + 1) for v in obj)
+        attrs = getattr(obj, "__dict__", None)
+        if attrs is None or type(obj).__module__.split(".")[0] not in _SIZE_PACKAGES:
+            return 0
+        return sum(
+            count(v, depth + 1)
+            for k, v in attrs.items()
+            if k.endswith("_") or k.startswith("_fit") or k in _SIZE_KEYS
+        )
+
+    return count(model, 0)
+
+
+#: Packages whose objects :func:`fitted_size` looks inside, and the non-``_``-suffixed
+#: attributes that hold fitted state (pipeline steps, tree nodes, MiniRocket's kernels).
+_SIZE_PACKAGES = frozenset({"sklearn", "aeon", "archselect"})
+_SIZE_KEYS = frozenset({"est", "steps", "nodes", "_predictors", "parameters"})
+
+
 def _latency_b256(model: Any, x: Any, task: str, n_classes: int) -> float | None:
     """Inference ms per sample at batch 256 (validation rows repeated to fill the batch)."""
     if len(x) == 0:
@@ -390,6 +445,7 @@ def run_baselines(
                     test_outputs_b64=encode_outputs(test_out) if proba else None,
                     train_time_s=elapsed,
                     latency_b256_ms=latency,
+                    n_params=fitted_size(model),
                     val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),
                     val_brier_b64=(
                         encode_scores(_brier(val_out, val_y)) if task == "classification" else None

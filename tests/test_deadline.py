@@ -59,9 +59,7 @@ def test_past_the_deadline_a_family_first_trial_is_cut_short_and_later_ones_stop
 
     first, second = study.get_trials(deepcopy=False)
     assert first.state == optuna.trial.TrialState.COMPLETE  # the family's only result
-    assert first.user_attrs["note"] == (
-        f"{CUT_SHORT_NOTE} (epoch 1, fold 1 of {CV_FOLDS})"
-    )
+    assert first.user_attrs["note"] == (f"{CUT_SHORT_NOTE} (epoch 1, fold 1 of {CV_FOLDS})")
     # every fold stopped after its first epoch: one epoch of training was measured
     assert first.user_attrs["epochs"] == 1 and first.user_attrs["best_epoch"] == 1
     assert second.state == optuna.trial.TrialState.PRUNED

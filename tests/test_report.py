@@ -111,6 +111,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Path:
 def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterator[Path]:
     """A sequence run in which every deep trial fails (the builder raises)."""
     import archselect.core.records as baselines
+
     # where trials build their networks (the package re-exports a function of that name)
     search = importlib.import_module("archselect.search._objective")
 
@@ -972,4 +973,3 @@ def test_rendering_a_report_loads_no_training_stack(digits_run: Path, tmp_path: 
     ).stdout
     assert out.strip().splitlines()[-1] == "[]", out
     assert "<html" in (run / "report.html").read_text(encoding="utf-8")[:200].lower()
-

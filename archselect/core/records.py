@@ -82,6 +82,8 @@ class BaselineResult(JsonRecord):
     test_metric: float | None
     train_time_s: float
     latency_b256_ms: float | None = None
+    #: The fitted model's size: the numbers it stores (:func:`archselect.baselines.fitted_size`).
+    n_params: int | None = None
     error: str | None = None
     #: Why the baseline was not run (e.g. an optional package is missing); no metrics then.
     note: str | None = None
