@@ -2,16 +2,19 @@
 
 Greedy ensemble selection with replacement (Caruana et al. 2004, as AutoGluon and
 Auto-PyTorch do) over a pool of each family's :data:`POOL_PER_FAMILY` best finished trials
-and the exportable references, on the class probabilities every trial stored for the rows
-it was scored on (out-of-fold where the study cross-validates) — classification only.
+and the exportable references, on the outputs every trial stored for the rows it was
+scored on (out-of-fold where the study cross-validates): class probabilities
+(classification, lowering the error rate) or predictions in standardised-target units
+(regression, lowering the mean squared error of the averaged predictions). Forecasts form
+no ensemble (:data:`archselect.report._ensemble.FORECAST_NOTE` says why).
 
 The honest figure: weights chosen on the rows they are scored on flatter the ensemble, so
 every row is scored with weights chosen on the other half of the rows
 (:func:`archselect.core.ensemble_selection.cross_fit_outputs`); that per-row score is then
 compared with the best single candidate's on the same rows by the selection's paired
-bootstrap interval. The ensemble is recommended (``kind`` = ``ensemble``) only when that
-interval excludes 0 in its favour; otherwise it is shown and not chosen. Either way the
-headline names the best single family.
+bootstrap interval (per-row scores: 1/0 correct, or minus the squared error). The ensemble
+is recommended (``kind`` = ``ensemble``) only when that interval excludes 0 in its favour;
+otherwise it is shown and not chosen. Either way the headline names the best single family.
 
 Torch-free: the selection and the report load no training stack.
 """
@@ -33,6 +36,7 @@ from archselect.core.ensemble_selection import (
     blend,
     cross_fit_outputs,
     greedy_weights,
+    row_scores,
     stored_rows,
 )
 from archselect.core.recommendation import Recommendation
@@ -53,6 +57,8 @@ ENSEMBLE = "ensemble"
 #: reference). A few per family: the selection rarely gives weight beyond a family's best
 #: two or three, and each member chosen is one more model to refit and to run.
 POOL_PER_FAMILY = 3
+#: The task the selection's metric scores: the ensemble is formed for these only.
+TASK_OF_METRIC = {"accuracy": "classification", "rmse": "regression"}
 
 _Rec = TypeVar("_Rec", bound=Recommendation)
 
@@ -60,16 +66,18 @@ _Rec = TypeVar("_Rec", bound=Recommendation)
 @dataclass(frozen=True)
 class EnsembleLabels:
     """The labels of the rows candidates are scored on: ``val`` (the validation rows, or
-    the pooled train + validation rows when ``cv``) and ``test``."""
+    the pooled train + validation rows when ``cv``) and ``test``; for regression, standardised
+    targets, and ``target_std`` turns a root mean squared error into target units."""
 
     val: np.ndarray
     test: np.ndarray
     cv: bool
+    target_std: float = 1.0
 
 
 @dataclass(frozen=True)
 class Member:
-    """One model of the pool: its stored probabilities on the scored and the test rows."""
+    """One model of the pool: its stored outputs on the scored and the test rows."""
 
     name: str
     kind: str
@@ -92,9 +100,9 @@ def _trial_name(t: TrialRecord) -> str:
     return f"{t.family} #{t.number}"
 
 
-def _pool(result: SearchResult, labels: EnsembleLabels) -> list[Member]:
+def _pool(result: SearchResult, labels: EnsembleLabels, task: str) -> list[Member]:
     """Each family's best finished trials and the exportable references whose stored
-    probabilities cover the same rows; best validation metric first."""
+    outputs cover the same rows; best validation metric first."""
     sign = 1.0 if result.direction == "maximize" else -1.0
     by_family: dict[str, list[TrialRecord]] = {}
     for t in result.finished():
@@ -121,32 +129,53 @@ def _pool(result: SearchResult, labels: EnsembleLabels) -> list[Member]:
     members = [m for _, _, m in ranked]
     if not members or not len(labels.val):
         return []
-    cols = members[0].val.shape[1]
+    if task == "classification":
+        cols = members[0].val.shape[1]
+        if cols <= int(labels.val.max()):
+            return []
+    else:  # one prediction per row
+        cols = 1
     rows = stored_rows(len(labels.val), cols)
-    if cols <= int(labels.val.max()):
-        return []
     return [m for m in members if m.val.shape == (rows, cols)]
 
 
-def _accuracy(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (outputs.argmax(axis=1) == y).astype(np.float64)
+def _metric(scores: np.ndarray, task: str, target_std: float) -> float:
+    """The metric from per-row scores (:func:`row_scores`): accuracy, or RMSE in target
+    units."""
+    if task == "classification":
+        return float(scores.mean())
+    return float(np.sqrt(max(0.0, -float(scores.mean()))) * target_std)
+
+
+def _targets(y: np.ndarray, task: str) -> np.ndarray:
+    return y.astype(np.int64) if task == "classification" else y.astype(np.float64)
 
 
 def _test_pair(
-    members: Sequence[Member], weights: np.ndarray, best: Member, y: np.ndarray
+    members: Sequence[Member],
+    weights: np.ndarray,
+    best: Member,
+    labels: EnsembleLabels,
+    task: str,
 ) -> dict[str, Any]:
-    """Test accuracy of the weighted trial models and of the best single one, on the test
+    """Test metric of the weighted trial models and of the best single one, on the test
     rows they all stored (the trials' own models: trained on the training rows)."""
     tests = [m.test for m in members]
+    y = labels.test
     if any(t is None for t in tests) or best.test is None or not len(y):
         return {}
-    rows = min(min(len(t) for t in tests if t is not None), len(y))
+    rows = min(min(len(t) for t in tests if t is not None), len(y), len(best.test))
     if rows == 0 or len({t.shape[1] for t in tests if t is not None}) != 1:
         return {}
+    y = _targets(y[:rows], task)
     out = blend([t[:rows] for t in tests if t is not None], weights)
+
+    def metric(outputs: np.ndarray) -> float:
+        return _metric(row_scores(outputs, y, task), task, labels.target_std)
+
     return {
-        "test_metric": float(_accuracy(out, y[:rows]).mean()),
-        "best_single_test_metric": float(_accuracy(best.test[:rows], y[:rows]).mean()),
+        "test_metric": metric(out),
+        "best_single_test_metric": metric(best.test[:rows]),
         "test_rows": rows,
     }
 
@@ -164,21 +193,27 @@ def ensemble_row(
     ``interval(a, b, seed)``: the selection's paired-bootstrap interval of mean(a - b).
     ``exportable``: whether this layout's models can be exported as an ensemble.
     """
-    if result.metric != "accuracy":
+    task = TASK_OF_METRIC.get(result.metric)
+    if task is None:
         return {}
-    members = _pool(result, labels)
+    members = _pool(result, labels, task)
     if len(members) < 2:
         return {}
     rows = len(members[0].val)
-    y = labels.val[:rows].astype(np.int64)
+    y = _targets(labels.val[:rows], task)
     vals = [m.val for m in members]
-    honest, _ = cross_fit_outputs(vals, y, "classification", seed)
-    weights = greedy_weights(vals, y, "classification")
-    ens = _accuracy(honest, y)
-    singles = [_accuracy(v, y) for v in vals]
+    honest, _ = cross_fit_outputs(vals, y, task, seed)
+    weights = greedy_weights(vals, y, task)
+    ens = row_scores(honest, y, task)
+    singles = [row_scores(v, y, task) for v in vals]
     means = [float(s.mean()) for s in singles]
     b = int(np.argmax(means))  # the first of the best: the pool is ranked by the search
-    iv = interval(ens, singles[b], seed)
+    iv = interval(ens, singles[b], seed)  # positive: the ensemble scores higher
+
+    def metric(scores: np.ndarray) -> float:
+        return _metric(scores, task, labels.target_std)
+
+    sign = 1.0 if task == "classification" else -1.0  # margin: positive favours the ensemble
     clear = iv is not None and iv[0] > 0.0
     chosen = [(m, w) for m, w in zip(members, weights, strict=True) if w > 0]
     chosen.sort(key=lambda mw: -mw[1])
@@ -190,19 +225,19 @@ def ensemble_row(
         "rows": rows,
         "cv": labels.cv,
         "cross_fit_folds": CROSS_FIT_FOLDS,
-        "val_metric": float(ens.mean()),
-        "in_sample_val_metric": float(_accuracy(blend(vals, weights), y).mean()),
+        "val_metric": metric(ens),
+        "in_sample_val_metric": metric(row_scores(blend(vals, weights), y, task)),
         "best_single": members[b].name,
         "best_single_kind": members[b].kind,
-        "best_single_val_metric": means[b],
-        "margin": float(ens.mean()) - means[b],
+        "best_single_val_metric": metric(singles[b]),
+        "margin": sign * (metric(ens) - metric(singles[b])),
         "interval": list(iv) if iv is not None else None,
         "clear": clear,
         "chosen": clear and exportable and len(chosen) > 1,
     }
     row.update(
         _test_pair(
-            [m for m, _ in chosen], np.array([w for _, w in chosen]), members[b], labels.test
+            [m for m, _ in chosen], np.array([w for _, w in chosen]), members[b], labels, task
         )
     )
     return row

@@ -4,8 +4,8 @@ labels, and — when it is recommended — the refit of each member and the expo
 Each family member is refitted as a recommended family is (the driver's ``refit``: train +
 validation, its trial's best epoch count, the small-data seed average, within the time
 left); each reference member as a recommended reference is (:func:`fit_baseline`). The
-weighted mean of their probabilities on the test rows is the exported ensemble's test
-figure.
+weighted mean of their class probabilities (classification) or of their predictions
+(regression, standardised units) on the test rows is the exported ensemble's test figure.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ __all__ = ["add_ensemble", "ensemble_labels", "export_ensemble"]
 
 _Rec = TypeVar("_Rec", bound=Recommendation)
 
-#: Layouts whose models can be exported as an ensemble (classification only).
-NOT_EXPORTABLE_LAYOUTS = ("forecast",)
+#: Layouts that form no ensemble (:data:`archselect.report._ensemble.FORECAST_NOTE`: a
+#: forecast's references are not exportable and an ensemble export cannot forecast).
+NO_ENSEMBLE_LAYOUTS = ("forecast",)
 
 
 def ensemble_labels(prepared: Prepared, seed: int) -> EnsembleLabels:
@@ -49,24 +50,28 @@ def ensemble_labels(prepared: Prepared, seed: int) -> EnsembleLabels:
     data, else the validation rows) and of the test rows."""
     cv = bool(cross_folds(prepared, seed))
     val = prepared.pooled[1] if cv else prepared.y_val
-    return EnsembleLabels(val=np.asarray(val), test=np.asarray(prepared.y_test), cv=cv)
+    return EnsembleLabels(
+        val=np.asarray(val),
+        test=np.asarray(prepared.y_test),
+        cv=cv,
+        target_std=float(prepared.preprocessing.target_std),
+    )
 
 
 def add_ensemble(rec: _Rec, result: SearchResult, plan: Plan, prepared: Prepared) -> _Rec:
     """``rec`` with the ensemble row (and the ensemble recommended when it wins clearly)."""
-    if plan.task != "classification" or rec.family is None:
+    forecast = plan.layout in NO_ENSEMBLE_LAYOUTS or prepared.preprocessing.forecast is not None
+    if forecast or rec.family is None:
         return rec
-    row = ensemble_row(
-        result,
-        ensemble_labels(prepared, plan.seed),
-        plan.seed,
-        _paired_interval,
-        exportable=plan.layout not in NOT_EXPORTABLE_LAYOUTS,
-    )
+    row = ensemble_row(result, ensemble_labels(prepared, plan.seed), plan.seed, _paired_interval)
     return with_ensemble(rec, row)
 
 
-def _proba(out: np.ndarray, network: bool) -> np.ndarray:
+def _member_outputs(out: np.ndarray, network: bool, task: str) -> np.ndarray:
+    """A member's test outputs as the ensemble averages them: class probabilities, or one
+    prediction per row (standardised units)."""
+    if task != "classification":
+        return np.asarray(out, dtype=np.float64).reshape(len(out), -1)[:, :1]
     if network:
         return torch.softmax(torch.from_numpy(out).double(), dim=1).numpy()
     return np.asarray(out, dtype=np.float64)
@@ -104,7 +109,9 @@ def export_ensemble(
     trials = {t.number: t for t in result.trials}
     start = time.perf_counter()
     parts: list[tuple[dict[str, Any], Callable[[Path], None]]] = []
-    test_proba = np.zeros((len(prepared.x_test), len(pre.classes)))
+    classification = pre.task == "classification"
+    cols = len(pre.classes) if classification else 1
+    test_out = np.zeros((len(prepared.x_test), cols))
     notes, refits = [], []
     for i, m in enumerate(row["members"]):
         share = None
@@ -123,7 +130,7 @@ def export_ensemble(
             trial = trials[m["trial"]]
             member_rec = dataclasses.replace(rec, params=dict(trial.params), trial=trial.number)
             net, test, final = refit(prepared, member_rec, trial, seed, time_left=share)
-            out = _proba(predict_outputs(net, prepared.x_test), network=True)
+            out = _member_outputs(predict_outputs(net, prepared.x_test), True, pre.task)
             _, model_params, _ = split_params(trial.params)
             config = dataclasses.replace(
                 config, params=model_params, ensemble=final.seeds, note=final.note
@@ -134,13 +141,13 @@ def export_ensemble(
             parts.append((m, partial(_write_network, net=net, pre=pre, config=config)))
         else:
             estimator, raw = fit_baseline(prepared, m["name"], seed)
-            out = _proba(raw, network=False)
+            out = _member_outputs(raw, False, pre.task)
             config = dataclasses.replace(config, kind="baseline")
             parts.append((m, partial(_write_reference, est=estimator, pre=pre, config=config)))
             refits.append({"name": m["name"]})
-        test_proba += float(m["weight"]) * out
+        test_out += float(m["weight"]) * out
     final_test = (
-        score(pre.task, test_proba, prepared.y_test, pre.target_std)
+        score(pre.task, test_out, prepared.y_test, pre.target_std)
         if len(prepared.y_test)
         else None
     )
@@ -179,7 +186,7 @@ def export_ensemble(
         try:
             extra["evaluation"] = evaluate_outputs(
                 pre.task,
-                log_outputs(test_proba),
+                log_outputs(test_out) if classification else test_out,
                 prepared.y_test,
                 classes=pre.classes,
                 target_mean=pre.target_mean,

@@ -6,7 +6,8 @@ members (a folder each under ``model/members/``, written by
 :func:`archselect.export.export_model` or :func:`archselect.export.export_baseline`) with
 their weights. Loading reads each member with :func:`archselect.export.load_model` (so each
 is checked as any exported model is) and predicts the weighted mean of their class
-probabilities. Nothing is a pickle.
+probabilities (classification) or of their predictions in standardised units (regression;
+``predict_frame`` answers in target units). Nothing is a pickle.
 """
 
 from __future__ import annotations
@@ -51,9 +52,12 @@ WEIGHT_SUM_TOLERANCE = 1e-3
 _SINGLE_FILES = (WEIGHTS, ONNX_FILE, "baseline.skops")
 
 
-def _probabilities(model: ExportedModel | BaselineModel, x: np.ndarray) -> np.ndarray:
-    """A member's class probabilities ``(N, K)`` on prepared input."""
+def _member_outputs(model: ExportedModel | BaselineModel, x: np.ndarray) -> np.ndarray:
+    """A member's class probabilities ``(N, K)``, or its predictions ``(N, 1)`` in
+    standardised units (regression), on prepared input."""
     out = model.predict_array(x)
+    if model.config.task != "classification":
+        return np.asarray(out, dtype=np.float64).reshape(len(out), -1)[:, :1]
     if isinstance(model, ExportedModel):  # a network answers logits
         return torch.softmax(torch.from_numpy(np.asarray(out)).double(), dim=1).numpy()
     return np.asarray(out, dtype=np.float64)
@@ -70,16 +74,20 @@ class EnsembleModel:
     config: ModelConfig
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
-        """The weighted mean of the members' class probabilities ``(N, K)``."""
-        out = np.zeros((len(x), len(self.preprocessing.classes)))
+        """The weighted mean of the members' class probabilities ``(N, K)``, or of their
+        predictions ``(N, 1)`` in standardised units (regression)."""
+        classification = self.config.task == "classification"
+        out = np.zeros((len(x), len(self.preprocessing.classes) if classification else 1))
         for model, w in zip(self.members, self.weights, strict=True):
-            out += w * _probabilities(model, x)
+            out += w * _member_outputs(model, x)
         return out
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One output row per input row, in order: ``prediction`` and ``proba_<class>``."""
+        """One output row per input row, in order: ``prediction`` (target units for
+        regression) and, for classification, ``proba_<class>``."""
         pre = self.preprocessing
-        return outputs_frame(pre, frame, self.predict_array(pre.transform(frame)), proba=True)
+        proba = self.config.task == "classification"
+        return outputs_frame(pre, frame, self.predict_array(pre.transform(frame)), proba=proba)
 
 
 def write_ensemble(

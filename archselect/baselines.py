@@ -435,14 +435,14 @@ def run_baselines(
                 val_out = _cross_validate(name, prepared, folds, flat, val_out, seed)
                 val_y = prepared.pooled[1]
             test_out = _outputs(model, flat[2], task, n_classes)
-            proba = task == "classification"
+            precise = task != "classification"  # regression predictions: float32
             results.append(
                 BaselineResult(
                     name=name,
                     val_metric=score(task, val_out, val_y, std),
                     test_metric=score(task, test_out, prepared.y_test, std),
-                    val_outputs_b64=encode_outputs(val_out) if proba else None,
-                    test_outputs_b64=encode_outputs(test_out) if proba else None,
+                    val_outputs_b64=encode_outputs(val_out, precise=precise),
+                    test_outputs_b64=encode_outputs(test_out, precise=precise),
                     train_time_s=elapsed,
                     latency_b256_ms=latency,
                     n_params=fitted_size(model),

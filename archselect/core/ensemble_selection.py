@@ -6,15 +6,20 @@ probabilities ``(N, K)`` (classification) or predictions ``(N, 1)`` in scaled un
 forward selection *with replacement*: each round adds the member that most lowers the loss
 of the running mean, a member may be added many times, and the result is the prefix (number
 of rounds) whose loss was lowest. Round 1 picks the best single member, so on the rows the
-weights are chosen on the ensemble never does worse than it.
+weights are chosen on the ensemble never does worse than it. Classification lowers the error
+rate (the Brier score breaks its many ties), regression the mean squared error of the
+averaged predictions.
 
 Choosing the weights on the rows they are then scored on is optimistic;
 :func:`cross_fit_outputs` scores every row with weights chosen on the other rows only, so an
 ensemble's figure is comparable with a single model's.
 
-Outputs are stored with the trials as text (:func:`encode_outputs`): float16 probabilities,
-at most :data:`MAX_OUTPUT_CELLS` values per split, so a trial's record grows by a bounded,
-small amount (about 87 kB of base64 at the cap).
+Outputs are stored with the trials as text (:func:`encode_outputs`): float16 probabilities
+or float32 regression predictions (standardised-target units, the units the per-row squared
+errors of :func:`archselect.core.metrics.per_sample_scores` are in: float16 would round a
+prediction of 2 by 0.001, as much as a good model's error), at most
+:data:`MAX_OUTPUT_CELLS` values per split, so a trial's record grows by a bounded, small
+amount (about 87 kB of base64 at the cap).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "greedy_weights",
     "log_outputs",
     "loss",
+    "row_scores",
     "stored_rows",
 ]
 
@@ -50,22 +56,30 @@ _MAX_ROWS = 8192
 _EPS = 1e-12
 #: A loss lower by less than this is a tie (ties keep the earlier, simpler choice).
 _TIE = 1e-12
+#: The header's mark of float32 values (``"K/f32:…"``); a header without it is float16.
+#: Readers that predate it refuse such text (``int("1/f32")`` fails): no outputs, no error.
+_PRECISE_MARK = "/f32"
 
 
-def encode_outputs(outputs: np.ndarray) -> str:
+def encode_outputs(outputs: np.ndarray, *, precise: bool = False) -> str:
     """Per-row outputs ``(N, K)`` as ``"K:base64 float16"``, the first rows up to the cap.
+
+    ``precise``: float32 values instead (``"K/f32:…"``), for regression predictions.
 
     Example:
         >>> decode_outputs(encode_outputs(np.array([[0.25, 0.75], [1.0, 0.0]])))
         array([[0.25, 0.75],
                [1.  , 0.  ]])
+        >>> decode_outputs(encode_outputs(np.array([2.25, -0.5]), precise=True)).ravel()
+        array([ 2.25, -0.5 ])
     """
     out = np.asarray(outputs, dtype=np.float64)
     out = out.reshape(len(out), -1)
     cols = max(1, out.shape[1])
     rows = stored_rows(len(out), cols)
-    body = base64.b64encode(out[:rows].astype(np.float16).tobytes()).decode()
-    return f"{cols}:{body}"
+    dtype, mark = (np.float32, _PRECISE_MARK) if precise else (np.float16, "")
+    body = base64.b64encode(out[:rows].astype(dtype).tobytes()).decode()
+    return f"{cols}{mark}:{body}"
 
 
 def stored_rows(n: int, cols: int) -> int:
@@ -78,9 +92,11 @@ def decode_outputs(text: str | None) -> np.ndarray | None:
     if not text or ":" not in text:
         return None
     head, body = text.split(":", 1)
+    precise = head.endswith(_PRECISE_MARK)
+    dtype = np.float32 if precise else np.float16
     try:
-        cols = int(head)
-        flat = np.frombuffer(base64.b64decode(body), dtype=np.float16).astype(np.float64)
+        cols = int(head.removesuffix(_PRECISE_MARK))
+        flat = np.frombuffer(base64.b64decode(body), dtype=dtype).astype(np.float64)
     except ValueError:
         return None
     if cols < 1 or len(flat) % cols:
@@ -106,6 +122,20 @@ def loss(outputs: np.ndarray, y: np.ndarray, task: str) -> tuple[float, float]:
         p[np.arange(len(y)), y] -= 1.0
         return wrong, float((p**2).sum(axis=1).mean())
     return float(((outputs[:, 0] - y) ** 2).mean()), 0.0
+
+
+def row_scores(outputs: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
+    """Per-row score of outputs, higher is better: 1/0 correct (classification) or minus
+    the squared error of the prediction ``outputs[:, 0]`` (regression, scaled units) — the
+    per-row scores the selection's paired intervals compare.
+
+    Example:
+        >>> row_scores(np.array([[1.5], [0.0]]), np.array([1.0, 0.0]), "regression").tolist()
+        [-0.25, -0.0]
+    """
+    if task == "classification":
+        return (outputs.argmax(axis=1) == y).astype(np.float64)
+    return -((outputs[:, 0] - y) ** 2)
 
 
 def greedy_weights(

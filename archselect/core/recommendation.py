@@ -111,9 +111,10 @@ class Recommendation(JsonRecord):
     #: Classification: the Brier check of the same pair: ``interval`` of the mean per-row
     #: Brier difference (+ : ``a`` surer), and ``fired`` (the interval excludes 0).
     brier_check: dict[str, Any] = field(default_factory=dict)
-    #: Classification: the ensemble of the best trials as one more candidate row
-    #: (:func:`archselect._ensemble.ensemble_row`): ``members`` (name, kind, family, trial,
-    #: weight), its cross-fitted ``val_metric`` beside the ``best_single`` candidate's on the
-    #: same ``rows``, the paired ``interval``, whether it was ``chosen``, and the searched
-    #: models' ``test_metric`` / ``best_single_test_metric``; empty when not formed.
+    #: Classification and regression (not forecasts): the ensemble of the best trials as one
+    #: more candidate row (:func:`archselect._ensemble.ensemble_row`): ``members`` (name,
+    #: kind, family, trial, weight), its cross-fitted ``val_metric`` beside the
+    #: ``best_single`` candidate's on the same ``rows``, the paired ``interval``, whether it
+    #: was ``chosen``, and the searched models' ``test_metric`` / ``best_single_test_metric``;
+    #: empty when not formed.
     ensemble: dict[str, Any] = field(default_factory=dict)

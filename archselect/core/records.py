@@ -96,8 +96,9 @@ class BaselineResult(JsonRecord):
     val_scores_b64: str | None = None
     #: Classification: per-row validation Brier scores (lower is better), as above.
     val_brier_b64: str | None = None
-    #: Classification: class probabilities on the validation rows (as ``val_scores_b64``)
-    #: and on the test rows, for the ensemble selection
+    #: Class probabilities (classification) or predictions in standardised-target units
+    #: (regression) on the validation rows (as ``val_scores_b64``) and on the test rows, for
+    #: the ensemble selection
     #: (:func:`archselect.core.ensemble_selection.encode_outputs`; not in ``trials.csv``).
     val_outputs_b64: str | None = None
     test_outputs_b64: str | None = None
@@ -107,7 +108,7 @@ class BaselineResult(JsonRecord):
         return decode_scores(self.val_scores_b64)
 
     def outputs(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Stored class probabilities on the validation and the test rows (or None)."""
+        """Stored probabilities or predictions on the validation and the test rows (or None)."""
         return decode_outputs(self.val_outputs_b64), decode_outputs(self.test_outputs_b64)
 
     def val_brier(self) -> np.ndarray | None:
@@ -177,8 +178,9 @@ class TrialRecord(JsonRecord):
     sec_per_epoch_row: float | None = None
     #: When the trial finished (``time.time()``), to tell when each family was measured.
     completed_unix: float | None = None
-    #: Classification: class probabilities on the validation (out-of-fold) rows and on the
-    #: test rows (the trial's own model), for the ensemble selection; not in ``trials.csv``.
+    #: Class probabilities (classification) or predictions in standardised-target units
+    #: (regression, not forecasts) on the validation (out-of-fold) rows and on the test rows
+    #: (the trial's own model), for the ensemble selection; not in ``trials.csv``.
     val_outputs_b64: str | None = None
     test_outputs_b64: str | None = None
 
@@ -186,7 +188,7 @@ class TrialRecord(JsonRecord):
         return decode_scores(self.val_scores_b64)
 
     def outputs(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Stored class probabilities on the validation and the test rows (or None)."""
+        """Stored probabilities or predictions on the validation and the test rows (or None)."""
         return decode_outputs(self.val_outputs_b64), decode_outputs(self.test_outputs_b64)
 
     def val_brier(self) -> np.ndarray | None:

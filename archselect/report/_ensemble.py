@@ -1,18 +1,28 @@
 """The ensemble of the best trials in the report: one more head-to-head row and a card line.
 
 Read from ``recommendation.json``'s ``ensemble`` record (written by
-:mod:`archselect._ensemble`); absent in runs without one (regression, one model, older runs).
-When the ensemble is recommended (``kind`` = ``ensemble``), the first screen says so and
-still names the best single family.
+:mod:`archselect._ensemble`); absent in runs without one (one model, forecasts, older runs);
+a forecast's card says why it has none (:data:`FORECAST_NOTE`). When the ensemble is
+recommended (``kind`` = ``ensemble``), the first screen says so and still names the best
+single family.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from archselect.report._verdict import metric_diff, metric_value
+from archselect.report._verdict import ACCURACY_METRICS, metric_diff, metric_value
 
-__all__ = ["ensemble_screen", "ensemble_view"]
+__all__ = ["FORECAST_NOTE", "ensemble_screen", "ensemble_view"]
+
+#: The card's ensemble line in a forecast run, which forms no ensemble row.
+FORECAST_NOTE = (
+    "None for a forecast: the forecast references (naive, seasonal naive, linear "
+    "autoregression) store no per-window outputs and cannot be exported, and an exported "
+    "ensemble cannot forecast a series from its last window, so the row could never be chosen."
+)
+#: Regression intervals are of per-row squared errors, not of the RMSE shown beside them.
+_MSE_UNITS = " in mean squared error, standardised units"
 
 
 def _members(row: dict[str, Any]) -> str:
@@ -54,7 +64,8 @@ def ensemble_view(raw: dict[str, Any], metric: str) -> dict[str, Any] | None:
             f"{metric_diff(row.get('margin'), metric)}"
             + (
                 f" (95 % interval {metric_diff(row['interval'][0], metric)} to "
-                f"{metric_diff(row['interval'][1], metric)})"
+                f"{metric_diff(row['interval'][1], metric)}"
+                f"{'' if metric in ACCURACY_METRICS else _MSE_UNITS})"
                 if row.get("interval")
                 else ""
             )
@@ -63,10 +74,13 @@ def ensemble_view(raw: dict[str, Any], metric: str) -> dict[str, Any] | None:
     }
 
 
-def ensemble_screen(screen: dict[str, Any], view: dict[str, Any] | None, rec: Any) -> None:
-    """Add the ensemble's card line to ``screen``; when it is recommended, say so in the
-    headline (which still names the best single family) and the recommended line."""
-    screen["ensemble"] = None if view is None else view["line"]
+def ensemble_screen(
+    screen: dict[str, Any], view: dict[str, Any] | None, rec: Any, *, forecast: bool = False
+) -> None:
+    """Add the ensemble's card line to ``screen`` (``forecast``: the run is a forecast, and
+    the line says why it has no ensemble); when it is recommended, say so in the headline
+    (which still names the best single family) and the recommended line."""
+    screen["ensemble"] = (FORECAST_NOTE if forecast else None) if view is None else view["line"]
     if view is None or not view["chosen"]:
         return
     metric = rec.metric

@@ -329,7 +329,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     test_what = "exported model" if rec.final_test_metric is not None else "best trial"
     screen = first_screen(rec, raw_rec, profile, plan, test_what)
     ensemble = ensemble_view(raw_rec, metric)
-    ensemble_screen(screen, ensemble, rec)
+    ensemble_screen(screen, ensemble, rec, forecast=plan.layout == "forecast")
     states: dict[str, int] = {}
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1

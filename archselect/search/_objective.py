@@ -382,6 +382,9 @@ def _objective(
             attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, y_val))
             attrs["val_outputs_b64"] = encode_outputs(_softmax(val_out))
             attrs["test_outputs_b64"] = encode_outputs(_softmax(test_out))
+        elif pre.forecast is None:  # regression: predictions, in the per-row scores' units
+            attrs["val_outputs_b64"] = encode_outputs(val_out, precise=True)
+            attrs["test_outputs_b64"] = encode_outputs(test_out, precise=True)
         if pre.forecast is not None:
             attrs.update(_forecast_attrs(prepared, val_out, test_out))
         for key, value in attrs.items():
