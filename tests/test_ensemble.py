@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archselect._ensemble import ENSEMBLE, EnsembleLabels, ensemble_row, with_ensemble
+from archselect._ensemble import ENSEMBLE, EnsembleLabels, _sentence, ensemble_row, with_ensemble
 from archselect._errors import RunDirError
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import encode_scores, per_sample_brier
@@ -21,6 +21,7 @@ from archselect.profile import profile_table
 from archselect.select import _paired_interval, select
 
 N_ROWS, N_TEST, K = 240, 90, 3
+TINY = str(Path(__file__).parent / "spaces" / "tiny_shared.toml")
 
 
 def _proba(y: np.ndarray, wrong: np.ndarray, sure: float) -> np.ndarray:
@@ -284,3 +285,147 @@ def test_the_report_shows_the_row_and_names_the_best_family_when_it_wins() -> No
     screen = {"headline": "Use cnn1d: …"}
     ensemble_screen(screen, shown, rec)
     assert screen["headline"] == "Use cnn1d: …" and "not clearly better" in screen["ensemble"]
+
+
+# --- regression: predictions in standardised units, scored by minus the squared error --------
+
+
+def _regression_trial(
+    number: int, family: str, y: np.ndarray, yt: np.ndarray, sign: float
+) -> TrialRecord:
+    """A trial ``sign * 0.5`` off on the even rows and right on the odd ones (standardised
+    units), on the validation and the test rows alike."""
+    val = y + sign * 0.5 * (np.arange(len(y)) % 2 == 0)
+    test = yt + sign * 0.5 * (np.arange(len(yt)) % 2 == 0)
+    sq = (val - y) ** 2
+    return TrialRecord(
+        number=number,
+        family=family,
+        state="COMPLETE",
+        params={"family": family},
+        val_metric=float(np.sqrt(sq.mean()) * 2.0),
+        test_metric=float(np.sqrt(((test - yt) ** 2).mean()) * 2.0),
+        val_scores_b64=encode_scores(sq),
+        val_outputs_b64=encode_outputs(val, precise=True),
+        test_outputs_b64=encode_outputs(test, precise=True),
+    )
+
+
+def test_regression_members_with_opposite_errors_make_a_clear_winner() -> None:
+    rng = np.random.default_rng(3)
+    y, yt = rng.normal(size=N_ROWS), rng.normal(size=N_TEST)
+    lab = EnsembleLabels(y, yt, cv=False, target_std=2.0)
+    trials = (
+        _regression_trial(0, "cnn1d", lab.val, lab.test, 1.0),
+        _regression_trial(1, "mlp", lab.val, lab.test, -1.0),
+    )
+    result = SearchResult("s", "", "rmse", "minimize", trials, ())
+    row = ensemble_row(result, lab, 0, _paired_interval)
+    assert [m["weight"] for m in row["members"]] == pytest.approx([0.5, 0.5])
+    # RMSE in target units (target_std 2): 0.5 off on half the rows -> sqrt(0.125) * 2
+    assert row["best_single_val_metric"] == pytest.approx(np.sqrt(0.125) * 2.0, rel=1e-5)
+    assert row["val_metric"] < 0.01 and row["in_sample_val_metric"] < 0.01
+    assert row["margin"] > 0.7  # positive: the ensemble's RMSE is lower
+    assert row["interval"][0] > 0 and row["clear"] and row["chosen"]
+    assert row["test_metric"] < 0.01 < row["best_single_test_metric"]
+    assert "mean squared error (standardised units)" in _sentence(row, "rmse")
+
+
+def test_the_report_line_of_a_regression_ensemble_and_a_forecasts_note() -> None:
+    from types import SimpleNamespace
+
+    from archselect.report._ensemble import FORECAST_NOTE, ensemble_screen, ensemble_view
+
+    row = {
+        "members": [{"name": "mlp #1", "weight": 0.5}, {"name": "ridge", "weight": 0.5}],
+        "pool": ["mlp #1", "ridge"],
+        "rounds": 25,
+        "cv": False,
+        "val_metric": 0.4,
+        "best_single": "ridge",
+        "best_single_val_metric": 0.5,
+        "margin": 0.1,
+        "interval": [0.01, 0.03],
+        "chosen": False,
+    }
+    view = ensemble_view({"ensemble": row}, "rmse")
+    assert view is not None and "in mean squared error, standardised units" in view["line"]
+    rec = SimpleNamespace(metric="rmse", family="mlp", val_metric=0.5)
+    screen: dict = {"headline": "Use mlp: …"}
+    ensemble_screen(screen, None, rec, forecast=True)
+    assert screen["ensemble"] == FORECAST_NOTE and screen["headline"] == "Use mlp: …"
+    ensemble_screen(screen, None, rec)
+    assert screen["ensemble"] is None
+
+
+def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target_units(
+    tmp_path: Path,
+) -> None:
+    """End to end on a tiny table (target far from 0, so unscaled predictions would show):
+    every model stores predictions in the per-row scores' units, the report shows the row,
+    and an ensemble exported through the driver's path predicts in target units."""
+    import pandas as pd
+
+    from archselect import fit
+    from archselect._ensemble_export import export_ensemble
+    from archselect._ensemble_model import EnsembleModel
+    from archselect._run import _refit_final
+    from archselect.export import load_model
+    from archselect.search import close_storage, collect_result, open_study, storage_url
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, size=(400, 4))
+    y = 100.0 + 10.0 * (x[:, 0] + x[:, 1] - x[:, 2]) + 2.0 * rng.normal(size=len(x))
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"]).assign(target=y)
+    run = fit(
+        frame,
+        target="target",
+        out=tmp_path / "run",
+        trials=2,
+        families=("mlp",),
+        space_files=(TINY,),
+    )
+    plan = run.plan
+    study = open_study(storage_url(tmp_path / "run", None), plan, enqueue=False)
+    result = collect_result(study, plan)  # with the stored outputs (trials.csv has none)
+    close_storage(study)
+    prep = prepare(load_table(frame, target="target"), run.profile, seed=plan.seed)
+    pre = prep.preprocessing
+    for model in (*result.finished(), *(b for b in result.baselines if b.state == "COMPLETE")):
+        val, test = model.outputs()
+        assert val is not None and test is not None
+        assert val.shape == (len(prep.y_val), 1) and test.shape == (len(prep.y_test), 1)
+        sq = model.val_scores()  # float16 squared errors: the same rows, the same units
+        np.testing.assert_allclose(sq, (val[:, 0] - prep.y_val) ** 2, rtol=2e-3, atol=1e-4)
+    row = run.recommendation.ensemble
+    assert row["pool"] and sum(m["weight"] for m in row["members"]) == pytest.approx(1.0)
+    assert row["interval"] is not None and row["val_metric"] > 0.0
+    names = {f"mlp #{t.number}": t for t in result.finished()} | {
+        b.name: b for b in result.baselines
+    }
+    best = names[row["best_single"]]  # its RMSE, as the search scored it: target units
+    assert row["best_single_val_metric"] == pytest.approx(best.val_metric, rel=1e-4)
+    assert 'id="ensemble-row"' in (tmp_path / "run" / "report.html").read_text()
+    trial = min(result.finished(), key=lambda t: t.val_metric or np.inf)
+    members = [
+        {"name": f"mlp #{trial.number}", "kind": "family", "family": "mlp",
+         "trial": trial.number, "weight": 0.5},
+        {"name": "ridge", "kind": "baseline", "family": "ridge", "trial": None, "weight": 0.5},
+    ]  # fmt: skip
+    rec = dataclasses.replace(
+        run.recommendation, kind=ENSEMBLE, ensemble={**row, "chosen": True, "members": members}
+    )
+    out = export_ensemble(
+        tmp_path, prep, plan, rec, result, plan.seed, refit=_refit_final, time_left=None,
+        model_dir="model",
+    )  # fmt: skip
+    model = load_model(tmp_path / "model")
+    assert isinstance(model, EnsembleModel) and model.weights == pytest.approx((0.5, 0.5))
+    scaled = model.predict_array(prep.x_test)
+    assert scaled.shape == (len(prep.x_test), 1)
+    rmse = float(np.sqrt(np.mean((scaled[:, 0] - prep.y_test) ** 2)) * pre.target_std)
+    assert rmse == pytest.approx(out.final_test_metric, rel=1e-6)  # the tested model
+    pred = model.predict_frame(frame.drop(columns="target"))
+    assert list(pred.columns) == ["prediction"]
+    err = pred["prediction"].to_numpy() - y
+    assert float(np.sqrt(np.mean(err**2))) < 0.5 * float(np.std(y))  # target units, not z

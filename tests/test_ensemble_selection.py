@@ -12,6 +12,7 @@ from archselect.core.ensemble_selection import (
     encode_outputs,
     greedy_weights,
     loss,
+    row_scores,
 )
 
 
@@ -79,6 +80,42 @@ def test_regression_members_average_out_opposite_errors() -> None:
     w = greedy_weights([up, down], y, "regression")
     assert w.tolist() == [0.5, 0.5]
     assert loss(blend([up, down], w), y, "regression")[0] < 1e-12
+
+
+def _regression_members(n: int = 400, seed: int = 8) -> tuple[list[np.ndarray], np.ndarray]:
+    """A plain noisy member, then two whose errors cancel: one high where the other is low."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(size=n)
+    swing = 0.6 * np.sign(rng.normal(size=n))  # each row: one member too high, one too low
+    plain = y + 0.7 * rng.normal(size=n)  # MSE about 0.49
+    high = y + swing + 0.1 * rng.normal(size=n)  # MSE about 0.37: the best single members
+    low = y - swing + 0.1 * rng.normal(size=n)
+    return [m[:, None] for m in (plain, high, low)], y
+
+
+def test_regression_selection_picks_the_two_complementary_members_and_beats_each() -> None:
+    members, y = _regression_members()
+    singles = [loss(m, y, "regression")[0] for m in members]
+    w = greedy_weights(members, y, "regression")
+    assert w[0] == 0.0
+    np.testing.assert_allclose(w[1:], [0.5, 0.5], atol=0.1)
+    ens = loss(blend(members, w), y, "regression")[0]
+    assert ens < min(singles) / 10  # the swings cancel: the mean is nearly exact
+    honest, parts = cross_fit_outputs(members, y, "regression", seed=0)
+    assert all(p[0] == 0.0 and p[1] > 0.0 and p[2] > 0.0 for p in parts)
+    scores = row_scores(honest, y, "regression")
+    np.testing.assert_allclose(scores, -((honest[:, 0] - y) ** 2))
+    assert -scores.mean() < min(singles) / 10  # weights chosen on other rows win as well
+
+
+def test_regression_predictions_round_trip_in_float32() -> None:
+    pred = np.random.default_rng(9).normal(scale=3.0, size=(10000, 1))
+    text = encode_outputs(pred, precise=True)
+    assert text.startswith("1/f32:")
+    back = decode_outputs(text)
+    assert back is not None and back.shape == (8192, 1)  # the per-row scores' cap
+    np.testing.assert_allclose(back, pred[:8192], rtol=1e-6)  # float16 would be off by 1e-3
+    assert decode_outputs("x/f32:AAAA") is None
 
 
 def test_cross_fit_scores_every_row_with_weights_chosen_elsewhere() -> None:
