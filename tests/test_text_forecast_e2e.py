@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from archselect.cli import cli
+from archselect.report._ensemble import FORECAST_NOTE
 from tests.conftest import DATASETS
 
 
@@ -62,6 +63,7 @@ def test_forecast_fit_report_predict(tmp_path: Path, forecast_csv: Path, fast_sp
     _invoke("report", str(out))
     html = (out / "report.html").read_text()
     assert "Forecast of the test period" in html and "seasonal_naive" in html
+    assert not rec["ensemble"] and FORECAST_NOTE in html  # no row, and the card says why
     pred = tmp_path / "pred.csv"
     _invoke("predict", str(out), str(forecast_csv), "-o", str(pred))
     got = pd.read_csv(pred)
