@@ -391,11 +391,14 @@ def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target
     close_storage(study)
     prep = prepare(load_table(frame, target="target"), run.profile, seed=plan.seed)
     pre = prep.preprocessing
-    for model in (*result.finished(), *(b for b in result.baselines if b.state == "COMPLETE")):
-        val, test = model.outputs()
+    done = [b for b in result.baselines if b.state == "COMPLETE"]
+    every: list[TrialRecord | BaselineResult] = [*result.finished(), *done]
+    for scored in every:
+        val, test = scored.outputs()
         assert val is not None and test is not None
         assert val.shape == (len(prep.y_val), 1) and test.shape == (len(prep.y_test), 1)
-        sq = model.val_scores()  # float16 squared errors: the same rows, the same units
+        sq = scored.val_scores()  # float16 squared errors: the same rows, the same units
+        assert sq is not None
         np.testing.assert_allclose(sq, (val[:, 0] - prep.y_val) ** 2, rtol=2e-3, atol=1e-4)
     row = run.recommendation.ensemble
     assert row["pool"] and sum(m["weight"] for m in row["members"]) == pytest.approx(1.0)
@@ -425,6 +428,9 @@ def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target
     assert scaled.shape == (len(prep.x_test), 1)
     rmse = float(np.sqrt(np.mean((scaled[:, 0] - prep.y_test) ** 2)) * pre.target_std)
     assert rmse == pytest.approx(out.final_test_metric, rel=1e-6)  # the tested model
+    ev = out.evaluation  # actual vs predicted in target units, for the report's plot
+    assert ev is not None and ev.task == "regression" and min(ev.actual) > 50.0
+    assert float(np.sqrt(np.mean((np.array(ev.actual) - ev.predicted) ** 2))) < 0.5 * np.std(y)
     pred = model.predict_frame(frame.drop(columns="target"))
     assert list(pred.columns) == ["prediction"]
     err = pred["prediction"].to_numpy() - y
