@@ -82,6 +82,9 @@ class FinalModel(JsonRecord):
     #: refit's, on rows it never saw).
     trained_on: str = TESTED_ROWS
     rows: int | None = None
+    #: The two paces in CPU seconds: what the training cost, whatever else ran meanwhile.
+    cpu_sec_per_epoch_row: float | None = None
+    trial_cpu_sec_per_epoch_row: float | None = None
 
 
 def plan_refit(
@@ -121,13 +124,14 @@ def _train_members(
     epochs: int,
     rows: tuple[np.ndarray, np.ndarray],
     threads: int | None,
-) -> tuple[Any, float, int]:
+) -> tuple[Any, float, int, float]:
     """``seeds`` refits of the recommended configuration on ``rows`` for ``epochs`` epochs,
-    averaged when several; returns the model, the training seconds and the torch threads."""
+    averaged when several; returns the model, the training seconds, the torch threads and
+    the training CPU seconds."""
     family, model_params, shared = split_params(rec.params)
     pre = prepared.preprocessing
     x, y = rows
-    members, spent = [], 0.0
+    members, spent, cpu = [], 0.0, 0.0
     with torch_threads(threads) as used:
         for i in range(seeds):
             net = build_network(pre, family, model_params, seed=seed + i)
@@ -142,9 +146,10 @@ def _train_members(
                 target_std=pre.target_std,
             )
             spent += result.train_time_s
+            cpu += result.cpu_time_s or 0.0
             members.append(net.eval())
     final = members[0] if len(members) == 1 else MeanEnsemble(members, pre.task).eval()
-    return final, spent, used
+    return final, spent, used, cpu
 
 
 def _refit_final(
@@ -173,7 +178,7 @@ def _refit_final(
     seeds, epochs = plan_refit(
         planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
     )
-    final, spent, threads = _train_members(
+    final, spent, threads, cpu = _train_members(
         prepared, rec, seed, seeds, epochs, (x, y), trial.threads
     )
     test = score(
@@ -196,6 +201,8 @@ def _refit_final(
         train_time_s=round(spent, 3),
         note=note,
         rows=len(x),
+        cpu_sec_per_epoch_row=cpu / max(1, seeds * epochs * len(x)),
+        trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
     )
     return final, test, info
 
@@ -249,7 +256,7 @@ def export_network(
             need = final.train_time_s * len(x_all) / max(1, n_tested)
             room = clock.left()
             if room is None or need <= max(0.0, room - REPORT_RESERVE_S):
-                exported, spent, _ = _train_members(
+                exported, spent, _, _ = _train_members(
                     prepared, rec, seed, final.seeds, final.epochs, (x_all, y_all), final.threads
                 )
                 final = dataclasses.replace(

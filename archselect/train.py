@@ -105,6 +105,9 @@ class TrainResult(JsonRecord):
     n_params: int
     peak_memory_mb: float
     device: str
+    #: CPU seconds the process spent in that time (the work, whatever else ran on the
+    #: machine); with one torch thread it is the pace that load does not change.
+    cpu_time_s: float | None = None
     history_val: tuple[float, ...] = ()
     history_train_loss: tuple[float, ...] = ()
     #: Training score per epoch on up to ``TRAIN_CURVE_ROWS`` training rows (eval mode;
@@ -213,7 +216,7 @@ def train_network(
     trainer = make_trainer(epochs=config.epochs, device=device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with _PeakRSS() as rss:
         try:
             trainer.fit(module, train_dl)
@@ -224,7 +227,7 @@ def train_network(
             raise _signals.Interrupted(_signals.received or signal.SIGINT) from exc
         finally:
             _signals.restore()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else rss.peak_mb
     if module.best_state is not None and fixed_epochs is None:
         net.load_state_dict(module.best_state)
@@ -243,6 +246,7 @@ def train_network(
         n_params=sum(p.numel() for p in net.parameters()),
         peak_memory_mb=max(0.0, peak),
         device=device,
+        cpu_time_s=cpu,
         history_val=tuple(module.history_val),
         history_train_loss=tuple(module.history_loss),
         history_train=tuple(module.history_train),

@@ -171,7 +171,11 @@ def test_a_budgeted_fit_times_its_phases_and_refits_at_its_trials_pace(
     assert set(rec["first_result_s"]) == {"mlp", "cnn1d"}  # every family measured
     final = rec["final_model"]
     assert final["threads"] == 1  # the trial's threads (one per CPU trial)
-    assert final["sec_per_epoch_row"] <= 1.5 * final["trial_sec_per_epoch_row"]
+    # the refit trains at its trial's pace: compared in CPU seconds per epoch per row, the
+    # work itself, which other load on the machine does not stretch as it does wall time
+    assert final["trial_cpu_sec_per_epoch_row"] > 0
+    assert final["cpu_sec_per_epoch_row"] <= 1.5 * final["trial_cpu_sec_per_epoch_row"]
+    assert final["sec_per_epoch_row"] > 0 and final["trial_sec_per_epoch_row"] > 0
     config = json.loads((run.run_dir / "model" / "config.json").read_text())
     assert config["ensemble"] == final["seeds"]
     # the exported model is the tested refit, or its twin on every labelled row when the

@@ -176,6 +176,8 @@ class TrialRecord(JsonRecord):
     #: Torch threads the trial trained with, and its measured training pace.
     threads: int | None = None
     sec_per_epoch_row: float | None = None
+    #: The same pace in CPU seconds (:attr:`archselect.train.TrainResult.cpu_time_s`).
+    cpu_sec_per_epoch_row: float | None = None
     #: When the trial finished (``time.time()``), to tell when each family was measured.
     completed_unix: float | None = None
     #: Class probabilities (classification) or predictions in standardised-target units

@@ -374,6 +374,8 @@ def _objective(
             "latency_b256_ms": latency[256],
             "device": result.device,
             "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * len(rows)),
+            "cpu_sec_per_epoch_row": (result.cpu_time_s or 0.0)
+            / max(1, result.epochs * len(rows)),
             "history_val": list(result.history_val),
             "history_train": list(result.history_train),
             "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
