@@ -30,6 +30,7 @@ from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult
 from archselect.export import ModelConfig, export_baseline, export_model
+from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared, cross_folds
 from archselect.search import split_params
@@ -39,9 +40,6 @@ from archselect.train import predict_outputs
 __all__ = ["add_ensemble", "ensemble_labels", "export_ensemble"]
 
 _Rec = TypeVar("_Rec", bound=Recommendation)
-
-#: Layouts whose models can be exported as an ensemble (classification only).
-NOT_EXPORTABLE_LAYOUTS = ("forecast",)
 
 
 def ensemble_labels(prepared: Prepared, seed: int) -> EnsembleLabels:
@@ -61,7 +59,7 @@ def add_ensemble(rec: _Rec, result: SearchResult, plan: Plan, prepared: Prepared
         ensemble_labels(prepared, plan.seed),
         plan.seed,
         _paired_interval,
-        exportable=plan.layout not in NOT_EXPORTABLE_LAYOUTS,
+        exportable=not plugin_for(plan.layout).forecast,
     )
     return with_ensemble(rec, row)
 
