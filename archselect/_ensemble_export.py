@@ -30,6 +30,7 @@ from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult
 from archselect.export import ModelConfig, export_baseline, export_model
+from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared, cross_folds
 from archselect.search import split_params
@@ -39,10 +40,6 @@ from archselect.train import predict_outputs
 __all__ = ["add_ensemble", "ensemble_labels", "export_ensemble"]
 
 _Rec = TypeVar("_Rec", bound=Recommendation)
-
-#: Layouts that form no ensemble (:data:`archselect.report._ensemble.FORECAST_NOTE`: a
-#: forecast's references are not exportable and an ensemble export cannot forecast).
-NO_ENSEMBLE_LAYOUTS = ("forecast",)
 
 
 def ensemble_labels(prepared: Prepared, seed: int) -> EnsembleLabels:
@@ -60,7 +57,9 @@ def ensemble_labels(prepared: Prepared, seed: int) -> EnsembleLabels:
 
 def add_ensemble(rec: _Rec, result: SearchResult, plan: Plan, prepared: Prepared) -> _Rec:
     """``rec`` with the ensemble row (and the ensemble recommended when it wins clearly)."""
-    forecast = plan.layout in NO_ENSEMBLE_LAYOUTS or prepared.preprocessing.forecast is not None
+    # a forecast's references are not exportable and an ensemble export cannot forecast
+    # (:data:`archselect.report._ensemble.FORECAST_NOTE`)
+    forecast = plugin_for(plan.layout).forecast or prepared.preprocessing.forecast is not None
     if forecast or rec.family is None:
         return rec
     row = ensemble_row(result, ensemble_labels(prepared, plan.seed), plan.seed, _paired_interval)

@@ -18,8 +18,9 @@ import pandas as pd
 
 from archselect._serde import JsonRecord
 from archselect.core.data import Profile
-from archselect.core.kinds import Form, LayoutName
+from archselect.core.kinds import Form, PreviewKind
 from archselect.core.recommendation import Recommendation
+from archselect.layouts import plugin_for
 from archselect.load import Table
 from archselect.profile import open_image
 
@@ -54,8 +55,6 @@ MAX_COUNTED_CLASSES = 100
 MAX_EVAL_POINTS = 1000
 #: Significant digits kept of stored raw values.
 VALUE_DIGITS = 4
-#: Layouts whose rows are text (added by the text support), pictured as token lengths.
-TEXT_LAYOUTS = ("text", "tokens")
 
 
 @dataclass(frozen=True)
@@ -196,9 +195,14 @@ def _pick_rows(labels: pd.Series, per_class: int, classes: list[str], seed: int)
     return picked
 
 
+def _preview(profile: Profile) -> PreviewKind:
+    """The picture of the profile's layout: image or series samples, text lengths, none."""
+    return plugin_for(profile.layout).traits.preview
+
+
 def _stride(profile: Profile) -> tuple[int, int]:
     """(stride, values kept per row) so one image or series row fits MAX_VALUES_PER_ROW."""
-    if profile.layout == LayoutName.IMAGE:
+    if _preview(profile) == PreviewKind.IMAGE:
         c, h, w = profile.input_shape
         stride = max(1, math.ceil(math.sqrt(h * w * c / MAX_VALUES_PER_ROW)))
         return stride, math.ceil(h / stride) * math.ceil(w / stride) * c
@@ -217,18 +221,17 @@ def _wide_rows(
     else:
         x = _feature_matrix(frame.iloc[rows], cols) if rows else np.zeros((0, len(cols)))
     stride, _ = _stride(profile)
-    if profile.layout == LayoutName.IMAGE:
+    kind = _preview(profile)
+    if kind == PreviewKind.IMAGE:
         c, h, w = profile.input_shape
         cube = x.reshape(len(rows), h, w, c)[:, ::stride, ::stride, :]
         shape: tuple[int, ...] = (cube.shape[1], cube.shape[2], c)
         flat = cube.reshape(len(rows), -1)
-        kind = "image"
     else:
         t, c = profile.input_shape
         cube = x.reshape(len(rows), c, t)[:, :, ::stride]
         shape = (c, cube.shape[2])
         flat = cube.reshape(len(rows), -1)
-        kind = "series"
     samples = tuple(
         SampleRow(label=lab, values=tuple(_round(v) for v in row))
         for lab, row in zip(labels, flat, strict=True)
@@ -303,7 +306,7 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
         "class_counts": class_counts,
         "target_hist": target_hist,
     }
-    if profile.layout in (LayoutName.IMAGE, LayoutName.SERIES):
+    if _preview(profile) in (PreviewKind.IMAGE, PreviewKind.SERIES):
         n_groups = max(1, len(shown)) if classification else REGRESSION_SAMPLES
         _, per_row = _stride(profile)
         per_class = max(1, min(SAMPLES_PER_CLASS, MAX_PREVIEW_VALUES // (n_groups * per_row)))
@@ -319,9 +322,9 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
         )
         return DataPreview(kind=kind, shape=shape, stride=stride, samples=samples, **common)
     text_col = _text_column(profile, frame)
-    if profile.layout in TEXT_LAYOUTS or profile.modality == "text":
+    if _preview(profile) == PreviewKind.TEXT:
         if text_col is None:
-            return DataPreview(kind="none", **common)
+            return DataPreview(kind=PreviewKind.NONE, **common)
         lengths, unit = _text_lengths(frame[text_col])
         edges = np.histogram_bin_edges(lengths[np.isfinite(lengths)], bins=HIST_BINS)
         groups = {c: (labels == c).to_numpy() for c in shown} if classification else {}
@@ -345,13 +348,13 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
             for r in rows
         )
         return DataPreview(
-            kind="text",
+            kind=PreviewKind.TEXT,
             samples=samples,
             text_lengths=text_lengths,
             text_unit=unit,
             **common,
         )
-    return DataPreview(kind="none", **common)
+    return DataPreview(kind=PreviewKind.NONE, **common)
 
 
 def evaluate_outputs(

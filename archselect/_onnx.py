@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from archselect._errors import UsageError
+from archselect.layouts import OnnxInput, onnx_input, plugin_for
 from archselect.models.ensemble import MeanEnsemble
 from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
 from archselect.prepare import Preprocessing
 
-__all__ = ["ONNX_LAYOUTS", "PACKED_FAMILIES", "RawInputModel", "onnx_input_columns"]
+__all__ = ["PACKED_FAMILIES", "RawInputModel", "onnx_input_columns"]
 
 #: ONNX operator set of the exported graph (supported by onnxruntime >= 1.17).
 ONNX_OPSET = 18
@@ -28,14 +29,12 @@ TRACE_ROWS = 2
 #: Families that pack variable-length sequences; packing cannot be traced, so their ONNX
 #: graph computes the same numbers unpacked (``models.recurrent.UnpackedMaskedRecurrent``).
 PACKED_FAMILIES = ("rnn", "lstm", "gru")
-#: Layouts whose whole preprocessing the ONNX graph holds.
-ONNX_LAYOUTS = ("image", "series", "series_padded", "table")
 
 
 class RawInputModel(nn.Module):
     """Raw input → the model's outputs, with the fitted preprocessing inside.
 
-    Inputs by the data's form:
+    Inputs by the data's form (its layout's ``onnx_inputs``, :class:`OnnxInput`):
 
     * wide rows (tables, pixel columns, wide series): ``x`` float32 ``(N, F)``, the
       training feature columns in order (see :func:`onnx_input_columns`); NaN and
@@ -54,9 +53,12 @@ class RawInputModel(nn.Module):
     def __init__(self, net: nn.Module, pre: Preprocessing) -> None:
         super().__init__()
         self.net = net
-        self.form = pre.form
-        self.layout = pre.layout
+        self.input_kind = onnx_input(pre.layout, pre.form)
         self.input_shape = tuple(pre.input_shape)
+        order = plugin_for(pre.layout).columns
+        # wide rows fill the arrival shape in file order; the permutation gives the input's
+        self.arrival = None if order is None else order.arrival(self.input_shape)
+        self.axes = () if order is None else tuple(a + 1 for a in order.axes)
         self.task = pre.task
         self.n_numeric = len(pre.numeric_columns())
         self.register_buffer("impute", torch.tensor(pre.impute, dtype=torch.float32))
@@ -75,13 +77,9 @@ class RawInputModel(nn.Module):
         num = torch.where(torch.isfinite(num), num, impute)
         x = torch.cat([num, x[:, self.n_numeric :]], dim=1) if x.shape[1] > self.n_numeric else num
         x = (x - mean) / std
-        if self.layout == "image":
-            c, h, w = self.input_shape
-            return x.reshape(-1, h, w, c).permute(0, 3, 1, 2)  # (N, C, H, W)
-        if self.layout == "series":
-            t, c = self.input_shape
-            return x.reshape(-1, c, t).transpose(1, 2)  # (N, T, C)
-        return x
+        if self.arrival is None:
+            return x
+        return x.reshape(-1, *self.arrival).permute(0, *self.axes)
 
     def _long(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         impute, mean, std = (
@@ -101,10 +99,10 @@ class RawInputModel(nn.Module):
         return (x - mean[None, :, None, None]) / std[None, :, None, None]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> Any:
-        if self.form == "long":
+        if self.input_kind == OnnxInput.PADDED:
             assert lengths is not None
             x = self._long(x, lengths)
-        elif self.form == "image_paths":
+        elif self.input_kind == OnnxInput.IMAGES:
             x = self._image(x)
         else:
             x = self._wide(x)
@@ -118,7 +116,7 @@ def _traceable(net: nn.Module, pre: Preprocessing) -> nn.Module:
     """``net`` with packed recurrent parts in their unpacked form (same numbers, traceable)."""
     if isinstance(net, MeanEnsemble):
         return MeanEnsemble([_traceable(m, pre) for m in net.members], pre.task)
-    if pre.form == "long" and isinstance(net, RecurrentNet):
+    if plugin_for(pre.layout).masked and isinstance(net, RecurrentNet):
         return UnpackedMaskedRecurrent(net)
     return net
 
@@ -149,12 +147,13 @@ def write_network_onnx(net: nn.Module, pre: Preprocessing, family: str, out: Pat
     args: tuple[torch.Tensor, ...]
     names = ["x"]
     dynamic: tuple[dict[int, Any], ...] = ({0: batch},)
-    if pre.form == "long":
+    kind = onnx_input(pre.layout, pre.form)
+    if kind == OnnxInput.PADDED:
         t_max, width = pre.input_shape
         args = (torch.zeros(TRACE_ROWS, t_max, width - 1), torch.full((TRACE_ROWS,), t_max))
         names.append("lengths")
         dynamic = ({0: batch}, {0: batch})
-    elif pre.form == "image_paths":
+    elif kind == OnnxInput.IMAGES:
         args = (torch.zeros(TRACE_ROWS, *pre.input_shape),)
     else:
         args = (torch.zeros(TRACE_ROWS, len(onnx_input_columns(pre))),)

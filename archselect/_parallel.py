@@ -203,7 +203,7 @@ def run_local_workers(
                 worker_command(study_name, spec, max_failures),
                 env=env,
                 start_new_session=True,  # a terminal Ctrl-C reaches them through us, once
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         )
     try:

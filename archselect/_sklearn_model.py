@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from archselect._errors import RunDirError
-from archselect.core.kinds import Form, LayoutName
 
 __all__ = ["BASELINE_FILE", "TRUSTED_TYPES", "load_estimator", "save_estimator"]
 
@@ -71,23 +70,13 @@ def load_estimator(path: Path) -> Any:
         ) from exc
 
 
-#: Layouts whose raw rows the ONNX graph of a reference can take (one column per input).
-ONNX_BASELINE_LAYOUTS = (LayoutName.IMAGE, LayoutName.SERIES, LayoutName.TABLE)
-
-
 def _order(pre: Any, width: int) -> Any:
-    """Positions of the raw columns in the flattened model input (images are read as
-    ``(H, W, C)`` pixels and fed as ``(C, H, W)``; series as channel groups fed ``(T, C)``)."""
-    import numpy as np
+    """Positions of the raw columns in the flattened model input (the layout's column order:
+    images are read as ``(H, W, C)`` pixels and fed as ``(C, H, W)``; series as channel
+    groups fed ``(T, C)``)."""
+    from archselect.layouts import plugin_for
 
-    idx = np.arange(width)
-    if pre.layout == LayoutName.IMAGE:
-        c, h, w = pre.input_shape
-        return idx.reshape(1, h, w, c).transpose(0, 3, 1, 2).reshape(-1)
-    if pre.layout == LayoutName.SERIES:
-        t, c = pre.input_shape
-        return idx.reshape(1, c, t).transpose(0, 2, 1).reshape(-1)
-    return idx
+    return plugin_for(pre.layout).column_positions(tuple(pre.input_shape), width)
 
 
 def export_baseline_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Path:
@@ -103,8 +92,9 @@ def export_baseline_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Pa
 
     from archselect._errors import UsageError
     from archselect.export import ONNX_FILE, onnx_input_columns
+    from archselect.layouts import OnnxInput, onnx_input
 
-    if pre.layout not in ONNX_BASELINE_LAYOUTS or pre.form in (Form.LONG, Form.IMAGE_PATHS):
+    if onnx_input(pre.layout, pre.form) != OnnxInput.COLUMNS:  # one raw column per input
         raise UsageError(
             f"ONNX export of a reference model on {pre.layout} data is not supported yet; "
             f"use archselect predict (model/{BASELINE_FILE})."

@@ -22,7 +22,6 @@ from torch import nn
 
 from archselect._errors import DataError, RunDirError
 from archselect._onnx import (
-    ONNX_LAYOUTS,
     PACKED_FAMILIES,
     RawInputModel,
     onnx_input_columns,
@@ -31,6 +30,7 @@ from archselect._onnx import (
 from archselect._serde import JsonRecord
 from archselect._sklearn_model import BASELINE_FILE, load_estimator, save_estimator
 from archselect.baselines import EXPORTABLE_BASELINES, baseline_inputs, baseline_outputs
+from archselect.layouts import OnnxInput, onnx_input, plugin_for, registered_layouts
 from archselect.models import create_model
 from archselect.models.ensemble import MeanEnsemble
 from archselect.prepare import Preprocessing
@@ -268,10 +268,6 @@ def export_model(
     preprocessing.save(model_dir / PREPROCESSING)
 
 
-#: Preprocessing forms with one raw column per model input (checked length by length).
-WIDE_FORMS = ("table", "wide_pixels", "wide_series", "wide_groups")
-#: Layouts whose inputs are built from columns by a fitted encoder, not one column per input.
-TOKEN_OR_WINDOW_LAYOUTS = ("text", "forecast")
 #: JSON value types a builder parameter may have in ``config.json``.
 _PARAM_TYPES = (bool, int, float, str, type(None))
 
@@ -291,8 +287,12 @@ def _mismatch(config: ModelConfig, pre: Preprocessing) -> str | None:
         return "a categorical column is not a feature column"
     if len(pre.mean) != len(pre.std):
         return f"{len(pre.mean)} means for {len(pre.std)} scales"
-    if pre.layout not in TOKEN_OR_WINDOW_LAYOUTS and pre.form in WIDE_FORMS:
-        # one raw column per input: every length follows from the feature columns
+    plugin = registered_layouts().get(pre.layout)
+    if plugin is None:
+        return f"layout {pre.layout!r} is unknown"
+    if plugin.onnx_inputs.get(pre.form) == OnnxInput.COLUMNS:
+        # one raw column per input (not text tokens or forecast windows): every length
+        # follows from the feature columns
         n_numeric = len(pre.numeric_columns())
         width = n_numeric + sum(len(v) for v in pre.categories.values())
         if len(pre.impute) != n_numeric:
@@ -368,7 +368,7 @@ def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel | Ensembl
             f"{model_dir} was written by a newer archselect (model format "
             f"{config.format_version} > {MODEL_FORMAT}); upgrade archselect to read it."
         )
-    if pre.layout == "forecast" and config.format_version < ANCHORED_FORECAST_FORMAT:
+    if plugin_for(pre.layout).forecast and config.format_version < ANCHORED_FORECAST_FORMAT:
         raise RunDirError(
             f"{model_dir} holds a forecaster from an older archselect (model format "
             f"{config.format_version}) whose network reads levels, not changes; refit it."
@@ -465,7 +465,7 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
         from archselect._sklearn_model import export_baseline_onnx
 
         return export_baseline_onnx(model.estimator, pre, model.config, out)
-    if pre.layout not in ONNX_LAYOUTS:
+    if onnx_input(pre.layout, pre.form) is None:
         raise UsageError(
             f"ONNX export of {pre.layout} runs is not supported yet: its input step "
             "(tokenising text or cutting forecast windows) cannot run inside the graph; use "

@@ -11,6 +11,7 @@ from archselect._errors import UsageError
 from archselect.core.data import Profile
 from archselect.core.metrics import metric_direction, metric_for
 from archselect.core.plan import Plan
+from archselect.layouts import plugin_for
 from archselect.spaces import (
     SHARED,
     Space,
@@ -28,44 +29,20 @@ DEFAULT_TIMEOUT_S = 300.0
 #: Every family first gets max(MIN_SHARE, budget / families / 2) trials (fewer if the
 #: budget is smaller than MIN_SHARE per family).
 MIN_SHARE = 3
-#: Non-deep references fitted on the same split, by task; sequences add SERIES_BASELINES.
-BASELINES = {
-    "classification": ("logistic_regression", "hist_gradient_boosting"),
-    "regression": ("ridge", "hist_gradient_boosting"),
-}
-SERIES_BASELINES = ("knn_euclidean", "minirocket")
-#: Under a ``--timeout`` the references run in this order until their share of the budget is
-#: spent, so the cheap and, on series, strongest ones come first (gradient boosting on
-#: hundreds of time steps is the slowest and, there, the weakest).
-SERIES_ORDER = ("logistic_regression", "ridge", "knn_euclidean", "minirocket")
-#: Tables and images add k-nearest neighbours and an RBF SVM (standardised features).
-FEATURE_BASELINES = ("k_nearest_neighbours", "svm_rbf")
-#: Layouts whose references differ from the task's (forecasts compare with the classic
-#: naive forecasts; text with TF-IDF + logistic regression).
-BASELINES_BY_LAYOUT = {
-    "forecast": ("naive", "seasonal_naive", "linear_autoregression"),
-    "text": ("tfidf_logistic_regression",),
-}
 #: Objectives ``--objectives`` accepts: the task's metric (``accuracy``/``rmse``; the
 #: name ``metric`` stands for either) and ``latency`` (ms per sample at batch 1).
 OBJECTIVE_NAMES = ("accuracy", "rmse", "metric", "latency")
 
 
 def baselines_for(layout: str, task: str) -> tuple[str, ...]:
-    """The reference models fitted for this layout and task.
+    """The reference models fitted for this layout and task (the layout's own choice,
+    :attr:`archselect.layouts.LayoutPlugin.baselines`).
 
     Example:
         >>> baselines_for("series", "classification")
         ('logistic_regression', 'knn_euclidean', 'minirocket', 'hist_gradient_boosting')
     """
-    if layout in BASELINES_BY_LAYOUT:
-        return BASELINES_BY_LAYOUT[layout]
-    if layout == "series":
-        names = BASELINES[task] + SERIES_BASELINES
-        first = [n for n in SERIES_ORDER if n in names]
-        return (*first, *(n for n in names if n not in first))
-    extra = FEATURE_BASELINES if layout in ("table", "image") else ()
-    return BASELINES[task] + extra
+    return plugin_for(layout).baselines(task)
 
 
 def fair_share(n_trials: int | None, n_families: int) -> int:

@@ -11,9 +11,9 @@ import numpy as np
 from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
 from archselect._verdict import fmt_metric as _fmt
 from archselect.core import records as _records
-from archselect.core.kinds import LayoutName
 from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
 from archselect.core.records import SearchResult, TrialRecord, best_by_family
+from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
 
@@ -257,7 +257,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
             for b in ok_baselines
             if b.name in _records.EXPORTABLE_BASELINES
             and b.state == "COMPLETE"
-            and plan.layout != LayoutName.FORECAST
+            and not plugin_for(plan.layout).forecast
         ]
         top = max(exportable, key=lambda b: sign * (b.val_metric or 0.0), default=None)
         fallback = top.name if top is not None else None

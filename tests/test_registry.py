@@ -134,8 +134,7 @@ def test_toy_family_is_planned_trained_and_exported(
     shared.write_text(FAST_SHARED)
     monkeypatch.setattr(records, "EXPORTABLE_BASELINES", ())  # the network is exported
     # one cheap reference keeps the test fast (the references are not what it checks)
-    monkeypatch.setattr(plan_module, "BASELINES", {"classification": ("logistic_regression",)})
-    monkeypatch.setattr(plan_module, "FEATURE_BASELINES", ())
+    monkeypatch.setattr(plan_module, "baselines_for", lambda *_: ("logistic_regression",))
     out = tmp_path / "run"
     args = ["fit", str(data), "--families", "toylin", "--trials", "2", "--jobs", "1"]
     res = CliRunner().invoke(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archselect._serde import JsonRecord
-from archselect.core.kinds import LayoutName
+from archselect.core.kinds import layout_traits
 from archselect.core.specs import ForecastSpec, LayoutSpec
 
 __all__ = ["Profile", "SourceFacts"]
@@ -87,6 +87,6 @@ class Profile(JsonRecord):
         """Width of the model's output layer (the horizon, for a forecast)."""
         if isinstance(self.spec, ForecastSpec):
             return self.spec.horizon
-        if self.layout == LayoutName.FORECAST:  # a profile.json from before the spec
+        if layout_traits(self.layout).forecast:  # a profile.json from before the spec
             return int(self.evidence["forecast"]["horizon"])
         return len(self.classes) if self.task == "classification" else 1

@@ -8,9 +8,21 @@ member, never with a bare string literal.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["LAYOUT_MODALITY", "Form", "LayoutName", "Modality", "Task"]
+__all__ = [
+    "LAYOUT_MODALITY",
+    "LAYOUT_TRAITS",
+    "Form",
+    "LayoutName",
+    "LayoutTraits",
+    "Modality",
+    "PreviewKind",
+    "Task",
+    "describe_data",
+    "layout_traits",
+]
 
 
 class Modality(StrEnum):
@@ -63,3 +75,71 @@ LAYOUT_MODALITY: dict[LayoutName, Modality] = {
     LayoutName.FORECAST: Modality.SEQUENTIAL,
     LayoutName.TABLE: Modality.TABULAR,
 }
+
+
+class PreviewKind(StrEnum):
+    """The picture the report draws of a layout's rows (``DataPreview.kind``)."""
+
+    IMAGE = "image"
+    SERIES = "series"
+    TEXT = "text"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class LayoutTraits:
+    """What the readers below :mod:`archselect.layouts` know of a layout: the core and the
+    report read a run without pandas, so they ask this table instead of the layout module.
+    Each ``LayoutPlugin`` carries its traits; ``register_layout`` adds a new layout's here.
+
+    Attributes:
+        phrase: The data in words (the report's verdict), ``str.format``-ed with ``layout``,
+            ``steps`` (the first input dimension: time steps come first), ``features`` (the
+            last), ``height`` and ``width`` (the last two) and ``article`` (of the height).
+        forecast: Its models forecast ``horizon`` future steps of dated series: regression,
+            naive references that stay references, no exported ensemble.
+        preview: The picture the report draws of its rows.
+    """
+
+    phrase: str = "{layout} data"
+    forecast: bool = False
+    preview: PreviewKind = PreviewKind.NONE
+
+
+#: The traits of each layout (a layout missing here has the defaults).
+LAYOUT_TRAITS: dict[str, LayoutTraits] = {
+    LayoutName.IMAGE: LayoutTraits("{article} {height}×{width} image", False, PreviewKind.IMAGE),
+    LayoutName.SERIES: LayoutTraits("a sequence of {steps} steps", False, PreviewKind.SERIES),
+    LayoutName.SERIES_PADDED: LayoutTraits("a sequence of {steps} steps"),
+    LayoutName.TEXT: LayoutTraits("free text", False, PreviewKind.TEXT),
+    LayoutName.FORECAST: LayoutTraits("a time series to forecast", forecast=True),
+    LayoutName.TABLE: LayoutTraits("a table of {features} features"),
+}
+
+
+def layout_traits(layout: str) -> LayoutTraits:
+    """The traits of ``layout`` (the defaults for a layout this table does not know)."""
+    return LAYOUT_TRAITS.get(layout, LayoutTraits())
+
+
+def describe_data(layout: str, shape: tuple[int, ...]) -> str:
+    """One sample of ``layout`` with input ``shape``, in words.
+
+    Example:
+        >>> describe_data("image", (1, 8, 8)), describe_data("series", (30, 2))
+        ('an 8×8 image', 'a sequence of 30 steps')
+    """
+    dims = [int(s) for s in shape]
+    fields: dict[str, object] = {"layout": layout}
+    if dims:
+        fields["steps"], fields["features"] = dims[0], dims[-1]
+        fields["width"] = dims[-1]
+    if len(dims) >= 2:
+        height = dims[-2]
+        fields["height"] = height
+        # "an" before the numbers read with a vowel first: eight, eleven, eighteen, 80...
+        fields["article"] = "an" if str(height).startswith("8") or height in (11, 18) else "a"
+    try:
+        return layout_traits(layout).phrase.format(**fields)
+    except KeyError:  # the shape lacks a dimension the phrase names
+        return f"{layout} data"

@@ -17,7 +17,9 @@ wins. Each step runs only where the user's ``--layout``/``--modality`` allows it
 10. ``table`` — none of the above (always decides).
 
 Adding a layout is one file: a module that defines a ``LayoutPlugin`` and calls
-:func:`register_layout` with the step its detectors go before.
+:func:`register_layout` with the step its detectors go before. The stages after the profile
+ask the plugin (:func:`plugin_for`) for what differs between layouts — its references,
+how its columns become a tensor, its ONNX input — instead of comparing layout names.
 
 Example:
     >>> DETECTION_ORDER[0], DETECTION_ORDER[-1]
@@ -28,25 +30,32 @@ Example:
 
 from __future__ import annotations
 
-from archselect._errors import DataError
+from archselect._errors import DataError, UsageError
+from archselect.core.kinds import LAYOUT_TRAITS
 from archselect.layouts import forecast, image, long, series, table, text
 from archselect.layouts._base import (
+    ColumnOrder,
     Decision,
     DetectContext,
     Detector,
     LayoutPlugin,
+    OnnxInput,
     SequenceOptions,
 )
 
 __all__ = [
     "DETECTION_ORDER",
+    "ColumnOrder",
     "Decision",
     "DetectContext",
     "Detector",
     "LayoutPlugin",
+    "OnnxInput",
     "SequenceOptions",
     "detect",
     "layout_of",
+    "onnx_input",
+    "plugin_for",
     "register_layout",
     "registered_layouts",
     "unregister_layout",
@@ -81,6 +90,25 @@ def layout_of(detector: str) -> LayoutPlugin:
     return _detectors()[detector][0]
 
 
+def plugin_for(name: str) -> LayoutPlugin:
+    """The registered layout called ``name``.
+
+    Raises:
+        UsageError: No layout has that name.
+    """
+    try:
+        return _LAYOUTS[name]
+    except KeyError:
+        raise UsageError(
+            f"Unknown layout {name!r}; this archselect knows {', '.join(_LAYOUTS)}."
+        ) from None
+
+
+def onnx_input(layout: str, form: str) -> OnnxInput | None:
+    """What an ONNX graph of ``layout`` data in input ``form`` takes (None: no graph)."""
+    return plugin_for(layout).onnx_inputs.get(form)
+
+
 def registered_layouts() -> dict[str, LayoutPlugin]:
     """Every registered layout by name (the built-in ones first)."""
     return dict(_LAYOUTS)
@@ -100,6 +128,7 @@ def register_layout(layout: LayoutPlugin, *, before: str = "table") -> None:
         raise ValueError(f"No detection step {before!r}; choose one of {DETECTION_ORDER}.")
     at = DETECTION_ORDER.index(before)
     _LAYOUTS[layout.name] = layout
+    LAYOUT_TRAITS[layout.name] = layout.traits
     DETECTION_ORDER = (*DETECTION_ORDER[:at], *names, *DETECTION_ORDER[at:])
 
 
@@ -107,6 +136,7 @@ def unregister_layout(name: str) -> None:
     """Remove a layout added with :func:`register_layout` (and its detection steps)."""
     global DETECTION_ORDER
     layout = _LAYOUTS.pop(name)
+    LAYOUT_TRAITS.pop(name, None)
     names = {d.name for d in layout.detectors}
     DETECTION_ORDER = tuple(n for n in DETECTION_ORDER if n not in names)
 

@@ -1,18 +1,54 @@
 """The small base every layout module builds on: the decision a detector returns, what a
-detector is given, and the layout record (name, modality, forms, spec type, detectors)."""
+detector is given, and the layout record (name, modality, forms, spec type, detectors and the
+capabilities the stages ask instead of comparing layout names)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from archselect.core.kinds import LayoutTraits, Task
 from archselect.core.specs import LayoutSpec
 
-__all__ = ["Decision", "DetectContext", "Detector", "LayoutPlugin", "SequenceOptions"]
+__all__ = [
+    "FEATURE_BASELINES",
+    "TASK_BASELINES",
+    "ColumnOrder",
+    "Decision",
+    "DetectContext",
+    "Detector",
+    "LayoutPlugin",
+    "OnnxInput",
+    "SequenceOptions",
+    "feature_baselines",
+    "task_baselines",
+]
+
+#: The references every layout read from features fits, by task.
+TASK_BASELINES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        Task.CLASSIFICATION: ("logistic_regression", "hist_gradient_boosting"),
+        Task.REGRESSION: ("ridge", "hist_gradient_boosting"),
+    }
+)
+#: Tables and images add k-nearest neighbours and an RBF SVM (standardised features).
+FEATURE_BASELINES = ("k_nearest_neighbours", "svm_rbf")
+
+
+def task_baselines(task: str) -> tuple[str, ...]:
+    """The task's references (a layout's default ``baselines``)."""
+    return TASK_BASELINES[task]
+
+
+def feature_baselines(task: str) -> tuple[str, ...]:
+    """The task's references and those of standardised feature vectors."""
+    return TASK_BASELINES[task] + FEATURE_BASELINES
 
 
 @dataclass
@@ -107,13 +143,66 @@ class Detector:
     reads: Literal["frame", "features"] = "features"
 
 
+class OnnxInput(StrEnum):
+    """What an exported ONNX graph of one input form takes as ``x``."""
+
+    #: One float column per model input (numbers, then one-hots); the graph standardises
+    #: and reorders them (:class:`ColumnOrder`).
+    COLUMNS = "columns"
+    #: Value columns per step ``(N, T, C)`` and ``lengths``; the graph adds the mask channel.
+    PADDED = "padded"
+    #: Decoded images ``(N, C, H, W)``; the graph standardises each channel.
+    IMAGES = "images"
+
+
+@dataclass(frozen=True)
+class ColumnOrder:
+    """How one row of raw columns (in file order) becomes one sample's tensor.
+
+    Attributes:
+        arrival: ``arrival(input_shape)``: the shape the columns fill in file order.
+        axes: The permutation of the arrival axes that gives ``input_shape``.
+        channel: The arrival axis of the channels (scaled one channel at a time).
+    """
+
+    arrival: Callable[[tuple[int, ...]], tuple[int, ...]]
+    axes: tuple[int, ...]
+    channel: int
+
+    def to_tensor(self, x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+        """Flat ``(N, F)`` rows → ``(N, *input_shape)``."""
+        cube = x.reshape(x.shape[0], *self.arrival(input_shape))
+        return np.ascontiguousarray(cube.transpose(0, *(a + 1 for a in self.axes)))
+
+    def positions(self, input_shape: tuple[int, ...]) -> np.ndarray:
+        """The raw column feeding each flattened model input."""
+        width = int(np.prod(input_shape))
+        return self.to_tensor(np.arange(width)[None, :], input_shape).reshape(-1)
+
+    def channels(self, input_shape: tuple[int, ...]) -> np.ndarray:
+        """The channel of each raw column."""
+        return np.indices(self.arrival(input_shape))[self.channel].reshape(-1)
+
+
 @dataclass(frozen=True)
 class LayoutPlugin:
     """One layout: its name, modality, the input forms it reads, its spec type and its
-    detectors (each placed by name in the declared detection order).
+    detectors (each placed by name in the declared detection order), and what the stages
+    after the profile ask of it instead of comparing layout names.
 
-    ``spec_from`` builds the typed spec from a decision whose detector left ``spec`` empty
-    (layouts whose spec is the decision's shape and columns).
+    Attributes:
+        spec_from: Builds the typed spec from a decision whose detector left ``spec`` empty
+            (layouts whose spec is the decision's shape and columns).
+        traits: What the core and the report know of it (:class:`LayoutTraits`: its phrase,
+            whether it forecasts, its preview); ``forecast`` reads it.
+        baselines: ``baselines(task)``: the reference models the plan fits, in order.
+        options: The command-line options that describe this layout (``--shape``,
+            ``--id-col``, ``--time-col``); the profiler refuses them for other layouts.
+        columns: How raw columns become the tensor (None: the columns are the tensor).
+        onnx_inputs: What the ONNX graph takes, by input form (a form missing: no graph).
+        masked: Its tensor ends in a 0/1 mask channel (padded sequences).
+        longer_inputs: Its networks run on longer inputs of the same columns, so the search
+            times them at 2 and 4 times the length.
     """
 
     name: str
@@ -122,6 +211,37 @@ class LayoutPlugin:
     spec_type: type
     detectors: tuple[Detector, ...]
     spec_from: Callable[[Decision], LayoutSpec] | None = None
+    traits: LayoutTraits = field(default_factory=LayoutTraits)
+    baselines: Callable[[str], tuple[str, ...]] = task_baselines
+    options: tuple[str, ...] = ()
+    columns: ColumnOrder | None = None
+    onnx_inputs: Mapping[str, OnnxInput] = field(default_factory=dict)
+    masked: bool = False
+    longer_inputs: bool = False
+
+    @property
+    def forecast(self) -> bool:
+        """Whether its models forecast future steps (:attr:`LayoutTraits.forecast`)."""
+        return self.traits.forecast
+
+    def to_tensor(self, x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+        """Flat ``(N, F)`` rows → ``(N, *input_shape)``."""
+        if self.columns is None:
+            return x.reshape(x.shape[0], *input_shape)
+        return self.columns.to_tensor(x, input_shape)
+
+    def column_positions(self, input_shape: tuple[int, ...], width: int) -> np.ndarray:
+        """The raw column feeding each of the ``width`` flattened model inputs."""
+        if self.columns is None:
+            return np.arange(width)
+        return self.columns.positions(input_shape)
+
+    def column_channels(self, input_shape: tuple[int, ...], width: int) -> np.ndarray:
+        """The channel of each of ``width`` raw columns (scaled together; in a table each
+        column is its own)."""
+        if self.columns is None:
+            return np.arange(width)
+        return self.columns.channels(input_shape)
 
 
 def is_integer_valued(values: pd.Series) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
-from archselect.core.kinds import Form, LayoutName, Modality, Task
+from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality, Task
 from archselect.core.specs import ForecastSpec
 from archselect.layouts._base import (
     Decision,
@@ -349,6 +349,14 @@ def _detect_dated(ctx: DetectContext) -> Decision | None:
     return decision
 
 
+#: The forecast references: the classic naive forecasts and a linear autoregression.
+FORECAST_BASELINES = ("naive", "seasonal_naive", "linear_autoregression")
+
+
+def _baselines(task: str) -> tuple[str, ...]:
+    return FORECAST_BASELINES
+
+
 #: The forecast layout: several series first (they look like long format), one series after
 #: free text.
 LAYOUT = LayoutPlugin(
@@ -360,4 +368,7 @@ LAYOUT = LayoutPlugin(
         Detector("forecast.panel", _detect_panel, reads="frame"),
         Detector("forecast.dated", _detect_dated),
     ),
+    traits=LAYOUT_TRAITS[LayoutName.FORECAST],
+    baselines=_baselines,
+    options=("--id-col", "--time-col"),
 )

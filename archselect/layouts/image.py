@@ -12,9 +12,17 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
-from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import ImageSpec
-from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin
+from archselect.layouts._base import (
+    ColumnOrder,
+    Decision,
+    DetectContext,
+    Detector,
+    LayoutPlugin,
+    OnnxInput,
+    feature_baselines,
+)
 from archselect.layouts._constants import (
     IMAGE_EXTENSIONS,
     IMAGE_PATH_MIN_FRACTION,
@@ -223,6 +231,12 @@ def _spec(decision: Decision) -> ImageSpec:
     )  # fmt: skip
 
 
+def _pixel_order(input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Wide pixels arrive row-major with the channels interleaved: ``(H, W, C)`` per row."""
+    c, h, w = input_shape
+    return (h, w, c)
+
+
 #: The image layout (wide pixels found from structure come from the ``wide`` detector).
 LAYOUT = LayoutPlugin(
     name=LayoutName.IMAGE,
@@ -231,4 +245,9 @@ LAYOUT = LayoutPlugin(
     spec_type=ImageSpec,
     detectors=(Detector("image.paths", _detect_paths), Detector("image.given", _detect_given)),
     spec_from=_spec,
+    traits=LAYOUT_TRAITS[LayoutName.IMAGE],
+    baselines=feature_baselines,
+    options=("--shape",),
+    columns=ColumnOrder(_pixel_order, axes=(2, 0, 1), channel=2),  # fed as (C, H, W)
+    onnx_inputs={Form.WIDE_PIXELS: OnnxInput.COLUMNS, Form.IMAGE_PATHS: OnnxInput.IMAGES},
 )

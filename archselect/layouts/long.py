@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 
 from archselect._errors import DataError
-from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import LongSpec
 from archselect.layouts import _long_find as _longformat
-from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin
+from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin, OnnxInput
 from archselect.layouts._long_find import (
     ID_NAMES,
     LONG_AMBIGUOUS_CONFIDENCE,
@@ -36,7 +36,40 @@ __all__ = [
     "find_long",
     "looks_like_id_name",
     "order_values",
+    "unnamed_label",
 ]
+
+
+def unnamed_label(
+    frame: pd.DataFrame,
+    target_col: str,
+    target_rule: str,
+    seed: int,
+    *,
+    layout: str | None,
+    modality: str | None,
+    shape: Any,
+    given: tuple[str, ...],
+) -> tuple[str, str]:
+    """The target (and its rule) when none is named: the last column, unless the table reads
+    as long format only with a class-code column (constant within every id) as the label."""
+    if given or shape is not None or layout not in (None, LayoutName.SERIES_PADDED):
+        return target_col, target_rule
+    if modality not in (None, Modality.SEQUENTIAL):
+        return target_col, target_rule
+    try:
+        if find_long(frame, target_col, None, None, False, {}, seed) is not None:
+            return target_col, target_rule
+    except DataError:
+        return target_col, target_rule  # the long-format decision reports it
+    label = class_code_label(frame, target_col, seed)
+    if label is None:
+        return target_col, target_rule
+    return label, (
+        f"column {label!r}: constant within every sequence of a long-format table (a class "
+        f"code), while the last column {target_col!r} varies within them"
+    )
+
 
 # --- long format ---------------------------------------------------------------------------
 
@@ -125,4 +158,8 @@ LAYOUT = LayoutPlugin(
     forms=(Form.LONG,),
     spec_type=LongSpec,
     detectors=(Detector("long", _detect, reads="frame"),),
+    traits=LAYOUT_TRAITS[LayoutName.SERIES_PADDED],
+    options=("--id-col", "--time-col"),
+    onnx_inputs={Form.LONG: OnnxInput.PADDED},
+    masked=True,
 )

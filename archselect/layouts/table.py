@@ -8,9 +8,16 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
-from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import TableSpec
-from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin
+from archselect.layouts._base import (
+    Decision,
+    DetectContext,
+    Detector,
+    LayoutPlugin,
+    OnnxInput,
+    feature_baselines,
+)
 from archselect.layouts._base import is_integer_valued as _is_integer_valued
 from archselect.layouts._constants import (
     MAX_CATEGORIES,
@@ -104,6 +111,9 @@ LAYOUT = LayoutPlugin(
     spec_type=TableSpec,
     detectors=(Detector("table", _detect),),
     spec_from=_spec,
+    traits=LAYOUT_TRAITS[LayoutName.TABLE],
+    baselines=feature_baselines,
+    onnx_inputs={Form.TABLE: OnnxInput.COLUMNS},
 )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import UsageError
-from archselect.core.kinds import Form, LayoutName, Modality
+from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import TextSpec
 from archselect.layouts import _text_tokens as _text
 from archselect.layouts._base import (
@@ -117,6 +117,14 @@ def _detect_text(ctx: DetectContext) -> Decision | None:
     return _text_decision(ctx.frame, text[0], ctx.sequence_options(), ctx.evidence)
 
 
+#: The text references: TF-IDF and logistic regression, whatever the task.
+TEXT_BASELINES = ("tfidf_logistic_regression",)
+
+
+def _baselines(task: str) -> tuple[str, ...]:
+    return TEXT_BASELINES
+
+
 #: The text layout.
 LAYOUT = LayoutPlugin(
     name=LayoutName.TEXT,
@@ -124,4 +132,6 @@ LAYOUT = LayoutPlugin(
     forms=(Form.TEXT,),
     spec_type=TextSpec,
     detectors=(Detector("text", _detect_text),),
+    traits=LAYOUT_TRAITS[LayoutName.TEXT],
+    baselines=_baselines,
 )

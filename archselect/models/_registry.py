@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from archselect._errors import UsageError
+from archselect.layouts import plugin_for
 from archselect.spaces import FAMILY_PATH_ENV, family_layouts
 
 __all__ = [
@@ -106,7 +107,8 @@ def create_model(
     if layout is not None and "layout" in inspect.signature(builder).parameters:
         params = {**params, "layout": layout}
     net = builder(tuple(input_shape), n_outputs, **params)
-    if layout == "forecast":  # every forecaster predicts the change from the last value
+    if layout is not None and plugin_for(layout).forecast:
+        # every forecaster predicts the change from the last value
         from archselect.models.anchor import LastValueAnchored
 
         return LastValueAnchored(net)

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from archselect.layouts import plugin_for
 from archselect.models._registry import register_model
 
 _CELLS: dict[str, Any] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -154,7 +155,7 @@ def _builder(cell: str):  # type: ignore[no-untyped-def]
         layout: str = "series",
     ) -> nn.Module:
         _, c = input_shape
-        masked = layout == "series_padded"
+        masked = plugin_for(layout).masked
         return RecurrentNet(
             cell,
             c - 1 if masked else c,

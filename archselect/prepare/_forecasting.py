@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from archselect._errors import DataError, UsageError
-from archselect.core.kinds import LayoutName
 from archselect.core.specs import ForecastSpec
 from archselect.layouts import forecast as _forecast
 from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
@@ -27,7 +26,7 @@ def _forecast_preprocessing(
     mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
     std = np.where(std > MIN_STD, std, 1.0)
     return Preprocessing(
-        layout=LayoutName.FORECAST,
+        layout=profile.layout,
         task="regression",
         target=profile.target,
         feature_columns=profile.feature_columns,

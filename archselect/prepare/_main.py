@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
-from archselect.core.kinds import Form, LayoutName
-from archselect.core.specs import TextSpec
+from archselect.core.kinds import Form
+from archselect.core.specs import ForecastSpec, TextSpec
+from archselect.layouts import plugin_for
 from archselect.layouts import text as _text
 from archselect.load import Table
 from archselect.prepare._constants import MIN_STD, SUPPORTED_LAYOUTS
@@ -71,26 +73,22 @@ def fit_preprocessing(profile: Profile, train: pd.DataFrame) -> tuple[Preprocess
         for c in profile.categorical_columns
     }
     pre = _base_preprocessing(profile, impute, categories)
-    if profile.layout == LayoutName.TABLE:
-        # categories seen in the training rows only: the width follows them
+    plugin = plugin_for(profile.layout)
+    if categories and plugin.columns is None:
+        # one-hots of the categories seen in the training rows only: the width follows them
         width = len(numeric) + sum(len(v) for v in categories.values())
         pre = Preprocessing(**{**pre.__dict__, "input_shape": (width,)})
     raw = pre.raw_matrix(train)
-    if profile.layout == LayoutName.IMAGE:
-        # one mean/std per channel (pixels are interleaved: column j is channel j % C)
-        c = profile.input_shape[0]
-        mean = np.empty(raw.shape[1])
-        std = np.empty(raw.shape[1])
-        for ch in range(c):
-            mean[ch::c], std[ch::c] = raw[:, ch::c].mean(), raw[:, ch::c].std()
-    elif profile.layout == LayoutName.SERIES:
-        # one mean/std per channel (channel groups follow one another)
-        t, c = profile.input_shape
-        mean = np.repeat([raw[:, k * t : (k + 1) * t].mean() for k in range(c)], t)
-        std = np.repeat([raw[:, k * t : (k + 1) * t].std() for k in range(c)], t)
-    else:
+    if plugin.columns is None:
         # tables: one per column; long format: one per value column (channel), over steps
         mean, std = raw.mean(axis=0), raw.std(axis=0)
+    else:
+        # images and wide series: one mean/std per channel, in the layout's column order
+        channel = plugin.column_channels(tuple(profile.input_shape), raw.shape[1])
+        mean, std = np.empty(raw.shape[1]), np.empty(raw.shape[1])
+        for ch in np.unique(channel):
+            cols = np.flatnonzero(channel == ch)
+            mean[cols], std[cols] = raw[:, cols].mean(), raw[:, cols].std()
     return _with_scaling(profile, pre, train, mean, std), notes
 
 
@@ -146,10 +144,9 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
             f"The {profile.layout} layout is not prepared by this version of archselect; "
             "choose another layout with --layout or remove the column it came from."
         )
-    if profile.layout == LayoutName.TEXT:
-        return _prepare_text(table, profile, seed)
-    if profile.layout == LayoutName.FORECAST:
-        return _prepare_forecast(table, profile, seed)
+    own = _OWN_PREPARATION.get(plugin_for(profile.layout).spec_type)
+    if own is not None:  # the layout's own split and encoding
+        return own(table, profile, seed)
     frame = table.frame
     if profile.form == Form.LONG:
         assert profile.id_column is not None
@@ -209,7 +206,7 @@ def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
     train = frame.iloc[list(split.train)]
     encoding = _text.fit_text_encoding(col, list(train[col]), spec.tokenizer, spec.max_length)
     pre = Preprocessing(
-        layout=LayoutName.TEXT,
+        layout=profile.layout,
         task=profile.task,
         target=profile.target,
         feature_columns=profile.feature_columns,
@@ -230,3 +227,11 @@ def _prepare_text(table: Table, profile: Profile, seed: int) -> Prepared:
     )
     x_train, y_train, x_val, y_val, x_test, y_test = parts
     return Prepared(pre, split, x_train, y_train, x_val, y_val, x_test, y_test, notes)
+
+
+#: Layouts prepared by their own function (by spec type): text (a vocabulary fitted on the
+#: training texts) and forecasts (sliding windows split in time).
+_OWN_PREPARATION: dict[type, Callable[[Table, Profile, int], Prepared]] = {
+    TextSpec: _prepare_text,
+    ForecastSpec: _prepare_forecast,
+}

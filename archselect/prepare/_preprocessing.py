@@ -10,8 +10,9 @@ import pandas as pd
 
 from archselect._errors import DataError
 from archselect._serde import JsonRecord
-from archselect.core.kinds import Form, LayoutName
+from archselect.core.kinds import Form
 from archselect.layouts import forecast as _forecast
+from archselect.layouts import plugin_for
 from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
 from archselect.layouts.text import TextEncoding
 from archselect.profile import (
@@ -263,17 +264,9 @@ def _is_int_like(values: pd.Series) -> bool:
 
 
 def reshape(x: np.ndarray, layout: str, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Flat (N, F) features → the layout's tensor shape."""
-    n = x.shape[0]
-    if layout == LayoutName.IMAGE:
-        c, h, w = input_shape
-        # wide pixels arrive row-major, channels interleaved: (H, W, C) per row
-        return np.ascontiguousarray(x.reshape(n, h, w, c).transpose(0, 3, 1, 2))
-    if layout == LayoutName.SERIES:
-        t, c = input_shape
-        # channel groups arrive one after another: (C, T) per row
-        return np.ascontiguousarray(x.reshape(n, c, t).transpose(0, 2, 1))
-    return x.reshape(n, *input_shape)
+    """Flat (N, F) features → the layout's tensor shape (the layout's column order:
+    :attr:`archselect.layouts.LayoutPlugin.columns`)."""
+    return plugin_for(layout).to_tensor(x, tuple(input_shape))
 
 
 def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 from archselect import layouts
 from archselect._errors import DataError, UsageError
 from archselect.core.data import Profile
-from archselect.core.kinds import Form, LayoutName, Modality, Task
+from archselect.core.kinds import Form, Modality, Task
 from archselect.layouts import long as long_layout
 from archselect.layouts._base import DetectContext
 from archselect.layouts._constants import MIN_ROWS, MODALITIES, THRESHOLDS
@@ -19,42 +19,17 @@ from archselect.layouts.table import _check_missing, _check_numeric_text
 from archselect.load import Table, load_table
 from archselect.profile._target import _check_column, _choose_target, _choose_task, _class_labels
 
-#: The layout a forced ``--modality`` asks for (sequential data has several: detected).
-_MODALITY_LAYOUT: dict[str | None, str] = {
-    Modality.SPATIAL: LayoutName.IMAGE,
-    Modality.TABULAR: LayoutName.TABLE,
-}
+
+def _only_layout(known: dict[str, layouts.LayoutPlugin], modality: str | None) -> str | None:
+    """The layout a forced ``--modality`` asks for: its one layout (sequential data has
+    several: detected)."""
+    names = [name for name, plugin in known.items() if plugin.modality == modality]
+    return names[0] if len(names) == 1 else None
 
 
-def _long_label(
-    frame: pd.DataFrame,
-    target_col: str,
-    target_rule: str,
-    seed: int,
-    *,
-    layout: str | None,
-    modality: str | None,
-    shape: Any,
-    given: tuple[str, ...],
-) -> tuple[str, str]:
-    """The target when none is named: the last column, unless the table reads as long format
-    only with a class-code column (constant within every id) as the label."""
-    if given or shape is not None or layout not in (None, LayoutName.SERIES_PADDED):
-        return target_col, target_rule
-    if modality not in (None, Modality.SEQUENTIAL):
-        return target_col, target_rule
-    try:
-        if long_layout.find_long(frame, target_col, None, None, False, {}, seed) is not None:
-            return target_col, target_rule
-    except DataError:
-        return target_col, target_rule  # the long-format decision reports it
-    label = long_layout.class_code_label(frame, target_col, seed)
-    if label is None:
-        return target_col, target_rule
-    return label, (
-        f"column {label!r}: constant within every sequence of a long-format table (a class "
-        f"code), while the last column {target_col!r} varies within them"
-    )
+def _shape_layout(known: dict[str, layouts.LayoutPlugin]) -> str | None:
+    """The layout ``--shape`` describes (the image)."""
+    return next((name for name, plugin in known.items() if "--shape" in plugin.options), None)
 
 
 def profile_table(
@@ -110,14 +85,13 @@ def profile_table(
             f"--layout {layout} is {known[layout].modality}, not {modality}; "
             "drop one of --layout and --modality."
         )
-    if (id_col or time_col) and layout not in (
-        None, LayoutName.SERIES_PADDED, LayoutName.FORECAST
-    ):  # fmt: skip
+    with_ids = [name for name, plugin in known.items() if "--id-col" in plugin.options]
+    if (id_col or time_col) and layout is not None and layout not in with_ids:
         raise UsageError(
-            f"--id-col/--time-col describe long format (layout series_padded or forecast), "
+            f"--id-col/--time-col describe long format (layout {' or '.join(with_ids)}), "
             f"not {layout}; drop one of them."
         )
-    if shape is not None and layout not in (None, LayoutName.IMAGE):
+    if shape is not None and layout is not None and "--shape" not in known[layout].options:
         raise UsageError(f"--shape describes an image, not layout {layout}; drop one of them.")
     frame = table.frame
     for col, option in ((id_col, "--id-col"), (time_col, "--time-col")):
@@ -131,7 +105,7 @@ def profile_table(
             "choose another --target."
         )
     if target is None and target_rule.startswith("last column"):
-        target_col, target_rule = _long_label(
+        target_col, target_rule = long_layout.unnamed_label(
             frame, target_col, target_rule, seed,
             layout=layout, modality=modality, shape=shape, given=exclude,
         )  # fmt: skip
@@ -161,7 +135,7 @@ def profile_table(
         "n_non_numeric": len(other),
         "names": _name_evidence([str(c) for c in features.columns]),
     }
-    want = layout or (LayoutName.IMAGE if shape is not None else _MODALITY_LAYOUT.get(modality))
+    want = layout or (_shape_layout(known) if shape is not None else _only_layout(known, modality))
     ctx = DetectContext(
         frame, features, numeric, other, str(target_col), evidence, notes,
         task=task, want=want, modality=modality, shape=shape, id_col=id_col,
@@ -169,7 +143,7 @@ def profile_table(
     )  # fmt: skip
     result = layouts.detect(ctx)
     dropped_ids = ctx.dropped_ids
-    if result.layout == LayoutName.FORECAST:
+    if known[result.layout].forecast:
         # the time column is not an identifier here, and gaps in the target are filled
         notes = [n for n in notes if not n.startswith(f"column {result.time_column!r}")]
         dropped_ids = [c for c in dropped_ids if c != result.time_column]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from archselect.core.kinds import PreviewKind
 from archselect.report._verdict import metric_value
 
 __all__ = [
@@ -214,7 +215,7 @@ def preview_plots(preview: Any) -> dict[str, Any]:
             "edges": nums(preview.target_hist.edges),
             "counts": list(preview.target_hist.counts),
         }
-    if preview.kind == "series" and preview.samples:
+    if preview.kind == PreviewKind.SERIES and preview.samples:
         channels, steps = preview.shape
         data["series"] = {
             "stride": preview.stride,
@@ -225,7 +226,7 @@ def preview_plots(preview: Any) -> dict[str, Any]:
                 for s in preview.samples
             ],
         }
-    if preview.kind == "text" and preview.text_lengths:
+    if preview.kind == PreviewKind.TEXT and preview.text_lengths:
         data["text"] = {
             "unit": preview.text_unit,
             "groups": [

@@ -24,6 +24,7 @@ from typing import Any
 import jinja2
 
 from archselect._secrets import mask_url
+from archselect.core.kinds import PreviewKind
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
 from archselect.report._data import (
     evidence_rows,
@@ -359,7 +360,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "checks": structure_checks(profile.evidence),
         "preview": preview,
         "image_rows": image_rows(preview)
-        if preview is not None and preview.kind == "image"
+        if preview is not None and preview.kind == PreviewKind.IMAGE
         else [],
         "plots": plots,
         "thin_importances": thin_importances,

@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+from archselect.core.kinds import describe_data
+
 __all__ = ["first_screen", "in_points", "metric_diff", "metric_value"]
 
 #: Between a number and its unit, so "95.0 %" never breaks across lines.
@@ -132,21 +134,7 @@ def cost_ratios(cheap: dict[str, Any], dear: dict[str, Any]) -> list[str]:
 
 
 def _describe_data(profile: Any) -> str:
-    shape = [int(s) for s in profile.input_shape]
-    layout = profile.layout
-    if layout == "image" and len(shape) >= 2:
-        height = shape[-2]
-        article = "an" if str(height).startswith("8") or height in (11, 18) else "a"
-        return f"{article} {height}×{shape[-1]} image"
-    if layout in ("series", "series_padded") and shape:
-        return f"a sequence of {shape[-1]} steps"
-    if layout == "table" and shape:
-        return f"a table of {shape[-1]} features"
-    if layout == "text":
-        return "free text"
-    if layout == "forecast":
-        return "a time series to forecast"
-    return f"{layout} data"
+    return describe_data(profile.layout, tuple(profile.input_shape))
 
 
 def not_searched(plan: Any, profile: Any) -> list[str]:

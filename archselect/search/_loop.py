@@ -14,10 +14,10 @@ from archselect import _signals
 from archselect._budget import Clock, Fidelity, search_window
 from archselect._secrets import mask_url
 from archselect.baselines import BaselineResult
-from archselect.core.kinds import LayoutName
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import SearchResult, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
+from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.search._constants import ATTR_BASELINES, STUDY_NAME, WORKER_ID
@@ -85,7 +85,7 @@ def finish_search(
 ) -> SearchResult:
     """After the last trial: time sequence families at longer lengths (until ``deadline``,
     a ``time.time()`` value); return every trial."""
-    if plan.layout == LayoutName.SERIES:
+    if plugin_for(plan.layout).longer_inputs:
         measure_length_latency(study, prepared, plan, deadline=deadline)
     return collect_result(study, plan)
 
