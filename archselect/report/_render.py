@@ -24,7 +24,7 @@ from typing import Any
 import jinja2
 
 from archselect._secrets import mask_url
-from archselect.core.kinds import PreviewKind
+from archselect.core.kinds import PreviewKind, layout_traits
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
 from archselect.report._data import (
     evidence_rows,
@@ -330,7 +330,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     test_what = "exported model" if rec.final_test_metric is not None else "best trial"
     screen = first_screen(rec, raw_rec, profile, plan, test_what)
     ensemble = ensemble_view(raw_rec, metric)
-    ensemble_screen(screen, ensemble, rec, forecast=plan.layout == "forecast")
+    ensemble_screen(screen, ensemble, rec, forecast=layout_traits(plan.layout).forecast)
     states: dict[str, int] = {}
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1
