@@ -125,6 +125,7 @@ TRIAL_COLUMNS = (
     "completed_unix",
     "threads",
     "sec_per_epoch_row",
+    "cpu_sec_per_epoch_row",
     "seq_len",
     "latency_len1x_ms",
     "latency_len2x_ms",
