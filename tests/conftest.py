@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,19 @@ def _small_data_rules_off(
     setattr_(importlib.import_module("archselect.prepare._splits"), "CV_MAX_ROWS", 0)
     if not ensemble:
         setattr_(importlib.import_module("archselect._refit"), "ENSEMBLE_MAX_ROWS", 0)
+
+
+@contextlib.contextmanager
+def fast_rules() -> Iterator[None]:
+    """The rules :func:`_fast_training` gives each test, for module- and session-scoped
+    fixtures (set up before any test's own fixtures, so outside those rules otherwise)."""
+    import archselect.train as train
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train, "MIN_STEPS", 20)
+        mp.setattr(train, "MIN_PATIENCE_STEPS", 10)
+        _small_data_rules_off(mp.setattr)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -133,8 +147,9 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path)
         undo.append((obj, name, getattr(obj, name)))
         setattr(obj, name, value)
 
-    # the run a user gets on small data, but for its CV trials: a 5-seed final model
-    _small_data_rules_off(setattr_, ensemble=True)
+    # the small-data rules (CV trials, a 5-seed final model) are off, as in most tests;
+    # tests/test_report.py's cross-validated fit checks them end to end
+    _small_data_rules_off(setattr_)
     try:
         args = [str(small_digits_csv), "--trials", "4", "--out", str(out), "--space", str(space)]
         res = CliRunner().invoke(cli, ["fit", *args, "--json"], catch_exceptions=False)

@@ -170,15 +170,22 @@ def test_digits_report_shows_every_section(digits_run: Path) -> None:
 
 @pytest.mark.small_data_rules
 def test_small_data_report_says_its_figures_are_cross_validated(
-    tmp_path: Path, small_digits_csv: Path
+    tmp_path: Path, small_digits_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """300 rows: small data, so the head-to-head says its figures are cross-validated."""
+    import archselect.core.records as records
+
+    monkeypatch.setattr(records, "EXPORTABLE_BASELINES", ())  # a network is exported
     space = Path(__file__).parent / "spaces" / "tiny_shared.toml"
     archselect.fit(
         small_digits_csv, out=tmp_path / "run", trials=1, families=("mlp",), space_files=(space,)
     )
     html = (tmp_path / "run" / "report.html").read_text()
     assert 'id="cv-note"' in html and "4-fold cross-validated" in html
+    # ... and the final model is the mean of several seeds' refits, as the headline says
+    rec = json.loads((tmp_path / "run" / "recommendation.json").read_text())
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["ensemble"] == 5 and "mean of 5 refits" in rec["headline"]
 
 
 def test_digits_report_is_within_the_size_target(digits_run: Path) -> None:

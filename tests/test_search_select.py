@@ -1,3 +1,4 @@
+import dataclasses
 import importlib
 from pathlib import Path
 
@@ -10,14 +11,18 @@ from archselect.prepare import prepare
 from archselect.profile import profile_table
 from archselect.search import SearchResult, best_by_family, mask_url, run_search, storage_url
 from archselect.select import Recommendation, select
+from tests.conftest import FAST_SHARED, fast_rules
 
 
-@pytest.fixture
-def series_setup(series_csv: Path, fast_space: Path):
+@pytest.fixture(scope="module")
+def series_setup(series_csv: Path, tmp_path_factory: pytest.TempPathFactory):
     table = load_table(series_csv)
     prof = profile_table(table)
-    prep = prepare(table, prof)
-    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, space_files=(fast_space,))
+    with fast_rules():
+        prep = prepare(table, prof)
+    space = tmp_path_factory.mktemp("space") / "fast_shared.toml"
+    space.write_text(FAST_SHARED)
+    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, space_files=(space,))
     return prof, prep, plan
 
 
@@ -58,6 +63,10 @@ def test_search_gives_every_family_its_share_and_resumes(series_setup, tmp_path:
         else:
             assert t.seq_len is None and t.latency_len4x_ms is None
     assert SearchResult.from_json(result.to_json()) == result
+    # the study is a plain optuna study
+    study = optuna.load_study(study_name="archselect", storage=url)
+    assert len(study.trials) == len(result.trials)
+    assert all("family" in t.user_attrs for t in study.trials)
     # resuming with the same budget trains nothing new
     again = run_search(prep, plan, storage=url)
     assert [t.number for t in again.trials] == [t.number for t in result.trials]
@@ -82,6 +91,8 @@ def test_failing_trial_is_recorded_and_search_goes_on(
         return real(name, **kw)
 
     monkeypatch.setattr(search, "create_model", flaky)
+    # one trial per family, no references: this test is about the failing trial
+    plan = dataclasses.replace(plan, n_trials=3, share_per_family=1, baselines=())
     result = run_search(prep, plan, storage=storage_url(tmp_path, None))
     failed = [t for t in result.trials if t.state == "FAIL"]
     assert failed and all(t.family == "gru" and "MemoryError" in (t.error or "") for t in failed)
@@ -92,14 +103,6 @@ def test_mask_url_hides_password() -> None:
     assert mask_url("postgresql://user:s3cret@db:5432/x") == "postgresql://user:***@db:5432/x"
     assert "s3cret" not in mask_url("mysql+pymysql://root:s3cret@127.0.0.1/test")
     assert mask_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
-
-
-def test_study_is_a_plain_optuna_study(series_setup, tmp_path: Path) -> None:
-    _, prep, plan = series_setup
-    url = storage_url(tmp_path, None)
-    run_search(prep, plan, storage=url)
-    study = optuna.load_study(study_name="archselect", storage=url)
-    assert all("family" in t.user_attrs for t in study.trials)
 
 
 def _scored_trial(
