@@ -19,6 +19,7 @@ from archselect.core.specs import LayoutSpec
 from archselect.layouts._prepare_rows import (
     check_numeric_features,
     feature_transform,
+    feature_values,
     fit_feature_preprocessing,
     no_split_notes,
 )
@@ -223,6 +224,9 @@ class LayoutPlugin:
             split (text: the vocabulary and the unknown validation tokens).
         grouped: One sample is the rows that share ``id_column`` (long format), so the split
             and the target read one row per id.
+        preview_values: ``preview_values(frame, profile) -> (N, F)``: the raw values of rows
+            laid out like wide columns, for the report's preview of images and series
+            (image files: their decoded pixels, ``(H, W, C)`` per row).
     """
 
     name: str
@@ -247,6 +251,7 @@ class LayoutPlugin:
         no_split_notes
     )
     grouped: bool = False
+    preview_values: Callable[[pd.DataFrame, Profile], np.ndarray] = feature_values
 
     @property
     def forecast(self) -> bool:

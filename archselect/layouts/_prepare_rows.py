@@ -29,6 +29,7 @@ __all__ = [
     "base_preprocessing",
     "check_numeric_features",
     "feature_transform",
+    "feature_values",
     "fit_feature_preprocessing",
     "no_split_notes",
     "with_scaling",
@@ -163,6 +164,16 @@ def feature_transform(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
     x = pre.raw_matrix(frame)
     x = (x - np.asarray(pre.mean)) / np.asarray(pre.std)
     return reshape(x.astype(np.float32), pre.layout, pre.input_shape)
+
+
+def feature_values(frame: pd.DataFrame, profile: Profile) -> np.ndarray:
+    """The feature columns' raw values ``(N, F)`` in file order, non-numbers as NaN (the
+    default ``LayoutPlugin.preview_values``)."""
+    cols = list(profile.feature_columns)
+    if not len(frame):
+        return np.zeros((0, len(cols)))
+    sub = frame[cols].apply(pd.to_numeric, errors="coerce")
+    return sub.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def no_split_notes(pre: Preprocessing, x_train: np.ndarray, x_val: np.ndarray) -> tuple[str, ...]:

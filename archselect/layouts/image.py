@@ -35,6 +35,7 @@ from archselect.layouts._prepare_rows import (
     base_preprocessing,
     check_numeric_features,
     feature_transform,
+    feature_values,
     fit_feature_preprocessing,
     with_scaling,
 )
@@ -295,6 +296,31 @@ def _transform(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
     return feature_transform(pre, frame)
 
 
+def _image_file_matrix(frame: pd.DataFrame, column: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Pixels of the image files named in ``column``, resized to ``shape`` (C, H, W), as rows
+    laid out (H, W, C) like wide pixel columns."""
+    from PIL import Image
+
+    c, h, w = shape
+    mode = "L" if c == 1 else "RGB"
+    out = np.empty((len(frame), h * w * c), dtype=np.float64)
+    base = frame.attrs.get("base_dir")
+    for i, (row, value) in enumerate(frame[column].items()):
+        img = open_image(value, base, row, column).convert(mode)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        out[i] = np.asarray(img, dtype=np.float64).reshape(-1)
+    return out
+
+
+def _preview_values(frame: pd.DataFrame, profile: Profile) -> np.ndarray:
+    """Wide pixels: the columns; image files: their pixels, laid out like wide pixels."""
+    if profile.form == Form.IMAGE_PATHS:
+        (col,) = profile.feature_columns
+        return _image_file_matrix(frame, col, tuple(profile.input_shape))
+    return feature_values(frame, profile)
+
+
 def _check_rows(frame: pd.DataFrame, profile: Profile) -> None:
     """Wide pixels: every cell numeric; image files are checked as they are opened."""
     if profile.form != Form.IMAGE_PATHS:
@@ -317,4 +343,5 @@ LAYOUT = LayoutPlugin(
     fit_preprocessing=_fit_preprocessing,
     transform=_transform,
     check_rows=_check_rows,
+    preview_values=_preview_values,
 )
