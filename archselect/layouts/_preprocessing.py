@@ -2,7 +2,8 @@
 
 It lives with the layouts because each layout builds it (``LayoutPlugin.fit_preprocessing``)
 and turns rows into arrays with it (``LayoutPlugin.transform``); :mod:`archselect.prepare`
-re-exports it. The module imports no layout module, so the base can use it.
+re-exports it. It imports only the layouts' leaf helpers (no layout module, not the base),
+so the base can name it.
 """
 
 from __future__ import annotations
