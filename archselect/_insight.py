@@ -18,11 +18,10 @@ import pandas as pd
 
 from archselect._serde import JsonRecord
 from archselect.core.data import Profile
-from archselect.core.kinds import Form, PreviewKind
+from archselect.core.kinds import PreviewKind
 from archselect.core.recommendation import Recommendation
 from archselect.layouts import plugin_for
 from archselect.load import Table
-from archselect.profile import open_image
 
 __all__ = [
     "DataPreview",
@@ -162,28 +161,6 @@ def _histogram(values: np.ndarray, bins: int = HIST_BINS) -> Histogram | None:
     return Histogram(tuple(_round(e) or 0.0 for e in edges), tuple(int(c) for c in counts))
 
 
-def _feature_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    sub = frame[columns].apply(pd.to_numeric, errors="coerce")
-    return sub.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _image_file_matrix(frame: pd.DataFrame, column: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Pixels of the image files named in ``column``, resized to ``shape`` (C, H, W), as rows
-    laid out (H, W, C) like wide pixel columns."""
-    from PIL import Image
-
-    c, h, w = shape
-    mode = "L" if c == 1 else "RGB"
-    out = np.empty((len(frame), h * w * c), dtype=np.float64)
-    base = frame.attrs.get("base_dir")
-    for i, (row, value) in enumerate(frame[column].items()):
-        img = open_image(value, base, row, column).convert(mode)
-        if img.size != (w, h):
-            img = img.resize((w, h), Image.Resampling.BILINEAR)
-        out[i] = np.asarray(img, dtype=np.float64).reshape(-1)
-    return out
-
-
 def _pick_rows(labels: pd.Series, per_class: int, classes: list[str], seed: int) -> list[int]:
     """Up to ``per_class`` row positions of each class, drawn at random (seeded)."""
     rng = np.random.default_rng(seed)
@@ -215,11 +192,7 @@ def _wide_rows(
     profile: Profile, frame: pd.DataFrame, rows: list[int], labels: list[str]
 ) -> tuple[str, tuple[int, ...], int, tuple[SampleRow, ...]]:
     """Raw values of ``rows`` for an image or series layout, strided to fit the caps."""
-    cols = list(profile.feature_columns)
-    if profile.form == Form.IMAGE_PATHS:
-        x = _image_file_matrix(frame.iloc[rows], cols[0], tuple(profile.input_shape))
-    else:
-        x = _feature_matrix(frame.iloc[rows], cols) if rows else np.zeros((0, len(cols)))
+    x = plugin_for(profile.layout).preview_values(frame.iloc[rows], profile)
     stride, _ = _stride(profile)
     kind = _preview(profile)
     if kind == PreviewKind.IMAGE:

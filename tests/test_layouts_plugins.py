@@ -5,9 +5,11 @@ outside ``archselect/layouts/`` compares layout, form or modality names again.""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from archselect import layouts
@@ -23,8 +25,14 @@ from archselect.core.kinds import (
 from archselect.core.records import BASELINE_NAMES
 from archselect.core.specs import TableSpec
 from archselect.layouts import LayoutPlugin, OnnxInput, onnx_input, plugin_for
+from archselect.layouts._forecast_prep import fit_windows
+from archselect.load import load_table
 from archselect.plan import baselines_for
+from archselect.prepare import Preprocessing, prepare
+from archselect.profile import profile_table
 from archselect.spaces import families_for
+from tests import corpus
+from tests.test_forecast_multiseries import _panel
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archselect"
 #: The forecast references (``baselines._forecast_baseline``), besides BASELINE_NAMES.
@@ -177,3 +185,58 @@ def test_the_name_check_finds_a_comparison(tmp_path: Path) -> None:
     ]
     assert all(NAME_COMPARISON.search(line) for line in lines)
     assert not NAME_COMPARISON.search("if plugin_for(plan.layout).forecast:")
+
+
+# --- preparation: every layout's fit_preprocessing / transform round-trip --------------------
+
+#: A tiny table of each layout and input form (the corpus's generators, cut short): the case's
+#: name is ``layout/form``.
+PREPARE_CASES: dict[str, Callable[[Path], pd.DataFrame | Path]] = {
+    "table/table": lambda tmp: corpus._mixed(tmp).head(60),
+    "image/wide_pixels": lambda tmp: corpus._colour_planar(tmp).head(60),
+    "image/image_paths": lambda tmp: corpus.write_png_folder(tmp / "pngs", n=30, size=8),
+    "series/wide_groups": lambda tmp: corpus._groups(tmp).head(60),
+    "series_padded/long": lambda tmp: corpus.long_frame(30, 5),
+    "text/text": lambda tmp: pd.read_csv(corpus.DATASETS / "movie_reviews_en.csv").head(60),
+    "forecast/dated_series": lambda tmp: pd.read_csv(corpus.DATASETS / "co2_monthly.csv"),
+    "forecast/dated_long": lambda tmp: _panel(),
+}
+
+
+def test_every_layout_has_a_preparation_case() -> None:
+    assert {case.split("/")[0] for case in PREPARE_CASES} == set(LAYOUTS)
+
+
+@pytest.mark.parametrize("case", sorted(PREPARE_CASES))
+def test_fit_preprocessing_and_transform_round_trip(case: str, tmp_path: Path) -> None:
+    """The layout's hooks give what ``prepare`` gives, and its ``transform`` at predict time,
+    from the preprocessing read back from JSON, rebuilds the prepared training arrays."""
+    table = load_table(PREPARE_CASES[case](tmp_path))
+    profile = profile_table(table)
+    assert case == f"{profile.layout}/{profile.form}"
+    plugin = plugin_for(profile.layout)
+    prepared = prepare(table, profile)
+    pre = Preprocessing.from_dict(prepared.preprocessing.to_dict())
+    assert pre == prepared.preprocessing
+    frame = table.frame
+    if plugin.forecast:  # fitted on the whole history; windows of every series in turn
+        fitted, _ = plugin.fit_preprocessing(frame, profile)
+        per_series = [x for _, x in pre.forecast_windows(frame)]
+        np.testing.assert_array_equal(plugin.transform(pre, frame), np.concatenate(per_series))
+        parts = fit_windows(frame, profile).parts  # each series' training windows, in turn
+        assert len(parts) == len(per_series)
+        again = np.concatenate([x[list(p.train)] for x, p in zip(per_series, parts, strict=True)])
+    else:
+        frame = frame[frame[profile.target].notna()]
+        samples = pre.samples(frame)
+        train = samples.iloc[list(prepared.split.train)]
+        if plugin.grouped:  # every row of the training ids
+            assert profile.id_column is not None
+            train = frame[frame[profile.id_column].isin(train[profile.id_column])]
+        fitted, _ = plugin.fit_preprocessing(train, profile)
+        again = plugin.transform(pre, train)
+        assert len(pre.samples(train)) == len(prepared.x_train)
+    assert fitted == prepared.preprocessing
+    assert again.dtype == prepared.x_train.dtype and again.shape == prepared.x_train.shape
+    np.testing.assert_array_equal(again, prepared.x_train)
+    assert again.shape[1:] == tuple(pre.input_shape)

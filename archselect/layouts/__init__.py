@@ -19,7 +19,9 @@ wins. Each step runs only where the user's ``--layout``/``--modality`` allows it
 Adding a layout is one file: a module that defines a ``LayoutPlugin`` and calls
 :func:`register_layout` with the step its detectors go before. The stages after the profile
 ask the plugin (:func:`plugin_for`) for what differs between layouts — its references,
-how its columns become a tensor, its ONNX input — instead of comparing layout names.
+how its columns become a tensor, its ONNX input, its preparation (``fit_preprocessing``
+builds the :class:`~archselect.layouts._preprocessing.Preprocessing` that ``transform``
+replays) — instead of comparing layout names.
 
 Example:
     >>> DETECTION_ORDER[0], DETECTION_ORDER[-1]

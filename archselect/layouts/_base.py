@@ -13,8 +13,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from archselect.core.data import Profile
 from archselect.core.kinds import LayoutTraits, Task
 from archselect.core.specs import LayoutSpec
+from archselect.layouts._prepare_rows import (
+    check_numeric_features,
+    feature_transform,
+    feature_values,
+    fit_feature_preprocessing,
+    no_split_notes,
+)
+from archselect.layouts._preprocessing import Preprocessing
 
 __all__ = [
     "FEATURE_BASELINES",
@@ -203,6 +212,21 @@ class LayoutPlugin:
         masked: Its tensor ends in a 0/1 mask channel (padded sequences).
         longer_inputs: Its networks run on longer inputs of the same columns, so the search
             times them at 2 and 4 times the length.
+        fit_preprocessing: ``fit_preprocessing(train, profile) -> (preprocessing, notes)``:
+            the :class:`Preprocessing` fitted on the training rows (forecasts: on the
+            training steps of the whole history), and notes for the report.
+        transform: ``transform(preprocessing, frame) -> array``: raw rows → model input
+            ``(N, *input_shape)``; training, ``predict`` and the export all call it through
+            :meth:`Preprocessing.transform`.
+        check_rows: ``check_rows(frame, profile)``: refuses bad cells of the rows with a
+            target before the split (default: the first non-numeric numeric feature cell).
+        split_notes: ``split_notes(preprocessing, x_train, x_val)``: notes on the prepared
+            split (text: the vocabulary and the unknown validation tokens).
+        grouped: One sample is the rows that share ``id_column`` (long format), so the split
+            and the target read one row per id.
+        preview_values: ``preview_values(frame, profile) -> (N, F)``: the raw values of rows
+            laid out like wide columns, for the report's preview of images and series
+            (image files: their decoded pixels, ``(H, W, C)`` per row).
     """
 
     name: str
@@ -218,6 +242,16 @@ class LayoutPlugin:
     onnx_inputs: Mapping[str, OnnxInput] = field(default_factory=dict)
     masked: bool = False
     longer_inputs: bool = False
+    fit_preprocessing: Callable[[pd.DataFrame, Profile], tuple[Preprocessing, list[str]]] = (
+        fit_feature_preprocessing
+    )
+    transform: Callable[[Preprocessing, pd.DataFrame], np.ndarray] = feature_transform
+    check_rows: Callable[[pd.DataFrame, Profile], None] = check_numeric_features
+    split_notes: Callable[[Preprocessing, np.ndarray, np.ndarray], tuple[str, ...]] = (
+        no_split_notes
+    )
+    grouped: bool = False
+    preview_values: Callable[[pd.DataFrame, Profile], np.ndarray] = feature_values
 
     @property
     def forecast(self) -> bool:

@@ -67,6 +67,8 @@ MAX_CATEGORIES = 50
 #: Refuse a feature column with a larger fraction of missing or non-finite values (fewer are
 #: imputed with the training median, with a note).
 MAX_MISSING_FRACTION = 0.5
+#: Standard deviations below this are treated as constant (scale 1).
+MIN_STD = 1e-8
 #: A text column whose non-empty values parse as numbers in at least this fraction of rows
 #: is a numeric column with typos: it is refused, naming the first bad cell.
 NUMERIC_TEXT_FRACTION = 0.9

@@ -17,6 +17,7 @@ import pandas as pd
 from archselect._errors import DataError, UsageError
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality, Task
 from archselect.core.specs import ForecastSpec
+from archselect.layouts import _forecast_prep
 from archselect.layouts._base import (
     Decision,
     DetectContext,
@@ -55,6 +56,7 @@ from archselect.layouts._forecast_windows import (
     window_targets,
     windows,
 )
+from archselect.layouts._prepare_rows import no_check
 
 __all__ = [
     "FORECAST_THRESHOLDS",
@@ -371,4 +373,7 @@ LAYOUT = LayoutPlugin(
     traits=LAYOUT_TRAITS[LayoutName.FORECAST],
     baselines=_baselines,
     options=("--id-col", "--time-col"),
+    fit_preprocessing=_forecast_prep.fit_preprocessing,
+    transform=_forecast_prep.transform,
+    check_rows=no_check,
 )

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError, UsageError
+from archselect.core.data import Profile
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import ImageSpec
 from archselect.layouts._base import (
@@ -30,6 +31,15 @@ from archselect.layouts._constants import (
     MAX_IMAGE_SIDE,
     N_COLOUR_CHANNELS,
 )
+from archselect.layouts._prepare_rows import (
+    base_preprocessing,
+    check_numeric_features,
+    feature_transform,
+    feature_values,
+    fit_feature_preprocessing,
+    with_scaling,
+)
+from archselect.layouts._preprocessing import Preprocessing
 from archselect.layouts._structure import _colour_name_order, _image_sides
 from archselect.layouts._wide import _decide_wide
 
@@ -237,6 +247,86 @@ def _pixel_order(input_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (h, w, c)
 
 
+# --- preparation ---------------------------------------------------------------------------
+
+
+def _image_tensor(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
+    """Image files → (N, C, H, W), resized, standardised per channel."""
+    from PIL import Image
+
+    (col,) = pre.feature_columns
+    c, h, w = pre.input_shape
+    if col not in frame.columns:
+        raise DataError(
+            f"The data lacks the image column {col!r} the model was trained on; "
+            "pass rows with that column."
+        )
+    base = frame.attrs.get("base_dir")
+    out = np.empty((len(frame), c, h, w), dtype=np.float32)
+    mode = "L" if c == 1 else "RGB"
+    for i, (row, value) in enumerate(frame[col].items()):
+        img = open_image(value, base, row, col).convert(mode)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        arr = np.asarray(img, dtype=np.float32)
+        out[i] = arr[None] if c == 1 else arr.transpose(2, 0, 1)
+    mean = np.asarray(pre.mean, dtype=np.float32).reshape(-1, 1, 1)
+    std = np.asarray(pre.std, dtype=np.float32).reshape(-1, 1, 1)
+    if len(pre.mean):
+        out -= mean
+        out /= std
+    return out
+
+
+def _fit_preprocessing(train: pd.DataFrame, profile: Profile) -> tuple[Preprocessing, list[str]]:
+    """Wide pixels: as a table, scaled per channel; image files: one mean/std per channel of
+    the decoded (resized) training images."""
+    if profile.form != Form.IMAGE_PATHS:
+        return fit_feature_preprocessing(train, profile)
+    pre = base_preprocessing(profile, np.zeros(0), {})
+    images = _image_tensor(pre, train)  # raw pixel values: no scaling fitted yet
+    mean, std = images.mean(axis=(0, 2, 3)), images.std(axis=(0, 2, 3))
+    return with_scaling(profile, pre, train, mean, std), []
+
+
+def _transform(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
+    """Wide pixels: as a table, reshaped to ``(N, C, H, W)``; image files: decoded."""
+    if pre.form == Form.IMAGE_PATHS:
+        return _image_tensor(pre, frame)
+    return feature_transform(pre, frame)
+
+
+def _image_file_matrix(frame: pd.DataFrame, column: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Pixels of the image files named in ``column``, resized to ``shape`` (C, H, W), as rows
+    laid out (H, W, C) like wide pixel columns."""
+    from PIL import Image
+
+    c, h, w = shape
+    mode = "L" if c == 1 else "RGB"
+    out = np.empty((len(frame), h * w * c), dtype=np.float64)
+    base = frame.attrs.get("base_dir")
+    for i, (row, value) in enumerate(frame[column].items()):
+        img = open_image(value, base, row, column).convert(mode)
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        out[i] = np.asarray(img, dtype=np.float64).reshape(-1)
+    return out
+
+
+def _preview_values(frame: pd.DataFrame, profile: Profile) -> np.ndarray:
+    """Wide pixels: the columns; image files: their pixels, laid out like wide pixels."""
+    if profile.form == Form.IMAGE_PATHS:
+        (col,) = profile.feature_columns
+        return _image_file_matrix(frame, col, tuple(profile.input_shape))
+    return feature_values(frame, profile)
+
+
+def _check_rows(frame: pd.DataFrame, profile: Profile) -> None:
+    """Wide pixels: every cell numeric; image files are checked as they are opened."""
+    if profile.form != Form.IMAGE_PATHS:
+        check_numeric_features(frame, profile)
+
+
 #: The image layout (wide pixels found from structure come from the ``wide`` detector).
 LAYOUT = LayoutPlugin(
     name=LayoutName.IMAGE,
@@ -250,4 +340,8 @@ LAYOUT = LayoutPlugin(
     options=("--shape",),
     columns=ColumnOrder(_pixel_order, axes=(2, 0, 1), channel=2),  # fed as (C, H, W)
     onnx_inputs={Form.WIDE_PIXELS: OnnxInput.COLUMNS, Form.IMAGE_PATHS: OnnxInput.IMAGES},
+    fit_preprocessing=_fit_preprocessing,
+    transform=_transform,
+    check_rows=_check_rows,
+    preview_values=_preview_values,
 )

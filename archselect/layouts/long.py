@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
@@ -24,6 +25,8 @@ from archselect.layouts._long_find import (
     looks_like_id_name,
     order_values,
 )
+from archselect.layouts._prepare_rows import no_check
+from archselect.layouts._preprocessing import Preprocessing
 
 __all__ = [
     "ID_NAMES",
@@ -151,7 +154,64 @@ def _detect(ctx: DetectContext) -> Decision | None:
     )
 
 
-#: The long-format layout.
+# --- preparation ---------------------------------------------------------------------------
+
+
+def _transform(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
+    """Long rows → (N, T, C+1): per-id sequences, post-padded with zeros, mask last.
+
+    Convention (layout ``series_padded``): one sample is T steps of C standardised
+    values followed by a 0/1 channel, 1 on real steps and 0 on padding; real steps come
+    first. Sequences longer than T keep their first T steps. Recurrent models pack the
+    real steps by the mask; cnn1d and mlp read the mask as one more channel.
+    """
+    ids, steps, x = _long_arrays(pre, frame)
+    t_max, width = pre.input_shape
+    n = int(ids.max()) + 1 if len(ids) else 0
+    out = np.zeros((n, t_max, width), dtype=np.float32)
+    keep = steps < t_max
+    if len(pre.mean):
+        x = (x - np.asarray(pre.mean)) / np.asarray(pre.std)
+    x = np.where(np.isfinite(x), x, 0.0)  # missing values: the (standardised) mean
+    out[ids[keep], steps[keep], :-1] = x[keep]
+    out[ids[keep], steps[keep], -1] = 1.0
+    return out
+
+
+def _long_arrays(
+    pre: Preprocessing, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Long rows → (sample index per row, step within its sample, raw values (rows, C)).
+
+    Samples are numbered by first appearance of their id; steps follow the time column
+    (file order when there is none, or for ties).
+    """
+    assert pre.id_column is not None
+    for col in (pre.id_column, pre.time_column):
+        if col is not None and col not in frame.columns:
+            raise DataError(
+                f"The data lacks the column {col!r} that long format needs; pass rows with "
+                "the id, time and value columns of training."
+            )
+    codes, _ = pd.factorize(frame[pre.id_column], sort=False)
+    if pre.time_column is not None:
+        order = order_values(frame[pre.time_column])
+        rank = pd.Series(order.to_numpy()).rank(method="first").to_numpy()
+        idx = np.lexsort((np.arange(len(frame)), rank, codes))
+    else:
+        idx = np.lexsort((np.arange(len(frame)), codes))
+    sorted_codes = codes[idx]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    counts = np.diff(np.r_[starts, len(idx)])
+    steps_sorted = np.arange(len(idx)) - np.repeat(starts, counts)
+    steps = np.empty(len(idx), dtype=np.int64)
+    steps[idx] = steps_sorted
+    x = pre.raw_matrix(frame)
+    return codes, steps, x
+
+
+#: The long-format layout: fitted like a table (one scale per value column, over all steps),
+#: one sample per id (``grouped``), its cells checked as they are read.
 LAYOUT = LayoutPlugin(
     name=LayoutName.SERIES_PADDED,
     modality=Modality.SEQUENTIAL,
@@ -162,4 +222,7 @@ LAYOUT = LayoutPlugin(
     options=("--id-col", "--time-col"),
     onnx_inputs={Form.LONG: OnnxInput.PADDED},
     masked=True,
+    transform=_transform,
+    check_rows=no_check,
+    grouped=True,
 )

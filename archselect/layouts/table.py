@@ -96,6 +96,7 @@ def _detect(ctx: DetectContext) -> Decision:
     long_ev = ctx.evidence.get("long", {})
     if long_ev.get("ambiguity") and long_ev.get("ambiguous") and ctx.want is None:
         result.confidence = min(result.confidence, LONG_AMBIGUOUS_CONFIDENCE)
+        ctx.notes.append(long_ev["ambiguity"])  # long format was close: say why a table
     return result
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import UsageError
+from archselect._errors import DataError, UsageError
+from archselect.core.data import Profile
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import TextSpec
 from archselect.layouts import _text_tokens as _text
@@ -19,6 +20,8 @@ from archselect.layouts._base import (
     LayoutPlugin,
     SequenceOptions,
 )
+from archselect.layouts._prepare_rows import label_type, no_check
+from archselect.layouts._preprocessing import Preprocessing
 from archselect.layouts._text_tokens import (
     LENGTH_PERCENTILE,
     MAX_LENGTH,
@@ -125,7 +128,56 @@ def _baselines(task: str) -> tuple[str, ...]:
     return TEXT_BASELINES
 
 
-#: The text layout.
+# --- preparation ---------------------------------------------------------------------------
+
+
+def _fit_preprocessing(train: pd.DataFrame, profile: Profile) -> tuple[Preprocessing, list[str]]:
+    """The vocabulary, fitted on the training texts only (its note comes with the split)."""
+    spec = profile.spec
+    if not isinstance(spec, TextSpec):
+        raise UsageError(
+            f"The profile's spec is {type(spec).__name__}, not text; profile the data again "
+            "with this version of archselect."
+        )
+    col = spec.column
+    encoding = fit_text_encoding(col, list(train[col]), spec.tokenizer, spec.max_length)
+    pre = Preprocessing(
+        layout=profile.layout,
+        task=profile.task,
+        target=profile.target,
+        feature_columns=profile.feature_columns,
+        input_shape=(encoding.max_length,),
+        impute=(),
+        classes=profile.classes,
+        label_type=label_type(train[profile.target]),
+        text=encoding,
+    )
+    return pre, []
+
+
+def _transform(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
+    """Texts → int64 token ids ``(N, T)``."""
+    assert pre.text is not None
+    if pre.text.column not in frame.columns:
+        raise DataError(
+            f"The data lacks the text column {pre.text.column!r} the model was "
+            "trained on; pass rows with that column."
+        )
+    return pre.text.encode(list(frame[pre.text.column]))
+
+
+def _split_notes(pre: Preprocessing, x_train: np.ndarray, x_val: np.ndarray) -> tuple[str, ...]:
+    """The vocabulary's size and how many validation tokens it does not know."""
+    assert pre.text is not None
+    encoding = pre.text
+    oov = float(np.mean(x_val == OOV) / max(1e-9, np.mean(x_val != PAD)))
+    return (
+        f"vocabulary of {encoding.vocab_size - 2} {encoding.tokenizer} tokens fitted on "
+        f"{len(x_train)} training texts; {oov:.1%} of validation tokens are unknown",
+    )
+
+
+#: The text layout: the free-text column's tokens (no other column feeds the model).
 LAYOUT = LayoutPlugin(
     name=LayoutName.TEXT,
     modality=Modality.SEQUENTIAL,
@@ -134,4 +186,8 @@ LAYOUT = LayoutPlugin(
     detectors=(Detector("text", _detect_text),),
     traits=LAYOUT_TRAITS[LayoutName.TEXT],
     baselines=_baselines,
+    fit_preprocessing=_fit_preprocessing,
+    transform=_transform,
+    check_rows=no_check,
+    split_notes=_split_notes,
 )

@@ -1,12 +1,15 @@
 """Stage 3 — prepare: split the rows and fit the preprocessing on the training split only.
 
-The package splits the stage by concern: ``_constants``, ``_preprocessing`` (the fitted
-preprocessing ``predict`` replays), ``_splits`` (splits, folds, the Prepared tensors), ``_main``
-(:func:`prepare` for tables, images, series and text) and ``_forecasting`` (windows).
+The package keeps what every layout shares: ``_constants``, ``_splits`` (splits, folds, the
+Prepared tensors), ``_main`` (:func:`prepare`: the samples with a target, the split, and the
+layout's ``fit_preprocessing``/``transform`` asked of its plugin) and ``_forecasting``
+(windows split in time). The fitted :class:`Preprocessing` that ``predict`` replays is built
+by the layouts (:mod:`archselect.layouts._preprocessing`) and re-exported here.
 """
 
 from __future__ import annotations
 
+from archselect.layouts._preprocessing import Preprocessing, reshape
 from archselect.prepare._constants import (
     CV_FOLDS,
     CV_MAX_ROWS,
@@ -16,7 +19,6 @@ from archselect.prepare._constants import (
     VAL_FRACTION,
 )
 from archselect.prepare._main import fit_preprocessing, prepare
-from archselect.prepare._preprocessing import Preprocessing, reshape
 from archselect.prepare._splits import Fold, PlotSeries, Prepared, Split, cross_folds, out_of_fold
 
 #: The stage's API (the first group) and its named constants, kept importable here.

@@ -2,69 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from archselect._errors import DataError, UsageError
-from archselect.core.specs import ForecastSpec
 from archselect.layouts import forecast as _forecast
-from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
+from archselect.layouts._forecast_prep import SeriesSplit, WindowFit, fit_windows
 from archselect.load import Table
-from archselect.prepare._constants import MIN_STD
-from archselect.prepare._preprocessing import Preprocessing
 from archselect.prepare._splits import PlotSeries, Prepared, Split
-from archselect.profile import (
-    Profile,
-)
-
-
-def _forecast_preprocessing(
-    profile: Profile, spec: ForecastWindowing, fit_part: np.ndarray, mase_scale: float
-) -> Preprocessing:
-    """Forecast preprocessing: scaling fitted on the training steps ``fit_part`` (T, C)."""
-    mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
-    std = np.where(std > MIN_STD, std, 1.0)
-    return Preprocessing(
-        layout=profile.layout,
-        task="regression",
-        target=profile.target,
-        feature_columns=profile.feature_columns,
-        input_shape=(spec.window, len(profile.feature_columns)),
-        impute=(),
-        mean=tuple(map(float, mean)),
-        std=tuple(map(float, std)),
-        target_mean=float(mean[0]),
-        target_std=float(std[0]),
-        forecast=ForecastWindowing(**{**spec.__dict__, "mase_scale": mase_scale}),
-    )
-
-
-def _forecast_spec(profile: Profile) -> ForecastSpec:
-    """The profile's forecast spec (a profile of another layout is a programming error)."""
-    if not isinstance(profile.spec, ForecastSpec):
-        raise UsageError(
-            f"The profile's spec is {type(profile.spec).__name__}, not a forecast; profile "
-            "the data again with this version of archselect."
-        )
-    return profile.spec
+from archselect.profile import Profile
 
 
 def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     """Sliding windows over the time-sorted series; validation and test are the latest."""
-    fc = _forecast_spec(profile)
-    if fc.id_column is not None:
-        return _prepare_panel_forecast(table, profile, seed)
-    window, horizon, season = fc.window, fc.horizon, fc.season
-    spec = ForecastWindowing(fc.time_column, fc.frequency, window, horizon, season)
-    grid, values, _ = spec.series(table.frame, profile.feature_columns)
-    train_w, val_w, test_w, val_start, _ = _forecast.time_ordered_split(
-        len(values), window, horizon
-    )
-    fit_part = values[:val_start]  # scaling and the MASE scale see training steps only
-    pre = _forecast_preprocessing(
-        profile, spec, fit_part, _forecast.mase_scale(fit_part[:, 0], season)
-    )
+    fit = fit_windows(table.frame, profile)  # the forecast layout's split in time and fit
+    pre = fit.preprocessing
+    assert pre.forecast is not None
+    if pre.forecast.id_column is not None:
+        return _prepare_panel_forecast(seed, fit)
+    (only,) = fit.parts
+    window, horizon = pre.forecast.window, pre.forecast.horizon
+    grid, values = only.grid.grid, only.grid.values
+    train_w, val_w, test_w, val_start = only.train, only.val, only.test, only.val_start
     mean, std = np.asarray(pre.mean), np.asarray(pre.std)
     x_all = pre.transform(table.frame)
     z = ((values[:, 0] - mean[0]) / std[0]).astype(np.float32)
@@ -94,32 +51,7 @@ def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     )
 
 
-@dataclass(frozen=True)
-class _SeriesSplit:
-    """One series of a panel: its grid, values and window indices of each split."""
-
-    grid: SeriesGrid
-    train: tuple[int, ...]
-    val: tuple[int, ...]
-    test: tuple[int, ...]
-    val_start: int
-
-
-def _panel_splits(series: list[SeriesGrid], window: int, horizon: int) -> list[_SeriesSplit]:
-    """Each usable series' time-ordered split (same fractions as one series)."""
-    out = []
-    for s in series:
-        try:
-            train, val, test, val_start, _ = _forecast.time_ordered_split(
-                len(s.values), window, horizon
-            )
-        except DataError:
-            continue  # too short: left out, as the profile's notes say
-        out.append(_SeriesSplit(s, train, val, test, val_start))
-    return out
-
-
-def _plot_series(parts: list[_SeriesSplit], window: int) -> tuple[int, PlotSeries]:
+def _plot_series(parts: list[SeriesSplit], window: int) -> tuple[int, PlotSeries]:
     """The series with most test windows (the first on ties) and where its windows lie."""
     best = max(range(len(parts)), key=lambda i: (len(parts[i].test), -i))
     start = sum(len(p.test) for p in parts[:best])
@@ -136,27 +68,16 @@ def _plot_series(parts: list[_SeriesSplit], window: int) -> tuple[int, PlotSerie
     return best, plot
 
 
-def _prepare_panel_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
+def _prepare_panel_forecast(seed: int, fit: WindowFit) -> Prepared:
     """Several series: windows per series, concatenated; each series split in time.
 
     Validation and test are each series' latest periods (same fractions as one series);
     scaling is fitted on the training steps of every series together, and the MASE scale
     pools their in-sample seasonal naive errors (:func:`_forecast.panel_mase_scale`).
     """
-    fc = _forecast_spec(profile)
-    window, horizon, season = fc.window, fc.horizon, fc.season
-    spec = ForecastWindowing(
-        fc.time_column, fc.frequency, window, horizon, season, id_column=fc.id_column
-    )
-    parts = _panel_splits(spec.panel(table.frame, profile.feature_columns), window, horizon)
-    if not parts:
-        raise DataError(
-            f"No series of {spec.id_column!r} is long enough for window {window} and horizon "
-            f"{horizon}; give longer series or smaller --window/--horizon."
-        )
-    fit_part = np.concatenate([p.grid.values[: p.val_start] for p in parts])
-    scale = _forecast.panel_mase_scale([p.grid.values[: p.val_start, 0] for p in parts], season)
-    pre = _forecast_preprocessing(profile, spec, fit_part, scale)
+    pre, parts = fit.preprocessing, fit.parts
+    assert pre.forecast is not None
+    window, horizon = pre.forecast.window, pre.forecast.horizon
     mean, std = np.asarray(pre.mean), np.asarray(pre.std)
     xs: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     ys: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}

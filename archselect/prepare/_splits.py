@@ -13,8 +13,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from archselect._errors import DataError
 from archselect._serde import JsonRecord
+from archselect.layouts._preprocessing import Preprocessing, _label_str
 from archselect.prepare._constants import CV_FOLDS, CV_MAX_ROWS, TEST_FRACTION, VAL_FRACTION
-from archselect.prepare._preprocessing import Preprocessing, _label_str
 from archselect.profile import (
     MIN_ROWS,
 )

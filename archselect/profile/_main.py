@@ -10,7 +10,7 @@ import pandas as pd
 from archselect import layouts
 from archselect._errors import DataError, UsageError
 from archselect.core.data import Profile
-from archselect.core.kinds import Form, Modality, Task
+from archselect.core.kinds import Task
 from archselect.layouts import long as long_layout
 from archselect.layouts._base import DetectContext
 from archselect.layouts._constants import MIN_ROWS, MODALITIES, THRESHOLDS
@@ -149,12 +149,9 @@ def profile_table(
         dropped_ids = [c for c in dropped_ids if c != result.time_column]
         task = task or Task.REGRESSION
         n_missing = 0
-    ambiguity = evidence.get("long", {}).get("ambiguity")
-    if ambiguity and result.modality == Modality.TABULAR and want is None:
-        notes.append(ambiguity)
 
     # target rows (samples): one per row, or one per id in long format
-    if result.form == Form.LONG:
+    if known[result.layout].grouped:
         assert result.id_column is not None
         y = (
             frame[[result.id_column, target_col]]

@@ -1,24 +1,27 @@
-"""The fitted preprocessing (what ``predict`` replays) and the array helpers it uses."""
+"""The fitted preprocessing (what ``predict`` replays) and the array helpers it uses.
+
+It lives with the layouts because each layout builds it (``LayoutPlugin.fit_preprocessing``)
+and turns rows into arrays with it (``LayoutPlugin.transform``); :mod:`archselect.prepare`
+re-exports it. It imports only the layouts' leaf helpers (no layout module, not the base),
+so the base can name it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from archselect._errors import DataError
 from archselect._serde import JsonRecord
-from archselect.core.kinds import Form
-from archselect.layouts import forecast as _forecast
-from archselect.layouts import plugin_for
-from archselect.layouts.forecast import ForecastWindowing, SeriesGrid
-from archselect.layouts.text import TextEncoding
-from archselect.profile import (
-    open_image,
-    order_values,
-)
+from archselect.layouts._forecast_time import SeriesGrid, series_label
+from archselect.layouts._forecast_windows import ForecastWindowing, windows
+from archselect.layouts._text_tokens import TextEncoding
+
+if TYPE_CHECKING:
+    from archselect.layouts._base import LayoutPlugin
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,10 @@ class Preprocessing(JsonRecord):
         return np.concatenate(parts, axis=1) if len(parts) > 1 else x
 
     def samples(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One row per model sample, in ``transform``'s order: the rows themselves, or in
-        long format the first row of each id (ids in order of first appearance)."""
-        if self.form == Form.LONG:
+        """One row per model sample, in ``transform``'s order: the rows themselves, or where
+        the layout groups rows into samples (long format) the first row of each id (ids in
+        order of first appearance)."""
+        if _plugin(self.layout).grouped:
             assert self.id_column is not None
             return frame.drop_duplicates(self.id_column)
         return frame
@@ -94,29 +98,14 @@ class Preprocessing(JsonRecord):
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw rows → float32 model input of shape ``(N, *input_shape)``.
 
-        The one path from a DataFrame to tensors (training, ``predict`` and the export).
-        Image files resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``).
-        Text: int64 token ids ``(N, T)``. Forecast: every input window ``(N, W, C)`` of the
+        The one path from a DataFrame to tensors (training, ``predict`` and the export); the
+        layout's :attr:`~archselect.layouts.LayoutPlugin.transform` does the work. Image files
+        resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``). Text: int64
+        token ids ``(N, T)``. Forecast: every input window ``(N, W, C)`` of the
         (regularised, time-sorted) history, the last one last; with several series, each
         series' windows in turn (series in order of first appearance).
         """
-        if self.text is not None:
-            if self.text.column not in frame.columns:
-                raise DataError(
-                    f"The data lacks the text column {self.text.column!r} the model was "
-                    "trained on; pass rows with that column."
-                )
-            return self.text.encode(list(frame[self.text.column]))
-        if self.forecast is not None:
-            parts = [x for _, x in self.forecast_windows(frame)]
-            return parts[0] if len(parts) == 1 else np.concatenate(parts)
-        if self.form == Form.LONG:
-            return self._long_tensor(frame)
-        if self.form == Form.IMAGE_PATHS:
-            return self._image_tensor(frame)
-        x = self.raw_matrix(frame)
-        x = (x - np.asarray(self.mean)) / np.asarray(self.std)
-        return reshape(x.astype(np.float32), self.layout, self.input_shape)
+        return _plugin(self.layout).transform(self, frame)
 
     def forecast_windows(self, frame: pd.DataFrame) -> list[tuple[SeriesGrid, np.ndarray]]:
         """Every series of the history with its standardised input windows ``(N, W, C)``.
@@ -132,61 +121,14 @@ class Preprocessing(JsonRecord):
                 which = (
                     "The history"
                     if s.series_id is None
-                    else f"Series {_forecast.series_label(s.series_id)!r} of the history"
+                    else f"Series {series_label(s.series_id)!r} of the history"
                 )
                 raise DataError(
                     f"{which} has {len(s.values)} time steps; the model reads the last "
                     f"{window}, so pass at least that many rows."
                 )
             z = (s.values - np.asarray(self.mean)) / np.asarray(self.std)
-            out.append((s, _forecast.windows(z.astype(np.float32), window)))
-        return out
-
-    def _image_tensor(self, frame: pd.DataFrame) -> np.ndarray:
-        """Image files → (N, C, H, W), resized, standardised per channel."""
-        from PIL import Image
-
-        (col,) = self.feature_columns
-        c, h, w = self.input_shape
-        if col not in frame.columns:
-            raise DataError(
-                f"The data lacks the image column {col!r} the model was trained on; "
-                "pass rows with that column."
-            )
-        base = frame.attrs.get("base_dir")
-        out = np.empty((len(frame), c, h, w), dtype=np.float32)
-        mode = "L" if c == 1 else "RGB"
-        for i, (row, value) in enumerate(frame[col].items()):
-            img = open_image(value, base, row, col).convert(mode)
-            if img.size != (w, h):
-                img = img.resize((w, h), Image.Resampling.BILINEAR)
-            arr = np.asarray(img, dtype=np.float32)
-            out[i] = arr[None] if c == 1 else arr.transpose(2, 0, 1)
-        mean = np.asarray(self.mean, dtype=np.float32).reshape(-1, 1, 1)
-        std = np.asarray(self.std, dtype=np.float32).reshape(-1, 1, 1)
-        if len(self.mean):
-            out -= mean
-            out /= std
-        return out
-
-    def _long_tensor(self, frame: pd.DataFrame) -> np.ndarray:
-        """Long rows → (N, T, C+1): per-id sequences, post-padded with zeros, mask last.
-
-        Convention (layout ``series_padded``): one sample is T steps of C standardised
-        values followed by a 0/1 channel, 1 on real steps and 0 on padding; real steps come
-        first. Sequences longer than T keep their first T steps. Recurrent models pack the
-        real steps by the mask; cnn1d and mlp read the mask as one more channel.
-        """
-        ids, steps, x = _long_arrays(self, frame)
-        t_max, width = self.input_shape
-        n = int(ids.max()) + 1 if len(ids) else 0
-        out = np.zeros((n, t_max, width), dtype=np.float32)
-        keep = steps < t_max
-        if len(self.mean):
-            x = (x - np.asarray(self.mean)) / np.asarray(self.std)
-        x = np.where(np.isfinite(x), x, 0.0)  # missing values: the (standardised) mean
-        out[ids[keep], steps[keep], :-1] = x[keep]
-        out[ids[keep], steps[keep], -1] = 1.0
+            out.append((s, windows(z.astype(np.float32), window)))
         return out
 
     def encode_target(self, y: pd.Series) -> np.ndarray:
@@ -218,38 +160,6 @@ class Preprocessing(JsonRecord):
         return out.reshape(len(out), -1)[:, 0] * self.target_std + self.target_mean
 
 
-def _long_arrays(
-    pre: Preprocessing, frame: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Long rows → (sample index per row, step within its sample, raw values (rows, C)).
-
-    Samples are numbered by first appearance of their id; steps follow the time column
-    (file order when there is none, or for ties).
-    """
-    assert pre.id_column is not None
-    for col in (pre.id_column, pre.time_column):
-        if col is not None and col not in frame.columns:
-            raise DataError(
-                f"The data lacks the column {col!r} that long format needs; pass rows with "
-                "the id, time and value columns of training."
-            )
-    codes, _ = pd.factorize(frame[pre.id_column], sort=False)
-    if pre.time_column is not None:
-        order = order_values(frame[pre.time_column])
-        rank = pd.Series(order.to_numpy()).rank(method="first").to_numpy()
-        idx = np.lexsort((np.arange(len(frame)), rank, codes))
-    else:
-        idx = np.lexsort((np.arange(len(frame)), codes))
-    sorted_codes = codes[idx]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
-    counts = np.diff(np.r_[starts, len(idx)])
-    steps_sorted = np.arange(len(idx)) - np.repeat(starts, counts)
-    steps = np.empty(len(idx), dtype=np.int64)
-    steps[idx] = steps_sorted
-    x = pre.raw_matrix(frame)
-    return codes, steps, x
-
-
 def _label_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -266,7 +176,7 @@ def _is_int_like(values: pd.Series) -> bool:
 def reshape(x: np.ndarray, layout: str, input_shape: tuple[int, ...]) -> np.ndarray:
     """Flat (N, F) features → the layout's tensor shape (the layout's column order:
     :attr:`archselect.layouts.LayoutPlugin.columns`)."""
-    return plugin_for(layout).to_tensor(x, tuple(input_shape))
+    return _plugin(layout).to_tensor(x, tuple(input_shape))
 
 
 def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -293,3 +203,10 @@ def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
             )
         out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
+
+
+def _plugin(layout: str) -> LayoutPlugin:
+    """The layout's plugin (imported here, when the registry is complete)."""
+    from archselect.layouts import plugin_for
+
+    return plugin_for(layout)
