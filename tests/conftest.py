@@ -184,3 +184,26 @@ def tabular_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "tab.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+#: Tests that run for tens of seconds (processes started, whole fits): scheduled first, so
+#: that pytest-xdist's workers do not end the run with one of them while the other idles.
+LONG_FIRST = (
+    "tests/test_signals.py",
+    "tests/test_scale.py",
+    "tests/test_search_select.py::test_search_gives_every_family_its_share_and_resumes",
+    "tests/test_reproducible.py",
+    "tests/test_budget.py",
+    "tests/test_trial_faults.py",
+    "tests/test_startup.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first (a stable sort: the same order in every xdist worker)."""
+
+    def rank(item: pytest.Item) -> int:
+        node = item.nodeid
+        return next((i for i, p in enumerate(LONG_FIRST) if node.startswith(p)), len(LONG_FIRST))
+
+    items.sort(key=rank)
