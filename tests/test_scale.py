@@ -214,6 +214,7 @@ def mysql_url() -> Iterator[str]:
 # --- tests ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # `make test-slow`; PostgreSQL storage stays in the default run (test_security)
 @pytest.mark.db
 def test_three_local_worker_processes_on_postgresql_run_exactly_the_budget(
     tiny: dict[str, Path], pg_url: str, tmp_path: Path
