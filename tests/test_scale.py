@@ -340,7 +340,12 @@ def test_four_local_processes_share_the_default_sqlite_storage(
 
 @pytest.mark.parametrize(
     ("signum", "code"),
-    [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+    # both with `make test-slow`; the default run stops fits at three moments in
+    # tests/test_signals.py, with the same checks on the stopped trial and the rerun
+    [
+        pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow),
+        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+    ],
 )
 def test_signal_stops_gracefully_and_rerun_resumes(
     tiny: dict[str, Path], tmp_path: Path, signum: int, code: int

@@ -185,6 +185,11 @@ def test_a_fit_stopped_at_any_moment_exits_130_or_143_and_resumes(
             )
             states = {t.state.name for t in study.get_trials(deepcopy=False)}
             assert "RUNNING" not in states, (delay, states)
+            # a trial the signal stopped is failed with the signal's name, nothing else
+            failed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL"]
+            assert all(
+                t.user_attrs.get("error", "").startswith("interrupted by SIG") for t in failed
+            ), [t.user_attrs.get("error") for t in failed]
         if proc.returncode != 0 and (out / "trials.csv").exists():
             assert (out / "report.html").exists(), delay  # written from what finished
     assert any(c in (130, 143) for c in codes)
