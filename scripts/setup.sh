@@ -5,9 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 # pip's notes about unused local index folders are noise here; real errors still show.
-# --no-compile: no .pyc for every file of every package at install (torch alone has
-# thousands); Python compiles what is imported, on first import.
-quiet_pip() { python -m pip "$1" --no-compile --disable-pip-version-check "${@:2}" 2> >(grep -v "WARNING: Location" >&2); }
+quiet_pip() { python -m pip "$@" 2> >(grep -v "WARNING: Location" >&2); }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 . .venv/bin/activate
 if ! python -c "import torch" 2>/dev/null; then
