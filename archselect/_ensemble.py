@@ -39,6 +39,7 @@ from archselect.core.ensemble_selection import (
     row_scores,
     stored_rows,
 )
+from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult, TrialRecord
 
@@ -139,14 +140,6 @@ def _pool(result: SearchResult, labels: EnsembleLabels, task: str) -> list[Membe
     return [m for m in members if m.val.shape == (rows, cols)]
 
 
-def _metric(scores: np.ndarray, task: str, target_std: float) -> float:
-    """The metric from per-row scores (:func:`row_scores`): accuracy, or RMSE in target
-    units."""
-    if task == "classification":
-        return float(scores.mean())
-    return float(np.sqrt(max(0.0, -float(scores.mean()))) * target_std)
-
-
 def _targets(y: np.ndarray, task: str) -> np.ndarray:
     return y.astype(np.int64) if task == "classification" else y.astype(np.float64)
 
@@ -171,7 +164,7 @@ def _test_pair(
     out = blend([t[:rows] for t in tests if t is not None], weights)
 
     def metric(outputs: np.ndarray) -> float:
-        return _metric(row_scores(outputs, y, task), task, labels.target_std)
+        return score(task, outputs, y, labels.target_std)
 
     return {
         "test_metric": metric(out),
@@ -210,8 +203,8 @@ def ensemble_row(
     b = int(np.argmax(means))  # the first of the best: the pool is ranked by the search
     iv = interval(ens, singles[b], seed)  # positive: the ensemble scores higher
 
-    def metric(scores: np.ndarray) -> float:
-        return _metric(scores, task, labels.target_std)
+    def metric(outputs: np.ndarray) -> float:
+        return score(task, outputs, y, labels.target_std)
 
     sign = 1.0 if task == "classification" else -1.0  # margin: positive favours the ensemble
     clear = iv is not None and iv[0] > 0.0
@@ -225,12 +218,12 @@ def ensemble_row(
         "rows": rows,
         "cv": labels.cv,
         "cross_fit_folds": CROSS_FIT_FOLDS,
-        "val_metric": metric(ens),
-        "in_sample_val_metric": metric(row_scores(blend(vals, weights), y, task)),
+        "val_metric": metric(honest),
+        "in_sample_val_metric": metric(blend(vals, weights)),
         "best_single": members[b].name,
         "best_single_kind": members[b].kind,
-        "best_single_val_metric": metric(singles[b]),
-        "margin": sign * (metric(ens) - metric(singles[b])),
+        "best_single_val_metric": metric(vals[b]),
+        "margin": sign * (metric(honest) - metric(vals[b])),
         "interval": list(iv) if iv is not None else None,
         "clear": clear,
         "chosen": clear and exportable and len(chosen) > 1,

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from archselect.core.metrics import per_sample_scores
+
 __all__ = [
     "CROSS_FIT_FOLDS",
     "ENSEMBLE_ROUNDS",
@@ -133,9 +135,8 @@ def row_scores(outputs: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
         >>> row_scores(np.array([[1.5], [0.0]]), np.array([1.0, 0.0]), "regression").tolist()
         [-0.25, -0.0]
     """
-    if task == "classification":
-        return (outputs.argmax(axis=1) == y).astype(np.float64)
-    return -((outputs[:, 0] - y) ** 2)
+    scores = per_sample_scores(task, outputs, y)
+    return scores if task == "classification" else -scores
 
 
 def greedy_weights(
