@@ -52,16 +52,23 @@ def _small_data_rules_off(
         setattr_(importlib.import_module("archselect._refit"), "ENSEMBLE_MAX_ROWS", 0)
 
 
+def _test_rules(setattr_: Callable[[object, str, object], None], *, small_data: bool) -> None:
+    """Keep the minimum-step rule small in tests (the rule itself is tested explicitly), and
+    the small-data rules off unless ``small_data``."""
+    import archselect.train as train
+
+    setattr_(train, "MIN_STEPS", 20)
+    setattr_(train, "MIN_PATIENCE_STEPS", 10)
+    if not small_data:
+        _small_data_rules_off(setattr_)
+
+
 @contextlib.contextmanager
 def fast_rules() -> Iterator[None]:
     """The rules :func:`_fast_training` gives each test, for module- and session-scoped
     fixtures (set up before any test's own fixtures, so outside those rules otherwise)."""
-    import archselect.train as train
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(train, "MIN_STEPS", 20)
-        mp.setattr(train, "MIN_PATIENCE_STEPS", 10)
-        _small_data_rules_off(mp.setattr)
+        _test_rules(mp.setattr, small_data=False)
         yield
 
 
@@ -78,14 +85,10 @@ def _one_torch_thread_per_xdist_worker() -> None:
 
 @pytest.fixture(autouse=True)
 def _fast_training(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the minimum-step rule small in tests (the rule itself is tested explicitly), and
-    the small-data rules off unless a test is marked ``small_data_rules``."""
-    import archselect.train as train
-
-    monkeypatch.setattr(train, "MIN_STEPS", 20)
-    monkeypatch.setattr(train, "MIN_PATIENCE_STEPS", 10)
-    if request.node.get_closest_marker("small_data_rules") is None:
-        _small_data_rules_off(monkeypatch.setattr)
+    """:func:`_test_rules` for every test; the small-data rules stay on for tests marked
+    ``small_data_rules``."""
+    marked = request.node.get_closest_marker("small_data_rules") is not None
+    _test_rules(monkeypatch.setattr, small_data=marked)
 
 
 @pytest.fixture
