@@ -12,7 +12,12 @@ import pytest
 import archselect
 from archselect import UsageError
 from archselect._run import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
-from archselect.baselines import MINIROCKET_MISSING, minirocket_available, run_baselines
+from archselect.baselines import (
+    MINIROCKET_MISSING,
+    minirocket_available,
+    run_baselines,
+    warm_minirocket,
+)
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
@@ -78,6 +83,18 @@ def test_minirocket_refuses_too_short_series_as_a_recorded_failure() -> None:
     prof = profile_table(table, modality="sequential")
     (res,) = run_baselines(prepare(table, prof), ("minirocket",))
     assert res.state == "FAIL" and "at least 9" in (res.error or "")
+
+
+def test_warm_minirocket_leaves_both_kernel_sets_in_the_numba_cache() -> None:
+    """setup.sh compiles MiniRocket once; a fit then loads both kernel sets from aeon's cache."""
+    if not minirocket_available():
+        pytest.skip("aeon (the minirocket extra) is not installed")
+    from aeon.transformations.collection.convolution_based import _minirocket
+
+    assert warm_minirocket()
+    cache = Path(_minirocket.__file__).parent / "__pycache__"
+    indexed = {p.name.split(".")[1].split("-")[0] for p in cache.glob("_minirocket.*.nbi")}
+    assert {"_static_transform_uni", "_static_transform_multi"} <= indexed
 
 
 def test_objectives_are_validated(series_prepared) -> None:
