@@ -57,11 +57,3 @@ if [ "${1:-}" = "--dev" ]; then
 else
   install -e .
 fi
-# Compile MiniRocket's numba kernels into aeon's cache now, once (about 50 s on 2 cores, the
-# one-channel and the many-channel kernels side by side), rather than inside the first
-# budgeted fit, and inside every test process that starts before the cache exists.
-if [ ! -e .venv/.minirocket-compiled ]; then
-  warm() { python -c "from archselect.baselines import warm_minirocket; warm_minirocket(($1,))"; }
-  warm 1 & one=$!
-  warm 2 && wait "$one" && touch .venv/.minirocket-compiled
-fi

@@ -324,6 +324,10 @@ def test_sigkilled_fit_resumes_with_every_finished_trial(
     assert (out / "report.html").exists() and (out / "model" / "weights.pt").exists()
 
 
+# `make test-slow`: five processes on 2 cores (75 s). The default run covers worker processes
+# sharing the SQLite study through test_reproducible's `--jobs 2` fit (same trials as
+# `--jobs 1`, resumed) and the trial-count contract through the PostgreSQL tests.
+@pytest.mark.slow
 def test_four_local_processes_share_the_default_sqlite_storage(
     tiny: dict[str, Path], tmp_path: Path
 ) -> None:
