@@ -1,8 +1,10 @@
 # The README's two commands: `make demo` and `make test`.
 VENV := .venv
 PY := $(VENV)/bin/python
+# Python writes each module's bytecode at its first import (see scripts/setup.sh and warm.sh).
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup setup-dev kernels demo test test-slow lint lint-only browser
+.PHONY: setup setup-dev warm demo test test-slow lint lint-only browser
 
 setup:
 	bash scripts/setup.sh
@@ -10,11 +12,11 @@ setup:
 setup-dev:
 	bash scripts/setup.sh --dev
 
-# MiniRocket's compiled kernels, once per .venv (see the script).
-kernels:
-	bash scripts/compile_kernels.sh
+# MiniRocket's compiled kernels and the imports' bytecode, once per .venv (see the script).
+warm:
+	bash scripts/warm.sh
 
-demo: setup kernels
+demo: setup warm
 	$(VENV)/bin/archselect fit datasets/digits.csv --trials 12 --out runs/digits
 
 lint: setup-dev
@@ -28,10 +30,10 @@ lint-only:
 browser:
 	bash scripts/install_browser.sh
 
-# The checks, the kernels and the browser do not depend on each other: side by side.
+# The checks, the warm-up and the browser do not depend on each other: side by side.
 test: setup-dev
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint-only kernels browser
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint-only warm browser
 	$(PY) -m pytest -q -n auto --durations=15
 
-test-slow: setup-dev kernels browser
+test-slow: setup-dev warm browser
 	$(PY) -m pytest -q -m slow --durations=15

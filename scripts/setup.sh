@@ -3,9 +3,10 @@
 # installed first, so no multi-GB CUDA build is pulled. Usage: scripts/setup.sh [--dev]
 #
 # Packages are installed with uv when it can be had from the package index (it resolves the
-# same versions as pip, several times faster: ~50 s instead of ~2 min for a fresh .venv on
-# 2 cores); pip is the fallback for every step. Bytecode is compiled at install time because
-# a PYTHONDONTWRITEBYTECODE environment would otherwise recompile every import in every test.
+# same versions as pip, several times faster); pip is the fallback for every step. Where
+# PYTHONDONTWRITEBYTECODE is set, Python would recompile every module in every process, so
+# uv compiles the bytecode at install (about 35 s of a fresh .venv's ~65 s on 2 cores);
+# elsewhere (under make, which unexports it) Python writes it at first import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -21,7 +22,9 @@ if [ -z "${ARCHSELECT_NO_UV:-}" ]; then
 fi
 # install ARGS...: with uv when available, pip otherwise (or when uv fails).
 install() {
-  if [ -n "$UV" ] && "$UV" pip install -q --compile-bytecode --python .venv/bin/python "$@"; then
+  local compile=()
+  [ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && compile=(--compile-bytecode)
+  if [ -n "$UV" ] && "$UV" pip install -q "${compile[@]}" --python .venv/bin/python "$@"; then
     return 0
   fi
   quiet_pip install -q "$@"
