@@ -222,7 +222,8 @@ def run_one(name: str, budget: float, work: Path) -> dict:
     row["first_share"] = max(firsts.values(), default=float("nan")) / budget
     row["first_s"] = firsts
     row["phases"] = rec.get("phase_seconds", {})
-    row["recommended"] = rec.get("family")
+    row["best family"] = rec.get("family")
+    row["exported"] = rec.get("recommended")  # a family, a reference or the ensemble
     pred = work / "pred.csv"
     p = subprocess.run([*_cli(), "predict", str(out), str(te), "-o", str(pred)], text=True)
     row["test_acc"] = _accuracy(pred, test, id_col) if p.returncode == 0 else None
