@@ -3,8 +3,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Python writes each module's bytecode at its first import (see scripts/setup.sh and warm.sh).
 unexport PYTHONDONTWRITEBYTECODE
-# pytest-xdist workers: one per core plus one, as many tests wait on the processes they start.
-WORKERS := $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: setup setup-dev warm demo test test-slow lint lint-only browser
 
@@ -35,7 +33,7 @@ browser:
 # The checks, the warm-up and the browser do not depend on each other: side by side.
 test: setup-dev
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint-only warm browser
-	$(PY) -m pytest -q -n $(WORKERS) --durations=15
+	$(PY) -m pytest -q -n auto --durations=15
 
 test-slow: setup-dev warm browser
 	$(PY) -m pytest -q -m slow --durations=15
