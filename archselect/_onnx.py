@@ -153,37 +153,31 @@ def _export_graph(
     on 2 cores, the same outputs to 1e-4). The second path stays for a torch that no longer
     ships the first, or a network it cannot script.
     """
+    common: dict[str, Any] = {
+        "input_names": names,
+        "output_names": outputs,
+        "opset_version": ONNX_OPSET,
+        "verbose": False,
+    }
+    torchscript = {"dynamic_axes": {n: {0: "batch"} for n in names + outputs}, "dynamo": False}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(
-                wrapper,
-                args,
-                str(tmp),
-                input_names=names,
-                output_names=outputs,
-                dynamic_axes={name: {0: "batch"} for name in names + outputs},
-                opset_version=ONNX_OPSET,
-                dynamo=False,
-                verbose=False,
-            )
+            torch.onnx.export(wrapper, args, str(tmp), **common, **torchscript)
             return
+        except OSError:
+            raise
         except Exception as exc:
-            if isinstance(exc, OSError):
-                raise
             _log.debug("TorchScript ONNX export failed (%s); using torch.export", exc)
             tmp.unlink(missing_ok=True)
         torch.onnx.export(
             wrapper,
             args,
             str(tmp),
-            input_names=names,
-            output_names=outputs,
+            **common,
             dynamic_shapes=dynamic,
-            opset_version=ONNX_OPSET,
             dynamo=True,
             external_data=False,
-            verbose=False,
         )
 
 
