@@ -96,7 +96,7 @@ def warm_minirocket(channels: tuple[int, ...] = (1, 2)) -> bool:
     numba compiles aeon's MiniRocket code on its first use after an install (about 40 s of
     CPU on 2 cores, for the one-channel and the many-channel kernels), and every process
     that starts before the cache is written compiles it again: a budgeted ``fit`` would pay
-    it out of the user's ``--timeout``. ``scripts/setup.sh`` calls this once after
+    it out of the user's ``--timeout``. ``scripts/warm.sh`` calls this once after
     installing, one process per case (``channels=(1,)`` and ``channels=(2,)``, which compile
     different kernels); later processes load the compiled code from the cache in well under a
     second. Returns False (and does nothing) when aeon is not installed.

@@ -3,10 +3,11 @@
 # installed first, so no multi-GB CUDA build is pulled. Usage: scripts/setup.sh [--dev]
 #
 # Packages are installed with uv when it can be had from the package index (it resolves the
-# same versions as pip, several times faster); pip is the fallback for every step. Where
-# PYTHONDONTWRITEBYTECODE is set, Python would recompile every module in every process, so
-# uv compiles the bytecode at install (about 35 s of a fresh .venv's ~65 s on 2 cores);
-# elsewhere (under make, which unexports it) Python writes it at first import.
+# same versions as pip, several times faster); pip is the fallback for every step, and the
+# only installer with ARCHSELECT_NO_UV=1. Where PYTHONDONTWRITEBYTECODE is set, Python would
+# recompile every module in every process, so uv compiles the bytecode at install (about 35 s
+# of a fresh .venv's ~65 s on 2 cores); elsewhere (under make, which unexports it) Python
+# writes it at first import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

@@ -86,7 +86,7 @@ def test_minirocket_refuses_too_short_series_as_a_recorded_failure() -> None:
 
 
 def test_warm_minirocket_leaves_both_kernel_sets_in_the_numba_cache() -> None:
-    """setup.sh compiles MiniRocket once; a fit then loads both kernel sets from aeon's cache."""
+    """warm.sh compiles MiniRocket once; a fit then loads both kernel sets from aeon's cache."""
     if not minirocket_available():
         pytest.skip("aeon (the minirocket extra) is not installed")
     from aeon.transformations.collection.convolution_based import _minirocket
