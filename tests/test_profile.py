@@ -53,6 +53,7 @@ def test_target_rules_and_task() -> None:
     frame = pd.DataFrame({"a": rng.normal(size=50), "b": rng.normal(size=50)})
     p = profile_frame(frame)
     assert p.target == "b" and "last column" in p.target_rule and p.task == "regression"
+    assert not any("--task" in n for n in p.notes)  # a real-valued target: no hint
     with pytest.raises(UsageError, match="closest names"):
         profile_frame(frame, target="bb_missing")
 
@@ -80,6 +81,12 @@ def test_integer_targets_are_classes_when_they_look_like_class_codes(
     assert p.task == task, p.evidence["task_rule"]
     if task == "classification" and len(values) > 2 and n / len(values) < 20:
         assert "class codes" in p.evidence["task_rule"]
+    # a whole-number target read as regression says how to ask for classes instead
+    hints = [n for n in p.notes if "--task classification" in n]
+    assert len(hints) == (task == "regression"), p.notes
+    if hints:
+        assert f"{len(values)} distinct whole numbers" in hints[0]
+        assert not any("--task" in n for n in profile_frame(frame, target="y", task=task).notes)
     assert THRESHOLDS["min_rows_per_class_code"] == 3
 
 

@@ -17,7 +17,13 @@ from archselect.layouts._constants import MIN_ROWS, MODALITIES, THRESHOLDS
 from archselect.layouts._structure import _name_evidence
 from archselect.layouts.table import _check_missing, _check_numeric_text
 from archselect.load import Table, load_table
-from archselect.profile._target import _check_column, _choose_target, _choose_task, _class_labels
+from archselect.profile._target import (
+    _check_column,
+    _choose_target,
+    _choose_task,
+    _class_labels,
+    _regression_hint,
+)
 
 
 def _only_layout(known: dict[str, layouts.LayoutPlugin], modality: str | None) -> str | None:
@@ -171,6 +177,9 @@ def profile_table(
         )
     task_name, task_rule = _choose_task(y, task)
     evidence["task_rule"] = task_rule
+    hint = _regression_hint(y, target_col, task_name, task)
+    if hint:
+        notes.append(hint)
     classes: tuple[str, ...] = ()
     if task_name == Task.CLASSIFICATION:
         classes = _class_labels(y)

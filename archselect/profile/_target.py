@@ -72,6 +72,17 @@ def _choose_task(y: pd.Series, task: str | None) -> tuple[str, str]:
     return "regression", f"numeric target with {n_unique} distinct values"
 
 
+def _regression_hint(y: pd.Series, column: str, chosen: str, given: str | None) -> str | None:
+    """A note for a whole-number target read as regression: it may be class labels coded as
+    numbers (too many codes, or too few rows per code, to be read as classes here)."""
+    if given is not None or chosen != "regression" or not _is_integer_valued(y):
+        return None
+    return (
+        f"target {column!r} holds {y.nunique()} distinct whole numbers and is treated as "
+        "regression; if they are class labels, rerun with --task classification"
+    )
+
+
 def _class_codes(y: pd.Series) -> bool:
     """Integer values that are exactly 0…K-1 or 1…K, with K <= MAX_INT_CLASSES."""
     values = np.unique(y.dropna().to_numpy(dtype=float))
