@@ -335,10 +335,12 @@ def export_reference(
         else "no time left to refit on every labelled row: the exported model is the tested "
         "refit on train + validation"
     )
-    estimator, test_out = fit_baseline(prepared, name, seed)
+    # each fit within its share of the time left (an iterative reference stops early)
+    fit_s = None if left is None else (left - REPORT_RESERVE_S) / (2 if all_rows else 1)
+    estimator, test_out = fit_baseline(prepared, name, seed, seconds=fit_s)
     final_test = score(pre.task, test_out, prepared.y_test, pre.target_std)
     if all_rows:
-        estimator, _ = fit_baseline(prepared, name, seed, rows=_labelled(prepared))
+        estimator, _ = fit_baseline(prepared, name, seed, rows=_labelled(prepared), seconds=fit_s)
     export_baseline(
         run_dir / MODEL,
         estimator,

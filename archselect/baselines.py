@@ -53,6 +53,7 @@ __all__ = [
     "baseline_inputs",
     "baseline_outputs",
     "fit_baseline",
+    "fit_within",
     "fitted_size",
     "minirocket_available",
     "run_baselines",
@@ -61,6 +62,17 @@ __all__ = [
 
 #: Iteration cap of the linear baselines.
 MAX_ITER = 1000
+#: Under a ``--timeout``, logistic regression fits in chunks of this many L-BFGS iterations,
+#: each resuming from the last (warm start), and stops after the chunk that ends past its
+#: share of the time. On wide, separable rows (long series, many classes) its MAX_ITER
+#: iterations never converge: 14–20 s per fit on ACSF1's 60 × 1,460 steps × 10 classes,
+#: which starved every other reference and family of a 2-minute budget.
+LR_CHUNK_ITER = 50
+#: … and gradient boosting in chunks of this many boosting rounds (its fit grows with the
+#: features times the classes: 58 s for PLAID's 322 padded series of 1,344 steps, 11 classes).
+BOOSTING_CHUNK = 10
+#: A reference's fit is never given less than this many seconds.
+MIN_FIT_S = 1.0
 #: MiniRocket needs series at least this long (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
 #: The RBF SVM's fit grows with the square of the rows: above this many training rows it
@@ -181,6 +193,44 @@ def _make(name: str, task: str, seed: int, n_rows: int = 0):  # type: ignore[no-
     raise ValueError(f"unknown baseline {name!r}")
 
 
+def fit_within(model: Any, x: Any, y: np.ndarray, seconds: float | None = None) -> Any:
+    """``model.fit(x, y)`` (warnings silenced); with ``seconds``, an iterative reference stops
+    at the first chunk that ends past them: logistic regression in :data:`LR_CHUNK_ITER`
+    L-BFGS iterations, each resuming from the last; gradient boosting in
+    :data:`BOOSTING_CHUNK` rounds added to the trees so far (warm start). At least one
+    chunk, at most the model's ``max_iter``; an unbounded fit is the plain one.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(40, 3))
+        >>> y = (x[:, 0] > 0).astype(int)
+        >>> fit_within(LogisticRegression(), x, y, seconds=5.0).max_iter  # restored after
+        100
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boosting = isinstance(
+            model, HistGradientBoostingClassifier | HistGradientBoostingRegressor
+        )
+        if seconds is None or not (boosting or isinstance(model, LogisticRegression)):
+            return model.fit(x, y)
+        params = model.get_params()
+        total = int(params["max_iter"])
+        chunk = BOOSTING_CHUNK if boosting else LR_CHUNK_ITER
+        start, done = time.perf_counter(), 0
+        while True:
+            step = min(chunk, total - done)
+            # boosting: max_iter counts every round so far; L-BFGS: the rounds of this call
+            model.set_params(max_iter=done + step if boosting else step, warm_start=True)
+            model.fit(x, y)
+            done += step
+            stopped = int(np.max(model.n_iter_)) < (done if boosting else step)  # converged
+            spent = time.perf_counter() - start >= max(MIN_FIT_S, seconds)
+            if stopped or spent or done >= total:
+                break
+        return model.set_params(max_iter=total, warm_start=params["warm_start"])
+
+
 class _Skip(Exception):
     """A baseline that does not apply here (its message is the note)."""
 
@@ -257,9 +307,11 @@ def fit_baseline(
     seed: int = 0,
     *,
     rows: tuple[np.ndarray, np.ndarray] | None = None,
+    seconds: float | None = None,
 ) -> tuple[Any, np.ndarray]:
     """Baseline ``name`` refitted on the train + validation rows (the deep winner's refit
-    rule), or on ``rows`` (inputs, targets), and its outputs on the test rows.
+    rule), or on ``rows`` (inputs, targets), and its outputs on the test rows; ``seconds``
+    bounds the fit as :func:`fit_within` does.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -276,16 +328,21 @@ def fit_baseline(
     pre = prepared.preprocessing
     text = pre.text is not None
     x, y = prepared.pooled if rows is None else rows
-    model = _make(name, pre.task, seed, len(x))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(baseline_inputs(name, x, text), y)
+    model = fit_within(
+        _make(name, pre.task, seed, len(x)), baseline_inputs(name, x, text), y, seconds
+    )
     out = _outputs(model, baseline_inputs(name, prepared.x_test, text), pre.task, len(pre.classes))
     return model, out
 
 
 def _cross_validate(  # type: ignore[no-untyped-def]
-    name: str, prepared: Prepared, folds: tuple[Fold, ...], flat, first_val_out, seed: int
+    name: str,
+    prepared: Prepared,
+    folds: tuple[Fold, ...],
+    flat,
+    first_val_out,
+    seed: int,
+    seconds: float | None = None,
 ) -> np.ndarray:
     """Out-of-fold outputs on the pooled train + validation rows, as the deep trials get."""
     task, n_classes = prepared.preprocessing.task, len(prepared.preprocessing.classes)
@@ -297,9 +354,7 @@ def _cross_validate(  # type: ignore[no-untyped-def]
 
     def fit_predict(_: int, fold: Fold) -> np.ndarray:
         model = _make(name, task, seed, len(fold.train))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(pooled[fold.train], y[fold.train])
+        fit_within(model, pooled[fold.train], y[fold.train], seconds)
         return _outputs(model, pooled[fold.val], task, n_classes)
 
     return out_of_fold(folds, first_val_out, fit_predict)
@@ -379,6 +434,14 @@ def _latency_b256(model: Any, x: Any, task: str, n_classes: int) -> float | None
     return best / LATENCY_BATCH * 1000
 
 
+def _fit_share(deadline: float | None, refs_left: int, fits: int) -> float | None:
+    """Seconds one fit of the next reference may take: the time to ``deadline`` shared
+    evenly by the references left and their fits (None without a deadline)."""
+    if deadline is None:
+        return None
+    return max(MIN_FIT_S, (deadline - time.time()) / max(1, refs_left * fits))
+
+
 def run_baselines(
     prepared: Prepared,
     names: tuple[str, ...],
@@ -390,7 +453,8 @@ def run_baselines(
     """Fit each baseline on the training rows; score validation and test.
 
     ``deadline`` (a ``time.time()`` value, from ``--timeout``): no baseline starts after it;
-    those left are recorded as skipped, with a note saying so.
+    those left are recorded as skipped, with a note saying so. Before it, each fit is
+    bounded (:func:`fit_within`) by the time left shared by the references and folds left.
 
     With ``folds`` (small data: the study's, :func:`archselect.prepare.cross_folds`) the
     validation score is out-of-fold over them, as the deep trials' is.
@@ -455,15 +519,14 @@ def run_baselines(
                     )
             text = prepared.preprocessing.text is not None
             flat = [baseline_inputs(name, a, text) for a in raw]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(flat[0], prepared.y_train)
+            fit_s = _fit_share(deadline, len(names) - len(results), len(folds) or 1)
+            fit_within(model, flat[0], prepared.y_train, fit_s)
             elapsed = time.perf_counter() - start
             val_out = _outputs(model, flat[1], task, n_classes)
             latency = _latency_b256(model, flat[1], task, n_classes)
             val_y = prepared.y_val
             if folds:
-                val_out = _cross_validate(name, prepared, folds, flat, val_out, seed)
+                val_out = _cross_validate(name, prepared, folds, flat, val_out, seed, fit_s)
                 val_y = prepared.pooled[1]
             test_out = _outputs(model, flat[2], task, n_classes)
             precise = task != "classification"  # regression predictions: float32

@@ -12,8 +12,10 @@ import pytest
 import archselect
 from archselect import UsageError
 from archselect._run import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
+from archselect import baselines
 from archselect.baselines import (
     MINIROCKET_MISSING,
+    fit_within,
     minirocket_available,
     run_baselines,
     warm_minirocket,
@@ -95,6 +97,76 @@ def test_warm_minirocket_leaves_both_kernel_sets_in_the_numba_cache() -> None:
     cache = Path(_minirocket.__file__).parent / "__pycache__"
     indexed = {p.name.split(".")[1].split("-")[0] for p in cache.glob("_minirocket.*.nbi")}
     assert {"_static_transform_uni", "_static_transform_multi"} <= indexed
+
+
+def _wide_separable(rows: int = 40, width: int = 400, classes: int = 4):
+    """More features than rows: logistic regression never converges (its weights keep
+    growing), as on long series with many classes."""
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(rows, width)), np.arange(rows) % classes
+
+
+def test_a_bounded_logistic_regression_stops_after_its_share(monkeypatch) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _wide_separable()
+    monkeypatch.setattr(baselines, "LR_CHUNK_ITER", 5)
+    monkeypatch.setattr(baselines, "MIN_FIT_S", 0.0)
+    unbounded = fit_within(LogisticRegression(max_iter=200), x, y)
+    assert int(unbounded.n_iter_.max()) > 5  # the plain fit runs on
+    bounded = fit_within(LogisticRegression(max_iter=200), x, y, seconds=0.0)
+    assert int(bounded.n_iter_.max()) == 5  # one chunk, then the time was spent
+    assert bounded.max_iter == 200 and bounded.warm_start is False  # parameters restored
+    assert not np.allclose(bounded.coef_, unbounded.coef_)
+    # with time to spare, the chunks run to convergence and agree with the plain fit
+    easy = (x[:, 0] + x[:, 1] > 0).astype(int)
+    plain = fit_within(LogisticRegression(max_iter=200), x[:, :3], easy)
+    chunked = fit_within(LogisticRegression(max_iter=200), x[:, :3], easy, seconds=60.0)
+    assert int(chunked.n_iter_.max()) < 5
+    assert np.allclose(chunked.coef_, plain.coef_, atol=1e-3)
+
+
+def test_bounded_gradient_boosting_adds_rounds_until_its_share_is_spent(monkeypatch) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier as Boosting
+
+    x, y = _wide_separable(rows=80, width=30)
+    monkeypatch.setattr(baselines, "BOOSTING_CHUNK", 3)
+    monkeypatch.setattr(baselines, "MIN_FIT_S", 0.0)
+    assert fit_within(Boosting(max_iter=12, random_state=0), x, y).n_iter_ == 12
+    bounded = fit_within(Boosting(max_iter=12, random_state=0), x, y, seconds=0.0)
+    assert bounded.n_iter_ == 3 and bounded.max_iter == 12 and bounded.warm_start is False
+    # time to spare: chunk after chunk, the same trees as one plain fit
+    chunked = fit_within(Boosting(max_iter=12, random_state=0), x, y, seconds=60.0)
+    plain = Boosting(max_iter=12, random_state=0).fit(x, y)
+    assert chunked.n_iter_ == 12
+    assert np.allclose(chunked.predict_proba(x), plain.predict_proba(x))
+
+
+def test_a_slow_reference_leaves_time_for_the_references_after_it(monkeypatch) -> None:
+    """Under a deadline each reference's fits share the time left: logistic regression on
+    wide rows no longer spends the baselines' window and gets the cheap 1-NN skipped."""
+    import time
+
+    x, y = _wide_separable(rows=60, width=300)
+    frame = pd.DataFrame(x, columns=[f"t{i}" for i in range(x.shape[1])])
+    frame["label"] = y
+    table = load_table(frame)
+    prof = profile_table(table, target="label", modality="sequential")
+    prep = prepare(table, prof)
+    calls: list[float | None] = []
+    real = baselines.fit_within
+
+    def spy(model, x_, y_, seconds=None):  # type: ignore[no-untyped-def]
+        calls.append(seconds)
+        return real(model, x_, y_, seconds)
+
+    monkeypatch.setattr(baselines, "fit_within", spy)
+    res = run_baselines(prep, ("logistic_regression", "knn_euclidean"), deadline=time.time() + 8.0)
+    assert [r.state for r in res] == ["COMPLETE", "COMPLETE"]
+    # the first fit's share: the 8 s window over two references, at least MIN_FIT_S
+    assert calls[0] is not None and baselines.MIN_FIT_S <= calls[0] <= 4.0
+    assert run_baselines(prep, ("logistic_regression",))[0].state == "COMPLETE"
+    assert calls[-1] is None  # no deadline, no bound
 
 
 def test_objectives_are_validated(series_prepared) -> None:
