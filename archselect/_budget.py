@@ -27,10 +27,13 @@ from dataclasses import dataclass
 from archselect._serde import JsonRecord
 
 __all__ = [
+    "AFTER_REFIT_S",
     "Clock",
     "Fidelity",
     "SearchWindow",
     "choose_fidelity",
+    "refit_epoch_seconds",
+    "search_end",
     "search_window",
 ]
 
@@ -138,6 +141,42 @@ class SearchWindow(JsonRecord):
     #: Seconds each family's first trial may take (its share of the first round).
     first_share_s: float
     workers: int = 1
+    #: When the whole budget ends (None: not recorded). A later trial starts only while the
+    #: time to it pays for the final refit of the best trial so far (see :func:`search_end`).
+    budget_end: float | None = None
+
+
+#: Seconds kept after the final model's refit for the length latency and the report.
+AFTER_REFIT_S = MIN_RESERVE_S
+
+
+def refit_epoch_seconds(pace: float, n_rows: int, n_val: int) -> float:
+    """Seconds one refit epoch takes at a trial's measured pace (seconds per epoch per
+    training row) on ``n_rows`` rows, its validation pass (``n_val`` rows, about a third of a
+    training row's cost each) included."""
+    return pace * (n_rows + n_val / 3.0)
+
+
+def search_end(
+    window: SearchWindow, best: tuple[float, int] | None, n_rows: int, n_val: int
+) -> float:
+    """When the search must stop starting trials: the window's end, or earlier, so that the
+    final refit of the best trial so far (``best``: its pace and epochs) still trains every
+    one of its epochs before the budget ends (an undertrained refit would be exported).
+
+    Example:
+        >>> w = SearchWindow(end=100.0, first_round_end=50.0, first_share_s=5.0,
+        ...                  budget_end=120.0)
+        >>> search_end(w, None, 1000, 300), search_end(w, (0.001, 10), 1000, 300)
+        (100.0, 100.0)
+        >>> search_end(w, (0.001, 20), 1000, 300)  # a 22 s refit: stop at 120 - 22 - 5
+        93.0
+    """
+    if best is None or window.budget_end is None:
+        return window.end
+    pace, epochs = best
+    refit = refit_epoch_seconds(pace, n_rows, n_val) * max(1, epochs)
+    return min(window.end, window.budget_end - refit - AFTER_REFIT_S)
 
 
 def search_window(
@@ -173,6 +212,7 @@ def search_window(
         first_round_end=clock.unix(now + first),
         first_share_s=min(first, share),
         workers=max(1, workers),
+        budget_end=clock.unix(clock.budget_s),
     )
 
 

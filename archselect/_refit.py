@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from archselect._budget import Clock
+from archselect._budget import Clock, refit_epoch_seconds
 from archselect._insight import Evaluation, RunRecommendation, evaluate_outputs
 from archselect._serde import JsonRecord
 from archselect.baselines import fit_baseline
@@ -174,7 +174,7 @@ def _refit_final(
     planned_epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
     planned = ensemble_size(len(x))
     pace = trial.sec_per_epoch_row
-    one_epoch = None if pace is None else pace * (len(x) + len(prepared.x_val) / 3.0)
+    one_epoch = None if pace is None else refit_epoch_seconds(pace, len(x), len(prepared.x_val))
     seeds, epochs = plan_refit(
         planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
     )

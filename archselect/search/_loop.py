@@ -21,7 +21,7 @@ from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.search._constants import ATTR_BASELINES, STUDY_NAME, WORKER_ID
-from archselect.search._objective import _objective, study_folds, trial_records
+from archselect.search._objective import _objective, search_deadline, study_folds, trial_records
 from archselect.search._storage import BudgetSpent
 from archselect.search._study import StudyRecipe, _window, open_study, prepare_study, set_window
 from archselect.search._timing import measure_length_latency
@@ -196,13 +196,15 @@ def run_trials(
 
     interrupted: list[int] = []
     window = _window(study)
-    deadline = None if window is None else window.end
     objective = _objective(prepared, plan, interrupted, study_folds(study, prepared, plan), window)
     logging.getLogger("optuna").setLevel(logging.ERROR)
     try:
         while not stopped:
             _signals.check()
-            left = None if deadline is None else deadline - time.time()
+            # the window's end, or earlier when the best trial's final refit needs the time
+            left = (
+                None if window is None else search_deadline(window, study, prepared) - time.time()
+            )
             if left is not None and left <= 0:
                 break
             ran_before = ran

@@ -15,7 +15,13 @@ import optuna
 import torch
 
 from archselect import _signals
-from archselect._budget import LATER_TRIAL_SAFETY, Fidelity, SearchWindow, choose_fidelity
+from archselect._budget import (
+    LATER_TRIAL_SAFETY,
+    Fidelity,
+    SearchWindow,
+    choose_fidelity,
+    search_end,
+)
 from archselect._secrets import redact
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
@@ -198,20 +204,47 @@ def _family_has_finished(study: optuna.Study, family: str) -> bool:
     return any(t.params.get("family") == family for t in complete)
 
 
+def _best_so_far(study: optuna.Study) -> tuple[float, int] | None:
+    """The measured pace (seconds per epoch per row) and the refit's epochs of the best
+    finished trial (single objective), as the final model would retrain it."""
+    if len(study.directions) > 1:
+        return None
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if t.value is not None and t.user_attrs.get("sec_per_epoch_row")
+    ]
+    if not done:
+        return None
+    pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+    best = pick(done, key=lambda t: float(t.value))  # type: ignore[arg-type]
+    epochs = best.user_attrs.get("best_epoch") or best.user_attrs.get("epochs") or 1
+    return float(best.user_attrs["sec_per_epoch_row"]), int(epochs)
+
+
+def search_deadline(window: SearchWindow, study: optuna.Study, prepared: Prepared) -> float:
+    """The unix time after which no trial starts: the window's end, or earlier where the
+    best trial's final refit needs the time (:func:`archselect._budget.search_end`)."""
+    n_rows = len(prepared.x_train) + len(prepared.x_val)
+    return search_end(window, _best_so_far(study), n_rows, len(prepared.x_val))
+
+
 def _allowance(
-    window: SearchWindow | None, study: optuna.Study, family: str
+    window: SearchWindow | None, study: optuna.Study, family: str, prepared: Prepared
 ) -> tuple[float | None, bool]:
     """Seconds this trial may take, and whether it is its family's first measurement.
 
     A family's first trial gets its share of the first round, even when the round runs
-    late (so every family is measured); later ones whatever is left of the search.
+    late (so every family is measured); later ones whatever is left of the search, less
+    the time the best trial's final refit will need.
     """
     first = not _family_has_finished(study, family)
     if window is None:
         return None, first
     if first:
         return window.first_share_s, first
-    return max(0.0, (window.end - time.time()) * LATER_TRIAL_SAFETY), first
+    end = search_deadline(window, study, prepared)
+    return max(0.0, (end - time.time()) * LATER_TRIAL_SAFETY), first
 
 
 def _fidelity(
@@ -293,10 +326,11 @@ def _objective(
         stop_at_deadline = _DeadlineStop(trial, family, deadline)
 
         net = build_network(pre, family, model_params, seed=config.seed)
-        allowance, first = _allowance(window, trial.study, family)
+        allowance, first = _allowance(window, trial.study, family, prepared)
         if allowance is not None and allowance <= 0 and not first:
             note = f"{DEADLINE_NOTE} (before it started)"
             trial.set_user_attr("note", note)
+            trial.study.stop()  # the search is over: no more trials from this process
             raise optuna.TrialPruned(note)
         runs = max(1, len(folds))
         fidelity = _fidelity(prepared, net, config, runs, allowance)
