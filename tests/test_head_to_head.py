@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 import archselect
-from archselect import UsageError
+from archselect import UsageError, baselines
 from archselect._run import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
-from archselect import baselines
 from archselect.baselines import (
     MINIROCKET_MISSING,
     fit_within,
