@@ -139,7 +139,7 @@ def export_ensemble(
                 notes.append(f"{m['name']}: {final.note}")
             parts.append((m, partial(_write_network, net=net, pre=pre, config=config)))
         else:
-            estimator, raw = fit_baseline(prepared, m["name"], seed)
+            estimator, raw = fit_baseline(prepared, m["name"], seed, seconds=share)
             out = _member_outputs(raw, False, pre.task)
             config = dataclasses.replace(config, kind="baseline")
             parts.append((m, partial(_write_reference, est=estimator, pre=pre, config=config)))

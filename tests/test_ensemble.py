@@ -187,7 +187,8 @@ def test_every_finished_trial_and_reference_stores_its_probabilities(searched) -
         np.testing.assert_array_equal((val.argmax(axis=1) == prep.y_val), rec.val_scores() == 1)
 
 
-def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched) -> None:
+def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched, monkeypatch) -> None:
+    import archselect._ensemble_export as ensemble_export
     from archselect._ensemble_export import ensemble_labels, export_ensemble
     from archselect._ensemble_model import ENSEMBLE_FILE, EnsembleModel
     from archselect._run import _refit_final
@@ -244,6 +245,21 @@ def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched) -> No
     (tmp / "model" / ENSEMBLE_FILE).write_text(json.dumps(listed))
     with pytest.raises(RunDirError, match="sum to 1"):
         load_model(tmp / "model")
+
+    # under --timeout the reference member's refit is bounded by its share of the time left
+    shares: list[float | None] = []
+    real = ensemble_export.fit_baseline
+
+    def spy(*args, seconds=None, **kwargs):  # type: ignore[no-untyped-def]
+        shares.append(seconds)
+        return real(*args, seconds=seconds, **kwargs)
+
+    monkeypatch.setattr(ensemble_export, "fit_baseline", spy)
+    export_ensemble(
+        tmp, prep, plan, rec, result, plan.seed, refit=_refit_final, time_left=30.0,
+        model_dir="model_timed",
+    )  # fmt: skip
+    assert len(shares) == 1 and shares[0] is not None and 0.0 < shares[0] <= 30.0
 
 
 def test_the_report_shows_the_row_and_names_the_best_family_when_it_wins() -> None:
