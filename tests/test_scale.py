@@ -343,7 +343,10 @@ def test_four_local_processes_share_the_default_sqlite_storage(
     study = _study(f"sqlite:///{(out / 'study.db').resolve()}")
     assert _states(study) == {"COMPLETE": 24}
     assert sorted(t.number for t in study.get_trials(deepcopy=False)) == list(range(24))
-    assert len({t.user_attrs["worker"] for t in study.get_trials(deepcopy=False)}) == 4
+    # the processes shared the study; how many of the four got a trial is a race: a worker
+    # whose imports end after the others have taken all 24 tiny trials has none to run
+    # (3 of 4 in one `make test-slow` run)
+    assert len({t.user_attrs["worker"] for t in study.get_trials(deepcopy=False)}) >= 2
     assert len(pd.read_csv(out / "trials.csv").query("kind == 'trial'")) == 24
 
 
