@@ -209,17 +209,15 @@ def _best_so_far(study: optuna.Study) -> tuple[float, int] | None:
     finished trial (single objective), as the final model would retrain it."""
     if len(study.directions) > 1:
         return None
-    done = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if t.value is not None and t.user_attrs.get("sec_per_epoch_row")
-    ]
-    if not done:
+    try:
+        best = study.best_trial
+    except ValueError:  # no finished trial yet
         return None
-    pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
-    best = pick(done, key=lambda t: float(t.value))  # type: ignore[arg-type]
+    pace = best.user_attrs.get("sec_per_epoch_row")
+    if not pace:
+        return None
     epochs = best.user_attrs.get("best_epoch") or best.user_attrs.get("epochs") or 1
-    return float(best.user_attrs["sec_per_epoch_row"]), int(epochs)
+    return float(pace), int(epochs)
 
 
 def search_deadline(window: SearchWindow, study: optuna.Study, prepared: Prepared) -> float:
