@@ -43,6 +43,7 @@ from archselect.core.records import (
     BaselineResult,
 )
 from archselect.layouts import forecast as _forecast
+from archselect.layouts import plugin_for
 from archselect.prepare import Fold, Prepared, out_of_fold
 
 __all__ = [
@@ -290,12 +291,22 @@ def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
     )
 
 
-def baseline_inputs(name: str, x: np.ndarray, text: bool) -> Any:
+def baseline_inputs(name: str, x: np.ndarray, text: bool, masked: bool = False) -> Any:
     """Model input ``x`` (as :meth:`Preprocessing.transform` gives it) in the form baseline
-    ``name`` reads: the ``(N, T, C)`` series (MiniRocket), token ids as words (text), or
-    the flattened features."""
+    ``name`` reads: the ``(N, T, C)`` series (MiniRocket; on padded sequences, ``masked``,
+    the value channels without the mask, padding and all), token ids as words (text), or
+    the flattened features (the mask channel included: for 1-NN it counts a difference in
+    length as a distance).
+
+    Example:
+        >>> x = np.ones((2, 5, 3), dtype=np.float32)  # (N, T, C + mask)
+        >>> baseline_inputs("minirocket", x, False, masked=True).shape
+        (2, 5, 2)
+        >>> baseline_inputs("knn_euclidean", x, False, masked=True).shape
+        (2, 15)
+    """
     if name == "minirocket":
-        return x
+        return x[..., :-1] if masked else x
     if text:
         return _as_text(x)
     return x.reshape(len(x), -1)
@@ -326,12 +337,13 @@ def fit_baseline(
         1
     """
     pre = prepared.preprocessing
-    text = pre.text is not None
+    text, masked = pre.text is not None, plugin_for(pre.layout).masked
     x, y = prepared.pooled if rows is None else rows
     model = fit_within(
-        _make(name, pre.task, seed, len(x)), baseline_inputs(name, x, text), y, seconds
+        _make(name, pre.task, seed, len(x)), baseline_inputs(name, x, text, masked), y, seconds
     )
-    out = _outputs(model, baseline_inputs(name, prepared.x_test, text), pre.task, len(pre.classes))
+    test_in = baseline_inputs(name, prepared.x_test, text, masked)
+    out = _outputs(model, test_in, pre.task, len(pre.classes))
     return model, out
 
 
@@ -518,7 +530,8 @@ def run_baselines(
                         f"steps; these have {length}"
                     )
             text = prepared.preprocessing.text is not None
-            flat = [baseline_inputs(name, a, text) for a in raw]
+            masked = plugin_for(prepared.preprocessing.layout).masked
+            flat = [baseline_inputs(name, a, text, masked) for a in raw]
             fit_s = _fit_share(deadline, len(names) - len(results), len(folds) or 1)
             fit_within(model, flat[0], prepared.y_train, fit_s)
             elapsed = time.perf_counter() - start

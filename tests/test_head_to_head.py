@@ -296,3 +296,40 @@ def test_minirocket_is_exported_safely_and_predicts_raw_rows(
     assert len(pred) == len(frame)
     truth = frame["label"].astype(str).to_numpy()
     assert (pred.iloc[:, 0].astype(str).to_numpy() == truth).mean() > 0.8
+
+
+def test_long_format_series_get_minirocket_on_their_value_channels(tmp_path: Path) -> None:
+    """Padded long-format series are fitted with the series references; MiniRocket reads
+    the value channels (not the mask), and its exported model predicts one row per id."""
+    if not minirocket_available():
+        pytest.skip("aeon is not installed")
+    from archselect.baselines import fit_baseline
+    from archselect.export import ModelConfig, export_baseline, load_model
+    from tests import corpus
+
+    frame = corpus.long_frame(40, 31)
+    table = load_table(frame)
+    prof = profile_table(table)
+    prep = prepare(table, prof)
+    pre = prep.preprocessing
+    assert prof.layout == "series_padded" and pre.input_shape[1] == 3  # x, y and the mask
+    plan = make_plan(prof, n_trials=6)
+    assert {"knn_euclidean", "minirocket"} <= set(plan.baselines)
+    results = {b.name: b for b in run_baselines(prep, ("knn_euclidean", "minirocket"))}
+    assert results["knn_euclidean"].state == "COMPLETE"
+    mr = results["minirocket"]
+    assert mr.state == "COMPLETE" and (mr.val_metric or 0) > 0.7
+    estimator, test_out = fit_baseline(prep, "minirocket")
+    assert estimator.est.n_channels_ == 2  # aeon saw the two value channels only
+    config = ModelConfig(
+        "minirocket", {}, pre.input_shape, pre.n_outputs, pre.task, layout=pre.layout,
+        kind="baseline",
+    )  # fmt: skip
+    export_baseline(tmp_path / "model", estimator, pre, config)
+    model = load_model(tmp_path / "model")
+    assert np.allclose(model.predict_array(prep.x_test), test_out)
+    new = corpus.long_frame(6, 32)
+    pred = model.predict_frame(new.drop(columns="label"))
+    assert list(pred["series_id"]) == list(dict.fromkeys(new["series_id"]))
+    truth = new.groupby("series_id", sort=False)["label"].first().astype(str).to_numpy()
+    assert (pred["prediction"].astype(str).to_numpy() == truth).mean() >= 0.5

@@ -120,7 +120,10 @@ def test_each_layout_keeps_its_references() -> None:
     assert baselines_for("series", reg) == (
         "ridge", "knn_euclidean", "minirocket", "hist_gradient_boosting"
     )  # fmt: skip
-    assert baselines_for("series_padded", cls) == ("logistic_regression", "hist_gradient_boosting")
+    # long-format series get the series references (MiniRocket on the value channels)
+    assert baselines_for("series_padded", cls) == (
+        "logistic_regression", "knn_euclidean", "minirocket", "hist_gradient_boosting"
+    )  # fmt: skip
     assert baselines_for("text", cls) == ("tfidf_logistic_regression",)
     assert baselines_for("forecast", reg) == FORECAST_REFERENCES
 

@@ -27,6 +27,8 @@ from archselect.layouts._preprocessing import Preprocessing
 
 __all__ = [
     "FEATURE_BASELINES",
+    "SERIES_BASELINES",
+    "SERIES_ORDER",
     "TASK_BASELINES",
     "ColumnOrder",
     "Decision",
@@ -36,6 +38,7 @@ __all__ = [
     "OnnxInput",
     "SequenceOptions",
     "feature_baselines",
+    "series_baselines",
     "task_baselines",
 ]
 
@@ -58,6 +61,27 @@ def task_baselines(task: str) -> tuple[str, ...]:
 def feature_baselines(task: str) -> tuple[str, ...]:
     """The task's references and those of standardised feature vectors."""
     return TASK_BASELINES[task] + FEATURE_BASELINES
+
+
+#: Series (wide or long format) add 1-nearest neighbour and MiniRocket to the task's
+#: references.
+SERIES_BASELINES = ("knn_euclidean", "minirocket")
+#: Under a ``--timeout`` the references run in this order until their share of the budget is
+#: spent, so the cheap and, on series, strongest ones come first (gradient boosting on
+#: hundreds of time steps is the slowest and, there, the weakest).
+SERIES_ORDER = ("logistic_regression", "ridge", "knn_euclidean", "minirocket")
+
+
+def series_baselines(task: str) -> tuple[str, ...]:
+    """The task's references and the series ones, the cheap and strong first.
+
+    Example:
+        >>> series_baselines("classification")
+        ('logistic_regression', 'knn_euclidean', 'minirocket', 'hist_gradient_boosting')
+    """
+    names = TASK_BASELINES[task] + SERIES_BASELINES
+    first = [n for n in SERIES_ORDER if n in names]
+    return (*first, *(n for n in names if n not in first))
 
 
 @dataclass

@@ -13,7 +13,14 @@ from archselect._errors import DataError
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import LongSpec
 from archselect.layouts import _long_find as _longformat
-from archselect.layouts._base import Decision, DetectContext, Detector, LayoutPlugin, OnnxInput
+from archselect.layouts._base import (
+    Decision,
+    DetectContext,
+    Detector,
+    LayoutPlugin,
+    OnnxInput,
+    series_baselines,
+)
 from archselect.layouts._long_find import (
     ID_NAMES,
     LONG_AMBIGUOUS_CONFIDENCE,
@@ -219,6 +226,7 @@ LAYOUT = LayoutPlugin(
     spec_type=LongSpec,
     detectors=(Detector("long", _detect, reads="frame"),),
     traits=LAYOUT_TRAITS[LayoutName.SERIES_PADDED],
+    baselines=series_baselines,  # MiniRocket reads the value channels, padded (baselines.py)
     options=("--id-col", "--time-col"),
     onnx_inputs={Form.LONG: OnnxInput.PADDED},
     masked=True,

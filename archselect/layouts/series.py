@@ -12,26 +12,21 @@ from archselect._errors import DataError
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import SeriesSpec
 from archselect.layouts._base import (
-    TASK_BASELINES,
+    SERIES_BASELINES,
+    SERIES_ORDER,
     ColumnOrder,
     Decision,
     DetectContext,
     Detector,
     LayoutPlugin,
     OnnxInput,
+    series_baselines,
 )
 from archselect.layouts._constants import MIN_NAMED_SERIES_COLUMNS, MIN_WIDE_COLUMNS
 from archselect.layouts._structure import _prefix_groups
 from archselect.layouts._wide import _decide_wide
 
 __all__ = ["LAYOUT", "SERIES_BASELINES", "SERIES_ORDER"]
-
-#: Series add 1-nearest neighbour and MiniRocket to the task's references.
-SERIES_BASELINES = ("knn_euclidean", "minirocket")
-#: Under a ``--timeout`` the references run in this order until their share of the budget is
-#: spent, so the cheap and, on series, strongest ones come first (gradient boosting on
-#: hundreds of time steps is the slowest and, there, the weakest).
-SERIES_ORDER = ("logistic_regression", "ridge", "knn_euclidean", "minirocket")
 
 
 def _forced_series(
@@ -94,18 +89,6 @@ def _spec(decision: Decision) -> SeriesSpec:
     return SeriesSpec(steps=steps, channels=channels)
 
 
-def _baselines(task: str) -> tuple[str, ...]:
-    """The task's references and the series ones, the cheap and strong first.
-
-    Example:
-        >>> _baselines("classification")
-        ('logistic_regression', 'knn_euclidean', 'minirocket', 'hist_gradient_boosting')
-    """
-    names = TASK_BASELINES[task] + SERIES_BASELINES
-    first = [n for n in SERIES_ORDER if n in names]
-    return (*first, *(n for n in names if n not in first))
-
-
 def _group_order(input_shape: tuple[int, ...]) -> tuple[int, ...]:
     """Channel groups arrive one after another: ``(C, T)`` per row."""
     t, c = input_shape
@@ -125,7 +108,7 @@ LAYOUT = LayoutPlugin(
     ),
     spec_from=_spec,
     traits=LAYOUT_TRAITS[LayoutName.SERIES],
-    baselines=_baselines,
+    baselines=series_baselines,
     columns=ColumnOrder(_group_order, axes=(1, 0), channel=0),  # fed as (T, C)
     onnx_inputs={Form.WIDE_SERIES: OnnxInput.COLUMNS, Form.WIDE_GROUPS: OnnxInput.COLUMNS},
     longer_inputs=True,
