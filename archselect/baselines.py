@@ -44,7 +44,7 @@ from archselect.core.records import (
 )
 from archselect.layouts import forecast as _forecast
 from archselect.layouts import plugin_for
-from archselect.prepare import Fold, Prepared, out_of_fold
+from archselect.prepare import Fold, Prepared, Preprocessing, out_of_fold
 
 __all__ = [
     "BASELINE_DESCRIPTIONS",
@@ -291,18 +291,23 @@ def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
     )
 
 
-def baseline_inputs(name: str, x: np.ndarray, text: bool, masked: bool = False) -> Any:
+def baseline_inputs(name: str, x: np.ndarray, pre: Preprocessing) -> Any:
     """Model input ``x`` (as :meth:`Preprocessing.transform` gives it) in the form baseline
-    ``name`` reads: the ``(N, T, C)`` series (MiniRocket; on padded sequences, ``masked``,
-    the value channels without the mask, padding and all), token ids as words (text), or
-    the flattened features (the mask channel included: for 1-NN it counts a difference in
+    ``name`` reads, for data prepared by ``pre`` (:func:`_inputs`)."""
+    return _inputs(name, x, text=pre.text is not None, masked=plugin_for(pre.layout).masked)
+
+
+def _inputs(name: str, x: np.ndarray, *, text: bool, masked: bool) -> Any:
+    """The ``(N, T, C)`` series (MiniRocket; on padded sequences, ``masked``, the value
+    channels without the mask, padding and all), token ids as words (text), or the
+    flattened features (the mask channel included: for 1-NN it counts a difference in
     length as a distance).
 
     Example:
         >>> x = np.ones((2, 5, 3), dtype=np.float32)  # (N, T, C + mask)
-        >>> baseline_inputs("minirocket", x, False, masked=True).shape
+        >>> _inputs("minirocket", x, text=False, masked=True).shape
         (2, 5, 2)
-        >>> baseline_inputs("knn_euclidean", x, False, masked=True).shape
+        >>> _inputs("knn_euclidean", x, text=False, masked=True).shape
         (2, 15)
     """
     if name == "minirocket":
@@ -337,13 +342,11 @@ def fit_baseline(
         1
     """
     pre = prepared.preprocessing
-    text, masked = pre.text is not None, plugin_for(pre.layout).masked
     x, y = prepared.pooled if rows is None else rows
     model = fit_within(
-        _make(name, pre.task, seed, len(x)), baseline_inputs(name, x, text, masked), y, seconds
+        _make(name, pre.task, seed, len(x)), baseline_inputs(name, x, pre), y, seconds
     )
-    test_in = baseline_inputs(name, prepared.x_test, text, masked)
-    out = _outputs(model, test_in, pre.task, len(pre.classes))
+    out = _outputs(model, baseline_inputs(name, prepared.x_test, pre), pre.task, len(pre.classes))
     return model, out
 
 
@@ -529,9 +532,7 @@ def run_baselines(
                         f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
                         f"steps; these have {length}"
                     )
-            text = prepared.preprocessing.text is not None
-            masked = plugin_for(prepared.preprocessing.layout).masked
-            flat = [baseline_inputs(name, a, text, masked) for a in raw]
+            flat = [baseline_inputs(name, a, prepared.preprocessing) for a in raw]
             fit_s = _fit_share(deadline, len(names) - len(results), len(folds) or 1)
             fit_within(model, flat[0], prepared.y_train, fit_s)
             elapsed = time.perf_counter() - start

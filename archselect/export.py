@@ -217,8 +217,7 @@ class BaselineModel:
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities ``(N, K)`` or scaled values ``(N, 1)`` for prepared input."""
         pre = self.preprocessing
-        masked = plugin_for(pre.layout).masked
-        inputs = baseline_inputs(self.config.family, x, pre.text is not None, masked)
+        inputs = baseline_inputs(self.config.family, x, pre)
         return baseline_outputs(self.estimator, inputs, pre.task, len(pre.classes))
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -148,9 +148,9 @@ def measure(arrays: Arrays, resample: int, repeats: int) -> dict[str, dict[str, 
     x_pool, y_pool = prepared.pooled
     out = {}
     for name in REFERENCES:
-        flat = refs.baseline_inputs(name, x_pool, False)
+        flat = refs.baseline_inputs(name, x_pool, prepared.preprocessing)
         model = refs._make(name, "classification", 0, len(y_pool)).fit(flat, y_pool)
-        held = model.predict(refs.baseline_inputs(name, x_held, False))
+        held = model.predict(refs.baseline_inputs(name, x_held, prepared.preprocessing))
         out[name] = {
             "oof": float(results[name].val_metric or 0.0),
             "repeated": _repeated_cv(name, flat, y_pool, repeats),
