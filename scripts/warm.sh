@@ -10,14 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STAMP=.venv/.warm
 [ -e "$STAMP" ] && exit 0
-compile() {
-  .venv/bin/python -c "from archselect.baselines import warm_minirocket; warm_minirocket(($1,))"
-}
 pids=()
 if [ -z "${PYTHONDONTWRITEBYTECODE:-}" ]; then
   .venv/bin/python -c "import archselect._run, archselect.cli, archselect.export" & pids+=($!)
 fi
-compile 1 & pids+=($!)
-compile 2
+.venv/bin/python -m archselect warm  # both kernel sets, side by side
 for pid in "${pids[@]}"; do wait "$pid"; done
 touch "$STAMP"

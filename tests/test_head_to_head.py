@@ -98,6 +98,27 @@ def test_warm_minirocket_leaves_both_kernel_sets_in_the_numba_cache() -> None:
     assert {"_static_transform_uni", "_static_transform_multi"} <= indexed
 
 
+def test_the_warm_command_compiles_both_kernel_sets_and_says_so(monkeypatch) -> None:
+    """``archselect warm`` gives pip users what ``scripts/warm.sh`` gives a checkout."""
+    if not minirocket_available():
+        pytest.skip("aeon is not installed")
+    from aeon.transformations.collection.convolution_based import _minirocket
+    from click.testing import CliRunner
+
+    from archselect.cli import cli
+
+    result = CliRunner().invoke(cli, ["warm"])
+    assert result.exit_code == 0, result.output
+    assert "kernels are compiled and cached" in result.output
+    cache = Path(_minirocket.__file__).parent / "__pycache__"
+    indexed = {p.name.split(".")[1].split("-")[0] for p in cache.glob("_minirocket.*.nbi")}
+    assert {"_static_transform_uni", "_static_transform_multi"} <= indexed
+    # without aeon there is nothing to compile, and it says why
+    monkeypatch.setattr(baselines, "minirocket_available", lambda: False)
+    result = CliRunner().invoke(cli, ["warm"])
+    assert result.exit_code == 0 and "aeon (MiniRocket) is not installed" in result.output
+
+
 def _wide_separable(rows: int = 40, width: int = 400, classes: int = 4):
     """More features than rows: logistic regression never converges (its weights keep
     growing), as on long series with many classes."""

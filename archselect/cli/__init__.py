@@ -1,4 +1,4 @@
-"""Command line: ``archselect fit | worker | profile | predict | report | export``.
+"""Command line: ``archselect fit | worker | profile | predict | report | export | warm``.
 
 Exit codes: 0 ok, 1 internal error, 2 bad input (one sentence, no traceback),
 3 no model written (no trial finished: trials.csv and the report say why),
@@ -9,7 +9,7 @@ on stdout; logs go to stderr.
 from __future__ import annotations
 
 from archselect import _signals
-from archselect.cli import _runs, _search  # noqa: F401  (each adds its commands to cli)
+from archselect.cli import _runs, _search, _warm  # noqa: F401  (each adds its commands)
 from archselect.cli._app import cli, parse_duration
 
 __all__ = ["cli", "main", "parse_duration"]
