@@ -12,7 +12,7 @@ from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, la
 from archselect._verdict import fmt_metric as _fmt
 from archselect.core import records as _records
 from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
-from archselect.core.records import SearchResult, TrialRecord, best_by_family
+from archselect.core.records import SearchResult, TrialRecord, best_by_family, outranks
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
@@ -44,12 +44,11 @@ def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
         trials = [t for t in result.trials if t.family == fam]
         b = best.get(fam)
         running: list[float | None] = []
-        cur: float | None = None
+        cur: TrialRecord | None = None
         for t in trials:
             if t.state == "COMPLETE" and t.val_metric is not None:
-                better = cur is None or sign * t.val_metric > sign * cur
-                cur = t.val_metric if better else cur
-            running.append(cur)
+                cur = t if cur is None or outranks(t, cur, sign) else cur
+            running.append(cur.val_metric if cur is not None else None)
         rows.append(
             FamilySummary(
                 family=fam,
@@ -232,9 +231,16 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
     sign = 1.0 if plan.direction == "maximize" else -1.0
     summaries = _summaries(result, plan)
     trials = {t.number: t for t in result.trials}
+    # a family measured only on the validation split (low fidelity) ranks after those
+    # cross-validated on every row: its figure comes from a quarter of the rows
     ranked = sorted(
         (s for s in summaries if s.val_metric is not None),
-        key=lambda s: (-sign * (s.val_metric or 0.0), _mean_brier(trials, s), _cost(s)),
+        key=lambda s: (
+            not trials[s.best_trial].cv_folds if s.best_trial in trials else True,
+            -sign * (s.val_metric or 0.0),
+            _mean_brier(trials, s),
+            _cost(s),
+        ),
     )
     ok_baselines = [b for b in result.baselines if b.val_metric is not None]
     best_base = max(ok_baselines, key=lambda b: sign * (b.val_metric or 0.0), default=None)
