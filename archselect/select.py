@@ -12,7 +12,13 @@ from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, la
 from archselect._verdict import fmt_metric as _fmt
 from archselect.core import records as _records
 from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
-from archselect.core.records import SearchResult, TrialRecord, best_by_family, outranks
+from archselect.core.records import (
+    SearchResult,
+    TrialRecord,
+    best_by_family,
+    cross_validated,
+    outranks,
+)
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
@@ -181,6 +187,12 @@ def _mean_brier(trials: dict[int, TrialRecord], s: FamilySummary) -> float:
     return trials[s.best_trial].mean_val_brier() if s.best_trial in trials else 0.0
 
 
+def _cross_validated(trials: dict[int, TrialRecord], s: FamilySummary) -> bool:
+    """Whether a family's best trial was cross-validated (the first sort key of the ranking:
+    a family measured on the validation split alone ranks after those that were)."""
+    return s.best_trial in trials and cross_validated(trials[s.best_trial])
+
+
 def _cost(t: FamilySummary) -> float:
     """The last sort key of the ranking: inference latency (unknown: last)."""
     return t.latency_b256_ms if t.latency_b256_ms is not None else math.inf
@@ -231,12 +243,10 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
     sign = 1.0 if plan.direction == "maximize" else -1.0
     summaries = _summaries(result, plan)
     trials = {t.number: t for t in result.trials}
-    # a family measured only on the validation split (low fidelity) ranks after those
-    # cross-validated on every row: its figure comes from a quarter of the rows
     ranked = sorted(
         (s for s in summaries if s.val_metric is not None),
         key=lambda s: (
-            not trials[s.best_trial].cv_folds if s.best_trial in trials else True,
+            not _cross_validated(trials, s),
             -sign * (s.val_metric or 0.0),
             _mean_brier(trials, s),
             _cost(s),

@@ -27,6 +27,7 @@ __all__ = [
     "SearchResult",
     "TrialRecord",
     "best_by_family",
+    "cross_validated",
     "outranks",
 ]
 
@@ -232,13 +233,19 @@ def best_by_family(result: SearchResult) -> dict[str, TrialRecord]:
     return best
 
 
-def outranks(t: TrialRecord, cur: TrialRecord, sign: float) -> bool:
-    """Whether trial ``t`` is a better result than ``cur`` (``sign``: +1 when maximising).
+def cross_validated(t: TrialRecord) -> bool:
+    """Whether ``t`` was scored on every pooled row out of fold (small data). A trial of such
+    a study scored on the validation split alone is a budgeted search's low-fidelity
+    measurement: a quarter of those rows, whose best of many is the luckiest, so it ranks
+    after every cross-validated one (:func:`outranks`, and the family ranking of
+    :func:`archselect.select.select`). Without cross-validation every trial is False."""
+    return bool(t.cv_folds)
 
-    On small data a cross-validated trial, scored on every pooled row out of fold, outranks
-    one scored on the validation split alone (a low-fidelity measurement of a budgeted
-    search, on a quarter of those rows, whose best of many is the luckiest); then the better
-    validation metric; then the lower mean validation Brier score.
+
+def outranks(t: TrialRecord, cur: TrialRecord, sign: float) -> bool:
+    """Whether trial ``t`` is a better result than ``cur`` (``sign``: +1 when maximising):
+    cross-validated first (:func:`cross_validated`), then the better validation metric, then
+    the lower mean validation Brier score.
 
     Example:
         >>> cv = TrialRecord(0, "mlp", "COMPLETE", val_metric=0.95, cv_folds=4)
@@ -246,8 +253,8 @@ def outranks(t: TrialRecord, cur: TrialRecord, sign: float) -> bool:
         >>> outranks(split, cv, 1.0), outranks(cv, split, 1.0)
         (False, True)
     """
-    if bool(t.cv_folds) != bool(cur.cv_folds):
-        return bool(t.cv_folds)
+    if cross_validated(t) != cross_validated(cur):
+        return cross_validated(t)
     if t.val_metric != cur.val_metric:
         return sign * (t.val_metric or 0.0) > sign * (cur.val_metric or 0.0)
     return t.mean_val_brier() < cur.mean_val_brier()
