@@ -17,26 +17,25 @@ import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from archselect._errors import ArchSelectError, DataError, RunDirError, UsageError
-from archselect._version import __version__
+from archselect._common.version import __version__
+from archselect.errors import ArchSelectError, DataError, RunDirError, UsageError
 
 if TYPE_CHECKING:
-    from archselect._parallel import run_worker
-    from archselect._run import Run, fit, load
     from archselect.estimator import ArchSelectClassifier, ArchSelectRegressor
     from archselect.load import Table, load_table
     from archselect.plan import Plan, make_plan
     from archselect.prepare import Prepared, prepare
     from archselect.profile import Profile, profile_frame, profile_table
+    from archselect.run import Run, fit, load, run_worker
     from archselect.search import SearchResult, run_search
     from archselect.select import Recommendation, select
 
 #: Public name -> the module that defines it (imported when the name is first used).
 _LAZY = {
-    "run_worker": "archselect._parallel",
-    "Run": "archselect._run",
-    "fit": "archselect._run",
-    "load": "archselect._run",
+    "run_worker": "archselect.run",
+    "Run": "archselect.run",
+    "fit": "archselect.run",
+    "load": "archselect.run",
     "ArchSelectClassifier": "archselect.estimator",
     "ArchSelectRegressor": "archselect.estimator",
     "Table": "archselect.load",

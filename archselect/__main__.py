@@ -1,5 +1,5 @@
 # Stop signals are recorded from the first moment, before the heavier imports.
-from archselect import _signals
+from archselect._common import signals as _signals
 
 _signals.install()
 

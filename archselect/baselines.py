@@ -1,6 +1,6 @@
 """Non-deep reference models on the same split, so the report can say how much a deep
 family earns — and candidates in their own right: one that beats the deep families is
-recommended and exported (see :mod:`archselect._sklearn_model`).
+recommended and exported (see :mod:`archselect.export._sklearn`).
 
 Every data set gets logistic regression (ridge for regression) and HistGradientBoosting on
 the flattened features; tables and images also get k-nearest neighbours and an RBF

@@ -33,10 +33,10 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from archselect._errors import ArchSelectError, DataError, UsageError
-from archselect._run import Run, fit
+from archselect.errors import ArchSelectError, DataError, UsageError
 from archselect.load import load_table
 from archselect.profile import profile_table
+from archselect.run._fit import Run, fit
 from archselect.search import STUDY_NAME
 
 __all__ = ["ArchSelectClassifier", "ArchSelectRegressor"]

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError
 from archselect.core.data import SourceFacts
+from archselect.errors import DataError
 
 __all__ = ["SourceFacts", "Table", "file_sha256", "load_table"]
 

@@ -7,12 +7,10 @@ import math
 import sys
 from pathlib import Path
 
-from archselect._errors import UsageError
 from archselect.core.data import Profile
 from archselect.core.metrics import metric_direction, metric_for
 from archselect.core.plan import Plan
-from archselect.layouts import plugin_for
-from archselect.spaces import (
+from archselect.core.spaces import (
     SHARED,
     Space,
     families_for,
@@ -20,6 +18,8 @@ from archselect.spaces import (
     load_shared_space,
     load_space,
 )
+from archselect.errors import UsageError
+from archselect.layouts import plugin_for
 
 __all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_TRIALS_PER_FAMILY", "Plan", "make_plan"]
 
@@ -108,7 +108,7 @@ def make_plan(
     """Choose the families that fit the profile's layout and load their spaces.
 
     The families are those whose search space (``<family>.toml``) lists the layout, in the
-    ``order`` their TOML gives (:func:`archselect.spaces.families_for`).
+    ``order`` their TOML gives (:func:`archselect.core.spaces.families_for`).
 
     Args:
         profile: The data profile.

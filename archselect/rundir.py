@@ -1,6 +1,6 @@
 """The run directory: its file names, the guards that protect it, trials.csv, and ``Run``.
 
-``fit`` (:mod:`archselect._run`) writes a run directory; everything that reads one — the
+``fit`` (:mod:`archselect.run._fit`) writes a run directory; everything that reads one — the
 report, ``archselect.load``, ``predict`` — goes through this module, which imports no
 torch, Lightning or optuna (the exported model is loaded on first use of ``Run.model``).
 
@@ -23,12 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from archselect._errors import RunDirError, UsageError
-from archselect._insight import RunProfile, RunRecommendation
-from archselect._serde import JsonRecord
-from archselect._version import RUN_FORMAT
+from archselect._common.serde import JsonRecord
+from archselect._common.version import RUN_FORMAT
 from archselect.core.plan import Plan
 from archselect.core.records import BaselineResult, SearchResult, TrialRecord
+from archselect.core.stored import RunProfile, RunRecommendation
+from archselect.errors import RunDirError, UsageError
 from archselect.load import Table
 
 __all__ = [

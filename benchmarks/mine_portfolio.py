@@ -56,12 +56,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from archselect.core.spaces import ParamSpec, load_shared_space, space_dir  # noqa: E402
 from archselect.load import load_table  # noqa: E402
 from archselect.plan import make_plan  # noqa: E402
 from archselect.prepare import prepare  # noqa: E402
 from archselect.profile import profile_table  # noqa: E402
 from archselect.search import build_network, split_params, train_config  # noqa: E402
-from archselect.spaces import ParamSpec, load_shared_space, space_dir  # noqa: E402
 from archselect.train import torch_threads, train_network  # noqa: E402
 
 SEED = 0
@@ -192,7 +192,7 @@ def _draw(spec: ParamSpec, rng: np.random.Generator) -> Any:
 def candidates(family: str, layout: str, n: int) -> list[dict[str, Any]]:
     """The family's default, then ``n`` seeded random draws (flat entry keys, no prefix).
     The shared ``epochs`` stays at its default: mining caps epochs and seconds anyway."""
-    from archselect.spaces import load_space
+    from archselect.core.spaces import load_space
 
     space, shared = load_space(family, layout=layout), load_shared_space()
     default = {**shared.default, **space.default}

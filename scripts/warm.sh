@@ -12,7 +12,7 @@ STAMP=.venv/.warm
 [ -e "$STAMP" ] && exit 0
 pids=()
 if [ -z "${PYTHONDONTWRITEBYTECODE:-}" ]; then
-  .venv/bin/python -c "import archselect._run, archselect.cli, archselect.export" & pids+=($!)
+  .venv/bin/python -c "import archselect.run._fit, archselect.cli, archselect.export" & pids+=($!)
 fi
 .venv/bin/python -m archselect warm  # both kernel sets, side by side
 for pid in "${pids[@]}"; do wait "$pid"; done

@@ -49,7 +49,7 @@ def _small_data_rules_off(
     # by name: ``archselect.prepare`` the attribute is the stage function, not the package
     setattr_(importlib.import_module("archselect.prepare._splits"), "CV_MAX_ROWS", 0)
     if not ensemble:
-        setattr_(importlib.import_module("archselect._refit"), "ENSEMBLE_MAX_ROWS", 0)
+        setattr_(importlib.import_module("archselect.run._refit"), "ENSEMBLE_MAX_ROWS", 0)
 
 
 def _test_rules(setattr_: Callable[[object, str, object], None], *, small_data: bool) -> None:

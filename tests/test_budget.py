@@ -11,7 +11,7 @@ import optuna
 import pytest
 
 import archselect
-from archselect._budget import (
+from archselect._common.budget import (
     FIRST_RESULT_FRACTION,
     MIN_EPOCHS,
     MIN_FIRST_ROUND_FRACTION,
@@ -24,11 +24,11 @@ from archselect._budget import (
     choose_fidelity,
     search_window,
 )
-from archselect._run import plan_refit
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
 from archselect.profile import profile_table
+from archselect.run._fit import plan_refit
 from archselect.search import (
     ATTR_PROMOTED,
     _objective,

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import archselect
 from archselect.cli import cli, parse_duration
-from archselect.spaces import families_for
+from archselect.core.spaces import families_for
 
 TINY = str(Path(__file__).parent / "spaces" / "tiny_shared.toml")
 

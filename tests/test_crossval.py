@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from archselect._errors import UsageError
+from archselect.core.spaces import load_space
+from archselect.errors import UsageError
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import CV_FOLDS, Prepared, cross_folds, prepare
 from archselect.profile import profile_table
 from archselect.search import default_params, run_search, storage_url
 from archselect.select import select
-from archselect.spaces import load_space
 from tests.conftest import make_series
 
 #: The module whose CV_MAX_ROWS cross_folds reads (``archselect.prepare`` is a function too).

@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from archselect._budget import AFTER_REFIT_S, SearchWindow, refit_epoch_seconds
-from archselect._progress import TrialProgress
-from archselect._run import read_trials_csv, write_trials_csv
+from archselect._common.budget import AFTER_REFIT_S, SearchWindow, refit_epoch_seconds
+from archselect.cli._progress import TrialProgress
 from archselect.load import load_table
 from archselect.plan import Plan, make_plan
 from archselect.prepare import CV_FOLDS, Prepared, cross_folds, prepare
 from archselect.profile import profile_table
 from archselect.report import render_report
+from archselect.run._fit import read_trials_csv, write_trials_csv
 from archselect.search import (
     CUT_SHORT_NOTE,
     TrialRecord,

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from rich.console import Console
 
 import archselect
-from archselect._progress import TrialProgress
 from archselect.cli import cli
+from archselect.cli._progress import TrialProgress
 from tests.conftest import ROOT
 
 TINY = str(Path(__file__).parent / "spaces" / "tiny_shared.toml")

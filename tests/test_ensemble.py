@@ -9,16 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archselect._ensemble import ENSEMBLE, EnsembleLabels, _sentence, ensemble_row, with_ensemble
-from archselect._errors import RunDirError
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import encode_scores, per_sample_brier
 from archselect.core.records import BaselineResult, SearchResult, TrialRecord
+from archselect.errors import RunDirError
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
 from archselect.profile import profile_table
 from archselect.select import _paired_interval, select
+from archselect.select._ensemble import (
+    ENSEMBLE,
+    EnsembleLabels,
+    _sentence,
+    ensemble_row,
+    with_ensemble,
+)
 
 N_ROWS, N_TEST, K = 240, 90, 3
 TINY = str(Path(__file__).parent / "spaces" / "tiny_shared.toml")
@@ -188,11 +194,11 @@ def test_every_finished_trial_and_reference_stores_its_probabilities(searched) -
 
 
 def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched, monkeypatch) -> None:
-    import archselect._ensemble_export as ensemble_export
-    from archselect._ensemble_export import ensemble_labels, export_ensemble
-    from archselect._ensemble_model import ENSEMBLE_FILE, EnsembleModel
-    from archselect._run import _refit_final
+    import archselect.run._ensemble as ensemble_export
     from archselect.export import load_model
+    from archselect.export._ensemble import ENSEMBLE_FILE, EnsembleModel
+    from archselect.run._ensemble import ensemble_labels, export_ensemble
+    from archselect.run._fit import _refit_final
 
     prof, prep, plan, result, tmp = searched
     trial = result.finished()[0]
@@ -383,10 +389,10 @@ def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target
     import pandas as pd
 
     from archselect import fit
-    from archselect._ensemble_export import export_ensemble
-    from archselect._ensemble_model import EnsembleModel
-    from archselect._run import _refit_final
     from archselect.export import load_model
+    from archselect.export._ensemble import EnsembleModel
+    from archselect.run._ensemble import export_ensemble
+    from archselect.run._fit import _refit_final
     from archselect.search import close_storage, collect_result, open_study, storage_url
 
     rng = np.random.default_rng(0)

@@ -15,9 +15,8 @@ from tests import corpus
 
 
 def test_image_path_runs_have_a_preview(tmp_path: Path) -> None:
-    from archselect._insight import data_preview
     from archselect.load import load_table
-    from archselect.profile import profile_table
+    from archselect.profile import data_preview, profile_table
 
     table = load_table(corpus.write_png_folder(tmp_path, n=20))
     profile = profile_table(table)
@@ -73,14 +72,14 @@ def test_interrupt_message_fits_the_command(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C in profile/predict speaks of neither trials nor a report."""
-    import archselect._run
     import archselect.profile
+    import archselect.run._fit
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(archselect.profile, "profile_table", interrupted)
-    monkeypatch.setattr(archselect._run, "load", interrupted)
+    monkeypatch.setattr(archselect.run._fit, "load", interrupted)
     data = tmp_path / "d.csv"
     data.write_text("a,label\n1,x\n2,y\n")
     args = [command, str(data)] if command == "profile" else [command, str(tmp_path), str(data)]
@@ -94,9 +93,9 @@ def test_devices_naming_a_missing_gpu_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--devices 0 on a machine without that GPU never runs silently on the CPU."""
-    import archselect._parallel
+    import archselect.run._workers
 
-    monkeypatch.setattr(archselect._parallel, "gpu_count", lambda: 0)
+    monkeypatch.setattr(archselect.run._workers, "gpu_count", lambda: 0)
     data = tmp_path / "d.csv"
     data.write_text("a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(30)))
     res = CliRunner().invoke(cli, ["fit", str(data), "--devices", "0", "--out", str(tmp_path)])

@@ -11,7 +11,6 @@ import pytest
 
 import archselect
 from archselect import UsageError, baselines
-from archselect._run import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
 from archselect.baselines import (
     MINIROCKET_MISSING,
     fit_within,
@@ -19,13 +18,14 @@ from archselect.baselines import (
     run_baselines,
     warm_minirocket,
 )
+from archselect.core.spaces import families_for
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
 from archselect.profile import profile_table
+from archselect.run._fit import TRIAL_COLUMNS, read_trials_csv, write_trials_csv
 from archselect.search import run_search, storage_url
 from archselect.select import FamilySummary, pareto_front, select
-from archselect.spaces import families_for
 
 #: The measurements every finished deep trial carries in trials.csv.
 TRIAL_MEASUREMENTS = (

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from archselect import layouts
-from archselect._errors import UsageError
 from archselect.core.kinds import (
     LAYOUT_TRAITS,
     LayoutTraits,
@@ -23,14 +22,15 @@ from archselect.core.kinds import (
     layout_traits,
 )
 from archselect.core.records import BASELINE_NAMES
+from archselect.core.spaces import families_for
 from archselect.core.specs import TableSpec
+from archselect.errors import UsageError
 from archselect.layouts import LayoutPlugin, OnnxInput, onnx_input, plugin_for
 from archselect.layouts._forecast_prep import fit_windows
 from archselect.load import load_table
 from archselect.plan import baselines_for
 from archselect.prepare import Preprocessing, prepare
 from archselect.profile import profile_table
-from archselect.spaces import families_for
 from tests import corpus
 from tests.test_forecast_multiseries import _panel
 

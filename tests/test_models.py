@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from archselect.core.spaces import load_space
 from archselect.models import create_model, list_models, model_layouts
-from archselect.spaces import load_space
 from archselect.train import TrainConfig, train_network
 
 SHAPES = {

@@ -9,11 +9,11 @@ import optuna
 import pytest
 
 from archselect import UsageError
+from archselect.core.spaces import load_space, space_dir
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.profile import profile_table
 from archselect.search import ATTR_PORTFOLIO, open_study, portfolio_params
-from archselect.spaces import load_space, space_dir
 from tests.conftest import make_series
 
 MLP = """

@@ -18,13 +18,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from archselect._errors import UsageError
 from archselect.cli import cli
+from archselect.core.spaces import FAMILY_PATH_ENV, extra_family_dirs, families_for, family_layouts
+from archselect.errors import UsageError
 from archselect.models import _registry
 from archselect.models._registry import check_registry, load_family_modules
 from archselect.plan import make_plan
 from archselect.profile import profile_frame
-from archselect.spaces import FAMILY_PATH_ENV, extra_family_dirs, families_for, family_layouts
 from tests.conftest import FAST_SHARED
 
 #: The families planned for each layout, in report order, as shipped (pinned before the

@@ -21,9 +21,9 @@ import pytest
 
 import archselect
 import archselect.train as train
-from archselect._insight import RunProfile, data_preview, evaluate_outputs
+from archselect.core.stored import RunProfile, evaluate_outputs
 from archselect.load import load_table
-from archselect.profile import profile_table
+from archselect.profile import data_preview, profile_table
 from archselect.report import render_report
 from archselect.report._render import _json_for_script, _plotly_js
 from tests.conftest import DATASETS, FAST_SHARED, make_series
@@ -176,7 +176,7 @@ def test_small_data_report_says_its_figures_are_cross_validated(
     import archselect.core.records as records
 
     monkeypatch.setattr(records, "EXPORTABLE_BASELINES", ())  # a network is exported
-    monkeypatch.setattr(importlib.import_module("archselect._refit"), "ENSEMBLE_SIZE", 2)
+    monkeypatch.setattr(importlib.import_module("archselect.run._refit"), "ENSEMBLE_SIZE", 2)
     space = Path(__file__).parent / "spaces" / "tiny_shared.toml"
     archselect.fit(
         small_digits_csv, out=tmp_path / "run", trials=1, families=("mlp",), space_files=(space,)
@@ -245,7 +245,7 @@ def test_machine_models_are_read_without_a_cuda_context(
     """CPU model from /proc/cpuinfo; GPU models from the NVIDIA driver's /proc entries."""
     import torch
 
-    import archselect._run as run_module
+    import archselect.run._fit as run_module
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU 9000 @ 3.0GHz\n")

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 import archselect
-from archselect._errors import UsageError
 from archselect.cli import cli
+from archselect.errors import UsageError
 from tests.conftest import make_series
 
 

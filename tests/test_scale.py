@@ -428,7 +428,7 @@ def test_worker_refuses_data_with_another_hash(tiny: dict[str, Path], tmp_path: 
 def test_passwords_never_leak(pg_url: str) -> None:
     from click.testing import CliRunner
 
-    from archselect._secrets import redact, remember_url
+    from archselect._common.secrets import redact, remember_url
     from archselect.cli import cli
 
     bad = pg_url.rsplit("/", 1)[0] + "/no_such_database_here"

@@ -380,7 +380,7 @@ HOSTILE_URLS = (
 
 @pytest.mark.parametrize("url, secrets", HOSTILE_URLS)
 def test_mask_url_hides_every_form_of_password(url: str, secrets: tuple[str, ...]) -> None:
-    from archselect._secrets import mask_url, redact, remember_url
+    from archselect._common.secrets import mask_url, redact, remember_url
 
     masked = mask_url(url)
     assert "***" in masked

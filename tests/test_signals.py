@@ -17,7 +17,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from archselect import _signals
+from archselect._common import signals as _signals
 from archselect.search import make_storage
 from tests.conftest import ROOT, make_series
 

@@ -117,7 +117,7 @@ def test_peak_memory_counts_a_transient_allocation() -> None:
 
     import numpy as np
 
-    from archselect._measure import _PeakRSS, _reset_peak_rss
+    from archselect.train._measure import _PeakRSS, _reset_peak_rss
 
     with _PeakRSS() as rss:
         block = np.ones(64 * 2**20 // 8)

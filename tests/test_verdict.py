@@ -16,16 +16,16 @@ from scipy.stats import binomtest
 
 import archselect
 from archselect import RunDirError
-from archselect._sklearn_model import load_estimator, save_estimator
-from archselect._verdict import Candidate, paired_counts, stability
 from archselect.baselines import BaselineResult, encode_scores, run_baselines
 from archselect.cli import cli
+from archselect.export._sklearn import load_estimator, save_estimator
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
 from archselect.profile import profile_table
 from archselect.search import SearchResult, TrialRecord, _encode_scores
 from archselect.select import select
+from archselect.select._verdict import Candidate, paired_counts, stability
 
 TINY = str(Path(__file__).parent / "spaces" / "tiny_shared.toml")
 

@@ -8,7 +8,7 @@ on stdout; logs go to stderr.
 
 from __future__ import annotations
 
-from archselect import _signals
+from archselect._common import signals as _signals
 from archselect.cli import _runs, _search, _warm  # noqa: F401  (each adds its commands)
 from archselect.cli._app import cli, parse_duration
 
@@ -17,7 +17,7 @@ __all__ = ["cli", "main", "parse_duration"]
 
 def main() -> None:
     _signals.install()
-    from archselect import _budget
+    from archselect._common import budget as _budget
 
     _budget.mark_command_start()
     cli(prog_name="archselect")

@@ -16,10 +16,10 @@ from typing import Any
 
 import click
 
-from archselect import _signals
-from archselect._errors import ArchSelectError, UsageError
-from archselect._secrets import install_log_filter, redact, remember_url
-from archselect._version import __version__
+from archselect._common import signals as _signals
+from archselect._common.secrets import install_log_filter, redact, remember_url
+from archselect._common.version import __version__
+from archselect.errors import ArchSelectError, UsageError
 
 __all__ = ["EXIT_NO_MODEL", "cli", "parse_duration"]
 
@@ -74,7 +74,7 @@ def _check_devices(devices: str | None) -> None:
     """``--devices`` must name GPUs this machine has (never a silent run on the CPU)."""
     if devices is None:
         return
-    from archselect._parallel import gpu_count
+    from archselect.run._workers import gpu_count
 
     found = gpu_count()
     names = [d.strip() for d in devices.split(",") if d.strip()]

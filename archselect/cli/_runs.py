@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from archselect._errors import UsageError
 from archselect.cli._app import _data_options, _emit_json, _handle_errors, cli
+from archselect.errors import UsageError
 
 __all__ = ["export", "predict", "profile", "report"]
 

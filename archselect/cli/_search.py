@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from archselect._errors import UsageError
-from archselect._secrets import redact
+from archselect._common.secrets import redact
 from archselect.cli._app import (
     EXIT_NO_MODEL,
     _check_devices,
@@ -24,6 +23,7 @@ from archselect.cli._app import (
     cli,
     parse_duration,
 )
+from archselect.errors import UsageError
 
 __all__ = ["fit", "worker"]
 
@@ -141,8 +141,8 @@ def fit(
       archselect fit data.csv --trials 40 --storage postgresql://user@host/db --json
     """
     import archselect
-    from archselect._progress import TrialProgress
-    from archselect._run import check_run_options
+    from archselect.cli._progress import TrialProgress
+    from archselect.run._fit import check_run_options
 
     if trials is not None and trials < 1:
         raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
@@ -273,7 +273,7 @@ def worker(
       export ARCHSELECT_STORAGE=postgresql://me:secret@db.example/studies
       archselect worker --study gunpoint
     """
-    from archselect._parallel import run_worker
+    from archselect.run._workers import run_worker
 
     _check_study_name(study_name)
     if max_failures is not None and max_failures < 1:

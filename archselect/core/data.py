@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
 from archselect.core.kinds import layout_traits
 from archselect.core.specs import ForecastSpec, LayoutSpec
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archselect._serde import JsonRecord
-from archselect.spaces import Space
+from archselect._common.serde import JsonRecord
+from archselect.core.spaces import Space
 
 __all__ = ["Plan"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
 
 __all__ = ["FamilySummary", "ParetoPoint", "Recommendation"]
 
@@ -112,7 +112,7 @@ class Recommendation(JsonRecord):
     #: Brier difference (+ : ``a`` surer), and ``fired`` (the interval excludes 0).
     brier_check: dict[str, Any] = field(default_factory=dict)
     #: Classification and regression (not forecasts): the ensemble of the best trials as one
-    #: more candidate row (:func:`archselect._ensemble.ensemble_row`): ``members`` (name,
+    #: more candidate row (:func:`archselect.select._ensemble.ensemble_row`): ``members`` (name,
     #: kind, family, trial, weight), its cross-fitted ``val_metric`` beside the
     #: ``best_single`` candidate's on the same ``rows``, the paired ``interval``, whether it
     #: was ``chosen``, and the searched models' ``test_metric`` / ``best_single_test_metric``;

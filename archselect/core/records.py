@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
 from archselect.core.ensemble_selection import decode_outputs
 from archselect.core.metrics import decode_scores
 
@@ -173,7 +173,7 @@ class TrialRecord(JsonRecord):
     #: Forecasts: the test period forecast, windows laid end to end (target units).
     test_forecast: tuple[float, ...] = ()
     #: ``--timeout``: the measurement the trial's share paid for (see
-    #: :class:`archselect._budget.Fidelity`); empty without a time budget.
+    #: :class:`archselect._common.budget.Fidelity`); empty without a time budget.
     fidelity: dict[str, Any] = field(default_factory=dict)
     #: Torch threads the trial trained with, and its measured training pace.
     threads: int | None = None

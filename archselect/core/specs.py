@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
 from archselect.core.kinds import LayoutName
 
 __all__ = [

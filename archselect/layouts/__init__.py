@@ -32,8 +32,8 @@ Example:
 
 from __future__ import annotations
 
-from archselect._errors import DataError, UsageError
 from archselect.core.kinds import LAYOUT_TRAITS
+from archselect.errors import DataError, UsageError
 from archselect.layouts import forecast, image, long, series, table, text
 from archselect.layouts._base import (
     ColumnOrder,

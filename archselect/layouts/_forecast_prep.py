@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError, UsageError
 from archselect.core.data import Profile
 from archselect.core.specs import ForecastSpec
+from archselect.errors import DataError, UsageError
 from archselect.layouts._constants import MIN_STD
 from archselect.layouts._forecast_time import SeriesGrid
 from archselect.layouts._forecast_windows import (

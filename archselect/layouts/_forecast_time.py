@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError
+from archselect.errors import DataError
 
 __all__ = [
     "SeriesGrid",

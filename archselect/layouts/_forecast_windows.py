@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError, UsageError
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
+from archselect.errors import DataError, UsageError
 from archselect.layouts._forecast_time import (
     DEFAULT_HORIZON,
     HORIZON,

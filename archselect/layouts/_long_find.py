@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError, UsageError
+from archselect.errors import DataError, UsageError
 
 __all__ = [
     "ID_NAMES",

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError
 from archselect.core.data import Profile
+from archselect.errors import DataError
 from archselect.layouts._constants import MAX_MISSING_FRACTION, MIN_STD
 from archselect.layouts._preprocessing import (
     Preprocessing,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
+from archselect.errors import DataError
 from archselect.layouts._forecast_time import SeriesGrid, series_label
 from archselect.layouts._forecast_windows import ForecastWindowing, windows
 from archselect.layouts._text_tokens import TextEncoding

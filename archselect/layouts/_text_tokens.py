@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import UsageError
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
+from archselect.errors import UsageError
 from archselect.layouts._constants import (
     SAMPLE_ROWS,
     TEXT_MIN_DISTINCT_FRACTION,

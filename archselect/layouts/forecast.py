@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from archselect._errors import DataError, UsageError
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality, Task
 from archselect.core.specs import ForecastSpec
+from archselect.errors import DataError, UsageError
 from archselect.layouts import _forecast_prep
 from archselect.layouts._base import (
     Decision,

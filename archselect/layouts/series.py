@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from archselect._errors import DataError
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import SeriesSpec
+from archselect.errors import DataError
 from archselect.layouts._base import (
     SERIES_BASELINES,
     SERIES_ORDER,

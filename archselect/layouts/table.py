@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import TableSpec
+from archselect.errors import DataError
 from archselect.layouts._base import (
     Decision,
     DetectContext,

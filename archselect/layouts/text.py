@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError, UsageError
 from archselect.core.data import Profile
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality
 from archselect.core.specs import TextSpec
+from archselect.errors import DataError, UsageError
 from archselect.layouts import _text_tokens as _text
 from archselect.layouts._base import (
     Decision,

@@ -9,6 +9,7 @@ search space's ``layouts``.
 import importlib
 import pkgutil
 
+from archselect.core.spaces import extra_family_dirs
 from archselect.models._registry import (
     check_registry,
     create_model,
@@ -17,7 +18,6 @@ from archselect.models._registry import (
     model_layouts,
     register_model,
 )
-from archselect.spaces import extra_family_dirs
 
 __all__ = ["create_model", "list_models", "model_layouts", "register_model"]
 

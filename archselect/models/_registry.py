@@ -12,9 +12,9 @@ from typing import Any
 
 from torch import nn
 
-from archselect._errors import UsageError
+from archselect.core.spaces import FAMILY_PATH_ENV, family_layouts
+from archselect.errors import UsageError
 from archselect.layouts import plugin_for
-from archselect.spaces import FAMILY_PATH_ENV, family_layouts
 
 __all__ = [
     "check_registry",

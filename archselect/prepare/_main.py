@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError
+from archselect.errors import DataError
 from archselect.layouts import plugin_for
 from archselect.layouts._preprocessing import Preprocessing
 from archselect.load import Table

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from archselect._errors import DataError
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
+from archselect.errors import DataError
 from archselect.layouts._preprocessing import Preprocessing, _label_str
 from archselect.prepare._constants import CV_FOLDS, CV_MAX_ROWS, TEST_FRACTION, VAL_FRACTION
 from archselect.profile import (

@@ -65,6 +65,7 @@ from archselect.layouts._structure import structure_evidence
 from archselect.layouts.image import open_image, parse_shape, resolve_image_path
 from archselect.layouts.long import ID_NAMES, LONG_THRESHOLDS, TIME_NAMES, order_values
 from archselect.profile._main import profile_frame, profile_table
+from archselect.profile._preview import data_preview
 
 #: The profiler's API (the first group) and its named constants, kept importable here.
 __all__ = [
@@ -109,6 +110,7 @@ __all__ = [
     "THRESHOLDS",
     "TIME_NAMES",
     "Profile",
+    "data_preview",
     "open_image",
     "order_values",
     "parse_shape",

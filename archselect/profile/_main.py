@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from archselect import layouts
-from archselect._errors import DataError, UsageError
 from archselect.core.data import Profile
 from archselect.core.kinds import Task
+from archselect.errors import DataError, UsageError
 from archselect.layouts import long as long_layout
 from archselect.layouts._base import DetectContext
 from archselect.layouts._constants import MIN_ROWS, MODALITIES, THRESHOLDS

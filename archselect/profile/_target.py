@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect._errors import DataError, UsageError
+from archselect.errors import DataError, UsageError
 from archselect.layouts._base import is_integer_valued as _is_integer_valued
 from archselect.layouts._constants import (
     MAX_CLASS_FRACTION,

@@ -1,7 +1,7 @@
 """The ensemble of the best trials in the report: one more head-to-head row and a card line.
 
 Read from ``recommendation.json``'s ``ensemble`` record (written by
-:mod:`archselect._ensemble`); absent in runs without one (one model, forecasts, older runs);
+:mod:`archselect.select._ensemble`); absent in runs without one (one model, forecasts, older runs);
 a forecast's card says why it has none (:data:`FORECAST_NOTE`). When the ensemble is
 recommended (``kind`` = ``ensemble``), the first screen says so and still names the best
 single family.

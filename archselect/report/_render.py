@@ -23,7 +23,7 @@ from typing import Any
 
 import jinja2
 
-from archselect._secrets import mask_url
+from archselect._common.secrets import mask_url
 from archselect.core.kinds import PreviewKind, layout_traits
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
 from archselect.report._data import (

@@ -144,7 +144,7 @@ def not_searched(plan: Any, profile: Any) -> list[str]:
         A run on 8×8 images: ``['cnn1d, gru, lstm, rnn (they fit series, series_padded,
         forecast, text) and tcn (it fits series, forecast): the data is an 8×8 image']``.
     """
-    from archselect.spaces import family_layouts
+    from archselect.core.spaces import family_layouts
 
     fits = family_layouts()
     planned = set(plan.family_names)

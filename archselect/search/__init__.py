@@ -33,7 +33,7 @@ trial; the only module that touches ``optuna.Trial``), ``_loop`` (running the st
 
 from __future__ import annotations
 
-from archselect._secrets import mask_url
+from archselect._common.secrets import mask_url
 from archselect.core.records import (
     ALL_FAMILIES,
     CUT_SHORT_NOTE,

@@ -27,7 +27,7 @@ ATTR_SLOT = "archselect.slot"
 #: A trial that tries a family's warm-start configuration records its rank (1 = first).
 ATTR_PORTFOLIO = "portfolio"
 ATTR_BASELINES = "baselines"
-#: The search's time window (:class:`archselect._budget.SearchWindow`), set by each run.
+#: The search's time window (:class:`archselect._common.budget.SearchWindow`), set by each run.
 ATTR_WINDOW = "archselect.window"
 #: Folds the study scores its trials on (0: one validation split), fixed when it begins.
 ATTR_CV_FOLDS = "archselect.cv_folds"

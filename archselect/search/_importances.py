@@ -7,7 +7,7 @@ import math
 
 import optuna
 
-from archselect._secrets import redact
+from archselect._common.secrets import redact
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
 from archselect.search._constants import MIN_IMPORTANCE_TRIALS, STUDY_NAME

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import optuna
 
-from archselect import _signals
-from archselect._budget import Clock, Fidelity, search_window
-from archselect._secrets import mask_url
+from archselect._common import signals as _signals
+from archselect._common.budget import Clock, Fidelity, search_window
+from archselect._common.secrets import mask_url
 from archselect.baselines import BaselineResult
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import SearchResult, TrialRecord

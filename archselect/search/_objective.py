@@ -14,19 +14,21 @@ import numpy as np
 import optuna
 import torch
 
-from archselect import _signals
-from archselect._budget import (
+from archselect._common import signals as _signals
+from archselect._common.budget import (
     LATER_TRIAL_SAFETY,
     Fidelity,
     SearchWindow,
     choose_fidelity,
     search_end,
 )
-from archselect._secrets import redact
+from archselect._common.secrets import redact
 from archselect.core.ensemble_selection import encode_outputs
+from archselect.core.metrics import per_sample_brier, per_sample_scores, score
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
+from archselect.core.spaces import ParamSpec
 from archselect.layouts import forecast as _forecast
 from archselect.models import create_model
 from archselect.plan import Plan
@@ -38,16 +40,12 @@ from archselect.search._constants import (
     WORKER_ID,
 )
 from archselect.search._storage import Batches
-from archselect.spaces import ParamSpec
 from archselect.train import (
     TrainConfig,
     effective_config,
     measure_latency,
-    per_sample_brier,
-    per_sample_scores,
     predict_outputs,
     probe_epoch_seconds,
-    score,
     seed_all,
     train_network,
 )
@@ -222,7 +220,7 @@ def _best_so_far(study: optuna.Study) -> tuple[float, int] | None:
 
 def search_deadline(window: SearchWindow, study: optuna.Study, prepared: Prepared) -> float:
     """The unix time after which no trial starts: the window's end, or earlier where the
-    best trial's final refit needs the time (:func:`archselect._budget.search_end`)."""
+    best trial's final refit needs the time (:func:`archselect._common.budget.search_end`)."""
     n_rows = len(prepared.x_train) + len(prepared.x_val)
     return search_end(window, _best_so_far(study), n_rows, len(prepared.x_val))
 
@@ -290,7 +288,8 @@ def _objective(
 ) -> Callable[[optuna.Trial], float | tuple[float, float]]:
     """The study's objective. ``window``: the search's time budget; trials still training
     at its end stop (see :class:`_DeadlineStop`), and each trial is first measured at the
-    fidelity its share of the window pays for (see :func:`archselect._budget.choose_fidelity`).
+    fidelity its share of the window pays for (see
+    :func:`archselect._common.budget.choose_fidelity`).
     """
     pre = prepared.preprocessing
     deadline = window.end if window is not None else None

@@ -17,10 +17,10 @@ import sqlalchemy
 import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
-from archselect._errors import UsageError
-from archselect._secrets import mask_url, redact, remember_url
+from archselect._common.secrets import mask_url, redact, remember_url
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
+from archselect.errors import UsageError
 from archselect.search._constants import (
     ATTR_BATCHES,
     GATE_MEMORY_S,

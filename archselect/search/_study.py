@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import optuna
 
-from archselect import _signals
-from archselect._budget import SearchWindow
-from archselect._errors import UsageError
-from archselect._serde import JsonRecord
+from archselect._common import signals as _signals
+from archselect._common.budget import SearchWindow
+from archselect._common.serde import JsonRecord
 from archselect.baselines import run_baselines
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
+from archselect.errors import UsageError
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.profile import Profile

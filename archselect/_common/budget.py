@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
 
 __all__ = [
     "AFTER_REFIT_S",

@@ -4,7 +4,7 @@ Nothing here is a pickle: weights load with ``torch.load(weights_only=True)``; t
 architecture is rebuilt from ``config.json`` through the model registry; the
 preprocessing is plain JSON numbers. A recommended non-deep reference (``kind`` =
 ``baseline`` in ``config.json``) is stored with skops instead of weights
-(:mod:`archselect._sklearn_model`, allow-listed types only).
+(:mod:`archselect.export._sklearn`, allow-listed types only).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from archselect._errors import DataError, RunDirError
-from archselect._onnx import (
+from archselect._common.serde import JsonRecord
+from archselect.baselines import EXPORTABLE_BASELINES, baseline_inputs, baseline_outputs
+from archselect.errors import DataError, RunDirError
+from archselect.export._onnx import (
     PACKED_FAMILIES,
     RawInputModel,
     onnx_input_columns,
     write_network_onnx,
 )
-from archselect._serde import JsonRecord
-from archselect._sklearn_model import BASELINE_FILE, load_estimator, save_estimator
-from archselect.baselines import EXPORTABLE_BASELINES, baseline_inputs, baseline_outputs
+from archselect.export._sklearn import BASELINE_FILE, load_estimator, save_estimator
 from archselect.layouts import OnnxInput, onnx_input, plugin_for, registered_layouts
 from archselect.models import create_model
 from archselect.models.ensemble import MeanEnsemble
@@ -37,7 +37,7 @@ from archselect.prepare import Preprocessing
 from archselect.train import predict_outputs
 
 if TYPE_CHECKING:
-    from archselect._ensemble_model import EnsembleModel
+    from archselect.export._ensemble import EnsembleModel
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -90,7 +90,7 @@ def check_output_file(output: Path, option: str, *, input_path: Path | None = No
         UsageError: ``output`` is a folder, not a regular file, the input itself (a hard or
             symbolic link included), or its folder is missing or not writable.
     """
-    from archselect._errors import UsageError
+    from archselect.errors import UsageError
 
     if output.is_dir():
         raise UsageError(f"{option} {output} is a directory; give a file name inside it.")
@@ -374,7 +374,7 @@ def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel | Ensembl
             f"{config.format_version}) whose network reads levels, not changes; refit it."
         )
     if config.kind == "ensemble":  # members are exported models themselves
-        from archselect._ensemble_model import load_ensemble
+        from archselect.export._ensemble import load_ensemble
 
         return load_ensemble(model_dir, config, pre)
     if config.kind == "baseline":
@@ -444,7 +444,7 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
         >>> export_onnx("runs/digits/model")  # doctest: +SKIP
         PosixPath('runs/digits/model/model.onnx')
     """
-    from archselect._errors import UsageError
+    from archselect.errors import UsageError
 
     try:
         import onnx  # noqa: F401
@@ -462,7 +462,7 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
     check_output_file(out, "-o")
     if isinstance(model, BaselineModel):
-        from archselect._sklearn_model import export_baseline_onnx
+        from archselect.export._sklearn import export_baseline_onnx
 
         return export_baseline_onnx(model.estimator, pre, model.config, out)
     if onnx_input(pre.layout, pre.form) is None:

@@ -20,21 +20,21 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from archselect._ensemble import ENSEMBLE, EnsembleLabels, ensemble_row, with_ensemble
-from archselect._ensemble_model import ENSEMBLE_KIND, write_ensemble
-from archselect._insight import evaluate_outputs
-from archselect._verdict import fmt_metric
 from archselect.baselines import fit_baseline
 from archselect.core.ensemble_selection import log_outputs
 from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult
+from archselect.core.stored import evaluate_outputs
 from archselect.export import ModelConfig, export_baseline, export_model
+from archselect.export._ensemble import ENSEMBLE_KIND, write_ensemble
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared, cross_folds
 from archselect.search import split_params
-from archselect.select import _paired_interval
+from archselect.select._ensemble import ENSEMBLE, EnsembleLabels, ensemble_row, with_ensemble
+from archselect.select._main import _paired_interval
+from archselect.select._verdict import fmt_metric
 from archselect.train import predict_outputs
 
 __all__ = ["add_ensemble", "ensemble_labels", "export_ensemble"]

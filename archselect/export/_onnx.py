@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archselect._errors import UsageError
+from archselect.errors import UsageError
 from archselect.layouts import OnnxInput, onnx_input, plugin_for
 from archselect.models.ensemble import MeanEnsemble
 from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent

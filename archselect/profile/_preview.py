@@ -1,38 +1,25 @@
-"""What the report shows besides the trials, measured at fit time and kept in the run directory.
+"""The report's data sample, measured at profile time and stored in ``profile.json``.
 
 The report renders from the run directory alone, so anything it pictures must be stored
-there: a small sample of the raw rows and the class/target distribution (``preview`` in
-``profile.json``), and the exported model's test-split evaluation and the parameter
-importances (``evaluation`` and ``importances`` in ``recommendation.json``). Everything here
-is plain JSON and kept small (see the caps below), so a run directory stays light.
+there: a small sample of the raw rows and the class/target distribution
+(:class:`archselect.core.stored.DataPreview`), kept small (see the caps below).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from archselect._serde import JsonRecord
 from archselect.core.data import Profile
 from archselect.core.kinds import PreviewKind
-from archselect.core.recommendation import Recommendation
+from archselect.core.stored import DataPreview, Histogram, SampleRow, round_value
 from archselect.layouts import plugin_for
 from archselect.load import Table
 
-__all__ = [
-    "DataPreview",
-    "Evaluation",
-    "Histogram",
-    "RunProfile",
-    "RunRecommendation",
-    "SampleRow",
-    "data_preview",
-    "evaluate_outputs",
-]
+__all__ = ["data_preview"]
 
 #: Sample rows kept per class (spatial and sequential data), and classes pictured at most.
 SAMPLES_PER_CLASS = 4
@@ -50,101 +37,6 @@ MAX_TEXT_CHARS = 240
 HIST_BINS = 30
 #: Class counts listed at most (the rest are summed into one entry).
 MAX_COUNTED_CLASSES = 100
-#: Regression evaluation: (actual, predicted) pairs kept at most.
-MAX_EVAL_POINTS = 1000
-#: Significant digits kept of stored raw values.
-VALUE_DIGITS = 4
-
-
-@dataclass(frozen=True)
-class Histogram(JsonRecord):
-    """Counts between consecutive ``edges`` (``len(edges) == len(counts) + 1``)."""
-
-    edges: tuple[float, ...]
-    counts: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class SampleRow(JsonRecord):
-    """One raw data row: its label (or target value) and its feature values or text."""
-
-    label: str
-    values: tuple[float | None, ...] = ()
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class DataPreview(JsonRecord):
-    """A few raw rows and the target's distribution, for the report's data section.
-
-    Attributes:
-        kind: ``image`` (values are ``(H, W, C)`` row-major), ``series`` (``C`` channel
-            groups of ``T`` steps, one after another), ``text`` or ``none``.
-        shape: ``(H, W, C)`` for images, ``(C, T)`` for series, after striding.
-        stride: Every ``stride``-th pixel / step was kept (1: all).
-        class_counts: Rows per class (classification).
-        target_hist: The target's histogram (regression).
-        samples: The sample rows.
-        text_lengths: Per class (or ``all``), the histogram of text lengths in ``text_unit``.
-    """
-
-    layout: str
-    kind: str
-    task: str
-    shape: tuple[int, ...] = ()
-    stride: int = 1
-    class_counts: dict[str, int] = field(default_factory=dict)
-    target_hist: Histogram | None = None
-    samples: tuple[SampleRow, ...] = ()
-    text_lengths: dict[str, Histogram] = field(default_factory=dict)
-    text_unit: str = ""
-
-
-@dataclass(frozen=True)
-class Evaluation(JsonRecord):
-    """The exported model on the held-out test split.
-
-    Classification: ``confusion[i][j]`` counts rows of class ``labels[i]`` predicted as
-    ``labels[j]``. Regression: ``actual`` and ``predicted`` in target units (a sample of at
-    most :data:`MAX_EVAL_POINTS` rows).
-    """
-
-    task: str
-    split: str = "test"
-    n_rows: int = 0
-    labels: tuple[str, ...] = ()
-    confusion: tuple[tuple[int, ...], ...] = ()
-    actual: tuple[float, ...] = ()
-    predicted: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunProfile(Profile):
-    """The profile as stored in ``profile.json``: the stage's profile plus a data preview."""
-
-    preview: DataPreview | None = None
-
-
-@dataclass(frozen=True)
-class RunRecommendation(Recommendation):
-    """The recommendation as stored: plus parameter importances and the test evaluation."""
-
-    importances: dict[str, dict[str, float]] = field(default_factory=dict)
-    evaluation: Evaluation | None = None
-    #: Where the time went: seconds per phase of ``fit`` (``trials: <family>`` sums each
-    #: family's trials), and the command's budget (``--timeout``; None: none).
-    phase_seconds: dict[str, float] = field(default_factory=dict)
-    budget_s: float | None = None
-    #: Seconds from the start of ``fit`` until each family's first measurement.
-    first_result_s: dict[str, float] = field(default_factory=dict)
-    #: How the exported model was trained (:class:`archselect._refit.FinalModel`).
-    final_model: dict[str, Any] = field(default_factory=dict)
-
-
-def _round(value: float) -> float | None:
-    if not math.isfinite(value):
-        return None
-    return float(f"{value:.{VALUE_DIGITS}g}")
 
 
 def _label(value: Any) -> str:
@@ -158,7 +50,7 @@ def _histogram(values: np.ndarray, bins: int = HIST_BINS) -> Histogram | None:
     if not len(values):
         return None
     counts, edges = np.histogram(values, bins=min(bins, max(1, len(np.unique(values)))))
-    return Histogram(tuple(_round(e) or 0.0 for e in edges), tuple(int(c) for c in counts))
+    return Histogram(tuple(round_value(e) or 0.0 for e in edges), tuple(int(c) for c in counts))
 
 
 def _pick_rows(labels: pd.Series, per_class: int, classes: list[str], seed: int) -> list[int]:
@@ -206,7 +98,7 @@ def _wide_rows(
         shape = (c, cube.shape[2])
         flat = cube.reshape(len(rows), -1)
     samples = tuple(
-        SampleRow(label=lab, values=tuple(_round(v) for v in row))
+        SampleRow(label=lab, values=tuple(round_value(v) for v in row))
         for lab, row in zip(labels, flat, strict=True)
     )
     return kind, shape, stride, samples
@@ -271,7 +163,7 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
     else:
         values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
         target_hist = _histogram(values)
-        labels = pd.Series([_label(_round(float(v))) for v in values])
+        labels = pd.Series([_label(round_value(float(v))) for v in values])
         shown = []
     common: dict[str, Any] = {
         "layout": profile.layout,
@@ -304,7 +196,7 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
         groups = groups or {"all": np.ones(len(frame), dtype=bool)}
         text_lengths = {
             name: Histogram(
-                tuple(_round(e) or 0.0 for e in edges),
+                tuple(round_value(e) or 0.0 for e in edges),
                 tuple(int(c) for c in np.histogram(lengths[mask], bins=edges)[0]),
             )
             for name, mask in groups.items()
@@ -328,59 +220,3 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
             **common,
         )
     return DataPreview(kind=PreviewKind.NONE, **common)
-
-
-def evaluate_outputs(
-    task: str,
-    outputs: np.ndarray,
-    y: np.ndarray,
-    *,
-    classes: tuple[str, ...] = (),
-    target_mean: float = 0.0,
-    target_std: float = 1.0,
-    seed: int = 0,
-) -> Evaluation:
-    """Confusion matrix (classification) or actual/predicted pairs (regression).
-
-    Args:
-        task: ``classification`` or ``regression``.
-        outputs: Raw network outputs for the rows (logits, or standardised values).
-        y: Encoded targets (class indices, or standardised values).
-        classes: Class labels in index order.
-        target_mean: Mean used to standardise the target (regression).
-        target_std: Its standard deviation.
-        seed: Seed of the subsample of regression points.
-
-    Returns:
-        The :class:`Evaluation`.
-
-    Example:
-        >>> import numpy as np
-        >>> out = np.array([[2.0, 0.1], [0.3, 1.0], [1.0, 0.0]])
-        >>> ev = evaluate_outputs("classification", out, np.array([0, 1, 1]), classes=("a", "b"))
-        >>> ev.confusion
-        ((1, 0), (1, 1))
-    """
-    if task == "classification":
-        k = len(classes)
-        pred = outputs.argmax(axis=1)
-        matrix = np.zeros((k, k), dtype=np.int64)
-        np.add.at(matrix, (y.astype(np.int64), pred.astype(np.int64)), 1)
-        return Evaluation(
-            task=task,
-            n_rows=len(y),
-            labels=tuple(classes),
-            confusion=tuple(tuple(int(v) for v in row) for row in matrix),
-        )
-    width = y.shape[1] if y.ndim > 1 else 1  # forecasting: one value per horizon step
-    predicted = outputs.reshape(len(y), -1)[:, :width].ravel() * target_std + target_mean
-    actual = y.astype(np.float64).ravel() * target_std + target_mean
-    idx = np.arange(len(actual))
-    if len(idx) > MAX_EVAL_POINTS:
-        idx = np.sort(np.random.default_rng(seed).choice(idx, MAX_EVAL_POINTS, replace=False))
-    return Evaluation(
-        task=task,
-        n_rows=len(y),
-        actual=tuple(_round(float(v)) or 0.0 for v in actual[idx]),
-        predicted=tuple(_round(float(v)) or 0.0 for v in predicted[idx]),
-    )

@@ -2,8 +2,8 @@
 
 This module is not a stage: it is the one place that calls them in order
 (load → profile → prepare → plan → search → select → report → export). The final model's
-refit and export are in :mod:`archselect._refit`; ``Run`` and ``load`` in
-:mod:`archselect._runview` (re-exported here).
+refit and export are in :mod:`archselect.run._refit`; ``Run`` and ``load`` in
+:mod:`archselect.run._view` (re-exported here).
 """
 
 from __future__ import annotations
@@ -19,19 +19,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect import _budget, _signals
-from archselect._budget import BASELINE_FRACTION, Clock, search_window
-from archselect._ensemble import ENSEMBLE
-from archselect._ensemble_export import add_ensemble, export_ensemble
-from archselect._errors import UsageError
-from archselect._insight import (
-    DataPreview,
-    RunProfile,
-    RunRecommendation,
-    data_preview,
-)
-from archselect._parallel import plan_workers, run_local_workers
-from archselect._refit import (
+from archselect._common import budget as _budget
+from archselect._common import signals as _signals
+from archselect._common.budget import BASELINE_FRACTION, Clock, search_window
+from archselect._common.version import RUN_FORMAT, __version__
+from archselect.core.stored import DataPreview, RunProfile, RunRecommendation
+from archselect.errors import UsageError
+from archselect.load import Table, load_table
+from archselect.plan import Plan, make_plan
+from archselect.prepare import Prepared, prepare
+from archselect.profile import Profile, data_preview, profile_table
+from archselect.run._ensemble import add_ensemble, export_ensemble
+from archselect.run._refit import (
     REPORT_RESERVE_S,
     FinalModel,
     _refit_final,
@@ -39,12 +38,8 @@ from archselect._refit import (
     export_reference,
     plan_refit,
 )
-from archselect._runview import Run, load
-from archselect._version import RUN_FORMAT, __version__
-from archselect.load import Table, load_table
-from archselect.plan import Plan, make_plan
-from archselect.prepare import Prepared, prepare
-from archselect.profile import Profile, profile_table
+from archselect.run._view import Run, load
+from archselect.run._workers import plan_workers, run_local_workers
 from archselect.rundir import (
     MODEL,
     OWN_FILES,
@@ -83,6 +78,7 @@ from archselect.search import (
     storage_url,
 )
 from archselect.select import Recommendation, select
+from archselect.select._ensemble import ENSEMBLE
 from archselect.train import (
     select_device,
     torch_threads,
@@ -301,7 +297,7 @@ def fit(
         max_failures: Stop after this many failed trials.
         on_trial: Called with each finished trial (in-process trials only).
         jobs: Trial processes on CPU (default: measured best, see
-            :func:`archselect._parallel.plan_workers`).
+            :func:`archselect.run._workers.plan_workers`).
         devices: GPU indices to use, e.g. ``"0,1"`` (default: every visible GPU).
         trials_per_device: Trial processes per GPU (pack small models).
 

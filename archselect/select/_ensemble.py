@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from archselect._verdict import fmt_metric, fmt_points, interval_text, label
 from archselect.core import records as _records
 from archselect.core.ensemble_selection import (
     CROSS_FIT_FOLDS,
@@ -42,6 +41,7 @@ from archselect.core.ensemble_selection import (
 from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult, TrialRecord
+from archselect.select._verdict import fmt_metric, fmt_points, interval_text, label
 
 __all__ = [
     "ENSEMBLE",

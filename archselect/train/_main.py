@@ -11,8 +11,8 @@ optimisation). Lightning's per-step machinery (hooks, closure, precision plugin)
 runs once per epoch instead of once per mini-batch; on small models it otherwise costs
 more than the step (``benchmarks/overhead.py`` measures the ratio to a bare loop).
 
-The LightningModule and :class:`TrainConfig` live in :mod:`archselect._family_module`;
-peak memory, latency and torch threads in :mod:`archselect._measure`.
+The LightningModule and :class:`TrainConfig` live in :mod:`archselect.train._module`;
+peak memory, latency and torch threads in :mod:`archselect.train._measure`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from archselect import _signals
-from archselect._family_module import (
+from archselect._common import signals as _signals
+from archselect._common.serde import JsonRecord
+from archselect.core.metrics import (
+    metric_direction,
+    metric_for,
+    per_sample_brier,
+    per_sample_scores,
+    score,
+)
+from archselect.train._measure import _PeakRSS, measure_latency, torch_threads
+from archselect.train._module import (
     GRAD_CLIP,
     PREDICT_BATCH,
     EpochHook,
@@ -42,15 +51,6 @@ from archselect._family_module import (
     _read_only_tensor,
     _StopForSignal,
     batch_bounds,
-)
-from archselect._measure import _PeakRSS, measure_latency, torch_threads
-from archselect._serde import JsonRecord
-from archselect.core.metrics import (
-    metric_direction,
-    metric_for,
-    per_sample_brier,
-    per_sample_scores,
-    score,
 )
 
 __all__ = [
@@ -111,7 +111,7 @@ class TrainResult(JsonRecord):
     history_val: tuple[float, ...] = ()
     history_train_loss: tuple[float, ...] = ()
     #: Training score per epoch on up to ``TRAIN_CURVE_ROWS`` training rows (eval mode;
-    #: :mod:`archselect._family_module`), next to ``history_val``: the learning curve's
+    #: :mod:`archselect.train._module`), next to ``history_val``: the learning curve's
     #: train–validation gap.
     history_train: tuple[float, ...] = ()
 

@@ -1,6 +1,6 @@
 """The final model: refit the recommended family (or reference) and export it.
 
-Called by :func:`archselect._run.fit` once the search and the selection are done. The
+Called by :func:`archselect.run._fit.fit` once the search and the selection are done. The
 tested refit trains on train + validation rows and is scored on the test rows; the
 exported model is then refitted on every labelled row when the time left pays for it.
 """
@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from archselect._budget import Clock, refit_epoch_seconds
-from archselect._insight import Evaluation, RunRecommendation, evaluate_outputs
-from archselect._serde import JsonRecord
+from archselect._common.budget import Clock, refit_epoch_seconds
+from archselect._common.serde import JsonRecord
 from archselect.baselines import fit_baseline
+from archselect.core.metrics import score
+from archselect.core.stored import Evaluation, RunRecommendation, evaluate_outputs
 from archselect.export import ModelConfig, export_baseline, export_model
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
@@ -34,7 +35,7 @@ from archselect.search import (
     train_config,
 )
 from archselect.select import Recommendation, with_final_test
-from archselect.train import predict_outputs, score, torch_threads, train_network
+from archselect.train import predict_outputs, torch_threads, train_network
 
 __all__ = ["FinalModel", "ensemble_size", "export_network", "export_reference", "plan_refit"]
 

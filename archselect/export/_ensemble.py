@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from archselect._errors import RunDirError
+from archselect.errors import RunDirError
 from archselect.export import (
     CONFIG,
     MAX_ENSEMBLE,

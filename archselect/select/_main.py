@@ -8,8 +8,6 @@ from typing import TypeVar
 
 import numpy as np
 
-from archselect._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
-from archselect._verdict import fmt_metric as _fmt
 from archselect.core import records as _records
 from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
 from archselect.core.records import (
@@ -22,6 +20,8 @@ from archselect.core.records import (
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
+from archselect.select._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
+from archselect.select._verdict import fmt_metric as _fmt
 
 __all__ = [
     "BOOTSTRAP_ROUNDS",

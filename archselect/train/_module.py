@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from archselect import _signals
-from archselect._serde import JsonRecord
+from archselect._common import signals as _signals
+from archselect._common.serde import JsonRecord
 from archselect.core.metrics import metric_direction, metric_for, score
 
 __all__ = ["EpochHook", "FamilyModule", "TrainConfig", "batch_bounds"]
@@ -42,7 +42,7 @@ EpochHook = Callable[[int, float], "bool | None"]
 
 class _StopForSignal(Exception):
     """Raised at an epoch end after a stop signal; :func:`train_network` turns it into
-    :class:`archselect._signals.Interrupted` once Lightning has cleaned up."""
+    :class:`archselect._common.signals.Interrupted` once Lightning has cleaned up."""
 
 
 @dataclass(frozen=True)

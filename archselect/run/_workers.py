@@ -1,6 +1,6 @@
 """Process orchestration: trial processes pinned to devices, and ``archselect worker``.
 
-Not a stage: like :mod:`archselect._run` it drives the stages. Parallelism is Optuna's
+Not a stage: like :mod:`archselect.run._fit` it drives the stages. Parallelism is Optuna's
 own: every process is a worker on the same study (SQLite, PostgreSQL or MySQL); a worker
 claims queued trial slots one at a time (see :mod:`archselect.search`). On GPUs each
 worker process sees exactly one device through ``CUDA_VISIBLE_DEVICES`` (a trial never
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from archselect._errors import DataError, UsageError
-from archselect._secrets import mask_url
+from archselect._common.secrets import mask_url
+from archselect.errors import DataError, UsageError
 from archselect.load import load_table
 from archselect.prepare import prepare
 from archselect.search import (
@@ -57,7 +57,7 @@ CPU_PROCESS_MIN_TRIALS = 8
 #: time a short budget cannot spare (every family must be measured early).
 CPU_PROCESS_MIN_BUDGET_S = 300.0
 #: Torch threads of each CPU trial process: one, as for trials run in the ``fit`` process
-#: (``archselect._run.IN_PROCESS_CPU_THREADS``), so a trial's arithmetic, and hence its
+#: (``archselect.run._fit.IN_PROCESS_CPU_THREADS``), so a trial's arithmetic, and hence its
 #: result, is the same with any ``--jobs`` (intra-op threads may sum in another order).
 CPU_TRIAL_THREADS = 1
 #: Environment variable through which a storage URL reaches worker processes (never argv).

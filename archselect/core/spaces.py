@@ -10,8 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from archselect._errors import UsageError
-from archselect._serde import JsonRecord
+from archselect._common.serde import JsonRecord
+from archselect.errors import UsageError
 
 __all__ = [
     "FAMILY_PATH_ENV",
@@ -75,7 +75,7 @@ def check_value(name: str, value: Any, where: str) -> None:
         >>> check_value("width", 0, "space.toml")
         Traceback (most recent call last):
         ...
-        archselect._errors.UsageError: space.toml: width = 0 must be a whole number >= 1; fix it.
+        archselect.errors.UsageError: space.toml: width = 0 must be a whole number >= 1; fix it.
     """
     whole = isinstance(value, int) and not isinstance(value, bool)
     if name in POSITIVE_INT_PARAMS and not (whole and value >= 1):
@@ -250,7 +250,7 @@ def space_dir() -> Path:
     installed = Path(str(resources.files("archselect"))) / "search_spaces"
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parent.parent / "search_spaces"
+    return Path(__file__).resolve().parents[2] / "search_spaces"
 
 
 def _parse(path: Path, name: str) -> Space:

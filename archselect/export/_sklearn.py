@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from archselect._errors import RunDirError
+from archselect.errors import RunDirError
 
 __all__ = ["BASELINE_FILE", "TRUSTED_TYPES", "load_estimator", "save_estimator"]
 
@@ -90,7 +90,7 @@ def export_baseline_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Pa
 
     import numpy as np
 
-    from archselect._errors import UsageError
+    from archselect.errors import UsageError
     from archselect.export import ONNX_FILE, onnx_input_columns
     from archselect.layouts import OnnxInput, onnx_input
 
