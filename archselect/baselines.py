@@ -1,6 +1,6 @@
 """Non-deep reference models on the same split, so the report can say how much a deep
 family earns — and candidates in their own right: one that beats the deep families is
-recommended and exported (see :mod:`archselect.export._sklearn`).
+recommended and exported (see :mod:`archselect.export._reference`).
 
 Every data set gets logistic regression (ridge for regression) and HistGradientBoosting on
 the flattened features; tables and images also get k-nearest neighbours and an RBF
@@ -255,7 +255,7 @@ def _as_text(x: np.ndarray) -> list[str]:
     return [" ".join(map(str, row[row > 0])) for row in x]
 
 
-def _forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
+def forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
     """Naive, seasonal naive or a linear autoregression (ridge on the target window)."""
     pre = prepared.preprocessing
     assert pre.forecast is not None
@@ -522,7 +522,7 @@ def run_baselines(
             continue
         try:
             if prepared.preprocessing.forecast is not None:
-                results.append(_forecast_baseline(prepared, name))
+                results.append(forecast_baseline(prepared, name))
                 continue
             model = _make(name, task, seed, len(raw[0]))
             if name == "minirocket":

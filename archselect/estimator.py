@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from archselect.errors import ArchSelectError, DataError, UsageError
 from archselect.load import load_table
 from archselect.profile import profile_table
-from archselect.run._fit import Run, fit
+from archselect.run import Run, fit
 from archselect.search import STUDY_NAME
 
 __all__ = ["ArchSelectClassifier", "ArchSelectRegressor"]

@@ -80,7 +80,7 @@ def list_models(layout: str | None = None) -> list[str]:
         True
     """
     layouts = dict(family_layouts())
-    registry = sys.modules.get("archselect.models._registry")
+    registry = sys.modules.get("archselect.models")  # imported: its builders are registered
     if registry is not None:
         for name in registry.list_models():
             layouts.setdefault(name, tuple(registry.model_layouts(name)))

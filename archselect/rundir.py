@@ -285,7 +285,7 @@ def _check_own_files(run_dir: Path) -> None:
             )
 
 
-def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
+def guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
     """Refuse a directory holding another data set's run (or foreign files) unless forced."""
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir} is a file; give a directory for the run.")
@@ -315,10 +315,10 @@ def _guard_run_dir(run_dir: Path, table: Table, force: bool) -> None:
             "--force (only archselect's own files are ever removed)."
         )
     if force:
-        _remove_own_files(run_dir)
+        remove_own_files(run_dir)
 
 
-def _remove_own_files(run_dir: Path) -> None:
+def remove_own_files(run_dir: Path) -> None:
     """Remove archselect's own files from ``run_dir`` (nothing else)."""
     for name in OWN_FILES:
         (run_dir / name).unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 
 Prints the RSS after the 10-trial warm-up, the largest RSS over the next 40 trials, and
 the growth, next to the bound the slow test asserts
-(``tests/test_trial_faults.py::MAX_RSS_GROWTH_MB``). Run from the repository root:
+(``tests/search/test_trial_faults.py::MAX_RSS_GROWTH_MB``). Run from the repository root:
 
     python -m benchmarks.memory_growth
 """
@@ -12,9 +12,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from tests.test_trial_faults import MAX_RSS_GROWTH_MB, register_fault_builders, rss_over_trials
+
 import archselect.train as train
 from tests.conftest import FAST_SHARED
-from tests.test_trial_faults import MAX_RSS_GROWTH_MB, register_fault_builders, rss_over_trials
 
 N_TRIALS = 50
 WARMUP = 10

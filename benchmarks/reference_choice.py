@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archselect import baselines as refs  # noqa: E402
+from archselect.layouts import transform  # noqa: E402
 from archselect.layouts.series import SERIES_ORDER  # noqa: E402
 from archselect.load import load_table  # noqa: E402
 from archselect.prepare import cross_folds, prepare  # noqa: E402
@@ -143,7 +144,7 @@ def measure(arrays: Arrays, resample: int, repeats: int) -> dict[str, dict[str, 
     folds = cross_folds(prepared, 0)
     results = {r.name: r for r in refs.run_baselines(prepared, REFERENCES, folds=folds)}
     classes = [str(c) for c in prepared.preprocessing.classes]
-    x_held = prepared.preprocessing.transform(_frame(xte, yte))
+    x_held = transform(prepared.preprocessing, _frame(xte, yte))
     y_held = np.array([classes.index(v) if v in classes else -1 for v in yte.astype(str)])
     x_pool, y_pool = prepared.pooled
     out = {}

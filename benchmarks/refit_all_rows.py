@@ -33,6 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from archselect.layouts import transform  # noqa: E402
 from archselect.load import load_table  # noqa: E402
 from archselect.plan import make_plan  # noqa: E402
 from archselect.prepare import prepare  # noqa: E402
@@ -98,7 +99,7 @@ def run_one(name: str, seeds: int) -> dict[str, float]:
     _, model_params, shared = split_params(default_params(plan, family))
     model_params.update(plan.space(family).fixed)
     config = train_config(pre.task, {**plan.shared.fixed, **shared}, SPLIT_SEED)
-    x_test = pre.transform(test.drop(columns="label"))
+    x_test = transform(pre, test.drop(columns="label"))
     y_test = pre.encode_target(test["label"])
     with torch_threads(1):
         net = build_network(pre, family, model_params, seed=SPLIT_SEED)

@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+#: The module whose minimum-step rules the tests shorten (the rules themselves are tested in
+#: tests/train/); test modules take it from here rather than reach into archselect.train.
+TRAINING = importlib.import_module("archselect.train._main")
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
 
@@ -55,7 +58,7 @@ def _small_data_rules_off(
 def _test_rules(setattr_: Callable[[object, str, object], None], *, small_data: bool) -> None:
     """Keep the minimum-step rule small in tests (the rule itself is tested explicitly), and
     the small-data rules off unless ``small_data``."""
-    import archselect.train as train
+    train = TRAINING
 
     setattr_(train, "MIN_STEPS", 20)
     setattr_(train, "MIN_PATIENCE_STEPS", 10)
@@ -129,7 +132,7 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path)
     """A finished 4-trial CLI run on small digits (shared: the CLI and report tests read it)."""
     from click.testing import CliRunner
 
-    import archselect.train as train
+    train = TRAINING
     from archselect.cli import cli
 
     out = tmp_path_factory.mktemp("runs") / "digits"
@@ -141,7 +144,7 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path)
     old_exportable = baselines.EXPORTABLE_BASELINES
     train.MIN_STEPS, train.MIN_PATIENCE_STEPS = 20, 10
     # two-epoch networks lose to the RBF SVM on 300 digits, which would then be exported;
-    # the tests sharing this run read a network's files (tests/test_verdict.py covers the
+    # the tests sharing this run read a network's files (tests/select/test_verdict.py covers the
     # exported reference)
     baselines.EXPORTABLE_BASELINES = ()
     undo: list[tuple[object, str, object]] = []
@@ -151,7 +154,7 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory, small_digits_csv: Path)
         setattr(obj, name, value)
 
     # the small-data rules (CV trials, a 5-seed final model) are off, as in most tests;
-    # tests/test_report.py's cross-validated fit checks them end to end
+    # tests/report/test_report.py's cross-validated fit checks them end to end
     _small_data_rules_off(setattr_)
     try:
         args = [str(small_digits_csv), "--trials", "4", "--out", str(out), "--space", str(space)]
@@ -192,13 +195,13 @@ def tabular_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 #: Tests that run for tens of seconds (processes started, whole fits): scheduled first, so
 #: that pytest-xdist's workers do not end the run with one of them while the other idles.
 LONG_FIRST = (
-    "tests/test_signals.py",
-    "tests/test_scale.py",
-    "tests/test_search_select.py::test_search_gives_every_family_its_share_and_resumes",
-    "tests/test_reproducible.py",
-    "tests/test_budget.py",
-    "tests/test_trial_faults.py",
-    "tests/test_startup.py",
+    "tests/search/test_signals.py",
+    "tests/search/test_scale.py",
+    "tests/search/test_search_select.py::test_search_gives_every_family_its_share_and_resumes",
+    "tests/search/test_reproducible.py",
+    "tests/run/test_budget.py",
+    "tests/search/test_trial_faults.py",
+    "tests/e2e/test_startup.py",
 )
 
 

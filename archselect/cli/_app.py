@@ -74,7 +74,7 @@ def _check_devices(devices: str | None) -> None:
     """``--devices`` must name GPUs this machine has (never a silent run on the CPU)."""
     if devices is None:
         return
-    from archselect.run._workers import gpu_count
+    from archselect.run import gpu_count
 
     found = gpu_count()
     names = [d.strip() for d in devices.split(",") if d.strip()]

@@ -142,7 +142,7 @@ def fit(
     """
     import archselect
     from archselect.cli._progress import TrialProgress
-    from archselect.run._fit import check_run_options
+    from archselect.run import check_run_options
 
     if trials is not None and trials < 1:
         raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
@@ -273,7 +273,7 @@ def worker(
       export ARCHSELECT_STORAGE=postgresql://me:secret@db.example/studies
       archselect worker --study gunpoint
     """
-    from archselect.run._workers import run_worker
+    from archselect.run import run_worker
 
     _check_study_name(study_name)
     if max_failures is not None and max_failures < 1:

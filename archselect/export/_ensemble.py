@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,19 +25,19 @@ import pandas as pd
 import torch
 
 from archselect.errors import RunDirError
-from archselect.export import (
+from archselect.export._files import (
+    BASELINE_FILE,
     CONFIG,
     MAX_ENSEMBLE,
     ONNX_FILE,
     PREPROCESSING,
     WEIGHTS,
-    BaselineModel,
-    ExportedModel,
     ModelConfig,
-    load_model,
     outputs_frame,
 )
-from archselect.prepare import Preprocessing
+from archselect.export._network import ExportedModel
+from archselect.export._reference import BaselineModel
+from archselect.layouts import Preprocessing, transform
 
 __all__ = ["ENSEMBLE_FILE", "ENSEMBLE_KIND", "EnsembleModel", "load_ensemble", "write_ensemble"]
 
@@ -49,7 +50,7 @@ MEMBERS_DIR = "members"
 #: Weights must sum to 1 within this (they are stored rounded).
 WEIGHT_SUM_TOLERANCE = 1e-3
 #: Files of a single exported model that an ensemble's folder must not keep.
-_SINGLE_FILES = (WEIGHTS, ONNX_FILE, "baseline.skops")
+_SINGLE_FILES = (WEIGHTS, ONNX_FILE, BASELINE_FILE)
 
 
 def _member_outputs(model: ExportedModel | BaselineModel, x: np.ndarray) -> np.ndarray:
@@ -87,7 +88,7 @@ class EnsembleModel:
         regression) and, for classification, ``proba_<class>``."""
         pre = self.preprocessing
         proba = self.config.task == "classification"
-        return outputs_frame(pre, frame, self.predict_array(pre.transform(frame)), proba=proba)
+        return outputs_frame(pre, frame, self.predict_array(transform(pre, frame)), proba=proba)
 
 
 def write_ensemble(
@@ -121,8 +122,15 @@ def _damaged(model_dir: Path, why: str) -> RunDirError:
     )
 
 
-def load_ensemble(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> EnsembleModel:
-    """Load the ensemble in ``model_dir`` (its ``config.json`` already read and checked).
+def load_ensemble(
+    model_dir: Path,
+    config: ModelConfig,
+    pre: Preprocessing,
+    *,
+    load_member: Callable[[Path], ExportedModel | BaselineModel],
+) -> EnsembleModel:
+    """Load the ensemble in ``model_dir`` (its ``config.json`` already read and checked);
+    ``load_member`` loads one member's folder (a single network or reference).
 
     Raises:
         RunDirError: The member list is missing, malformed, names a folder outside the
@@ -148,13 +156,13 @@ def load_ensemble(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> E
         path = (model_dir / folder).resolve()
         if root not in path.parents:
             raise _damaged(model_dir, f"member folder {folder!r} lies outside the model")
-        member = load_model(path)
-        if isinstance(member, EnsembleModel) or member.config.task != config.task:
+        member = load_member(path)
+        if member.config.task != config.task:
             raise _damaged(model_dir, f"member {folder!r} is not a single model of this task")
         members.append(member)
     total = sum(weights)
     return EnsembleModel(
-        members=tuple(members),  # type: ignore[arg-type]
+        members=tuple(members),
         weights=tuple(w / total for w in weights),
         preprocessing=pre,
         config=config,

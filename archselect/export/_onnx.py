@@ -1,7 +1,8 @@
-"""The ONNX graph of an exported network, with its fitted preprocessing inside.
+"""The ONNX graph of an exported network or reference, with its fitted preprocessing inside.
 
 :func:`archselect.export.export_onnx` loads and checks ``model/``; this module builds the
-graph (:class:`RawInputModel`) and writes it.
+graph (a network through :class:`RawInputModel`; a reference through skl2onnx, with the
+preprocessing as ONNX nodes in front) and writes it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,24 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from archselect.errors import UsageError
+from archselect.export._files import BASELINE_FILE, ONNX_FILE
 from archselect.layouts import OnnxInput, onnx_input, plugin_for
 from archselect.models.ensemble import MeanEnsemble
 from archselect.models.recurrent import RecurrentNet, UnpackedMaskedRecurrent
 from archselect.prepare import Preprocessing
 
-__all__ = ["PACKED_FAMILIES", "RawInputModel", "onnx_input_columns"]
+__all__ = [
+    "PACKED_FAMILIES",
+    "RawInputModel",
+    "onnx_input_columns",
+    "write_network_onnx",
+    "write_reference_onnx",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -245,4 +254,125 @@ def write_network_onnx(net: nn.Module, pre: Preprocessing, family: str, out: Pat
         raise UsageError(
             f"-o {out} cannot be written ({exc.strerror or exc}); choose another path."
         ) from None
+    return out
+
+
+def _order(pre: Any, width: int) -> Any:
+    """Positions of the raw columns in the flattened model input (the layout's column order:
+    images are read as ``(H, W, C)`` pixels and fed as ``(C, H, W)``; series as channel
+    groups fed ``(T, C)``)."""
+    return plugin_for(pre.layout).column_positions(tuple(pre.input_shape), width)
+
+
+def write_reference_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Path:
+    """Write a reference as ONNX with its preprocessing inside (same inputs and outputs as a
+    network's graph: ``x`` raw rows → ``proba`` and ``label``, or ``prediction``).
+
+    Raises:
+        UsageError: skl2onnx is missing, or the layout's input step cannot be in the graph.
+    """
+    if onnx_input(pre.layout, pre.form) != OnnxInput.COLUMNS:  # one raw column per input
+        raise UsageError(
+            f"ONNX export of a reference model on {pre.layout} data is not supported yet; "
+            f"use archselect predict (model/{BASELINE_FILE})."
+        )
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType
+    except ImportError as exc:
+        raise UsageError(
+            f"ONNX export of a reference model needs {exc.name}; install it with "
+            "pip install 'archselect[onnx]'."
+        ) from exc
+    columns = onnx_input_columns(pre)
+    width = len(columns)
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    options = {id(final): {"zipmap": False}} if pre.task == "classification" else None
+    try:
+        est = convert_sklearn(
+            estimator,
+            initial_types=[("features", FloatTensorType([None, width]))],
+            options=options,
+        )
+    except Exception as exc:
+        raise UsageError(
+            f"Reference {config.family!r} cannot be exported to ONNX ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); use archselect predict."
+        ) from exc
+    n_numeric = len(pre.numeric_columns())
+    impute = np.zeros(width, dtype=np.float32)
+    impute[:n_numeric] = pre.impute
+    consts = {
+        "impute": impute,
+        "mean": np.asarray(pre.mean, dtype=np.float32),
+        "std": np.asarray(pre.std, dtype=np.float32),
+        "order": _order(pre, width).astype(np.int64),
+    }
+    nodes = [
+        helper.make_node("IsNaN", ["x"], ["is_nan"]),
+        helper.make_node("IsInf", ["x"], ["is_inf"]),
+        helper.make_node("Or", ["is_nan", "is_inf"], ["bad"]),
+        helper.make_node("Where", ["bad", "impute", "x"], ["filled"]),
+        helper.make_node("Sub", ["filled", "mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "std"], ["scaled"]),
+        helper.make_node("Gather", ["scaled", "order"], ["features"], axis=1),
+    ]
+    graph = est.graph
+    outputs = {o.name for o in graph.output}
+    if pre.task == "classification":
+        nodes_after = [
+            helper.make_node("Identity", ["probabilities"], ["proba"]),
+            helper.make_node("Cast", ["label"], ["label_index"], to=TensorProto.INT64),
+        ]
+        out_info = [
+            helper.make_tensor_value_info("proba", TensorProto.FLOAT, [None, len(pre.classes)]),
+            helper.make_tensor_value_info("label_index", TensorProto.INT64, [None]),
+        ]
+    else:
+        value = next(iter(outputs))
+        consts["target_std"] = np.asarray([pre.target_std], dtype=np.float32)
+        consts["target_mean"] = np.asarray([pre.target_mean], dtype=np.float32)
+        consts["flat"] = np.asarray([-1], dtype=np.int64)
+        nodes_after = [
+            helper.make_node("Mul", [value, "target_std"], ["unscaled"]),
+            helper.make_node("Add", ["unscaled", "target_mean"], ["prediction_2d"]),
+            helper.make_node("Reshape", ["prediction_2d", "flat"], ["prediction"]),
+        ]
+        out_info = [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, [None])]
+    merged = helper.make_graph(
+        nodes + list(graph.node) + nodes_after,
+        "archselect_reference",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, width])],
+        out_info,
+        initializer=list(graph.initializer)
+        + [numpy_helper.from_array(v, name=k) for k, v in consts.items()],
+    )
+    model = helper.make_model(merged, opset_imports=list(est.opset_import))
+    model.ir_version = est.ir_version
+    if pre.task == "classification":  # name the class-index output "label", as networks do
+        for node in model.graph.node:
+            node.output[:] = ["label_raw" if o == "label" else o for o in node.output]
+            node.input[:] = ["label_raw" if i == "label" else i for i in node.input]
+        model.graph.node[-1].output[:] = ["label"]
+        model.graph.output[1].name = "label"
+    onnx.checker.check_model(model)
+    helper.set_model_props(
+        model,
+        {
+            "input_columns": json.dumps(columns),
+            "classes": json.dumps(list(pre.classes)),
+            "task": pre.task,
+            "family": config.family,
+            "kind": "baseline",
+            "layout": pre.layout,
+            "form": pre.form,
+            "input_shape": json.dumps(list(pre.input_shape)),
+        },
+    )
+    out = out if out.suffix else out / ONNX_FILE
+    tmp = out.with_name(out.name + ".tmp")
+    onnx.save(model, str(tmp))
+    tmp.replace(out)
     return out

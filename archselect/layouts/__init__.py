@@ -20,8 +20,8 @@ Adding a layout is one file: a module that defines a ``LayoutPlugin`` and calls
 :func:`register_layout` with the step its detectors go before. The stages after the profile
 ask the plugin (:func:`plugin_for`) for what differs between layouts — its references,
 how its columns become a tensor, its ONNX input, its preparation (``fit_preprocessing``
-builds the :class:`~archselect.layouts._preprocessing.Preprocessing` that ``transform``
-replays) — instead of comparing layout names.
+builds the :class:`Preprocessing` that :func:`transform` replays) — instead of comparing
+layout names. The registry itself is the leaf module ``_registry``.
 
 Example:
     >>> DETECTION_ORDER[0], DETECTION_ORDER[-1]
@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 from archselect.core.kinds import LAYOUT_TRAITS
-from archselect.errors import DataError, UsageError
+from archselect.errors import DataError
 from archselect.layouts import forecast, image, long, series, table, text
 from archselect.layouts._base import (
     ColumnOrder,
@@ -43,7 +43,13 @@ from archselect.layouts._base import (
     LayoutPlugin,
     OnnxInput,
     SequenceOptions,
+    is_integer_valued,
 )
+from archselect.layouts._forecast_prep import SeriesSplit, WindowFit, fit_windows
+from archselect.layouts._preprocessing import Preprocessing, label_str
+from archselect.layouts._registry import LAYOUTS as _LAYOUTS
+from archselect.layouts._registry import plugin_for, reshape, samples, transform
+from archselect.layouts._structure import name_evidence, structure_evidence
 
 __all__ = [
     "DETECTION_ORDER",
@@ -53,20 +59,29 @@ __all__ = [
     "Detector",
     "LayoutPlugin",
     "OnnxInput",
+    "Preprocessing",
     "SequenceOptions",
+    "SeriesSplit",
+    "WindowFit",
     "detect",
+    "fit_windows",
+    "is_integer_valued",
+    "label_str",
     "layout_of",
+    "name_evidence",
     "onnx_input",
     "plugin_for",
     "register_layout",
     "registered_layouts",
+    "reshape",
+    "samples",
+    "structure_evidence",
+    "transform",
     "unregister_layout",
 ]
 
-#: The built-in layouts.
-_LAYOUTS: dict[str, LayoutPlugin] = {
-    m.LAYOUT.name: m.LAYOUT for m in (table, image, series, long, text, forecast)
-}
+# the built-in layouts, in the registry
+_LAYOUTS.update({m.LAYOUT.name: m.LAYOUT for m in (table, image, series, long, text, forecast)})
 #: The detection order: detector names, tried first to last (see the module docstring).
 #: :func:`register_layout` rebinds it, so read it as ``layouts.DETECTION_ORDER``.
 DETECTION_ORDER: tuple[str, ...] = (
@@ -90,20 +105,6 @@ def _detectors() -> dict[str, tuple[LayoutPlugin, Detector]]:
 def layout_of(detector: str) -> LayoutPlugin:
     """The layout a detector step belongs to."""
     return _detectors()[detector][0]
-
-
-def plugin_for(name: str) -> LayoutPlugin:
-    """The registered layout called ``name``.
-
-    Raises:
-        UsageError: No layout has that name.
-    """
-    try:
-        return _LAYOUTS[name]
-    except KeyError:
-        raise UsageError(
-            f"Unknown layout {name!r}; this archselect knows {', '.join(_LAYOUTS)}."
-        ) from None
 
 
 def onnx_input(layout: str, form: str) -> OnnxInput | None:

@@ -15,7 +15,6 @@ import pandas as pd
 from archselect.core.data import Profile
 from archselect.core.specs import ForecastSpec
 from archselect.errors import DataError, UsageError
-from archselect.layouts._constants import MIN_STD
 from archselect.layouts._forecast_time import SeriesGrid
 from archselect.layouts._forecast_windows import (
     ForecastWindowing,
@@ -24,6 +23,7 @@ from archselect.layouts._forecast_windows import (
     time_ordered_split,
 )
 from archselect.layouts._preprocessing import Preprocessing
+from archselect.layouts.constants import MIN_STD
 
 __all__ = [
     "SeriesSplit",

@@ -131,7 +131,7 @@ def order_values(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
-def _label_str(value: Any) -> str:
+def label_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -425,8 +425,8 @@ def _label_error(frame: pd.DataFrame, col: str, target: str) -> DataError:
     bad = per_id[per_id > 1].index[0]
     values = labels.loc[labels[col] == bad, target].unique()[:3]
     return DataError(
-        f"The label changes within id {_label_str(bad)!r} of column {col!r} "
-        f"({', '.join(map(_label_str, values))}); long format needs one label per id, "
+        f"The label changes within id {label_str(bad)!r} of column {col!r} "
+        f"({', '.join(map(label_str, values))}); long format needs one label per id, "
         "so fix that id's rows."
     )
 

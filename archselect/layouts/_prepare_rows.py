@@ -16,14 +16,9 @@ import pandas as pd
 
 from archselect.core.data import Profile
 from archselect.errors import DataError
-from archselect.layouts._constants import MAX_MISSING_FRACTION, MIN_STD
-from archselect.layouts._preprocessing import (
-    Preprocessing,
-    _is_int_like,
-    _numeric_matrix,
-    _plugin,
-    reshape,
-)
+from archselect.layouts._preprocessing import Preprocessing, _is_int_like, _numeric_matrix
+from archselect.layouts._registry import plugin_for, reshape, samples
+from archselect.layouts.constants import MAX_MISSING_FRACTION, MIN_STD
 
 __all__ = [
     "base_preprocessing",
@@ -106,7 +101,7 @@ def fit_feature_preprocessing(
         for c in profile.categorical_columns
     }
     pre = base_preprocessing(profile, impute, categories)
-    plugin = _plugin(profile.layout)
+    plugin = plugin_for(profile.layout)
     if categories and plugin.columns is None:
         # one-hots of the categories seen in the training rows only: the width follows them
         width = len(numeric) + sum(len(v) for v in categories.values())
@@ -131,7 +126,7 @@ def with_scaling(
     """``pre`` with the feature scaling ``mean``/``std`` (constant columns: scale 1) and the
     target's encoding fitted on the training samples (label type, or mean and scale)."""
     std = np.where(std > MIN_STD, std, 1.0)
-    target = pre.samples(train)[profile.target]
+    target = samples(pre, train)[profile.target]
     extra: dict[str, Any] = {}
     if profile.task == "classification":
         if pd.api.types.is_bool_dtype(target):

@@ -1,15 +1,15 @@
 """The fitted preprocessing (what ``predict`` replays) and the array helpers it uses.
 
 It lives with the layouts because each layout builds it (``LayoutPlugin.fit_preprocessing``)
-and turns rows into arrays with it (``LayoutPlugin.transform``); :mod:`archselect.prepare`
-re-exports it. It imports only the layouts' leaf helpers (no layout module, not the base),
-so the base can name it.
+and turns rows into arrays with it (``LayoutPlugin.transform``, reached through
+:func:`archselect.layouts.transform`); :mod:`archselect.prepare` re-exports it. A plain value:
+it imports only the layouts' leaf helpers and never the registry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,16 +20,13 @@ from archselect.layouts._forecast_time import SeriesGrid, series_label
 from archselect.layouts._forecast_windows import ForecastWindowing, windows
 from archselect.layouts._text_tokens import TextEncoding
 
-if TYPE_CHECKING:
-    from archselect.layouts._base import LayoutPlugin
-
 
 @dataclass(frozen=True)
 class Preprocessing(JsonRecord):
     """Everything needed to turn raw rows into model input, fitted on the training split.
 
-    ``transform`` is the one path from a DataFrame to tensors, shared by training,
-    ``predict`` and the export.
+    :func:`archselect.layouts.transform` turns rows into model input with it, the one path
+    shared by training, ``predict`` and the export.
     """
 
     layout: str
@@ -86,27 +83,6 @@ class Preprocessing(JsonRecord):
             )
         return np.concatenate(parts, axis=1) if len(parts) > 1 else x
 
-    def samples(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One row per model sample, in ``transform``'s order: the rows themselves, or where
-        the layout groups rows into samples (long format) the first row of each id (ids in
-        order of first appearance)."""
-        if _plugin(self.layout).grouped:
-            assert self.id_column is not None
-            return frame.drop_duplicates(self.id_column)
-        return frame
-
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Raw rows → float32 model input of shape ``(N, *input_shape)``.
-
-        The one path from a DataFrame to tensors (training, ``predict`` and the export); the
-        layout's :attr:`~archselect.layouts.LayoutPlugin.transform` does the work. Image files
-        resolve against ``frame.attrs["base_dir"]`` (set by ``load_table``). Text: int64
-        token ids ``(N, T)``. Forecast: every input window ``(N, W, C)`` of the
-        (regularised, time-sorted) history, the last one last; with several series, each
-        series' windows in turn (series in order of first appearance).
-        """
-        return _plugin(self.layout).transform(self, frame)
-
     def forecast_windows(self, frame: pd.DataFrame) -> list[tuple[SeriesGrid, np.ndarray]]:
         """Every series of the history with its standardised input windows ``(N, W, C)``.
 
@@ -135,7 +111,7 @@ class Preprocessing(JsonRecord):
         """Class labels → int64 indices, or values → standardised float32."""
         if self.task == "classification":
             lookup = {c: i for i, c in enumerate(self.classes)}
-            labels = [_label_str(v) for v in y]
+            labels = [label_str(v) for v in y]
             unknown = sorted({lab for lab in labels if lab not in lookup})
             if unknown:
                 raise DataError(
@@ -160,7 +136,7 @@ class Preprocessing(JsonRecord):
         return out.reshape(len(out), -1)[:, 0] * self.target_std + self.target_mean
 
 
-def _label_str(value: Any) -> str:
+def label_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -171,12 +147,6 @@ def _is_int_like(values: pd.Series) -> bool:
         return False
     arr = values.dropna().to_numpy(dtype=float)
     return bool(np.all(arr == np.round(arr)))
-
-
-def reshape(x: np.ndarray, layout: str, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Flat (N, F) features → the layout's tensor shape (the layout's column order:
-    :attr:`archselect.layouts.LayoutPlugin.columns`)."""
-    return _plugin(layout).to_tensor(x, tuple(input_shape))
 
 
 def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -203,10 +173,3 @@ def _numeric_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
             )
         out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
-
-
-def _plugin(layout: str) -> LayoutPlugin:
-    """The layout's plugin (imported here, when the registry is complete)."""
-    from archselect.layouts import plugin_for
-
-    return plugin_for(layout)

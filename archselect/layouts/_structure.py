@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archselect.layouts._constants import (
+from archselect.layouts.constants import (
     _COLOUR_PREFIXES,
     _NUMBERED,
     IMAGE_MIN_BUMP,
@@ -286,7 +286,7 @@ def _sequence_sentence(ev: dict[str, Any], what: str) -> str:
 # --- names ----------------------------------------------------------------------------------
 
 
-def _name_evidence(names: list[str]) -> dict[str, Any]:
+def name_evidence(names: list[str]) -> dict[str, Any]:
     """Do the names look like one numbered family (pixel0.., t0..) in order, or dates?"""
     matches = [_NUMBERED.match(n) for n in names]
     if names and all(matches):

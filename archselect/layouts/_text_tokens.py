@@ -20,7 +20,7 @@ import pandas as pd
 
 from archselect._common.serde import JsonRecord
 from archselect.errors import UsageError
-from archselect.layouts._constants import (
+from archselect.layouts.constants import (
     SAMPLE_ROWS,
     TEXT_MIN_DISTINCT_FRACTION,
     TEXT_MIN_MEAN_CHARS,

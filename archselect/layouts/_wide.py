@@ -9,13 +9,6 @@ import pandas as pd
 
 from archselect.core.kinds import Form, LayoutName, Modality
 from archselect.layouts._base import Decision
-from archselect.layouts._constants import (
-    COLOUR_MIN_INTERLEAVE,
-    IMAGE_MIN_BUMP,
-    IMAGE_MIN_GAIN,
-    IMAGE_MIN_WRAP_DROP,
-    N_COLOUR_CHANNELS,
-)
 from archselect.layouts._structure import (
     _colour_name_order,
     _confidence,
@@ -34,6 +27,13 @@ from archselect.layouts._structure import (
     _sequence_sentence,
     _standardise,
     _z_evidence,
+)
+from archselect.layouts.constants import (
+    COLOUR_MIN_INTERLEAVE,
+    IMAGE_MIN_BUMP,
+    IMAGE_MIN_GAIN,
+    IMAGE_MIN_WRAP_DROP,
+    N_COLOUR_CHANNELS,
 )
 
 # --- wide numeric columns ------------------------------------------------------------------

@@ -24,13 +24,6 @@ from archselect.layouts._base import (
     OnnxInput,
     feature_baselines,
 )
-from archselect.layouts._constants import (
-    IMAGE_EXTENSIONS,
-    IMAGE_PATH_MIN_FRACTION,
-    IMAGE_SAMPLE_FILES,
-    MAX_IMAGE_SIDE,
-    N_COLOUR_CHANNELS,
-)
 from archselect.layouts._prepare_rows import (
     base_preprocessing,
     check_numeric_features,
@@ -42,6 +35,13 @@ from archselect.layouts._prepare_rows import (
 from archselect.layouts._preprocessing import Preprocessing
 from archselect.layouts._structure import _colour_name_order, _image_sides
 from archselect.layouts._wide import _decide_wide
+from archselect.layouts.constants import (
+    IMAGE_EXTENSIONS,
+    IMAGE_PATH_MIN_FRACTION,
+    IMAGE_SAMPLE_FILES,
+    MAX_IMAGE_SIDE,
+    N_COLOUR_CHANNELS,
+)
 
 # --- image paths, text and other special layouts --------------------------------------------
 

@@ -22,9 +22,9 @@ from archselect.layouts._base import (
     OnnxInput,
     series_baselines,
 )
-from archselect.layouts._constants import MIN_NAMED_SERIES_COLUMNS, MIN_WIDE_COLUMNS
 from archselect.layouts._structure import _prefix_groups
 from archselect.layouts._wide import _decide_wide
+from archselect.layouts.constants import MIN_NAMED_SERIES_COLUMNS, MIN_WIDE_COLUMNS
 
 __all__ = ["LAYOUT", "SERIES_BASELINES", "SERIES_ORDER"]
 

@@ -19,14 +19,14 @@ from archselect.layouts._base import (
     feature_baselines,
 )
 from archselect.layouts._base import is_integer_valued as _is_integer_valued
-from archselect.layouts._constants import (
+from archselect.layouts._long_find import LONG_AMBIGUOUS_CONFIDENCE
+from archselect.layouts.constants import (
     MAX_CATEGORIES,
     MAX_MISSING_FRACTION,
     MIN_WIDE_COLUMNS,
     NUMERIC_TEXT_FRACTION,
     TEXT_MIN_MEAN_CHARS,
 )
-from archselect.layouts._long_find import LONG_AMBIGUOUS_CONFIDENCE
 
 #: Confidence of a table with fewer numeric columns than a wide image or series needs.
 TABLE_FEW_COLUMNS_CONFIDENCE = 0.9
@@ -128,7 +128,7 @@ def _row_number(index_label: Any, position: int) -> int:
     return position + 1
 
 
-def _check_numeric_text(features: pd.DataFrame, columns: list[Any]) -> None:
+def check_numeric_text(features: pd.DataFrame, columns: list[Any]) -> None:
     """Refuse a text column that is numeric except for a few cells, naming the first one."""
     for col in columns:
         s = features[col]
@@ -165,7 +165,7 @@ def _missing_counts(features: pd.DataFrame, columns: list[Any]) -> np.ndarray:
     return counts
 
 
-def _check_missing(
+def check_missing(
     features: pd.DataFrame, columns: list[Any], n_rows: int, notes: list[str]
 ) -> None:
     if not columns or not n_rows:

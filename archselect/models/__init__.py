@@ -17,9 +17,10 @@ from archselect.models._registry import (
     load_family_modules,
     model_layouts,
     register_model,
+    unregister_model,
 )
 
-__all__ = ["create_model", "list_models", "model_layouts", "register_model"]
+__all__ = ["create_model", "list_models", "model_layouts", "register_model", "unregister_model"]
 
 
 def _discover() -> None:

@@ -68,6 +68,17 @@ def register_model(name: str, *, layouts: tuple[str, ...]) -> Callable[[Builder]
     return decorate
 
 
+def unregister_model(name: str) -> None:
+    """Remove the builder registered as ``name`` (nothing happens when there is none).
+
+    Example:
+        >>> _ = register_model("toy_gone", layouts=("table",))(lambda s, n: None)
+        >>> unregister_model("toy_gone"); "toy_gone" in list_models()
+        False
+    """
+    _REGISTRY.pop(name, None)
+
+
 def list_models(layout: str | None = None) -> list[str]:
     """Registered family names, optionally only those that accept ``layout``."""
     return sorted(n for n, e in _REGISTRY.items() if layout is None or layout in e.layouts)

@@ -4,12 +4,12 @@ The package keeps what every layout shares: ``_constants``, ``_splits`` (splits,
 Prepared tensors), ``_main`` (:func:`prepare`: the samples with a target, the split, and the
 layout's ``fit_preprocessing``/``transform`` asked of its plugin) and ``_forecasting``
 (windows split in time). The fitted :class:`Preprocessing` that ``predict`` replays is built
-by the layouts (:mod:`archselect.layouts._preprocessing`) and re-exported here.
+by the layouts (:class:`archselect.layouts.Preprocessing`) and re-exported here.
 """
 
 from __future__ import annotations
 
-from archselect.layouts._preprocessing import Preprocessing, reshape
+from archselect.layouts import Preprocessing, reshape
 from archselect.prepare._constants import (
     CV_FOLDS,
     CV_MAX_ROWS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archselect.core.kinds import LayoutName
-from archselect.layouts._constants import MIN_STD
+from archselect.layouts.constants import MIN_STD
 
 #: Fractions of the rows held out for validation (model choice) and test (the final word).
 VAL_FRACTION = 0.2
@@ -13,7 +13,7 @@ TEST_FRACTION = 0.2
 #: Layouts this stage prepares (each through its plugin's ``fit_preprocessing`` and
 #: ``transform``; forecast windows split in time by :func:`._forecasting._prepare_forecast`).
 SUPPORTED_LAYOUTS = tuple(LayoutName)
-#: MIN_STD (from :mod:`archselect.layouts._constants`): standard deviations below it are
+#: MIN_STD (from :mod:`archselect.layouts.constants`): standard deviations below it are
 #: treated as constant (scale 1).
 __all__ = [
     "CV_FOLDS",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from archselect.layouts import SeriesSplit, WindowFit, fit_windows, transform
 from archselect.layouts import forecast as _forecast
-from archselect.layouts._forecast_prep import SeriesSplit, WindowFit, fit_windows
 from archselect.load import Table
 from archselect.prepare._splits import PlotSeries, Prepared, Split
 from archselect.profile import Profile
@@ -23,7 +23,7 @@ def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     grid, values = only.grid.grid, only.grid.values
     train_w, val_w, test_w, val_start = only.train, only.val, only.test, only.val_start
     mean, std = np.asarray(pre.mean), np.asarray(pre.std)
-    x_all = pre.transform(table.frame)
+    x_all = transform(pre, table.frame)
     z = ((values[:, 0] - mean[0]) / std[0]).astype(np.float32)
     y_all = _forecast.window_targets(z, window, horizon)
     split = Split(train_w, val_w, test_w, seed=seed, stratified=False, time_ordered=True)

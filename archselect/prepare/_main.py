@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from archselect.errors import DataError
-from archselect.layouts import plugin_for
-from archselect.layouts._preprocessing import Preprocessing
+from archselect.layouts import Preprocessing, plugin_for, transform
+from archselect.layouts import samples as samples_of
 from archselect.load import Table
 from archselect.prepare._constants import SUPPORTED_LAYOUTS
 from archselect.prepare._forecasting import _prepare_forecast
@@ -81,7 +81,7 @@ def prepare(table: Table, profile: Profile, *, seed: int = 0) -> Prepared:
 
     def xy(idx: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         part = rows(idx)
-        return pre.transform(part), pre.encode_target(pre.samples(part)[profile.target])
+        return transform(pre, part), pre.encode_target(samples_of(pre, part)[profile.target])
 
     x_train, y_train = xy(split.train)
     x_val, y_val = xy(split.val)

@@ -13,7 +13,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from archselect._common.serde import JsonRecord
 from archselect.errors import DataError
-from archselect.layouts._preprocessing import Preprocessing, _label_str
+from archselect.layouts import Preprocessing, label_str
 from archselect.prepare._constants import CV_FOLDS, CV_MAX_ROWS, TEST_FRACTION, VAL_FRACTION
 from archselect.profile import (
     MIN_ROWS,
@@ -176,7 +176,7 @@ def _split(y: pd.Series, task: str, seed: int) -> Split:
             "(better a few dozen)."
         )
     if task == "classification":
-        counts = y.map(_label_str).value_counts()
+        counts = y.map(label_str).value_counts()
         single = counts[counts < 2]
         if len(single):
             raise DataError(
@@ -190,7 +190,7 @@ def _split(y: pd.Series, task: str, seed: int) -> Split:
                 f"{TEST_FRACTION:.0%} per split; is {y.name!r} really the target (use --target) "
                 "or is this a regression (use --task regression)?"
             )
-        stratify = y.map(_label_str).to_numpy()
+        stratify = y.map(label_str).to_numpy()
     try:
         rest, test = train_test_split(
             positions, test_size=TEST_FRACTION, random_state=seed, stratify=stratify

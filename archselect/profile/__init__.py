@@ -16,14 +16,15 @@ stages that follow; the evidence is what the report shows.
 
 The package keeps the orchestration: ``_target`` (the target and the task) and ``_main``
 (:func:`profile_table`: the user's overrides, the evidence, the declared order, the
-Profile). The thresholds are re-exported here from :mod:`archselect.layouts._constants`.
+Profile). The thresholds are re-exported here from :mod:`archselect.layouts.constants`.
 """
 
 from __future__ import annotations
 
 from archselect.core.data import Profile
 from archselect.core.kinds import LAYOUT_MODALITY
-from archselect.layouts._constants import (
+from archselect.layouts import structure_evidence
+from archselect.layouts.constants import (
     COLOUR_MIN_INTERLEAVE,
     IMAGE_EXTENSIONS,
     IMAGE_MIN_BUMP,
@@ -61,7 +62,6 @@ from archselect.layouts._constants import (
     TEXT_MIN_NON_ASCII,
     THRESHOLDS,
 )
-from archselect.layouts._structure import structure_evidence
 from archselect.layouts.image import open_image, parse_shape, resolve_image_path
 from archselect.layouts.long import ID_NAMES, LONG_THRESHOLDS, TIME_NAMES, order_values
 from archselect.profile._main import profile_frame, profile_table

@@ -11,11 +11,10 @@ from archselect import layouts
 from archselect.core.data import Profile
 from archselect.core.kinds import Task
 from archselect.errors import DataError, UsageError
+from archselect.layouts import DetectContext, name_evidence
 from archselect.layouts import long as long_layout
-from archselect.layouts._base import DetectContext
-from archselect.layouts._constants import MIN_ROWS, MODALITIES, THRESHOLDS
-from archselect.layouts._structure import _name_evidence
-from archselect.layouts.table import _check_missing, _check_numeric_text
+from archselect.layouts.constants import MIN_ROWS, MODALITIES, THRESHOLDS
+from archselect.layouts.table import check_missing, check_numeric_text
 from archselect.load import Table, load_table
 from archselect.profile._target import (
     _check_column,
@@ -133,13 +132,13 @@ def profile_table(
         features = features[frame[target_col].notna()]
     numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
     other = [c for c in features.columns if c not in numeric]
-    _check_numeric_text(features, other)
+    check_numeric_text(features, other)
     evidence: dict[str, Any] = {
         "thresholds": dict(THRESHOLDS),
         "target_rule": target_rule,
         "n_numeric": len(numeric),
         "n_non_numeric": len(other),
-        "names": _name_evidence([str(c) for c in features.columns]),
+        "names": name_evidence([str(c) for c in features.columns]),
     }
     want = layout or (_shape_layout(known) if shape is not None else _only_layout(known, modality))
     ctx = DetectContext(
@@ -191,7 +190,7 @@ def profile_table(
     elif not pd.api.types.is_numeric_dtype(y):
         raise DataError(f"Regression needs a numeric target, but {target_col!r} holds text.")
     used = set(result.feature_columns)
-    _check_missing(features, [c for c in ctx.numeric if str(c) in used], len(features), notes)
+    check_missing(features, [c for c in ctx.numeric if str(c) in used], len(features), notes)
     return Profile(
         modality=str(result.modality),
         layout=str(result.layout),

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from archselect.errors import DataError, UsageError
-from archselect.layouts._base import is_integer_valued as _is_integer_valued
-from archselect.layouts._constants import (
+from archselect.layouts import is_integer_valued as _is_integer_valued
+from archselect.layouts.constants import (
     MAX_CLASS_FRACTION,
     MAX_INT_CLASSES,
     MIN_ROWS_PER_CLASS_CODE,
@@ -99,10 +99,10 @@ def _class_labels(y: pd.Series) -> tuple[str, ...]:
         ordered = sorted(values)
     except TypeError:
         ordered = sorted(values, key=str)
-    return tuple(_label_str(v) for v in ordered)
+    return tuple(label_str(v) for v in ordered)
 
 
-def _label_str(value: Any) -> str:
+def label_str(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

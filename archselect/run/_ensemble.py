@@ -26,15 +26,25 @@ from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult
 from archselect.core.stored import evaluate_outputs
-from archselect.export import ModelConfig, export_baseline, export_model
-from archselect.export._ensemble import ENSEMBLE_KIND, write_ensemble
+from archselect.export import (
+    ENSEMBLE_KIND,
+    ModelConfig,
+    export_baseline,
+    export_model,
+    write_ensemble,
+)
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared, cross_folds
 from archselect.search import split_params
-from archselect.select._ensemble import ENSEMBLE, EnsembleLabels, ensemble_row, with_ensemble
-from archselect.select._main import _paired_interval
-from archselect.select._verdict import fmt_metric
+from archselect.select import (
+    ENSEMBLE,
+    EnsembleLabels,
+    ensemble_row,
+    fmt_metric,
+    paired_interval,
+    with_ensemble,
+)
 from archselect.train import predict_outputs
 
 __all__ = ["add_ensemble", "ensemble_labels", "export_ensemble"]
@@ -62,7 +72,7 @@ def add_ensemble(rec: _Rec, result: SearchResult, plan: Plan, prepared: Prepared
     forecast = plugin_for(plan.layout).forecast or prepared.preprocessing.forecast is not None
     if forecast or rec.family is None:
         return rec
-    row = ensemble_row(result, ensemble_labels(prepared, plan.seed), plan.seed, _paired_interval)
+    row = ensemble_row(result, ensemble_labels(prepared, plan.seed), plan.seed, paired_interval)
     return with_ensemble(rec, row)
 
 

@@ -53,10 +53,10 @@ from archselect.rundir import (
     TRIALS,
     RunInfo,
     RunPlan,
-    _guard_run_dir,
-    _remove_own_files,
     default_run_dir,
+    guard_run_dir,
     read_trials_csv,
+    remove_own_files,
     write_trials_csv,
 )
 from archselect.search import (
@@ -77,8 +77,7 @@ from archselect.search import (
     set_window,
     storage_url,
 )
-from archselect.select import Recommendation, select
-from archselect.select._ensemble import ENSEMBLE
+from archselect.select import ENSEMBLE, Recommendation, select
 from archselect.train import (
     select_device,
     torch_threads,
@@ -213,7 +212,7 @@ def _guard_resume(
     if not conflicts:
         return
     if force and storage is None:
-        _remove_own_files(run_dir)
+        remove_own_files(run_dir)
         return
     where = f"study {study_name!r} in --storage" if storage else str(run_dir)
     fix = (
@@ -316,7 +315,7 @@ def fit(
     with clock.phase("load"), _signals.interruptible():
         table = load_table(data, target=target)
     run_dir = Path(out) if out is not None else default_run_dir(table)
-    _guard_run_dir(run_dir, table, force)
+    guard_run_dir(run_dir, table, force)
     with clock.phase("profile"), _signals.interruptible():
         profile = profile_table(
             table,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from archselect.export import BaselineModel, ExportedModel, load_model
-from archselect.export._ensemble import EnsembleModel
+from archselect.export import BaselineModel, EnsembleModel, ExportedModel, load_model
 from archselect.load import load_table
 from archselect.rundir import MODEL, RunDir, check_run_dir
 

@@ -87,16 +87,13 @@ from archselect.search._loop import (
 from archselect.search._objective import (
     TRAIN_KEYS,
     build_network,
+    make_objective,
+    search_deadline,
     split_params,
     study_folds,
     train_config,
     trial_records,
 )
-
-# private names that tests use, re-exported
-from archselect.search._objective import _encode_scores as _encode_scores
-from archselect.search._objective import _FamilyPruner as _FamilyPruner
-from archselect.search._objective import _objective as _objective
 from archselect.search._storage import (
     Batches,
     BudgetSpent,
@@ -106,8 +103,6 @@ from archselect.search._storage import (
     storage_url,
     study_batches,
 )
-from archselect.search._storage import _begin_immediate as _begin_immediate
-from archselect.search._storage import _SlotStorage as _SlotStorage
 from archselect.search._study import (
     StudyRecipe,
     default_params,
@@ -120,7 +115,6 @@ from archselect.search._study import (
     study_identity,
     trial_seed,
 )
-from archselect.search._study import _BatchSampler as _BatchSampler
 from archselect.search._timing import length_latency, measure_length_latency
 
 #: The stage's API (the first group), its constants and the records it re-exports.
@@ -175,6 +169,7 @@ __all__ = [
     "finish_search",
     "length_latency",
     "load_recipe",
+    "make_objective",
     "make_storage",
     "mask_url",
     "measure_length_latency",
@@ -186,6 +181,7 @@ __all__ = [
     "resume_conflicts",
     "run_search",
     "run_trials",
+    "search_deadline",
     "set_window",
     "split_params",
     "storage_url",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
+from archselect.core.metrics import MAX_STORED_SCORES  # noqa: F401  (re-exported)
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
 
@@ -38,8 +39,6 @@ RECIPE_FORMAT = 1
 #: Pruning: median over the same family's trials, after this many trials and epochs.
 PRUNE_STARTUP_TRIALS = 2
 PRUNE_WARMUP_EPOCHS = 10
-#: Validation rows whose per-row scores are kept per trial (for the bootstrap).
-MAX_STORED_SCORES = 8192
 #: Which process ran a trial (stored with it): ``host:pid``.
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 #: Random trials before TPE models the space.

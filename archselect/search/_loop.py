@@ -21,7 +21,12 @@ from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.search._constants import ATTR_BASELINES, STUDY_NAME, WORKER_ID
-from archselect.search._objective import _objective, search_deadline, study_folds, trial_records
+from archselect.search._objective import (
+    make_objective,
+    search_deadline,
+    study_folds,
+    trial_records,
+)
 from archselect.search._storage import BudgetSpent
 from archselect.search._study import StudyRecipe, _window, open_study, prepare_study, set_window
 from archselect.search._timing import measure_length_latency
@@ -196,7 +201,9 @@ def run_trials(
 
     interrupted: list[int] = []
     window = _window(study)
-    objective = _objective(prepared, plan, interrupted, study_folds(study, prepared, plan), window)
+    objective = make_objective(
+        prepared, plan, interrupted, study_folds(study, prepared, plan), window
+    )
     logging.getLogger("optuna").setLevel(logging.ERROR)
     try:
         while not stopped:

@@ -4,7 +4,6 @@ and the trial records read back from the study. The only module that touches
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from archselect._common.budget import (
 )
 from archselect._common.secrets import redact
 from archselect.core.ensemble_selection import encode_outputs
-from archselect.core.metrics import per_sample_brier, per_sample_scores, score
+from archselect.core.metrics import encode_scores, per_sample_brier, per_sample_scores, score
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
@@ -36,7 +35,6 @@ from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_o
 from archselect.search._constants import (
     ATTR_CV_FOLDS,
     LENGTH_LATENCY_ATTR,
-    MAX_STORED_SCORES,
     WORKER_ID,
 )
 from archselect.search._storage import Batches
@@ -149,10 +147,6 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     """Class probabilities of logits ``(N, K)`` (what the ensemble selection averages)."""
     z = logits - logits.max(axis=1, keepdims=True)
     return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-
-
-def _encode_scores(scores: np.ndarray) -> str:
-    return base64.b64encode(scores[:MAX_STORED_SCORES].astype(np.float16).tobytes()).decode()
 
 
 def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fold, ...]:
@@ -279,7 +273,7 @@ def _subsample(n: int, rows: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
 
 
-def _objective(
+def make_objective(
     prepared: Prepared,
     plan: Plan,
     interrupted: list[int],
@@ -409,10 +403,10 @@ def _objective(
             / max(1, result.epochs * len(rows)),
             "history_val": list(result.history_val),
             "history_train": list(result.history_train),
-            "val_scores_b64": _encode_scores(per_sample_scores(plan.task, val_out, y_val)),
+            "val_scores_b64": encode_scores(per_sample_scores(plan.task, val_out, y_val)),
         }
         if plan.task == "classification":
-            attrs["val_brier_b64"] = _encode_scores(per_sample_brier(val_out, y_val))
+            attrs["val_brier_b64"] = encode_scores(per_sample_brier(val_out, y_val))
             attrs["val_outputs_b64"] = encode_outputs(_softmax(val_out))
             attrs["test_outputs_b64"] = encode_outputs(_softmax(test_out))
         elif pre.forecast is None:  # regression: predictions, in the per-row scores' units

@@ -240,7 +240,7 @@ def _members_text(row: dict[str, Any]) -> str:
     return ", ".join(f"{label(m['name'])} ×{m['weight']:.2f}" for m in row["members"])
 
 
-def _sentence(row: dict[str, Any], metric: str) -> str:
+def ensemble_sentence(row: dict[str, Any], metric: str) -> str:
     """The ensemble row in words: what it is, how it was scored, and whether it won."""
     where = "out-of-fold" if row["cv"] else "validation"
     text = (
@@ -272,7 +272,7 @@ def with_ensemble(rec: _Rec, row: dict[str, Any]) -> _Rec:
     single family."""
     if not row:
         return rec
-    reasons = (*rec.reasons, _sentence(row, rec.metric))
+    reasons = (*rec.reasons, ensemble_sentence(row, rec.metric))
     if not row["chosen"]:
         return dataclasses.replace(rec, ensemble=row, reasons=reasons)
     m = rec.metric

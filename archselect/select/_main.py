@@ -128,13 +128,11 @@ def bootstrap_margin(
     if sa is None or sb is None:
         return None
     return (
-        _paired_interval(sa, sb, seed)
-        if direction == "maximize"
-        else _paired_interval(sb, sa, seed)
+        paired_interval(sa, sb, seed) if direction == "maximize" else paired_interval(sb, sa, seed)
     )
 
 
-def _paired_interval(
+def paired_interval(
     sa: np.ndarray | None, sb: np.ndarray | None, seed: int
 ) -> tuple[float, float] | None:
     """Paired-bootstrap interval of mean(sa - sb) over the same validation rows."""
@@ -318,7 +316,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         a, b = trials[winner.best_trial or 0], trials[runner.best_trial or 0]
         interval = bootstrap_margin(a, b, plan.direction, plan.seed)
         within_noise = interval is not None and interval[0] <= 0.0
-        brier = _paired_interval(b.val_brier(), a.val_brier(), plan.seed)  # + favours winner
+        brier = paired_interval(b.val_brier(), a.val_brier(), plan.seed)  # + favours winner
         cheaper = _cheaper(runner, winner) if within_noise else None
         if within_noise and brier is not None and brier[0] > 0.0:
             within_noise = False
@@ -389,7 +387,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         reasons.append(_pareto_reason(front, winner, metric))
     if winner.gap is not None and winner.gap > 0.1:
         reasons.append(f"Its train–validation gap is {winner.gap:.3g}: it overfits noticeably.")
-    verdict = Verdict(result, plan, summaries, winner, interval=_paired_interval)
+    verdict = Verdict(result, plan, summaries, winner, interval=paired_interval)
     versus = ""
     if runner is not None and margin is not None:
         versus = f", {fmt_points(metric, margin)} over {runner.family}"
