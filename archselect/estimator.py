@@ -88,7 +88,7 @@ class _ArchSelectBase(BaseEstimator):
         study_name: str | None = None,
         modality: str | None = None,
         shape: str | None = None,
-        space: tuple[str | Path, ...] = (),
+        spaces: tuple[str | Path, ...] = (),
         max_failures: int | None = None,
     ) -> None:
         self.trials = trials
@@ -100,7 +100,7 @@ class _ArchSelectBase(BaseEstimator):
         self.study_name = study_name
         self.modality = modality
         self.shape = shape
-        self.space = space
+        self.spaces = spaces
         self.max_failures = max_failures
 
     def __sklearn_tags__(self) -> Any:
@@ -202,11 +202,11 @@ class _ArchSelectBase(BaseEstimator):
             seed=self.seed,
             storage=self.storage,
             study_name=study,
-            families=tuple(self.families) if self.families else None,
+            families=self.families or None,
             task=self._task,
             modality=self.modality_,
             shape=self.shape_,
-            space_files=tuple(self.space),
+            spaces=self.spaces,
             force=True,
             max_failures=self.max_failures,
             command=f"{type(self).__name__}.fit",
@@ -245,7 +245,7 @@ class ArchSelectClassifier(ClassifierMixin, _ArchSelectBase):
         study_name: Study name (default ``archselect``, unique per fit with ``storage``).
         modality: Force ``spatial``, ``sequential`` or ``tabular``.
         shape: Image shape ``HxWxC`` of 2-D input rows.
-        space: TOML search spaces replacing shipped ones (``name = "shared"`` for training).
+        spaces: TOML search spaces replacing shipped ones (``name = "shared"`` for training).
         max_failures: Stop the search after this many failed trials.
 
     Attributes:

@@ -101,7 +101,7 @@ def make_plan(
     n_trials: int | None = None,
     timeout_s: float | None = None,
     seed: int = 0,
-    space_files: tuple[str | Path, ...] = (),
+    spaces: tuple[str | Path, ...] = (),
     objectives: tuple[str, ...] | None = None,
     pruning: bool = True,
 ) -> Plan:
@@ -116,7 +116,7 @@ def make_plan(
         n_trials: Trial budget; with neither budget given, a default that ends in minutes.
         timeout_s: Wall-clock budget in seconds.
         seed: The run's seed (recorded; feeds the sampler).
-        space_files: User TOML files that replace the shipped space of the family they name
+        spaces: User TOML files that replace the shipped space of the family they name
             (``name = "shared"`` replaces the shared training space).
         objectives: ``("accuracy",)`` by default; ``("accuracy", "latency")`` makes a
             multi-objective study (accuracy up, latency per sample down). For regression
@@ -138,7 +138,7 @@ def make_plan(
         raise UsageError(f"--timeout must be a positive duration, not {timeout_s} seconds.")
     # the families whose TOML fits the layout, by their ``order`` (search_spaces/*.toml)
     allowed = families_for(profile.layout)
-    loaded = (load_space("", path=p) for p in space_files)
+    loaded = (load_space("", path=p) for p in spaces)
     user_spaces = {s.name: _with_layouts(s, profile.layout) for s in loaded}
     strangers = sorted(set(user_spaces) - {SHARED, *list_models()})
     if strangers:
@@ -166,7 +166,9 @@ def make_plan(
         names = tuple(dict.fromkeys(families))
     else:
         names = allowed
-    spaces = tuple(user_spaces.get(n) or load_space(n, layout=profile.layout) for n in names)
+    family_spaces = tuple(
+        user_spaces.get(n) or load_space(n, layout=profile.layout) for n in names
+    )
     if n_trials is None and timeout_s is None:
         n_trials, timeout_s = DEFAULT_TRIALS_PER_FAMILY * len(names), DEFAULT_TIMEOUT_S
     metric = metric_for(profile.task)
@@ -178,7 +180,7 @@ def make_plan(
         task=profile.task,
         metric=metric,
         direction=metric_direction(metric),
-        families=spaces,
+        families=family_spaces,
         shared=user_spaces.get("shared") or load_shared_space(),
         baselines=baselines_for(profile.layout, profile.task),
         n_trials=n_trials,

@@ -35,7 +35,6 @@ LONG_FUNCTIONS: set[str] = {
     "archselect.report._render.report_context",
     "archselect.report._verdict.first_screen",
     "archselect.run._ensemble.export_ensemble",
-    "archselect.run._fit.fit",
     "archselect.search._objective.make_objective",
     "archselect.search._objective.run_trial",
     "archselect.select._main.select",
@@ -104,6 +103,8 @@ def test_tests_reach_private_names_only_of_their_own_package() -> None:
     tests (``tests/e2e/``) and the others only its public API."""
     bad = []
     for path in sorted(TESTS.rglob("test_*.py")):
+        if path == Path(__file__).resolve():
+            continue  # names functions, imports nothing
         folder = path.parent.relative_to(TESTS).parts
         mine = f"archselect.{folder[0]}" if folder and folder[0] != "e2e" else None
         for line, target, names in _imports(path, strings=True):

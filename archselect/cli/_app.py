@@ -26,8 +26,6 @@ __all__ = ["EXIT_NO_MODEL", "cli", "parse_duration"]
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_MODEL = 0, 1, 2, 3
 #: Commands that run trials (an interrupt keeps the finished ones).
 SEARCH_COMMANDS = ("fit", "worker")
-#: Longest study name Optuna's storages hold (its ``studies.study_name`` column).
-MAX_STUDY_NAME = 512
 _DURATION = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
 )
@@ -50,41 +48,6 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise UsageError(f"--timeout {text!r} must be longer than zero; write e.g. 90s or 15m.")
     return seconds
-
-
-def _check_study_name(name: str) -> None:
-    if not name.strip() or len(name) > MAX_STUDY_NAME:
-        raise UsageError(
-            f"--study must be 1 to {MAX_STUDY_NAME} characters, not {len(name)}; "
-            "choose a shorter name."
-        )
-
-
-def _split_list(text: str | None, option: str) -> tuple[str, ...] | None:
-    """``"a, b"`` -> ``("a", "b")``; None stays None; a list of nothing is refused."""
-    if text is None:
-        return None
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    if not items:
-        raise UsageError(f"{option} {text!r} names nothing; write e.g. {option} mlp,lstm.")
-    return items
-
-
-def _check_devices(devices: str | None) -> None:
-    """``--devices`` must name GPUs this machine has (never a silent run on the CPU)."""
-    if devices is None:
-        return
-    from archselect.run import gpu_count
-
-    found = gpu_count()
-    names = [d.strip() for d in devices.split(",") if d.strip()]
-    missing = [d for d in names if d.isdigit() and int(d) >= found]
-    if missing:
-        have = f"GPUs 0-{found - 1}" if found else "no CUDA GPU"
-        raise UsageError(
-            f"--devices {devices} names GPU {missing[0]} but this machine has {have}; "
-            "name a visible GPU, or leave out --devices to run on the CPU."
-        )
 
 
 def _print_traceback() -> None:

@@ -12,17 +12,15 @@ import click
 from archselect._common.secrets import redact
 from archselect.cli._app import (
     EXIT_NO_MODEL,
-    _check_devices,
-    _check_study_name,
     _data_options,
     _emit_json,
     _handle_errors,
     _parallel_options,
-    _split_list,
     _time_line,
     cli,
     parse_duration,
 )
+from archselect.core.options import check_study_name
 from archselect.errors import UsageError
 
 __all__ = ["fit", "worker"]
@@ -140,53 +138,48 @@ def fit(
       archselect fit series.csv --objectives accuracy,latency --trials 30
       archselect fit data.csv --trials 40 --storage postgresql://user@host/db --json
     """
-    import archselect
-    from archselect.cli._progress import TrialProgress
-    from archselect.run import check_run_options
+    from archselect.core.options import FitOptions
 
-    if trials is not None and trials < 1:
-        raise UsageError(f"--trials must be a positive number of trials, not {trials}.")
-    check_run_options(seed=seed, max_failures=max_failures)
-    timeout = parse_duration(timeout_text) if timeout_text is not None else None
-    fams = _split_list(families, "--families")
-    objs = _split_list(objectives, "--objectives")
-    _check_study_name(study_name)
-    _check_devices(devices)
+    opts = FitOptions.of(
+        target=target,
+        out=out,
+        trials=trials,
+        timeout=parse_duration(timeout_text) if timeout_text is not None else None,
+        seed=seed,
+        storage=storage,
+        study_name=study_name,
+        families=families,
+        objectives=objectives,
+        pruning=pruning,
+        task=task,
+        modality=modality,
+        shape=shape,
+        layout=layout,
+        id_col=id_col,
+        time_col=time_col,
+        spaces=tuple(spaces),
+        force=force,
+        max_failures=max_failures,
+        tokenizer=tokenizer,
+        horizon=horizon,
+        window=window,
+        jobs=jobs,
+        devices=devices,
+        trials_per_device=trials_per_device,
+        command=redact(" ".join(["archselect", *sys.argv[1:]]))
+        if sys.argv[1:]
+        else "archselect fit",
+    )  # every value checked before torch is imported
+    from archselect.cli._progress import TrialProgress
+    from archselect.run import fit_with
 
     progress = None if quiet else TrialProgress()
     try:
-        run = archselect.fit(
+        run = fit_with(
             data,
-            target=target,
-            out=out,
-            trials=trials,
-            timeout=timeout,
-            seed=seed,
-            storage=storage,
-            families=fams,
-            objectives=objs,
-            pruning=pruning,
-            task=task,
-            modality=modality,
-            shape=shape,
-            layout=layout,
-            id_col=id_col,
-            time_col=time_col,
-            tokenizer=tokenizer,
-            horizon=horizon,
-            window=window,
-            space_files=tuple(spaces),
-            force=force,
-            max_failures=max_failures,
+            opts,
             on_trial=progress.trial if progress else None,
             on_plan=progress.start if progress else None,
-            command=redact(" ".join(["archselect", *sys.argv[1:]]))
-            if sys.argv[1:]
-            else "archselect fit",
-            study_name=study_name,
-            jobs=jobs,
-            devices=devices,
-            trials_per_device=trials_per_device,
         )
     finally:
         if progress is not None:
@@ -275,7 +268,7 @@ def worker(
     """
     from archselect.run import run_worker
 
-    _check_study_name(study_name)
+    check_study_name(study_name)
     if max_failures is not None and max_failures < 1:
         raise UsageError(f"--max-failures must be at least 1, not {max_failures}.")
     if threads is not None and threads < 1:

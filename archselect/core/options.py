@@ -1,15 +1,15 @@
 """The options of a ``fit``: one frozen, validated value shared by every face.
 
 ``archselect.fit(data, **options)``, ``archselect fit DATA --flags`` and the scikit-learn
-estimators all build a :class:`FitOptions` and call :meth:`FitOptions.checked`, so every
+estimators all build their :class:`FitOptions` with :meth:`FitOptions.of`, so every
 check runs once, in one place, before anything heavy is imported. A message names an
 option the way its caller wrote it: the command line prints ``--study``, a Python caller
 reads ``study_name=`` (:func:`for_python` turns one spelling into the other).
 
 Example:
-    >>> FitOptions(trials=4, families="cnn1d, lstm").checked().families
+    >>> FitOptions.of(trials=4, families="cnn1d, lstm").families
     ('cnn1d', 'lstm')
-    >>> FitOptions(trials=0).checked()
+    >>> FitOptions.of(trials=0)
     Traceback (most recent call last):
     ...
     archselect.errors.UsageError: --trials must be a positive number of trials, not 0.
@@ -23,6 +23,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from archselect.errors import UsageError
 
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_STUDY_NAME",
     "STUDY_NAME",
     "FitOptions",
+    "check_study_name",
     "flag_of",
     "for_python",
 ]
@@ -92,6 +94,15 @@ def _split(value: str | tuple[str, ...] | list[str] | None, option: str) -> tupl
     return items
 
 
+def check_study_name(name: str) -> None:
+    """Refuse a study name Optuna's storages cannot hold (empty, or too long)."""
+    if not name.strip() or len(name) > MAX_STUDY_NAME:
+        raise UsageError(
+            f"--study must be 1 to {MAX_STUDY_NAME} characters, not {len(name)}; "
+            "choose a shorter name."
+        )
+
+
 def _positive(value: int | None, option: str, what: str) -> None:
     if value is not None and (isinstance(value, bool) or value < 1):
         raise UsageError(f"{flag_of(option)} must be {what}, not {value}.")
@@ -129,18 +140,35 @@ class FitOptions:
     #: The command line as the run directory records it (``archselect.fit(...)`` if None).
     command: str | None = None
 
-    def checked(self) -> FitOptions:
-        """The options normalised (lists split, names as text, paths as paths), or the first
-        bad value refused.
+    @classmethod
+    def of(cls, **options: Any) -> FitOptions:
+        """The options from keyword values as a caller writes them (``families="a,b"``, a
+        single ``spaces`` path, a numeric ``target``), normalised and checked.
 
         Raises:
             UsageError: A value no stage could use, named by its flag (see :func:`for_python`).
+            TypeError: An option that does not exist.
         """
+        for name in ("target", "id_col", "time_col"):
+            if options.get(name) is not None:
+                options[name] = str(options[name])
+        for name in ("families", "objectives"):
+            options[name] = _split(options.get(name), name)
+        spaces = options.get("spaces", ())
+        spaces = (spaces,) if isinstance(spaces, str | Path) else spaces
+        options["spaces"] = tuple(Path(p) for p in spaces)
+        if options.get("out") is not None:
+            options["out"] = Path(options["out"])
+        if "study_name" in options:
+            options["study_name"] = str(options["study_name"])
+        opts = cls(**options)
+        opts._check()
+        return opts
+
+    def _check(self) -> None:
         _positive(self.trials, "trials", "a positive number of trials")
         if self.timeout is not None and not self.timeout > 0:
-            raise UsageError(
-                f"--timeout must be longer than zero, not {self.timeout}."
-            )
+            raise UsageError(f"--timeout must be longer than zero, not {self.timeout}.")
         if isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
             raise UsageError(f"--seed must be between 0 and {MAX_SEED}, not {self.seed}.")
         _positive(self.max_failures, "max_failures", "at least 1 (leave it out for no limit)")
@@ -148,11 +176,7 @@ class FitOptions:
         _positive(self.trials_per_device, "trials_per_device", "at least 1")
         _positive(self.horizon, "horizon", "a positive number of steps")
         _positive(self.window, "window", "a positive number of steps")
-        if not str(self.study_name).strip() or len(str(self.study_name)) > MAX_STUDY_NAME:
-            raise UsageError(
-                f"--study must be 1 to {MAX_STUDY_NAME} characters, not "
-                f"{len(str(self.study_name))}; choose a shorter name."
-            )
+        check_study_name(self.study_name)
         if self.devices is not None:
             names = [d.strip() for d in str(self.devices).split(",") if d.strip()]
             if not names or not all(d.isdigit() for d in names):
@@ -160,18 +184,6 @@ class FitOptions:
                     f"--devices {self.devices!r} is not a list of GPU indices; write e.g. "
                     "--devices 0,1."
                 )
-        spaces = (self.spaces,) if isinstance(self.spaces, str | Path) else self.spaces
-        return dataclasses.replace(
-            self,
-            target=None if self.target is None else str(self.target),
-            id_col=None if self.id_col is None else str(self.id_col),
-            time_col=None if self.time_col is None else str(self.time_col),
-            out=None if self.out is None else Path(self.out),
-            study_name=str(self.study_name),
-            families=_split(self.families, "families"),
-            objectives=_split(self.objectives, "objectives"),
-            spaces=tuple(Path(p) for p in spaces),
-        )
 
 
 _KEYWORDS.update({flag_of(f.name): f.name for f in dataclasses.fields(FitOptions)})

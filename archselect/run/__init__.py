@@ -9,7 +9,7 @@ back, its model and ``predict``); :mod:`._workers` runs trials in worker process
 
 from __future__ import annotations
 
-from archselect.run._fit import check_run_options, fit
+from archselect.run._fit import fit, fit_with
 from archselect.run._view import Run, load
 from archselect.run._workers import (
     CPU_PARALLEL_PROCESSES,
@@ -26,9 +26,9 @@ __all__ = [
     "CPU_PARALLEL_PROCESSES",
     "Run",
     "WorkerSpec",
-    "check_run_options",
     "cpu_cores",
     "fit",
+    "fit_with",
     "gpu_count",
     "load",
     "plan_workers",

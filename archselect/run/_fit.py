@@ -1,67 +1,69 @@
-"""The pipeline driver: ``fit`` runs every stage and writes the run directory; ``Run`` reads it.
+"""The pipeline driver: ``fit`` runs every stage, in four phases, and writes the run directory.
 
-This module is not a stage: it is the one place that calls them in order
-(load → profile → prepare → plan → search → select → report → export). The final model's
-refit and export are in :mod:`archselect.run._refit`; ``Run`` and ``load`` in
-:mod:`archselect.run._view` (re-exported here).
+This module is not a stage: it is the one place that calls them in order. The phases are
+functions of plain values, each handing the next a frozen record:
+
+1. :func:`start` — load, profile, prepare and plan; guard and open the run directory
+   (``profile.json``, ``plan.json``) → :class:`Started`;
+2. :func:`search` — the references and the trials, under the ``--timeout`` window →
+   :class:`Searched`;
+3. :func:`final_model` — select, the ensemble candidate, the exported model →
+   the stored recommendation;
+4. :func:`write` — ``recommendation.json`` and ``report.html``.
+
+The final model's refit and export are in :mod:`archselect.run._refit`; ``Run`` and ``load``
+in :mod:`archselect.run._view`; the worker processes in :mod:`archselect.run._workers`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import platform
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from archselect._common import budget as _budget
 from archselect._common import signals as _signals
 from archselect._common.budget import BASELINE_FRACTION, Clock, search_window
 from archselect._common.version import RUN_FORMAT, __version__
+from archselect.core.options import FitOptions, for_python
 from archselect.core.stored import DataPreview, RunProfile, RunRecommendation
-from archselect.errors import UsageError
+from archselect.errors import ArchSelectError, UsageError
 from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
 from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._ensemble import add_ensemble, export_ensemble
+from archselect.run._machine import cpu_model, gpu_model, versions
 from archselect.run._refit import (
     REPORT_RESERVE_S,
-    FinalModel,
     _refit_final,
     export_network,
     export_reference,
-    plan_refit,
 )
-from archselect.run._view import Run, load
-from archselect.run._workers import plan_workers, run_local_workers
+from archselect.run._view import Run
+from archselect.run._workers import WorkerSpec, plan_workers, run_local_workers
 from archselect.rundir import (
     MODEL,
-    OWN_FILES,
-    OWN_MODEL_FILES,
     PLAN,
     PROFILE,
     RECOMMENDATION,
-    REPORT,
     STUDY_DB,
-    TRIAL_COLUMNS,
     TRIALS,
     RunInfo,
     RunPlan,
     default_run_dir,
     guard_run_dir,
-    read_trials_csv,
     remove_own_files,
     write_trials_csv,
 )
 from archselect.search import (
     RECIPE_FORMAT,
-    STUDY_NAME,
     SearchResult,
     StudyRecipe,
     TrialRecord,
@@ -77,55 +79,26 @@ from archselect.search import (
     set_window,
     storage_url,
 )
-from archselect.select import ENSEMBLE, Recommendation, select
-from archselect.train import (
-    select_device,
-    torch_threads,
-)
+from archselect.select import ENSEMBLE, select
+from archselect.train import select_device, torch_threads
 
 __all__ = [
-    "MODEL",
-    "OWN_FILES",
-    "OWN_MODEL_FILES",
-    "PLAN",
-    "PROFILE",
-    "RECOMMENDATION",
-    "REPORT",
-    "STUDY_DB",
-    "TRIALS",
-    "TRIAL_COLUMNS",
-    "FinalModel",
-    "Run",
-    "RunInfo",
-    "RunPlan",
+    "Searched",
+    "Started",
+    "final_model",
+    "first_results",
     "fit",
-    "load",
-    "plan_refit",
-    "read_trials_csv",
-    "write_trials_csv",
+    "fit_with",
+    "forecast_plot_data",
+    "search",
+    "start",
+    "write",
 ]
 
 TrialHook = Callable[[TrialRecord], None]
-#: Seeds feed numpy, scikit-learn and torch, which all accept 0 … 2**32 - 1.
-MAX_SEED = 2**32 - 1
-
-
-def check_run_options(*, seed: int, max_failures: int | None) -> None:
-    """Refuse option values the stages cannot use, before any work starts.
-
-    Example:
-        >>> check_run_options(seed=0, max_failures=None)
-    """
-    if not 0 <= seed <= MAX_SEED:
-        raise UsageError(f"--seed must be between 0 and {MAX_SEED}, not {seed}.")
-    if max_failures is not None and max_failures < 1:
-        raise UsageError(
-            f"--max-failures must be at least 1, not {max_failures}; leave it out for no limit."
-        )
-
+PlanHook = Callable[[Plan], None]
 
 _log = logging.getLogger(__name__)
-
 
 #: The forecast plot shows this many input windows of history before the test period.
 FORECAST_PLOT_CONTEXT = 2
@@ -140,90 +113,236 @@ IN_PROCESS_CPU_THREADS = 1
 LENGTH_LATENCY_SHARE = 0.25
 
 
-#: Where Linux names the CPU, and where the NVIDIA driver names each GPU (no CUDA context).
-_CPUINFO = Path("/proc/cpuinfo")
-_NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")
+@dataclass(frozen=True)
+class Started:
+    """Phase 1's output: the data read, profiled, prepared and planned; the run directory
+    guarded and begun (``profile.json``, ``plan.json``)."""
+
+    table: Table
+    profile: Profile
+    prepared: Prepared
+    plan: Plan
+    run_dir: Path
+    #: The study's storage URL (``RUN_DIR/study.db`` unless ``--storage``).
+    url: str
+    #: Trial processes to start (empty: trials run in this process).
+    workers: tuple[WorkerSpec, ...]
 
 
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else :func:`platform.processor`), or ``""``."""
-    try:
-        for line in _CPUINFO.read_text(encoding="utf-8", errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+@dataclass(frozen=True)
+class Searched:
+    """Phase 2's output: every trial and reference, and the stop signal that ended the
+    search early (None: it ran to its end)."""
+
+    result: SearchResult
+    interrupted: KeyboardInterrupt | None = None
 
 
-def gpu_model(*, in_process: bool) -> str:
-    """The GPU model when trials can use one (CUDA visible to torch), else ``""``.
+def fit(
+    data: str | Path | pd.DataFrame,
+    *,
+    on_trial: TrialHook | None = None,
+    on_plan: PlanHook | None = None,
+    **options: Any,
+) -> Run:
+    """Profile the data, search every fitting family, pick one, write the run directory.
 
-    Read from the NVIDIA driver's ``/proc`` entries, which opens no CUDA context in this
-    process; failing that, from torch only when trials run in this process (they open one).
+    Rerunning with the same ``out`` resumes the study: finished trials are kept and count
+    against ``trials``.
+
+    Args:
+        data: CSV path or DataFrame (target column included).
+        on_trial: Called with each finished trial (in-process trials only).
+        on_plan: Called with the plan before the search starts (e.g. to size a progress bar).
+        **options: The fields of :class:`archselect.core.options.FitOptions`: ``target``,
+            ``out`` (default ``runs/<data file stem>``), ``trials`` and ``timeout`` (the
+            budget: trials, and seconds of the whole call; with neither, a default of a few
+            minutes), ``seed`` (one seed for the split, the sampler and training),
+            ``storage`` and ``study_name`` (an Optuna storage URL; default SQLite
+            ``RUN_DIR/study.db``), ``families``, ``objectives`` (``("accuracy",
+            "latency")`` for a Pareto front), ``pruning``, the profile's overrides ``task``,
+            ``modality``, ``shape``, ``layout``, ``id_col``, ``time_col``, ``tokenizer``,
+            ``horizon``, ``window``, ``spaces`` (TOML files replacing the families' shipped
+            search spaces), ``force``, ``max_failures``, ``jobs``, ``devices`` and
+            ``trials_per_device``.
+
+    Returns:
+        The :class:`Run`.
+
+    Raises:
+        UsageError: An option that no stage can use, named as the keyword it was passed as.
+        DataError: Data the stages cannot read.
+
+    Example:
+        >>> import archselect  # doctest: +SKIP
+        >>> run = archselect.fit("datasets/digits.csv", trials=4)  # doctest: +SKIP
+        >>> run.recommendation.family  # doctest: +SKIP
+        'cnn2d'
     """
-    import torch
-
-    if not torch.cuda.is_available():
-        return ""
-    names: list[str] = []
-    for info in sorted(_NVIDIA_GPUS.glob("*/information")):
+    try:
         try:
-            text = info.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model" and value.strip() and value.strip() not in names:
-                names.append(value.strip())
-    if names:
-        return ", ".join(names)
-    return torch.cuda.get_device_name(0) if in_process else ""
+            opts = FitOptions.of(**options)
+        except TypeError as exc:
+            known = ", ".join(f.name for f in dataclasses.fields(FitOptions))
+            raise UsageError(
+                f"fit() got options it does not know ({exc}); the options are: {known}."
+            ) from None
+        return fit_with(data, opts, on_trial=on_trial, on_plan=on_plan)
+    except ArchSelectError as exc:  # name the options as this caller wrote them
+        exc.args = (for_python(str(exc)), *exc.args[1:])
+        raise
 
 
-def _versions() -> dict[str, str]:
-    import optuna
-    import pytorch_lightning
-    import sklearn
-    import torch
+def fit_with(
+    data: str | Path | pd.DataFrame,
+    opts: FitOptions,
+    *,
+    on_trial: TrialHook | None = None,
+    on_plan: PlanHook | None = None,
+) -> Run:
+    """:func:`fit` with options already checked (:meth:`FitOptions.of`): the four phases."""
+    clock = Clock(opts.timeout, started_unix=_budget.COMMAND_START_UNIX)
+    _budget.COMMAND_START_UNIX = None  # a later fit in this process starts its own clock
+    started = start(data, opts, clock, on_plan=on_plan)
+    searched = search(started, opts, clock, on_trial=on_trial)
+    rec, interrupted = final_model(started, searched, clock)
+    write(started, searched, rec, clock)
+    if interrupted is not None:
+        raise interrupted
+    _signals.check()  # a signal during the export or the report: written whole, then stop
+    return Run(started.run_dir)
 
-    return {
-        "python": platform.python_version(),
-        "archselect": __version__,
-        "torch": torch.__version__,
-        "pytorch_lightning": pytorch_lightning.__version__,
-        "optuna": optuna.__version__,
-        "scikit-learn": sklearn.__version__,
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-    }
+
+# --- phase 1: start -----------------------------------------------------------------------
 
 
-def _guard_resume(
-    run_dir: Path, storage: str | None, study_name: str, profile: Profile, plan: Plan, force: bool
-) -> None:
+def start(
+    data: str | Path | pd.DataFrame,
+    opts: FitOptions,
+    clock: Clock,
+    *,
+    on_plan: PlanHook | None = None,
+) -> Started:
+    """Load, profile, prepare and plan; refuse a run directory or study this run may not
+    use; write ``profile.json`` and ``plan.json``."""
+    workers = plan_workers(  # names of GPUs that are not there are refused before any work
+        jobs=opts.jobs,
+        devices=opts.devices,
+        trials_per_device=opts.trials_per_device,
+        n_trials=opts.trials,
+        timeout_s=opts.timeout,
+    )
+    with clock.phase("load"), _signals.interruptible():
+        table = load_table(data, target=opts.target)
+    run_dir = opts.out if opts.out is not None else default_run_dir(table)
+    guard_run_dir(run_dir, table, opts.force)
+    with clock.phase("profile"), _signals.interruptible():
+        profile = _profile(table, opts)
+    workers = _workers(workers, table, opts)
+    with clock.phase("prepare"), _signals.interruptible():
+        prepared = prepare(table, profile, seed=opts.seed)
+    plan = make_plan(
+        profile,
+        families=opts.families,
+        n_trials=opts.trials,
+        timeout_s=opts.timeout,
+        seed=opts.seed,
+        spaces=opts.spaces,
+        objectives=opts.objectives,
+        pruning=opts.pruning,
+    )
+    clock.budget_s = plan.timeout_s  # the default budget bounds the whole command too
+    _guard_resume(run_dir, opts, profile, plan)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    url = storage_url(run_dir, opts.storage)
+    started = Started(table, profile, prepared, plan, run_dir, url, workers)
+    _write_start(started, opts)
+    if on_plan is not None:
+        on_plan(plan)
+    return started
+
+
+def _profile(table: Table, opts: FitOptions) -> Profile:
+    return profile_table(
+        table,
+        target=opts.target,
+        task=opts.task,
+        modality=opts.modality,
+        shape=opts.shape,
+        layout=opts.layout,
+        id_col=opts.id_col,
+        time_col=opts.time_col,
+        seed=opts.seed,
+        tokenizer=opts.tokenizer,
+        horizon=opts.horizon,
+        window=opts.window,
+    )
+
+
+def _workers(
+    workers: tuple[WorkerSpec, ...], table: Table, opts: FitOptions
+) -> tuple[WorkerSpec, ...]:
+    """The trial processes: none for an in-memory frame (workers read the data's file)."""
+    if workers and table.facts.path is None and opts.jobs is not None:
+        raise UsageError(
+            "parallel trial processes read the data from a file; save the frame as CSV and "
+            "pass its path, or use --jobs 1."
+        )
+    return workers if table.facts.path is not None else ()
+
+
+def _guard_resume(run_dir: Path, opts: FitOptions, profile: Profile, plan: Plan) -> None:
     """Refuse to resume a study begun with other settings (another target, task, input,
-    metric or family list), before any file of that run is touched. ``force`` starts the
+    metric or family list), before any file of that run is touched. ``--force`` starts the
     run over when its study is the run directory's own SQLite file."""
-    if storage is None and not (run_dir / STUDY_DB).exists():
+    if opts.storage is None and not (run_dir / STUDY_DB).exists():
         return
-    conflicts = resume_conflicts(storage_url(run_dir, storage), study_name, profile, plan)
+    url = storage_url(run_dir, opts.storage)
+    conflicts = resume_conflicts(url, opts.study_name, profile, plan)
     if not conflicts:
         return
-    if force and storage is None:
+    if opts.force and opts.storage is None:
         remove_own_files(run_dir)
         return
-    where = f"study {study_name!r} in --storage" if storage else str(run_dir)
+    where = f"study {opts.study_name!r} in --storage" if opts.storage else str(run_dir)
     fix = (
-        "pass another --study name or --out"
-        if storage
+        "pass another --study or --out"
+        if opts.storage
         else "pass --force to start it over, or choose another --out"
     )
     raise UsageError(
         f"{where} holds a search begun with other settings ({'; '.join(conflicts)}), which "
         f"this run cannot resume; rerun with the settings that began it, or {fix}."
     )
+
+
+def _write_start(started: Started, opts: FitOptions) -> None:
+    """``profile.json`` (with the report's data sample) and ``plan.json`` (with the run's
+    command, seed, storage, data hash, versions and machine)."""
+    table, profile, plan = started.table, started.profile, started.plan
+    info = RunInfo(
+        format_version=RUN_FORMAT,
+        archselect_version=__version__,
+        command=mask_url(opts.command or "archselect.fit(...)"),
+        seed=opts.seed,
+        storage=mask_url(started.url),
+        study_name=opts.study_name,
+        data_path=table.facts.path,
+        data_sha256=table.facts.sha256,
+        data_size_bytes=table.facts.size_bytes,
+        versions=versions(),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        cpu_model=cpu_model(),
+        gpu_model=gpu_model(in_process=not started.workers),
+        processes=max(1, len(started.workers)),
+    )
+    stored = RunProfile(
+        **{f.name: getattr(profile, f.name) for f in dataclasses.fields(profile)},
+        preview=_preview(table, profile, opts.seed),
+    )
+    stored.save(started.run_dir / PROFILE)
+    fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}
+    RunPlan(**fields, run=info).save(started.run_dir / PLAN)
 
 
 def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
@@ -235,194 +354,55 @@ def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
         return None
 
 
-def fit(
-    data: str | Path | pd.DataFrame,
-    *,
-    target: str | None = None,
-    out: str | Path | None = None,
-    trials: int | None = None,
-    timeout: float | None = None,
-    seed: int = 0,
-    storage: str | None = None,
-    study_name: str = STUDY_NAME,
-    families: tuple[str, ...] | None = None,
-    objectives: tuple[str, ...] | None = None,
-    pruning: bool = True,
-    task: str | None = None,
-    modality: str | None = None,
-    shape: str | None = None,
-    layout: str | None = None,
-    id_col: str | None = None,
-    time_col: str | None = None,
-    space_files: tuple[str | Path, ...] = (),
-    force: bool = False,
-    max_failures: int | None = None,
-    on_trial: TrialHook | None = None,
-    command: str | None = None,
-    tokenizer: str | None = None,
-    horizon: int | None = None,
-    window: int | None = None,
-    on_plan: Callable[[Plan], None] | None = None,
-    jobs: int | None = None,
-    devices: str | None = None,
-    trials_per_device: int = 1,
-) -> Run:
-    """Profile the data, search every fitting family, pick one, write the run directory.
+# --- phase 2: search ----------------------------------------------------------------------
 
-    Rerunning with the same ``out`` resumes the study: finished trials are kept and count
-    against ``trials``.
 
-    Args:
-        data: CSV path or DataFrame (target column included).
-        target: Target column; detected when omitted.
-        out: Run directory (default ``runs/<data file stem>``).
-        trials: Trial budget. timeout: Seconds budget of the search: no trial starts after
-            it, and trials still training then stop (a family's first result is let
-            finish). With neither, a default of a few minutes (see
-            :data:`archselect.plan.DEFAULT_TIMEOUT_S`).
-        seed: One seed for the split, the sampler and training.
-        storage: Optuna storage URL (default: SQLite ``RUN_DIR/study.db``).
-        families: Restrict the search to these families.
-        objectives: ``("accuracy", "latency")`` for a multi-objective study whose Pareto
-            front is recorded in ``recommendation.json`` (default: the metric alone).
-        pruning: Median pruning of unpromising trials (default on).
-        task, modality, shape, layout: Override what the profiler detects (see
-            :func:`archselect.profile_table`).
-        id_col, time_col: Long format: the sequence id and step-order columns.
-        force: Replace a run on different data in ``out`` (only archselect's files).
-        tokenizer: ``word`` or ``char`` for text data (chosen from the texts when omitted).
-        horizon: Forecast horizon in steps. window: Forecast input window in steps.
-        on_plan: Called with the plan before the search starts (e.g. to size a progress bar).
-        max_failures: Stop after this many failed trials.
-        on_trial: Called with each finished trial (in-process trials only).
-        jobs: Trial processes on CPU (default: measured best, see
-            :func:`archselect.run._workers.plan_workers`).
-        devices: GPU indices to use, e.g. ``"0,1"`` (default: every visible GPU).
-        trials_per_device: Trial processes per GPU (pack small models).
-
-    Returns:
-        The :class:`Run`.
-
-    Example:
-        >>> import archselect  # doctest: +SKIP
-        >>> run = archselect.fit("datasets/digits.csv", trials=4)  # doctest: +SKIP
-        >>> run.recommendation.family  # doctest: +SKIP
-        'cnn2d'
-    """
-    check_run_options(seed=seed, max_failures=max_failures)
-    clock = Clock(timeout, started_unix=_budget.COMMAND_START_UNIX)
-    _budget.COMMAND_START_UNIX = None  # a later fit in this process starts its own clock
-    with clock.phase("load"), _signals.interruptible():
-        table = load_table(data, target=target)
-    run_dir = Path(out) if out is not None else default_run_dir(table)
-    guard_run_dir(run_dir, table, force)
-    with clock.phase("profile"), _signals.interruptible():
-        profile = profile_table(
-            table,
-            target=target,
-            task=task,
-            modality=modality,
-            shape=shape,
-            layout=layout,
-            id_col=id_col,
-            time_col=time_col,
-            seed=seed,
-            tokenizer=tokenizer,
-            horizon=horizon,
-            window=window,
-        )
-    workers = plan_workers(
-        jobs=jobs,
-        devices=devices,
-        trials_per_device=trials_per_device,
-        n_trials=trials,
-        timeout_s=timeout,
-    )
-    if workers and table.facts.path is None and jobs is not None:
-        raise UsageError(
-            "parallel trial processes read the data from a file; save the frame as CSV and "
-            "pass its path, or use jobs=1."
-        )
-    if table.facts.path is None:
-        workers = ()
-    with clock.phase("prepare"), _signals.interruptible():
-        prepared = prepare(table, profile, seed=seed)
-    plan = make_plan(
-        profile,
-        families=families,
-        n_trials=trials,
-        timeout_s=timeout,
-        seed=seed,
-        space_files=space_files,
-        objectives=objectives,
-        pruning=pruning,
-    )
-    clock.budget_s = plan.timeout_s  # the default budget bounds the whole command too
-    _guard_resume(run_dir, storage, study_name, profile, plan, force)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    url = storage_url(run_dir, storage)
-    info = RunInfo(
-        format_version=RUN_FORMAT,
-        archselect_version=__version__,
-        command=mask_url(command or "archselect.fit(...)"),
-        seed=seed,
-        storage=mask_url(url),
-        study_name=study_name,
-        data_path=table.facts.path,
-        data_sha256=table.facts.sha256,
-        data_size_bytes=table.facts.size_bytes,
-        versions=_versions(),
-        started=datetime.now(UTC).isoformat(timespec="seconds"),
-        cpu_model=cpu_model(),
-        gpu_model=gpu_model(in_process=not workers),
-        processes=max(1, len(workers)),
-    )
-    stored_profile = RunProfile(
-        **{f.name: getattr(profile, f.name) for f in dataclasses.fields(profile)},
-        preview=_preview(table, profile, seed),
-    )
-    stored_profile.save(run_dir / PROFILE)
-    stored_plan = RunPlan(
-        **{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}, run=info
-    )
-    stored_plan.save(run_dir / PLAN)
-    if on_plan is not None:
-        on_plan(plan)
+def search(
+    started: Started, opts: FitOptions, clock: Clock, *, on_trial: TrialHook | None = None
+) -> Searched:
+    """The references, then the trials (in this process or in worker processes) within the
+    budget's window, then the longer-sequence latency; a stop signal ends it with what
+    finished."""
+    prepared, plan, url = started.prepared, started.plan, started.url
+    table = started.table
     recipe = StudyRecipe(
         format_version=RECIPE_FORMAT,
         data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
         data_sha256=table.facts.sha256,
-        seed=seed,
-        profile=profile,
+        seed=opts.seed,
+        profile=started.profile,
         plan=plan,
     )
-    interrupted: BaseException | None = None
+    # CPU work in this process runs with the trials' threads: a second OpenMP thread gains
+    # little on small networks and loses much when anything else runs.
+    cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("baselines"):
-            left = clock.left()
+            deadline = None
+            if clock.budget_s is not None:
+                deadline = clock.unix(clock.elapsed() + BASELINE_FRACTION * clock.budget_s)
             study = prepare_study(
                 prepared,
                 plan,
                 storage=url,
-                study_name=study_name,
+                study_name=opts.study_name,
                 recipe=recipe,
-                baseline_deadline=None
-                if left is None or clock.budget_s is None
-                else clock.unix(clock.elapsed() + BASELINE_FRACTION * clock.budget_s),
+                baseline_deadline=deadline,
             )
-        span = search_window(
-            clock, n_families=len(plan.family_names), workers=max(1, len(workers))
+        n_workers = max(1, len(started.workers))
+        set_window(
+            study, search_window(clock, n_families=len(plan.family_names), workers=n_workers)
         )
-        set_window(study, span)
-        # CPU work in this process runs with the trials' threads: a second OpenMP thread
-        # gains little on small networks and loses much when anything else runs.
-        cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
         with clock.phase("search"):
-            if workers:
-                run_local_workers(url, study_name, workers, max_failures=max_failures)
+            if started.workers:
+                run_local_workers(
+                    url, opts.study_name, started.workers, max_failures=opts.max_failures
+                )
             else:
                 with torch_threads(cpu_threads):
-                    run_trials(study, prepared, plan, on_trial=on_trial, max_failures=max_failures)
+                    run_trials(
+                        study, prepared, plan, on_trial=on_trial, max_failures=opts.max_failures
+                    )
         left = clock.left()
         with clock.phase("length latency"), torch_threads(cpu_threads):
             result = finish_search(
@@ -435,22 +415,44 @@ def fit(
             )
         close_storage(study)
         _signals.check()
-    except KeyboardInterrupt as exc:  # write what finished, then re-raise
-        interrupted = exc
-        study = open_study(url, plan, study_name=study_name, enqueue=False)
+    except KeyboardInterrupt as exc:  # what finished is kept; the caller re-raises
+        study = open_study(url, plan, study_name=opts.study_name, enqueue=False)
         result = collect_result(study, plan)
         close_storage(study)
+        return Searched(result, interrupted=exc)
+    return Searched(result)
+
+
+# --- phase 3: the final model ---------------------------------------------------------------
+
+
+def final_model(
+    started: Started, searched: Searched, clock: Clock
+) -> tuple[RunRecommendation, KeyboardInterrupt | None]:
+    """Select the recommendation (the ensemble of the best trials is one more candidate),
+    then export it: a network refit, a reference refit, or the ensemble. After a stop signal
+    nothing is exported (the report is still written): the signal is returned with it."""
+    prepared, plan, profile, run_dir = (
+        started.prepared,
+        started.plan,
+        started.profile,
+        started.run_dir,
+    )
+    result = searched.result
     write_trials_csv(result, run_dir / TRIALS)
     selected = add_ensemble(select(result, plan, profile), result, plan, prepared)
     rec = RunRecommendation(
         **{f.name: getattr(selected, f.name) for f in dataclasses.fields(selected)},
-        importances=param_importances(url, study_name=study_name, seed=seed),
+        importances=param_importances(started.url, study_name=result.study_name, seed=plan.seed),
         budget_s=clock.budget_s,
         first_result_s=first_results(result, clock),
     )
     if prepared.preprocessing.forecast is not None:
         rec = dataclasses.replace(rec, forecast_plot=forecast_plot_data(prepared, result, rec))
-    if rec.kind == ENSEMBLE and interrupted is None:
+    if searched.interrupted is not None:
+        return rec, searched.interrupted
+    seed = plan.seed
+    if rec.kind == ENSEMBLE:
         with clock.phase("final model"):
             left = clock.left()
             rec = export_ensemble(
@@ -464,25 +466,32 @@ def fit(
                 model_dir=MODEL,
                 time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
             )
-    elif rec.kind == "baseline" and rec.recommended is not None and interrupted is None:
+        return rec, None
+    if rec.kind == "baseline" and rec.recommended is not None:
         with clock.phase("final model"):
-            rec = export_reference(run_dir, prepared, profile, plan, rec, seed, result, clock)
-    elif rec.family is not None and interrupted is None:
+            return export_reference(
+                run_dir, prepared, profile, plan, rec, seed, result, clock
+            ), None
+    if rec.family is not None:
         try:
-            rec = export_network(run_dir, prepared, profile, plan, rec, result, seed, clock)
+            return export_network(run_dir, prepared, profile, plan, rec, result, seed, clock), None
         except KeyboardInterrupt as exc:  # no model; the report is still written
-            interrupted = exc
-    rec = dataclasses.replace(rec, phase_seconds=_phases(clock, result))
-    rec.save(run_dir / RECOMMENDATION)
+            return rec, exc
+    return rec, None
+
+
+# --- phase 4: write ---------------------------------------------------------------------------
+
+
+def write(started: Started, searched: Searched, rec: RunRecommendation, clock: Clock) -> None:
+    """``recommendation.json`` (with where the time went) and ``report.html``."""
     from archselect.report import render_report
 
+    path = started.run_dir / RECOMMENDATION
+    dataclasses.replace(rec, phase_seconds=_phases(clock, searched.result)).save(path)
     with clock.phase("report"):
-        render_report(run_dir)
-    dataclasses.replace(rec, phase_seconds=_phases(clock, result)).save(run_dir / RECOMMENDATION)
-    if interrupted is not None:
-        raise interrupted
-    _signals.check()  # a signal during the export or the report: written whole, then stop
-    return Run(run_dir)
+        render_report(started.run_dir)
+    dataclasses.replace(rec, phase_seconds=_phases(clock, searched.result)).save(path)
 
 
 def _phases(clock: Clock, result: SearchResult) -> dict[str, float]:
@@ -509,13 +518,13 @@ def first_results(result: SearchResult, clock: Clock) -> dict[str, float]:
 
 
 def forecast_plot_data(
-    prepared: Prepared, result: SearchResult, rec: Recommendation
+    prepared: Prepared, result: SearchResult, rec: RunRecommendation
 ) -> dict[str, Any]:
     """The test period's truth and each family's best (and each baseline's) forecast."""
     spec = prepared.preprocessing.forecast
     assert spec is not None
     plot = prepared.plot  # several series: the one with most test windows
-    start = plot.first_step if plot is not None else prepared.split.test[0] + spec.window
+    start_at = plot.first_step if plot is not None else prepared.split.test[0] + spec.window
     trials = {t.number: t for t in result.trials}
     forecasts: dict[str, list[float]] = {}
     for fam in rec.families:
@@ -526,17 +535,17 @@ def forecast_plot_data(
         if b.test_forecast:
             forecasts[b.name] = list(b.test_forecast)
     length = max((len(v) for v in forecasts.values()), default=0)
-    end = min(len(prepared.series), start + length)
-    context = max(0, start - FORECAST_PLOT_CONTEXT * spec.window)
+    end = min(len(prepared.series), start_at + length)
+    context = max(0, start_at - FORECAST_PLOT_CONTEXT * spec.window)
     return {
         "time_column": spec.time_column,
         "frequency": spec.frequency,
         "horizon": spec.horizon,
-        "times": list(prepared.times[start:end]),
-        "truth": list(prepared.series[start:end]),
-        "history_times": list(prepared.times[context:start]),
-        "history": list(prepared.series[context:start]),
-        "forecasts": {k: v[: end - start] for k, v in forecasts.items()},
+        "times": list(prepared.times[start_at:end]),
+        "truth": list(prepared.series[start_at:end]),
+        "history_times": list(prepared.times[context:start_at]),
+        "history": list(prepared.series[context:start_at]),
+        "forecasts": {k: v[: end - start_at] for k, v in forecasts.items()},
         "baselines": [b.name for b in result.baselines if b.test_forecast],
         "note": (
             f"windows of {spec.window} steps, each forecasting {spec.horizon} steps, laid end "

@@ -100,6 +100,17 @@ def _parse_devices(devices: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _check_visible(devices: str, names: tuple[str, ...], found: int) -> None:
+    """``--devices`` must name GPUs this machine has (never a silent run on the CPU)."""
+    missing = [d for d in names if int(d) >= found]
+    if missing:
+        have = f"GPUs 0-{found - 1}" if found else "no CUDA GPU"
+        raise UsageError(
+            f"--devices {devices} names GPU {missing[0]} but this machine has {have}; "
+            "name a visible GPU, or leave out --devices to run on the CPU."
+        )
+
+
 def plan_workers(
     *,
     jobs: int | None = None,
@@ -133,6 +144,7 @@ def plan_workers(
     cores = cpu_cores() if cores is None else cores
     if devices is not None:
         names = _parse_devices(devices)
+        _check_visible(devices, names, gpu_count() if gpus is None else gpus)
     else:
         found = gpu_count() if gpus is None else gpus
         names = tuple(str(i) for i in range(found))

@@ -212,7 +212,7 @@ def test_multi_objective_search_records_the_pareto_front(
         families=("mlp", "cnn1d"),
         n_trials=4,
         objectives=("accuracy", "latency"),
-        space_files=(fast_space,),
+        spaces=(fast_space,),
     )
     url = storage_url(tmp_path, None)
     result = run_search(prep, plan, storage=url)
@@ -235,7 +235,7 @@ def test_multi_objective_search_records_the_pareto_front(
     assert any("Pareto front" in r for r in rec.reasons)
     assert all(t.number in on_front or t.latency_b1_ms is not None for t in done)
     # a study created multi-objective refuses to resume single-objective
-    single = make_plan(prof, families=("mlp", "cnn1d"), n_trials=4, space_files=(fast_space,))
+    single = make_plan(prof, families=("mlp", "cnn1d"), n_trials=4, spaces=(fast_space,))
     with pytest.raises(UsageError, match="objectives accuracy,latency"):
         run_search(prep, single, storage=url)
     # trials.csv round-trips the length latencies of each family's best trial (the per-row
@@ -261,7 +261,7 @@ def test_multi_objective_search_records_the_pareto_front(
 def test_fit_on_a_sequence_set_trains_every_sequential_family_and_baseline(
     series_csv: Path, fast_space: Path, tmp_path: Path
 ) -> None:
-    run = archselect.fit(series_csv, out=tmp_path / "run", trials=6, space_files=(fast_space,))
+    run = archselect.fit(series_csv, out=tmp_path / "run", trials=6, spaces=(fast_space,))
     frame = pd.read_csv(tmp_path / "run" / "trials.csv")
     assert set(TRIAL_COLUMNS) <= set(frame.columns)
     trials = frame[frame["kind"] == "trial"]

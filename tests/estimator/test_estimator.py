@@ -62,8 +62,8 @@ FAST_CHECKS = {
 }
 
 ESTIMATORS = [
-    ArchSelectClassifier(trials=1, space=(TINY,)),
-    ArchSelectRegressor(trials=1, space=(TINY,)),
+    ArchSelectClassifier(trials=1, spaces=(TINY,)),
+    ArchSelectRegressor(trials=1, spaces=(TINY,)),
 ]
 
 
@@ -102,7 +102,7 @@ def _images(n: int = 60) -> tuple[np.ndarray, np.ndarray]:
 
 def test_fits_images_and_sequences_as_arrays() -> None:
     x, y = _images()
-    clf = ArchSelectClassifier(trials=1, space=(TINY,)).fit(x, y)
+    clf = ArchSelectClassifier(trials=1, spaces=(TINY,)).fit(x, y)
     assert clf.best_family_ in ("cnn2d", "mlp")
     # these blobs are easy: a reference may win (then it is the exported model)
     kind = clf.recommendation_.kind
@@ -131,7 +131,7 @@ def test_fits_images_and_sequences_as_arrays() -> None:
     rng = np.random.default_rng(1)
     series = np.stack([np.sin(t * (1 + i % 2) + rng.uniform(0, 6)) for i in range(60)])
     target = series[:, -8:].mean(axis=1)
-    reg = ArchSelectRegressor(trials=1, families=("cnn1d",), space=(TINY,))
+    reg = ArchSelectRegressor(trials=1, families=("cnn1d",), spaces=(TINY,))
     reg.fit(series[:, :, None], target)
     assert reg.best_family_ == "cnn1d"
     assert reg.model_.preprocessing.input_shape == (32, 1)
@@ -142,7 +142,7 @@ def test_fits_images_and_sequences_as_arrays() -> None:
 
 def test_multichannel_sequences_keep_their_channels() -> None:
     x = np.random.default_rng(0).normal(size=(40, 20, 2)).cumsum(axis=1)
-    reg = ArchSelectRegressor(trials=1, families=("cnn1d",), space=(TINY,))
+    reg = ArchSelectRegressor(trials=1, families=("cnn1d",), spaces=(TINY,))
     reg.fit(x, x[:, -1, 0])
     assert reg.model_.preprocessing.input_shape == (20, 2)
     assert reg.predict(x[:4]).shape == (4,)
@@ -157,7 +157,7 @@ def test_clone_pipeline_and_cross_val_score_on_a_frame() -> None:
     frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
     frame["city"] = rng.choice(["north", "south"], 60)
     y = (frame["a"] > 0).astype(int).to_numpy()
-    est = ArchSelectClassifier(trials=1, space=(TINY,), seed=3)
+    est = ArchSelectClassifier(trials=1, spaces=(TINY,), seed=3)
     twin = clone(est)
     assert twin.get_params() == est.get_params() and not hasattr(twin, "model_")
     pipe = make_pipeline(FunctionTransformer(lambda f: f.assign(a2=f["a"] ** 2)), est)
@@ -171,7 +171,7 @@ def test_grid_search_over_its_own_options() -> None:
 
     x, y = _images(80)
     grid = GridSearchCV(
-        ArchSelectClassifier(trials=1, space=(TINY,)),
+        ArchSelectClassifier(trials=1, spaces=(TINY,)),
         {"families": [("cnn2d",), ("mlp",)]},
         cv=2,
     )
@@ -185,7 +185,7 @@ def test_the_same_seed_gives_the_same_model() -> None:
     random state has moved on) trains the very same networks."""
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 3)), np.arange(30) % 3
-    fits = [ArchSelectClassifier(trials=1, space=(TINY,)).fit(x, y) for _ in range(2)]
+    fits = [ArchSelectClassifier(trials=1, spaces=(TINY,)).fit(x, y) for _ in range(2)]
     histories = [pd.read_csv(Path(f.run_dir_) / "trials.csv")["history_val"] for f in fits]
     assert list(histories[0]) == list(histories[1])
     np.testing.assert_array_equal(fits[0].predict_proba(x), fits[1].predict_proba(x))

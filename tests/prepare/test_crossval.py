@@ -73,7 +73,7 @@ def test_small_data_trials_and_baselines_are_scored_out_of_fold(
     table = load_table(frame)
     profile = profile_table(table)
     p = prepare(table, profile, seed=0)
-    plan = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    plan = make_plan(profile, families=("mlp",), n_trials=2, spaces=(fast_space,), seed=0)
     # two references, one checked by hand below (MiniRocket's out-of-fold fits are slow)
     plan = dataclasses.replace(plan, baselines=("knn_euclidean", "logistic_regression"))
     result = run_search(p, plan, storage=storage_url(tmp_path, None))
@@ -146,12 +146,12 @@ def test_a_study_begun_on_one_split_is_resumed_on_one_split(
     profile = profile_table(table)
     p = prepare(table, profile, seed=0)
     url = storage_url(tmp_path, None)
-    one = make_plan(profile, families=("mlp",), n_trials=1, space_files=(fast_space,), seed=0)
+    one = make_plan(profile, families=("mlp",), n_trials=1, spaces=(fast_space,), seed=0)
     first = run_search(p, one, storage=url)
     assert first.finished()[0].cv_folds == CV_FOLDS
     study = optuna.load_study(study_name="archselect", storage=url)
     study.set_user_attr(ATTR_CV_FOLDS, None)  # as an older archselect left it
-    two = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    two = make_plan(profile, families=("mlp",), n_trials=2, spaces=(fast_space,), seed=0)
     second = run_search(p, two, storage=url)
     new = next(t for t in second.trials if t.number == 1)
     assert new.cv_folds is None and len(new.val_scores()) == len(p.y_val)  # type: ignore[arg-type]

@@ -68,7 +68,7 @@ def _fit(data: Any, out: Path, space: Path, trials: int, **options: Any) -> arch
     old = train.MIN_STEPS, train.MIN_PATIENCE_STEPS
     train.MIN_STEPS, train.MIN_PATIENCE_STEPS = 20, 10
     try:
-        return archselect.fit(data, out=out, trials=trials, space_files=(space,), **options)
+        return archselect.fit(data, out=out, trials=trials, spaces=(space,), **options)
     finally:
         train.MIN_STEPS, train.MIN_PATIENCE_STEPS = old
 
@@ -130,7 +130,7 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory, space: Path) -> Iterato
                 out=out,
                 trials=3,
                 families=("exploding",),
-                space_files=(space, folder / "exploding.toml"),
+                spaces=(space, folder / "exploding.toml"),
             )
     finally:
         unregister_model("exploding")

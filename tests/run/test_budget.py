@@ -28,7 +28,7 @@ from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
 from archselect.profile import profile_table
-from archselect.run._fit import plan_refit
+from archselect.run._refit import plan_refit
 from archselect.search import (
     ATTR_PROMOTED,
     make_objective,
@@ -164,7 +164,7 @@ def test_a_budgeted_fit_times_its_phases_and_refits_at_its_trials_pace(
         timeout=BUDGETED_FIT_S,
         trials=2,
         families=("mlp", "cnn1d"),
-        space_files=(fast_space,),
+        spaces=(fast_space,),
         jobs=1,
     )
     rec = json.loads((run.run_dir / "recommendation.json").read_text())

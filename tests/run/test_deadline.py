@@ -6,16 +6,13 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-from io import StringIO
 from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
-from rich.console import Console
 
 from archselect._common.budget import AFTER_REFIT_S, SearchWindow, refit_epoch_seconds
-from archselect.cli import TrialProgress
 from archselect.load import load_table
 from archselect.plan import Plan, make_plan
 from archselect.prepare import CV_FOLDS, Prepared, cross_folds, prepare
@@ -24,7 +21,6 @@ from archselect.report import render_report
 from archselect.rundir import read_trials_csv, write_trials_csv
 from archselect.search import (
     CUT_SHORT_NOTE,
-    TrialRecord,
     collect_result,
     make_objective,
     prepare_study,
@@ -40,7 +36,7 @@ def small_mlp(fast_space: Path) -> tuple[Prepared, Plan]:
     table = load_table(make_series(n=60, length=24))
     profile = profile_table(table)
     prepared = prepare(table, profile, seed=0)
-    plan = make_plan(profile, families=("mlp",), n_trials=2, space_files=(fast_space,), seed=0)
+    plan = make_plan(profile, families=("mlp",), n_trials=2, spaces=(fast_space,), seed=0)
     return prepared, plan
 
 
@@ -104,16 +100,6 @@ def test_the_report_says_how_many_trials_the_deadline_stopped(
     assert "2 trials were still training when the <code>--timeout</code> budget ran out" in html
     untouched = render_report(digits_run).read_text(encoding="utf-8")
     assert 'id="deadline-note"' not in untouched
-
-
-@pytest.mark.parametrize("note", [None, "stopped at the --timeout deadline (epoch 2)"])
-def test_progress_line_names_why_a_trial_stopped(note: str | None) -> None:
-    out = StringIO()
-    progress = TrialProgress(Console(file=out, width=200, force_terminal=False))
-    progress.trial(TrialRecord(number=1, family="mlp", state="PRUNED", note=note))
-    line = out.getvalue()
-    assert "trial   1 mlp" in line and "PRUNED" in line
-    assert (f"({note})" in line) == (note is not None)
 
 
 def test_later_trials_stop_where_the_best_trials_final_refit_needs_the_time(

@@ -70,7 +70,7 @@ def _trial(
 def series_setup(series_csv: Path, fast_space: Path):
     table = load_table(series_csv)
     prof = profile_table(table)
-    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, space_files=(fast_space,))
+    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, spaces=(fast_space,))
     return prof, plan
 
 
@@ -173,7 +173,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory):
     table = load_table(frame)
     prof = profile_table(table, target="label")
     prep = prepare(table, prof)
-    plan = make_plan(prof, families=("mlp",), n_trials=2, space_files=(space,))
+    plan = make_plan(prof, families=("mlp",), n_trials=2, spaces=(space,))
     try:
         result = run_search(prep, plan, storage=storage_url(tmp, None))
     finally:
@@ -198,7 +198,7 @@ def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched, monke
     import archselect.run._ensemble as ensemble_export
     from archselect.export import ENSEMBLE_FILE, EnsembleModel, load_model
     from archselect.run._ensemble import ensemble_labels, export_ensemble
-    from archselect.run._fit import _refit_final
+    from archselect.run._refit import _refit_final
 
     prof, prep, plan, result, tmp = searched
     trial = result.finished()[0]
@@ -391,7 +391,7 @@ def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target
     from archselect import fit
     from archselect.export import EnsembleModel, load_model
     from archselect.run._ensemble import export_ensemble
-    from archselect.run._fit import _refit_final
+    from archselect.run._refit import _refit_final
     from archselect.search import close_storage, collect_result, open_study, storage_url
 
     rng = np.random.default_rng(0)
@@ -404,7 +404,7 @@ def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target
         out=tmp_path / "run",
         trials=2,
         families=("mlp",),
-        space_files=(TINY,),
+        spaces=(TINY,),
     )
     plan = run.plan
     study = open_study(storage_url(tmp_path / "run", None), plan, enqueue=False)

@@ -73,13 +73,13 @@ def test_interrupt_message_fits_the_command(
 ) -> None:
     """Ctrl-C in profile/predict speaks of neither trials nor a report."""
     import archselect.profile
-    import archselect.run._fit
+    import archselect.run
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(archselect.profile, "profile_table", interrupted)
-    monkeypatch.setattr(archselect.run._fit, "load", interrupted)
+    monkeypatch.setattr(archselect.run, "load", interrupted)
     data = tmp_path / "d.csv"
     data.write_text("a,label\n1,x\n2,y\n")
     args = [command, str(data)] if command == "profile" else [command, str(tmp_path), str(data)]

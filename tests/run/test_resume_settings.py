@@ -27,12 +27,12 @@ def test_a_study_begun_with_other_settings_is_not_resumed(
     series_file: Path, fast_space: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    archselect.fit(series_file, out=out, trials=1, families=("mlp",), space_files=(fast_space,))
+    archselect.fit(series_file, out=out, trials=1, families=("mlp",), spaces=(fast_space,))
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
 
-    with pytest.raises(UsageError, match=r"families mlp, now cnn1d,mlp.*--force") as err:
+    with pytest.raises(UsageError, match=r"families mlp, now cnn1d,mlp.*force=True") as err:
         archselect.fit(
-            series_file, out=out, trials=2, families=("cnn1d", "mlp"), space_files=(fast_space,)
+            series_file, out=out, trials=2, families=("cnn1d", "mlp"), spaces=(fast_space,)
         )
     assert "holds a search begun with other settings" in str(err.value)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
@@ -46,7 +46,7 @@ def test_a_study_begun_with_other_settings_is_not_resumed(
     assert "families mlp, now cnn1d" in res.output
 
     # the same settings resume it; --force starts it over with the new ones
-    archselect.fit(series_file, out=out, trials=2, families=("mlp",), space_files=(fast_space,))
+    archselect.fit(series_file, out=out, trials=2, families=("mlp",), spaces=(fast_space,))
     resumed = pd.read_csv(out / "trials.csv")
     assert (resumed["kind"] == "trial").sum() == 2
     archselect.fit(
@@ -54,7 +54,7 @@ def test_a_study_begun_with_other_settings_is_not_resumed(
         out=out,
         trials=2,
         families=("cnn1d", "mlp"),
-        space_files=(fast_space,),
+        spaces=(fast_space,),
         force=True,
     )
     fresh = pd.read_csv(out / "trials.csv")
@@ -67,9 +67,9 @@ def test_force_never_deletes_a_study_in_the_users_own_storage(
     series_file: Path, fast_space: Path, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    options = {"trials": 1, "space_files": (fast_space,), "storage": url}
+    options = {"trials": 1, "spaces": (fast_space,), "storage": url}
     archselect.fit(series_file, out=tmp_path / "a", families=("mlp",), **options)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match=r"study 'archselect' in --storage .* another --study"):
+    with pytest.raises(UsageError, match=r"study 'archselect' in storage .* another study_name or out"):
         archselect.fit(
             series_file,
             out=tmp_path / "b",

@@ -22,7 +22,7 @@ def test_small_data_report_says_its_figures_are_cross_validated(
     monkeypatch.setattr(importlib.import_module("archselect.run._refit"), "ENSEMBLE_SIZE", 2)
     space = Path(__file__).resolve().parents[1] / "spaces" / "tiny_shared.toml"
     archselect.fit(
-        small_digits_csv, out=tmp_path / "run", trials=1, families=("mlp",), space_files=(space,)
+        small_digits_csv, out=tmp_path / "run", trials=1, families=("mlp",), spaces=(space,)
     )
     html = (tmp_path / "run" / "report.html").read_text()
     assert 'id="cv-note"' in html and "4-fold cross-validated" in html
@@ -38,7 +38,7 @@ def test_machine_models_are_read_without_a_cuda_context(
     """CPU model from /proc/cpuinfo; GPU models from the NVIDIA driver's /proc entries."""
     import torch
 
-    import archselect.run._fit as run_module
+    import archselect.run._machine as run_module
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU 9000 @ 3.0GHz\n")

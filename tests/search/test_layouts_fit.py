@@ -57,7 +57,7 @@ def _fits_per_trial(out: Path) -> int:
 
 def _fit(data: Any, out: Path, space: Path, families: tuple[str, ...], **kw: Any) -> Any:
     return archselect.fit(
-        data, out=out, trials=len(families), families=families, space_files=(space,), **kw
+        data, out=out, trials=len(families), families=families, spaces=(space,), **kw
     )
 
 

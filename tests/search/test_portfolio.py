@@ -103,7 +103,7 @@ width = 16
     )
     table = load_table(make_series(n=60, length=16))
     profile = profile_table(table)
-    plan = make_plan(profile, families=("mlp", "cnn1d"), timeout_s=60.0, space_files=(path,))
+    plan = make_plan(profile, families=("mlp", "cnn1d"), timeout_s=60.0, spaces=(path,))
     assert plan.share_per_family >= 3
     study = open_study(f"sqlite:///{tmp_path / 'study.db'}", plan, enqueue=True)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
@@ -134,6 +134,6 @@ def test_a_portfolio_value_outside_the_runs_own_space_is_left_to_the_sampler(
     )
     table = load_table(make_series(n=60, length=16))
     plan = make_plan(
-        profile_table(table), families=("mlp",), timeout_s=60.0, space_files=(path, shared)
+        profile_table(table), families=("mlp",), timeout_s=60.0, spaces=(path, shared)
     )
     assert portfolio_params(plan, "mlp", 0) == {"family": "mlp", "mlp.width": 32}

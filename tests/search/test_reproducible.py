@@ -94,7 +94,7 @@ def _fit(tiny: tuple[Path, tuple[Path, ...]], out: Path, jobs: int, trials: int 
         out=out,
         trials=trials,
         families=("mlp", "cnn1d"),
-        space_files=spaces,
+        spaces=spaces,
         jobs=jobs,
         seed=3,
     )

@@ -22,7 +22,7 @@ def series_setup(series_csv: Path, tmp_path_factory: pytest.TempPathFactory):
         prep = prepare(table, prof)
     space = tmp_path_factory.mktemp("space") / "fast_shared.toml"
     space.write_text(FAST_SHARED)
-    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, space_files=(space,))
+    plan = make_plan(prof, families=("cnn1d", "gru", "mlp"), n_trials=6, spaces=(space,))
     return prof, prep, plan
 
 
@@ -199,7 +199,7 @@ def test_user_space_without_layouts_fits_the_family(series_setup, tmp_path: Path
     prof, _, _ = series_setup
     space = tmp_path / "cnn1d.toml"
     space.write_text('name = "cnn1d"\n[params.width]\ntype = "categorical"\nchoices = [8]\n')
-    plan = make_plan(prof, families=("cnn1d",), n_trials=2, space_files=(space,))
+    plan = make_plan(prof, families=("cnn1d",), n_trials=2, spaces=(space,))
     assert plan.space("cnn1d").layouts and prof.layout in plan.space("cnn1d").layouts
     assert [p.name for p in plan.space("cnn1d").params] == ["width"]
 

@@ -138,7 +138,7 @@ def test_every_fault_is_a_failed_trial_and_the_search_goes_on(
         out=tmp_path / "run",
         trials=len(families) + 1,
         families=families,
-        space_files=spaces,
+        spaces=spaces,
     )
     trials = pd.read_csv(run.run_dir / "trials.csv")
     trials = trials[trials["kind"] == "trial"]
@@ -163,7 +163,7 @@ def test_a_search_where_every_trial_fails_still_answers(tmp_path: Path, fast_spa
         out=tmp_path / "run",
         trials=2,
         families=("fault_nan",),
-        space_files=(_space_file(tmp_path, "fault_nan"), fast_space),
+        spaces=(_space_file(tmp_path, "fault_nan"), fast_space),
     )
     assert run.recommendation.family is None or run.recommendation.family != "fault_nan"
     trials = pd.read_csv(run.run_dir / "trials.csv")
@@ -189,7 +189,7 @@ def rss_over_trials(
         profile,
         families=("mlp", "fault_leak"),
         n_trials=n_trials,
-        space_files=(_space_file(folder, "fault_leak"), shared_space),
+        spaces=(_space_file(folder, "fault_leak"), shared_space),
     )
     plan = type(plan)(**{**plan.__dict__, "share_per_family": n_trials // 2})
     proc = psutil.Process()

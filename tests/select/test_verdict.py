@@ -336,7 +336,7 @@ def test_the_estimator_works_when_a_reference_wins(separable_csv: Path) -> None:
 
     frame = pd.read_csv(separable_csv)
     x, y = frame[["a", "b", "c"]].to_numpy(), frame["label"].to_numpy()
-    clf = ArchSelectClassifier(trials=1, space=(TINY,)).fit(x, y)
+    clf = ArchSelectClassifier(trials=1, spaces=(TINY,)).fit(x, y)
     assert clf.recommendation_.kind == "baseline"
     assert (clf.predict(x) == y).mean() > 0.95
     assert np.allclose(clf.predict_proba(x).sum(axis=1), 1.0)
