@@ -22,12 +22,22 @@ from archselect.core.metrics import (
     score,
 )
 from archselect.core.plan import Plan
-from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
+from archselect.core.recommendation import (
+    CurvePoint,
+    FamilySummary,
+    LearningCurve,
+    OrderControl,
+    ParetoPoint,
+    Recommendation,
+)
 from archselect.core.records import BaselineResult, SearchResult, TrialRecord, best_by_family
 
 __all__ = [
     "BaselineResult",
+    "CurvePoint",
     "FamilySummary",
+    "LearningCurve",
+    "OrderControl",
     "ParetoPoint",
     "Plan",
     "Profile",

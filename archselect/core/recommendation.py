@@ -7,7 +7,14 @@ from typing import Any
 
 from archselect._common.serde import JsonRecord
 
-__all__ = ["FamilySummary", "ParetoPoint", "Recommendation"]
+__all__ = [
+    "CurvePoint",
+    "FamilySummary",
+    "LearningCurve",
+    "OrderControl",
+    "ParetoPoint",
+    "Recommendation",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,53 @@ class ParetoPoint(JsonRecord):
     family: str
     val_metric: float
     latency_b1_ms: float
+
+
+@dataclass(frozen=True)
+class OrderControl(JsonRecord):
+    """The order control: one configuration trained on the steps (or pixels) in order and on
+    one fixed permutation of them (channels and target untouched), scored on the same rows.
+
+    ``diff`` is ``in_order - shuffled`` in the metric's unit (+: order helps for accuracy;
+    for an error metric the sign is flipped so + still means order helps), ``interval`` its
+    paired 95 % bootstrap interval; ``uses_order`` when that interval lies above 0.
+    """
+
+    family: str
+    metric: str
+    in_order: float
+    shuffled: float
+    diff: float
+    interval: tuple[float, float] | None
+    uses_order: bool
+    rows: int
+    epochs: int
+    seconds: float
+    #: The seed of the permutation (recorded so the control can be repeated).
+    permutation_seed: int = 0
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class CurvePoint(JsonRecord):
+    """One point of a learning curve: the metric at ``rows`` training rows, with its 95 %
+    interval (bootstrap over the scored rows)."""
+
+    fraction: float
+    rows: int
+    metric: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class LearningCurve(JsonRecord):
+    """A candidate (family or reference) trained on growing shares of the training rows."""
+
+    candidate: str
+    points: tuple[CurvePoint, ...] = ()
+    #: Change of the metric per doubling of the rows over the last two points.
+    slope_per_doubling: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,3 +172,7 @@ class Recommendation(JsonRecord):
     #: was ``chosen``, and the searched models' ``test_metric`` / ``best_single_test_metric``;
     #: empty when not formed.
     ensemble: dict[str, Any] = field(default_factory=dict)
+    #: The order control of the recommended deep family (None: not measured).
+    order_control: OrderControl | None = None
+    #: The top candidates' learning curves (25 %, 50 %, 100 % of the training rows).
+    learning_curves: tuple[LearningCurve, ...] = ()

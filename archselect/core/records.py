@@ -187,6 +187,15 @@ class TrialRecord(JsonRecord):
     #: (the trial's own model), for the ensemble selection; not in ``trials.csv``.
     val_outputs_b64: str | None = None
     test_outputs_b64: str | None = None
+    #: Compute the trial was given and used (``--timeout``; the fair-share accounting): its
+    #: allowance in core-seconds, the CPU (core) seconds it used, and its overhead (duration
+    #: minus training time: probing, predictions, latency, bookkeeping).
+    share_s: float | None = None
+    core_s: float | None = None
+    overhead_s: float | None = None
+    #: Long sequences: the steps the trial trained on after piecewise-aggregate averaging
+    #: (the resolution fidelity); None at the data's own length.
+    resolution: int | None = None
 
     def val_scores(self) -> np.ndarray | None:
         return decode_scores(self.val_scores_b64)
@@ -216,6 +225,9 @@ class SearchResult(JsonRecord):
     baselines: tuple[BaselineResult, ...]
     #: The study's objectives: ``(metric,)`` or ``(metric, "latency")``.
     objectives: tuple[str, ...] = ()
+    #: The chance level on the rows trials are scored on: the majority class's accuracy
+    #: (classification) or the mean predictor's RMSE (regression); None when unknown.
+    chance_metric: float | None = None
 
     def finished(self) -> list[TrialRecord]:
         return [t for t in self.trials if t.state == "COMPLETE" and t.val_metric is not None]
