@@ -255,9 +255,19 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
 # --- the run directory -----------------------------------------------------------------------
 
 
+#: Compression endings a data file's name loses in its default run directory's name.
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+
+
 def default_run_dir(table: Table) -> Path:
-    stem = Path(table.facts.path).stem if table.facts.path else "frame"
-    return Path("runs") / stem
+    """``runs/<data file name>`` without its ending, and without a compression ending first
+    (``sales.csv.gz`` → ``runs/sales``, as ``sales.csv``)."""
+    if not table.facts.path:
+        return Path("runs") / "frame"
+    name = Path(table.facts.path)
+    if name.suffix.lower() in _COMPRESSED_SUFFIXES and Path(name.stem).suffix:
+        name = Path(name.stem)
+    return Path("runs") / name.stem
 
 
 def _check_writable_dir(run_dir: Path) -> None:
