@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from archselect._common.faults import write_atomic
 from archselect._common.serde import JsonRecord
 from archselect._common.version import RUN_FORMAT
 from archselect.core.plan import Plan
@@ -152,7 +153,10 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
     ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``: on small data the
     validation figures are out-of-fold over that many folds.
     """
-    tmp = path.with_name(path.name + ".tmp")
+    write_atomic(path, lambda tmp: _write_trial_rows(result, tmp))
+
+
+def _write_trial_rows(result: SearchResult, tmp: Path) -> None:
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=TRIAL_COLUMNS)
         writer.writeheader()
@@ -184,7 +188,6 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                     "extra_metrics": json.dumps(b.extra_metrics),
                 }
             )
-    tmp.replace(path)
 
 
 def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
