@@ -220,7 +220,7 @@ def _read_compressed(path: Path, fmt: str, target: str | None) -> tuple[pd.DataF
         path=str(path.resolve()),
         sha256=file_sha256(path),
         size_bytes=path.stat().st_size,
-        notes=(f"read as a {_COMPRESSION[fmt]}-compressed CSV", *facts.notes),
+        notes=(f"read as a CSV compressed with {_COMPRESSION[fmt]}", *facts.notes),
         format=fmt,
     )
     return frame, facts
