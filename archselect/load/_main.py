@@ -103,10 +103,11 @@ def _wrap_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, SourceFacts]:
 
 
 def _no_rows(facts: SourceFacts, purpose: Purpose) -> DataError:
+    todo = "add rows to learn from"
+    if purpose == "predict":
+        todo = "add the rows to predict" if facts.path else "pass at least one row to predict"
     if facts.path is None:
-        todo = "pass at least one row to predict" if purpose == "predict" else "add rows"
         return DataError(f"The DataFrame has no rows; {todo}.")
-    todo = "add the rows to predict" if purpose == "predict" else "add rows to learn from"
     return DataError(f"{facts.path} has a header but no data rows; {todo}.")
 
 
