@@ -318,7 +318,7 @@ def check_output_file(
     if own is not None and own not in may_replace:
         raise UsageError(
             f"{option} {output} would overwrite {own}, one of the files of the run in "
-            f"{run_dir}; choose another file name, e.g. predictions.csv."
+            f"{run_dir}; choose another file name."
         )
     if output.exists() and not output.is_file():
         raise UsageError(f"{option} {output} is not a regular file; choose a file to write.")
