@@ -45,6 +45,8 @@ __all__ = ["ArchSelectClassifier", "ArchSelectRegressor"]
 TARGET = "__archselect_target__"
 #: Array dimensions: a table, a sequence batch (N, T, C), an image batch (N, C, H, W).
 TABLE_NDIM, SEQUENCE_NDIM, IMAGE_NDIM = 2, 3, 4
+#: Fewest classes a classifier can learn.
+MIN_CLASSES = 2
 
 
 def _array_to_frame(x: np.ndarray) -> tuple[pd.DataFrame, str | None, str | None]:
@@ -75,6 +77,7 @@ class _ArchSelectBase(BaseEstimator):
 
     _task = ""
     columns_: tuple[str, ...]
+    input_shape_: tuple[int, ...]
 
     def __init__(
         self,
@@ -118,30 +121,42 @@ class _ArchSelectBase(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        if isinstance(X, pd.DataFrame):
-            if y is not None:
-                validate_data(self, X, y, reset=reset, skip_check_array=True)
-            else:
-                validate_data(self, X, reset=reset, skip_check_array=True)
-            if not reset and list(map(str, X.columns)) != list(self.columns_):
-                raise DataError(
-                    "X has other columns than the data the estimator was fitted on; pass the "
-                    "training columns in their order."
-                )
-            frame = X.reset_index(drop=True).copy()
-            frame.columns = [str(c) for c in frame.columns]
-            if y is not None:
-                y = column_or_1d(y, warn=True)
-                check_consistent_length(frame, y)
-            if reset:
-                self.columns_ = tuple(frame.columns)
-                self.input_ndim_ = TABLE_NDIM
-                self.modality_, self.shape_ = self.modality, self.shape
-            return frame, y
+        if isinstance(X, pd.DataFrame) and (reset or hasattr(self, "columns_")):
+            return self._table(X, y, reset=reset)
+        return self._array(X, y, reset=reset)
+
+    def _table(self, X: pd.DataFrame, y: Any, *, reset: bool) -> tuple[pd.DataFrame, Any]:
+        """A DataFrame as it is; at predict, the training columns in their order."""
+        if y is not None:
+            validate_data(self, X, y, reset=reset, skip_check_array=True)
+        else:
+            validate_data(self, X, reset=reset, skip_check_array=True)
+        if not reset and list(map(str, X.columns)) != list(self.columns_):
+            raise DataError(
+                "X has other columns than the data the estimator was fitted on; pass the "
+                "training columns in their order."
+            )
+        frame = X.reset_index(drop=True).copy()
+        frame.columns = [str(c) for c in frame.columns]
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            check_consistent_length(frame, y)
+        if reset:
+            self.columns_ = tuple(frame.columns)
+            self.input_ndim_ = TABLE_NDIM
+            self.input_shape_ = (len(self.columns_),)
+            self.modality_, self.shape_ = self.modality, self.shape
+        return frame, y
+
+    def _array(self, X: Any, y: Any, *, reset: bool) -> tuple[pd.DataFrame, Any]:
+        """An array (or a DataFrame at predict for an estimator fitted on arrays) → the wide
+        frame; rows for an estimator fitted on a DataFrame get its columns, by position (as
+        scikit-learn reads them: it has warned that X has no feature names)."""
+        by_name = not reset and hasattr(self, "columns_")
         x = np.asarray(X) if not hasattr(X, "toarray") else X
         ndim = getattr(x, "ndim", TABLE_NDIM)
         if ndim == TABLE_NDIM:
-            check = {"ensure_all_finite": "allow-nan", "dtype": np.float64}
+            check = {"ensure_all_finite": "allow-nan", "dtype": None if by_name else np.float64}
             if y is not None:
                 x, y = validate_data(self, x, y, reset=reset, **check)
             else:
@@ -161,6 +176,8 @@ class _ArchSelectBase(BaseEstimator):
                 f"X has shape {tuple(x.shape)} but the estimator was fitted on samples of "
                 f"shape {self.input_shape_}; pass data of the training shape."
             )
+        if by_name:  # the training columns, with the types the values have
+            return pd.DataFrame(x, columns=list(self.columns_)).infer_objects(), y
         frame, modality, shape = _array_to_frame(np.asarray(x, dtype=np.float64))
         if reset:
             self.modality_ = self.modality or modality
@@ -267,6 +284,11 @@ class ArchSelectClassifier(ClassifierMixin, _ArchSelectBase):
         frame, y = self._frame(X, y, reset=True)
         check_classification_targets(y)
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < MIN_CLASSES:
+            raise DataError(
+                f"y holds one class only ({str(self.classes_[0])!r}); classification needs at "
+                "least two."
+            )
         frame[TARGET] = codes.astype(np.int64)
         self._check_layout(frame)
         self._run_pipeline(frame)

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from archselect._common.faults import write_atomic
 from archselect._common.serde import JsonRecord
 from archselect._common.version import RUN_FORMAT
 from archselect.core.plan import Plan
@@ -42,9 +43,11 @@ __all__ = [
     "STUDY_DB",
     "TRIALS",
     "TRIAL_COLUMNS",
+    "VIRTUAL_FILESYSTEMS",
     "RunDir",
     "RunInfo",
     "RunPlan",
+    "check_output_file",
     "check_run_dir",
     "default_run_dir",
     "read_trials_csv",
@@ -152,7 +155,10 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
     ``number``, ``family``, ``state`` and ``val_metric``. ``cv_folds``: on small data the
     validation figures are out-of-fold over that many folds.
     """
-    tmp = path.with_name(path.name + ".tmp")
+    write_atomic(path, lambda tmp: _write_trial_rows(result, tmp))
+
+
+def _write_trial_rows(result: SearchResult, tmp: Path) -> None:
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=TRIAL_COLUMNS)
         writer.writeheader()
@@ -184,7 +190,6 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                     "extra_metrics": json.dumps(b.extra_metrics),
                 }
             )
-    tmp.replace(path)
 
 
 def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
@@ -255,15 +260,96 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
 # --- the run directory -----------------------------------------------------------------------
 
 
+#: Compression endings a data file's name loses in its default run directory's name.
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zip")
+
+
+#: Kernel file systems (top-level folders) no output may be written into.
+VIRTUAL_FILESYSTEMS = ("proc", "sys", "dev")
+
+
+def _run_file(output: Path, run_dir: Path) -> str | None:
+    """The file of the run in ``run_dir`` that writing ``output`` would replace (its name
+    inside the run), if any: one of :data:`OWN_FILES`, anything under ``model/``, or a hard
+    link to one of them."""
+    root = run_dir.resolve()
+    target = output.resolve()  # a symbolic link is followed to what it would overwrite
+    if target.parent == root and target.name in OWN_FILES:
+        return target.name
+    if target.is_relative_to(root / MODEL):
+        return target.relative_to(root).as_posix()
+    if target.is_file():
+        own = [root / name for name in OWN_FILES]
+        if (root / MODEL).is_dir():
+            own += [p for p in (root / MODEL).rglob("*")]
+        for path in own:
+            if path.is_file() and os.path.samefile(target, path):
+                return path.relative_to(root).as_posix()
+    return None
+
+
+def check_output_file(
+    output: Path,
+    option: str,
+    *,
+    input_path: Path | None = None,
+    run_dir: Path | None = None,
+    may_replace: tuple[str, ...] = (),
+) -> None:
+    """Refuse an output path that cannot take a new file, the input data, or one of the
+    files of the run in ``run_dir`` (except those named in ``may_replace``, e.g.
+    ``model/model.onnx`` for ``export``).
+
+    Raises:
+        UsageError: ``output`` is a folder, not a regular file, the input itself or a file
+            of the run (a hard or symbolic link included), or its folder is missing or not
+            writable.
+    """
+    if output.is_dir():
+        raise UsageError(f"{option} {output} is a directory; give a file name inside it.")
+    if (
+        input_path is not None
+        and output.exists()
+        and input_path.exists()
+        and os.path.samefile(output, input_path)
+    ):
+        raise UsageError(f"{option} {output} would overwrite the input data; choose another file.")
+    own = _run_file(output, run_dir) if run_dir is not None and run_dir.is_dir() else None
+    if own is not None and own not in may_replace:
+        raise UsageError(
+            f"{option} {output} would overwrite {own}, one of the files of the run in "
+            f"{run_dir}; choose another file name."
+        )
+    if output.exists() and not output.is_file():
+        raise UsageError(f"{option} {output} is not a regular file; choose a file to write.")
+    folder = output.parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{option} {output}: the folder {folder} does not exist; create it or choose "
+            "another path."
+        )
+    virtual = output.resolve().parts[1:2] in [(top,) for top in VIRTUAL_FILESYSTEMS]
+    if virtual or not os.access(folder, os.W_OK):
+        raise UsageError(
+            f"{option} {output}: the folder {folder} is not writable; choose another path."
+        )
+
+
 def default_run_dir(table: Table) -> Path:
-    stem = Path(table.facts.path).stem if table.facts.path else "frame"
-    return Path("runs") / stem
+    """``runs/<data file name>`` without its ending, and without a compression ending first
+    (``sales.csv.gz`` → ``runs/sales``, as ``sales.csv``)."""
+    if not table.facts.path:
+        return Path("runs") / "frame"
+    name = Path(table.facts.path)
+    if name.suffix.lower() in _COMPRESSED_SUFFIXES and Path(name.stem).suffix:
+        name = Path(name.stem)
+    return Path("runs") / name.stem
 
 
 def _check_writable_dir(run_dir: Path) -> None:
     """``--out`` must be (or be creatable in) a writable folder of a real file system."""
     resolved = run_dir.resolve()
-    if resolved.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+    if resolved.parts[1:2] in [(top,) for top in VIRTUAL_FILESYSTEMS]:
         raise UsageError(f"--out {run_dir} is inside a kernel file system; choose a real folder.")
     existing = next(p for p in (resolved, *resolved.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):

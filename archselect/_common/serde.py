@@ -11,6 +11,8 @@ import typing
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+from archselect._common.faults import write_atomic
+
 __all__ = ["JsonRecord", "to_jsonable"]
 
 T = TypeVar("T", bound="JsonRecord")
@@ -107,11 +109,9 @@ class JsonRecord:
         return cls.from_dict(json.loads(text))
 
     def save(self, path: str | Path) -> None:
-        """Write the record atomically (temporary file, then rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
+        """Write the record atomically (temporary file, then rename; none left on failure)."""
+        text = self.to_json()
+        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     @classmethod
     def read(cls, path: str | Path) -> Self:

@@ -12,11 +12,13 @@ import sys
 import traceback
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
 
 from archselect._common import signals as _signals
+from archselect._common.faults import describe_write_fault
 from archselect._common.secrets import install_log_filter, redact, remember_url
 from archselect._common.version import __version__
 from archselect.errors import ArchSelectError, UsageError
@@ -54,6 +56,23 @@ def _print_traceback() -> None:
     click.echo(redact(traceback.format_exc()), err=True, nl=False)
 
 
+#: What else a user may do about a full disk, by command (besides freeing space).
+_FAULT_ADVICE = {"fit": " or choose another --out", "predict": " or choose another -o"}
+_FAULT_ADVICE["export"] = _FAULT_ADVICE["predict"]
+
+
+def _write_fault(command: str, kwargs: dict[str, Any], exc: Exception) -> str | None:
+    """The sentence for a write fault behind ``exc`` (None: not one), naming the file, or
+    the folder the command writes when the fault does not say which file."""
+    where = kwargs.get("output") or kwargs.get("out") or kwargs.get("run_dir")
+    if where is None and kwargs.get("data") is not None:  # fit's default run directory
+        where = Path("runs") / Path(kwargs["data"]).name.split(".")[0]
+    sentence = describe_write_fault(exc, where, advice=_FAULT_ADVICE.get(command, ""))
+    if sentence is not None and command in SEARCH_COMMANDS:
+        sentence = sentence.removesuffix(".") + " (finished trials are kept)."
+    return sentence
+
+
 def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -84,6 +103,10 @@ def _handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if debug:
                 _print_traceback()
+            fault = _write_fault(fn.__name__, kwargs, exc)
+            if fault is not None:  # a full disk or a file-size limit: bad luck, not a bug
+                click.echo(f"error: {redact(fault)}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
             click.echo(
                 f"internal error: {type(exc).__name__}: {redact(str(exc))} (rerun with --debug "
                 "for the traceback, and report it)",

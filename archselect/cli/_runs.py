@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from archselect._common.faults import describe_write_fault, write_atomic
 from archselect.cli._app import _data_options, _emit_json, _handle_errors, cli
 from archselect.errors import UsageError
 
@@ -37,9 +38,10 @@ def profile(
     Example:
       archselect profile datasets/digits.csv --json
     """
-    from archselect.load import load_table
+    from archselect.load import check_named_columns, load_table
     from archselect.profile import profile_table
 
+    check_named_columns(data, {"Target": target, "--id-col": id_col, "--time-col": time_col})
     prof = profile_table(
         load_table(data, target=target),
         target=target,
@@ -89,20 +91,26 @@ def predict(run_dir: Path, data: Path, output: Path | None) -> None:
     Example:
       archselect predict runs/gunpoint_train datasets/gunpoint_test.csv -o pred.csv
     """
-    import archselect
-    from archselect.export import check_output_file
+    from archselect.load import check_named_columns
+    from archselect.rundir import check_output_file, check_run_dir
 
+    check_run_dir(run_dir)  # the paths first, before torch is imported
     if output is not None:
-        check_output_file(output, "-o", input_path=data)
+        check_output_file(output, "-o", input_path=data, run_dir=run_dir)
+    check_named_columns(data, {})  # the data file exists and is a regular file
+    import archselect
+
     result = archselect.load(run_dir).predict(data)
     if output is None:
         click.echo(result.to_csv(index=False), nl=False)
     else:
-        try:
-            result.to_csv(output, index=False)
+        try:  # atomically: a failed write leaves the old file (or none), no half of one
+            write_atomic(output, lambda tmp: result.to_csv(tmp, index=False))
         except OSError as exc:
+            fault = describe_write_fault(exc, output, advice=" or choose another -o")
             raise UsageError(
-                f"-o {output} cannot be written ({exc.strerror or exc}); choose another path."
+                fault
+                or f"-o {output} cannot be written ({exc.strerror or exc}); choose another path."
             ) from None
         click.echo(f"{len(result)} predictions written to {output}", err=True)
 

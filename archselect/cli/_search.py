@@ -139,6 +139,7 @@ def fit(
       archselect fit data.csv --trials 40 --storage postgresql://user@host/db --json
     """
     from archselect.core.options import FitOptions
+    from archselect.load import check_named_columns
 
     opts = FitOptions.of(
         target=target,
@@ -169,7 +170,8 @@ def fit(
         command=redact(" ".join(["archselect", *sys.argv[1:]]))
         if sys.argv[1:]
         else "archselect fit",
-    )  # every value checked before torch is imported
+    )  # every value checked before torch is imported, and the columns named from the header
+    check_named_columns(data, {"Target": target, "--id-col": id_col, "--time-col": time_col})
     from archselect.cli._progress import TrialProgress
     from archselect.run import fit_with
 
@@ -266,13 +268,13 @@ def worker(
       export ARCHSELECT_STORAGE=postgresql://me:secret@db.example/studies
       archselect worker --study gunpoint
     """
-    from archselect.run import run_worker
-
-    check_study_name(study_name)
+    check_study_name(study_name)  # the arguments first, before torch is imported
     if max_failures is not None and max_failures < 1:
         raise UsageError(f"--max-failures must be at least 1, not {max_failures}.")
     if threads is not None and threads < 1:
         raise UsageError(f"--threads must be at least 1, not {threads}.")
+    from archselect.run import run_worker
+
     result = run_worker(
         storage,
         study_name,

@@ -26,6 +26,9 @@ class SourceFacts(JsonRecord):
     encoding: str = "utf-8"
     size_bytes: int = 0
     notes: tuple[str, ...] = ()
+    #: How the data arrived: ``csv``, ``csv.gz`` (and ``.bz2``, ``.xz``, ``.zip``),
+    #: ``parquet``, ``feather`` or ``dataframe`` (older runs recorded none: ``csv``).
+    format: str = "csv"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ model is built from it (a damaged or hand-edited file is refused).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from archselect._common.serde import JsonRecord
-from archselect.errors import DataError, RunDirError, UsageError
+from archselect.errors import DataError, RunDirError
 from archselect.layouts import OnnxInput, Preprocessing, plugin_for, registered_layouts, samples
+from archselect.rundir import VIRTUAL_FILESYSTEMS, check_output_file
 
 __all__ = [
     "ANCHORED_FORECAST_FORMAT",
@@ -67,39 +67,6 @@ INPUT_FORMS = (
     "dated_series",
     "dated_long",
 )
-#: Kernel file systems (top-level folders) no output may be written into.
-VIRTUAL_FILESYSTEMS = ("proc", "sys", "dev")
-
-
-def check_output_file(output: Path, option: str, *, input_path: Path | None = None) -> None:
-    """Refuse an output path that cannot take a new file, or that is the input data.
-
-    Raises:
-        UsageError: ``output`` is a folder, not a regular file, the input itself (a hard or
-            symbolic link included), or its folder is missing or not writable.
-    """
-    if output.is_dir():
-        raise UsageError(f"{option} {output} is a directory; give a file name inside it.")
-    if (
-        input_path is not None
-        and output.exists()
-        and input_path.exists()
-        and os.path.samefile(output, input_path)
-    ):
-        raise UsageError(f"{option} {output} would overwrite the input data; choose another file.")
-    if output.exists() and not output.is_file():
-        raise UsageError(f"{option} {output} is not a regular file; choose a file to write.")
-    folder = output.parent
-    if not folder.is_dir():
-        raise UsageError(
-            f"{option} {output}: the folder {folder} does not exist; create it or choose "
-            "another path."
-        )
-    virtual = output.resolve().parts[1:2] in [(top,) for top in VIRTUAL_FILESYSTEMS]
-    if virtual or not os.access(folder, os.W_OK):
-        raise UsageError(
-            f"{option} {output}: the folder {folder} is not writable; choose another path."
-        )
 
 
 def check_finite(out: np.ndarray) -> None:

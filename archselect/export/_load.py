@@ -12,6 +12,7 @@ from archselect.export._network import ExportedModel, load_network
 from archselect.export._onnx import write_network_onnx, write_reference_onnx
 from archselect.export._reference import BaselineModel, load_reference
 from archselect.layouts import onnx_input
+from archselect.rundir import MODEL
 
 __all__ = ["export_onnx", "load_model", "load_single"]
 
@@ -85,7 +86,9 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
         )
     pre = model.preprocessing
     out = Path(path) if path is not None else Path(model_dir) / ONNX_FILE
-    check_output_file(out, "-o")
+    check_output_file(
+        out, "-o", run_dir=Path(model_dir).parent, may_replace=(f"{MODEL}/{ONNX_FILE}",)
+    )
     if isinstance(model, BaselineModel):
         return write_reference_onnx(model.estimator, pre, model.config, out)
     if onnx_input(pre.layout, pre.form) is None:

@@ -6,6 +6,7 @@ Weights load with ``torch.load(weights_only=True)``; the architecture comes from
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from archselect._common.faults import write_atomic
 from archselect.errors import RunDirError
 from archselect.export._files import (
     BASELINE_FILE,
@@ -95,16 +97,97 @@ def export_model(
     """Write ``weights.pt``, ``config.json`` and ``preprocessing.json`` into ``model_dir``."""
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / BASELINE_FILE).unlink(missing_ok=True)
-    tmp = model_dir / (WEIGHTS + ".tmp")
-    torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
-    tmp.replace(model_dir / WEIGHTS)
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    write_atomic(model_dir / WEIGHTS, lambda tmp: torch.save(state, tmp))
     config.save(model_dir / CONFIG)
     preprocessing.save(model_dir / PREPROCESSING)
 
 
+def _build(config: ModelConfig, pre: Preprocessing) -> nn.Module:
+    """The network ``config`` describes (``ensemble`` members averaged), freshly initialised."""
+    members = [
+        create_model(
+            config.family,
+            input_shape=config.input_shape,
+            n_outputs=config.n_outputs,
+            layout=pre.layout,
+            **pre.model_inputs(),
+            **config.params,
+        )
+        for _ in range(config.ensemble)
+    ]
+    return members[0] if config.ensemble == 1 else MeanEnsemble(members, config.task)
+
+
+def _read_weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    """``weights.pt`` as a table of tensors, read with ``weights_only=True``.
+
+    Raises:
+        RunDirError: The file is missing, or is not a table of tensors written by archselect
+            (torch's own message is never quoted: it advises ``weights_only=False``).
+    """
+    path = model_dir / WEIGHTS
+    if not path.is_file():
+        raise RunDirError(f"{model_dir} lacks {WEIGHTS}; refit the model.")
+    not_ours = RunDirError(
+        f"{path} is not a weights file written by archselect (damaged, truncated or "
+        "replaced), so it cannot be loaded safely; refit the model."
+    )
+    try:
+        with warnings.catch_warnings():  # torch's pickle-protocol warning is not for the user
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise not_ours from exc
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise not_ours
+    return state
+
+
+def _check_against_weights(
+    model_dir: Path, config: ModelConfig, pre: Preprocessing, state: dict[str, torch.Tensor]
+) -> None:
+    """Refuse a description whose network would not have exactly the weights' tensors,
+    before any memory is spent on it: no whole-number parameter may exceed the number of
+    weights, and the network is built on the meta device (shapes, no storage) to compare
+    every tensor's shape. An edited ``"width": 1000000000`` would otherwise allocate and
+    initialise tens of GB before ``load_state_dict`` noticed.
+
+    Raises:
+        RunDirError: The description and the weights do not belong together.
+    """
+    n_weights = sum(int(v.numel()) for v in state.values())
+    for name, value in config.params.items():
+        if isinstance(value, int) and not isinstance(value, bool) and value > n_weights:
+            raise RunDirError(
+                f"{model_dir / CONFIG} sets {name} = {value}, more than the {n_weights:,} "
+                f"weights in {WEIGHTS} hold; it was edited or damaged — refit the model."
+            )
+    try:
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in _build(config, pre).state_dict().items()}
+    except Exception as exc:
+        raise RunDirError(
+            f"{model_dir / CONFIG} describes a network that cannot be built "
+            f"({type(exc).__name__}); it was edited or damaged — refit the model."
+        ) from exc
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != found:
+        key = next((k for k in expected if expected[k] != found.get(k)), None)
+        key = key if key is not None else sorted(set(found) - set(expected))[0]
+        raise RunDirError(
+            f"{model_dir / CONFIG} does not match {WEIGHTS} (tensor {key}: shape "
+            f"{expected.get(key)} in the description, {found.get(key)} in the weights); it "
+            "was edited or damaged — refit the model."
+        )
+
+
 def load_network(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> ExportedModel:
     """Rebuild the network described by ``config`` (already read and checked) and load its
-    weights safely.
+    weights safely: the weights are read first (``weights_only=True``), the description is
+    checked against their shapes, and only then is the network built.
 
     Raises:
         RunDirError: ``weights.pt`` is missing, damaged, or does not fit the description.
@@ -114,27 +197,15 @@ def load_network(model_dir: Path, config: ModelConfig, pre: Preprocessing) -> Ex
             f"{model_dir} holds a damaged model description (ensemble of {config.ensemble!r} "
             f"networks; 1 to {MAX_ENSEMBLE} expected); refit it."
         )
+    state = _read_weights(model_dir)
+    _check_against_weights(model_dir, config, pre, state)
     try:
-        members = [
-            create_model(
-                config.family,
-                input_shape=config.input_shape,
-                n_outputs=config.n_outputs,
-                layout=pre.layout,
-                **pre.model_inputs(),
-                **config.params,
-            )
-            for _ in range(config.ensemble)
-        ]
-        net = members[0] if config.ensemble == 1 else MeanEnsemble(members, config.task)
-        state = torch.load(model_dir / WEIGHTS, map_location="cpu", weights_only=True)
+        net = _build(config, pre)
         net.load_state_dict(state)
-    except FileNotFoundError as exc:
-        raise RunDirError(f"{model_dir} lacks {WEIGHTS}; refit the model.") from exc
     except Exception as exc:
         raise RunDirError(
-            f"{model_dir / WEIGHTS} cannot be loaded safely ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]}); it is damaged or not archselect's — refit."
+            f"{model_dir / WEIGHTS} does not fit {CONFIG} ({type(exc).__name__}); it is "
+            "damaged or not archselect's — refit the model."
         ) from exc
     net.eval()
     return ExportedModel(net=net, preprocessing=pre, config=config)

@@ -7,9 +7,11 @@ preprocessing as ONNX nodes in front) and writes it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from archselect._common.faults import write_atomic
 from archselect.errors import UsageError
 from archselect.export._files import BASELINE_FILE, ONNX_FILE
 from archselect.layouts import OnnxInput, onnx_input, plugin_for
@@ -264,43 +267,89 @@ def _order(pre: Any, width: int) -> Any:
     return plugin_for(pre.layout).column_positions(tuple(pre.input_shape), width)
 
 
-def write_reference_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Path:
-    """Write a reference as ONNX with its preprocessing inside (same inputs and outputs as a
-    network's graph: ``x`` raw rows → ``proba`` and ``label``, or ``prediction``).
+#: skl2onnx's words when it hands protobuf a Python bool for an int list (see
+#: :func:`_hgb_flags_as_ints`).
+_BOOL_IN_INT_LIST = "Expected an int, got a boolean"
+
+
+@contextlib.contextmanager
+def _hgb_flags_as_ints() -> Iterator[None]:
+    """Convert HistGradientBoosting models with skl2onnx 1.20 under protobuf >= 7.
+
+    skl2onnx (1.20, and its main branch when checked) gives every leaf of a
+    HistGradientBoosting tree the missing-value flag ``False``, a Python bool, in the int
+    list ``nodes_missing_value_tracks_true``; protobuf 7 refuses a bool there ("Expected an
+    int, got a boolean"), so no HistGradientBoosting model converts (with protobuf 6 it
+    does). For the length of one conversion, skl2onnx's function that fills those lists is
+    wrapped so that the flags are ints: the same values, so the graph is the one protobuf 6
+    would give. Used only after a conversion failed that way (see :func:`_convert`), and
+    undone at once; tested for parity with ``archselect predict`` in tests/export.
+    """
+    from skl2onnx.operator_converters import random_forest
+
+    name = "add_tree_to_attribute_pairs_hist_gradient_boosting"
+    original = getattr(random_forest, name)
+
+    def flags_as_ints(attr_pairs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        result = original(attr_pairs, *args, **kwargs)
+        key = "nodes_missing_value_tracks_true"
+        attr_pairs[key] = [int(v) for v in attr_pairs.get(key, [])]
+        return result
+
+    setattr(random_forest, name, flags_as_ints)
+    try:
+        yield
+    finally:
+        setattr(random_forest, name, original)
+
+
+def _bool_in_int_list(exc: BaseException | None) -> bool:
+    """Whether protobuf refused a bool in an int list somewhere in ``exc``'s chain."""
+    while exc is not None:
+        if _BOOL_IN_INT_LIST in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _convert(estimator: Any, pre: Any, family: str, width: int) -> Any:
+    """The fitted reference as an ONNX model of ``width`` float inputs named ``features``.
 
     Raises:
-        UsageError: skl2onnx is missing, or the layout's input step cannot be in the graph.
+        UsageError: skl2onnx cannot convert it (its own reason and versions named).
     """
-    if onnx_input(pre.layout, pre.form) != OnnxInput.COLUMNS:  # one raw column per input
-        raise UsageError(
-            f"ONNX export of a reference model on {pre.layout} data is not supported yet; "
-            f"use archselect predict (model/{BASELINE_FILE})."
-        )
-    try:
-        import onnx
-        from onnx import TensorProto, helper, numpy_helper
-        from skl2onnx import convert_sklearn
-        from skl2onnx.common.data_types import FloatTensorType
-    except ImportError as exc:
-        raise UsageError(
-            f"ONNX export of a reference model needs {exc.name}; install it with "
-            "pip install 'archselect[onnx]'."
-        ) from exc
-    columns = onnx_input_columns(pre)
-    width = len(columns)
+    import skl2onnx
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-    options = {id(final): {"zipmap": False}} if pre.task == "classification" else None
+    kwargs = {
+        "initial_types": [("features", FloatTensorType([None, width]))],
+        "options": {id(final): {"zipmap": False}} if pre.task == "classification" else None,
+    }
     try:
-        est = convert_sklearn(
-            estimator,
-            initial_types=[("features", FloatTensorType([None, width]))],
-            options=options,
-        )
+        try:
+            return convert_sklearn(estimator, **kwargs)
+        except (TypeError, ValueError) as exc:
+            if not _bool_in_int_list(exc):
+                raise
+            with _hgb_flags_as_ints():
+                return convert_sklearn(estimator, **kwargs)
     except Exception as exc:
+        import onnx
+
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise UsageError(
-            f"Reference {config.family!r} cannot be exported to ONNX ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); use archselect predict."
+            f"Reference {family!r} cannot be exported to ONNX with skl2onnx "
+            f"{skl2onnx.__version__} and onnx {onnx.__version__} ({type(exc).__name__}: "
+            f"{reason}); use archselect predict (model/{BASELINE_FILE})."
         ) from exc
+
+
+def _preprocessing_nodes(pre: Any, width: int) -> tuple[list[Any], dict[str, np.ndarray]]:
+    """Nodes ``x`` → ``features``: impute non-finite values, standardise, reorder columns."""
+    from onnx import helper
+
     n_numeric = len(pre.numeric_columns())
     impute = np.zeros(width, dtype=np.float32)
     impute[:n_numeric] = pre.impute
@@ -319,44 +368,85 @@ def write_reference_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Pa
         helper.make_node("Div", ["centred", "std"], ["scaled"]),
         helper.make_node("Gather", ["scaled", "order"], ["features"], axis=1),
     ]
-    graph = est.graph
-    outputs = {o.name for o in graph.output}
+    return nodes, consts
+
+
+def _output_nodes(
+    pre: Any, graph: Any, consts: dict[str, np.ndarray]
+) -> tuple[list[Any], list[Any]]:
+    """Nodes after the estimator's graph, and the outputs: ``proba`` and ``label_index``
+    (renamed ``label`` later), or ``prediction`` in target units."""
+    from onnx import TensorProto, helper
+
     if pre.task == "classification":
-        nodes_after = [
+        nodes = [
             helper.make_node("Identity", ["probabilities"], ["proba"]),
             helper.make_node("Cast", ["label"], ["label_index"], to=TensorProto.INT64),
         ]
-        out_info = [
+        outputs = [
             helper.make_tensor_value_info("proba", TensorProto.FLOAT, [None, len(pre.classes)]),
             helper.make_tensor_value_info("label_index", TensorProto.INT64, [None]),
         ]
-    else:
-        value = next(iter(outputs))
-        consts["target_std"] = np.asarray([pre.target_std], dtype=np.float32)
-        consts["target_mean"] = np.asarray([pre.target_mean], dtype=np.float32)
-        consts["flat"] = np.asarray([-1], dtype=np.int64)
-        nodes_after = [
-            helper.make_node("Mul", [value, "target_std"], ["unscaled"]),
-            helper.make_node("Add", ["unscaled", "target_mean"], ["prediction_2d"]),
-            helper.make_node("Reshape", ["prediction_2d", "flat"], ["prediction"]),
-        ]
-        out_info = [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, [None])]
+        return nodes, outputs
+    value = next(iter(o.name for o in graph.output))
+    consts["target_std"] = np.asarray([pre.target_std], dtype=np.float32)
+    consts["target_mean"] = np.asarray([pre.target_mean], dtype=np.float32)
+    consts["flat"] = np.asarray([-1], dtype=np.int64)
+    nodes = [
+        helper.make_node("Mul", [value, "target_std"], ["unscaled"]),
+        helper.make_node("Add", ["unscaled", "target_mean"], ["prediction_2d"]),
+        helper.make_node("Reshape", ["prediction_2d", "flat"], ["prediction"]),
+    ]
+    return nodes, [helper.make_tensor_value_info("prediction", TensorProto.FLOAT, [None])]
+
+
+def _name_label_output(model: Any) -> None:
+    """Name the class-index output ``label``, as a network's graph does (skl2onnx's own
+    ``label`` becomes ``label_raw``)."""
+    for node in model.graph.node:
+        node.output[:] = ["label_raw" if o == "label" else o for o in node.output]
+        node.input[:] = ["label_raw" if i == "label" else i for i in node.input]
+    model.graph.node[-1].output[:] = ["label"]
+    model.graph.output[1].name = "label"
+
+
+def write_reference_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Path:
+    """Write a reference as ONNX with its preprocessing inside (same inputs and outputs as a
+    network's graph: ``x`` raw rows → ``proba`` and ``label``, or ``prediction``).
+
+    Raises:
+        UsageError: skl2onnx is missing, cannot convert the reference, or the layout's
+            input step cannot be in the graph.
+    """
+    if onnx_input(pre.layout, pre.form) != OnnxInput.COLUMNS:  # one raw column per input
+        raise UsageError(
+            f"ONNX export of a reference model on {pre.layout} data is not supported yet; "
+            f"use archselect predict (model/{BASELINE_FILE})."
+        )
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError as exc:
+        raise UsageError(
+            f"ONNX export of a reference model needs {exc.name}; install it with "
+            "pip install 'archselect[onnx]'."
+        ) from exc
+    columns = onnx_input_columns(pre)
+    est = _convert(estimator, pre, config.family, len(columns))
+    before, consts = _preprocessing_nodes(pre, len(columns))
+    after, outputs = _output_nodes(pre, est.graph, consts)
     merged = helper.make_graph(
-        nodes + list(graph.node) + nodes_after,
+        before + list(est.graph.node) + after,
         "archselect_reference",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, width])],
-        out_info,
-        initializer=list(graph.initializer)
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, len(columns)])],
+        outputs,
+        initializer=list(est.graph.initializer)
         + [numpy_helper.from_array(v, name=k) for k, v in consts.items()],
     )
     model = helper.make_model(merged, opset_imports=list(est.opset_import))
     model.ir_version = est.ir_version
-    if pre.task == "classification":  # name the class-index output "label", as networks do
-        for node in model.graph.node:
-            node.output[:] = ["label_raw" if o == "label" else o for o in node.output]
-            node.input[:] = ["label_raw" if i == "label" else i for i in node.input]
-        model.graph.node[-1].output[:] = ["label"]
-        model.graph.output[1].name = "label"
+    if pre.task == "classification":
+        _name_label_output(model)
     onnx.checker.check_model(model)
     helper.set_model_props(
         model,
@@ -372,7 +462,4 @@ def write_reference_onnx(estimator: Any, pre: Any, config: Any, out: Path) -> Pa
         },
     )
     out = out if out.suffix else out / ONNX_FILE
-    tmp = out.with_name(out.name + ".tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(out)
-    return out
+    return write_atomic(out, lambda tmp: onnx.save(model, str(tmp)))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from archselect._common.faults import write_atomic
 from archselect.baselines import EXPORTABLE_BASELINES, baseline_inputs, baseline_outputs
 from archselect.errors import RunDirError
 from archselect.export._files import (
@@ -54,9 +55,7 @@ def save_estimator(estimator: Any, path: Path) -> None:
     """Write ``estimator`` to ``path`` with skops (atomically: a temporary file, renamed)."""
     import skops.io as sio
 
-    tmp = path.with_name(path.name + ".tmp")
-    sio.dump(estimator, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: sio.dump(estimator, tmp))
 
 
 def load_estimator(path: Path) -> Any:

@@ -223,4 +223,7 @@ def profile_frame(frame: pd.DataFrame, **options: Any) -> Profile:
         >>> profile_frame(pd.DataFrame({"a": [1.0, 2.5, 3.1, 4.2], "y": [0, 1, 0, 1]})).task
         'classification'
     """
-    return profile_table(load_table(frame), **options)
+    for name in ("target", "id_col", "time_col"):  # named as load_table names the columns:
+        if options.get(name) is not None:  # text (an int, or a MultiIndex tuple, as str)
+            options[name] = str(options[name])
+    return profile_table(load_table(frame, target=options.get("target")), **options)

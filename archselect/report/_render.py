@@ -23,6 +23,7 @@ from typing import Any
 
 import jinja2
 
+from archselect._common.faults import write_atomic
 from archselect._common.secrets import mask_url
 from archselect.core.kinds import PreviewKind, layout_traits
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
@@ -404,9 +405,7 @@ def render_report(run_dir: str | Path) -> Path:
         **ctx, plotly_version=version, plotly_gz=packed
     )
     path = run_dir / "report.html"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))  # no .tmp left
     return path
 
 

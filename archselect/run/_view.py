@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from archselect.errors import UsageError
 from archselect.export import BaselineModel, EnsembleModel, ExportedModel, load_model
 from archselect.load import load_table
 from archselect.rundir import MODEL, RunDir, check_run_dir
@@ -36,7 +38,8 @@ class Run(RunDir):
         return load_model(self.run_dir / MODEL)
 
     def predict(self, data: str | Path | pd.DataFrame) -> pd.DataFrame:
-        """Predict every row of ``data`` (a CSV path or DataFrame); a target column is ignored.
+        """Predict every row of ``data`` (a data file's path or a DataFrame); a target column
+        is ignored.
 
         For a forecasting run, ``data`` is the history (time column, target, covariates):
         the result holds the next ``horizon`` steps after its last time, with their times.
@@ -44,7 +47,13 @@ class Run(RunDir):
         the history, with their ids; the model is global, so an id never seen in training
         is forecast too.
         """
-        frame = load_table(data, target=self.profile.target).frame
+        if not isinstance(data, str | os.PathLike | pd.DataFrame):
+            raise UsageError(
+                f"Run.predict takes the path of a data file or a DataFrame, not a "
+                f"{type(data).__name__}; wrap the rows as pd.DataFrame(rows, columns=[...]) "
+                "with the training columns."
+            )
+        frame = load_table(data, target=self.profile.target, purpose="predict").frame
         return self.model.predict_frame(frame).reset_index(drop=True)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy
 import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
+from archselect._common.faults import find_write_fault
 from archselect._common.secrets import mask_url, redact, remember_url
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
@@ -155,6 +156,49 @@ class _SlotStorage(optuna.storages.RDBStorage):
         super().__init__(*args, **kwargs)
         self._numbers: dict[int, int] = {}  # trial id -> number (never changes)
         self._closed: tuple[float, int] | None = None  # (until, batch start found closed)
+        #: RUNNING trials with no heartbeat row -> when this process first saw them so
+        self._beatless: dict[int, float] = {}
+        #: The last write fault of the heartbeat thread (reported by the trial's own writes).
+        self.heartbeat_error: Exception | None = None
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        """Optuna's heartbeat, kept alive when the write fails (a full disk, a file-size
+        limit): Optuna's thread would die printing a traceback whatever ``--debug`` says, and
+        write no heartbeat again. The trial's own next write fails the same way and is
+        reported there, in one sentence; the thread tries again at its next beat."""
+        try:
+            super().record_heartbeat(trial_id)
+        except Exception as exc:
+            self.heartbeat_error = exc
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        """Optuna's stale trials, plus RUNNING trials that never wrote a heartbeat.
+
+        Optuna fails a RUNNING trial only when its heartbeat row is old; a process that died
+        (or whose heartbeat failed on a write error) between claiming a trial and its first
+        heartbeat leaves a RUNNING trial with no row, which it would never fail: every rerun
+        would wait for it for ever. Such a trial is stale once this process has seen it
+        without a heartbeat for the grace period, on a clock of its own (the database's
+        times and this machine's are never compared). A live trial writes its first
+        heartbeat as soon as it starts, so it is never caught.
+        """
+        stale = super()._get_stale_trial_ids(study_id)
+        from optuna.storages._rdb import models
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.select(models.TrialModel.trial_id)
+                .outerjoin(models.TrialHeartbeatModel)
+                .where(
+                    models.TrialModel.study_id == study_id,
+                    models.TrialModel.state == optuna.trial.TrialState.RUNNING,
+                    models.TrialHeartbeatModel.trial_heartbeat_id.is_(None),
+                )
+            ).all()
+        now = time.monotonic()
+        self._beatless = {int(r[0]): self._beatless.get(int(r[0]), now) for r in rows}
+        grace = self.grace_period or 2 * (self.heartbeat_interval or HEARTBEAT_S)
+        return stale + [t for t, seen in self._beatless.items() if now - seen > grace]
 
     def _create_new_trial(
         self, study_id: int, template_trial: optuna.trial.FrozenTrial | None = None
@@ -248,6 +292,8 @@ def make_storage(url: str) -> _SlotStorage:
             ),
         )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        if find_write_fault(exc) is not None:
+            raise  # a full disk or a file-size limit, named as such by the caller
         reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
         raise UsageError(
             f"cannot open the study storage {mask_url(url)} ({type(exc).__name__}: {reason}); "

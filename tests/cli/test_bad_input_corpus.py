@@ -3,7 +3,7 @@
 Each case writes its data into a temporary folder, runs one CLI command with click's
 runner and checks the exit code (2 for bad input, 0 where the tool copes and says so),
 that the message is there, and that no traceback leaks. ``tests/cli/BAD_INPUT_CASES.md`` is
-generated from :data:`CASES` by ``python -m tests.test_bad_input_corpus``.
+generated from :data:`CASES` by ``python -m tests.cli.test_bad_input_corpus``.
 """
 
 from __future__ import annotations
@@ -274,6 +274,91 @@ def _mixed_dates() -> pd.DataFrame:
         for i, d in enumerate(dates)
     ]
     return pd.DataFrame({"date": texts, "sales": np.sin(np.arange(60)) * 10 + 50})
+
+
+def _trailing_comma(extra: str) -> Maker:
+    """Every data row ends with ``,`` + ``extra`` (one field more than the header)."""
+
+    def make(path: Path) -> None:
+        text = _tab().to_csv(index=False)
+        header, *rows = text.splitlines()
+        path.write_text("\n".join([header, *(f"{r},{extra}" for r in rows)]) + "\n")
+
+    return make
+
+
+def _check_trailing_comma(path: Path, output: str) -> None:
+    from archselect.load import load_table
+
+    frame = load_table(path).frame
+    assert list(frame.columns) == ["height", "weight", "age", "label"]
+    assert set(frame["label"]) == {"a", "b", "c"}  # not the heights: no column moved
+
+
+def _infinite_target() -> pd.DataFrame:
+    frame = _tab().assign(label=np.arange(60.0))
+    frame["label"] = frame["label"].astype(object)
+    frame.loc[3, "label"], frame.loc[7, "label"], frame.loc[9, "label"] = np.inf, -np.inf, None
+    return frame
+
+
+def _stored(fmt: str) -> Maker:
+    """The small table in another format, under the name data.csv (the name is not
+    trusted: the first bytes tell the format)."""
+
+    def make(path: Path) -> None:
+        import bz2
+        import gzip
+        import lzma
+        import zipfile
+
+        frame = _tab()
+        text = frame.to_csv(index=False).encode()
+        if fmt == "parquet":
+            frame.to_parquet(path)
+        elif fmt == "feather":
+            frame.to_feather(path)
+        elif fmt == "zip":
+            with zipfile.ZipFile(path, "w") as zf:
+                zf.writestr("data.csv", text)
+        else:
+            path.write_bytes({"gzip": gzip, "bzip2": bz2, "xz": lzma}[fmt].compress(text))
+
+    return make
+
+
+def _zip_of(names: tuple[str, ...]) -> Maker:
+    def make(path: Path) -> None:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as zf:
+            for name in names:
+                zf.writestr(name, _tab().to_csv(index=False))
+
+    return make
+
+
+def _gzip_of(raw: bytes) -> Maker:
+    def make(path: Path) -> None:
+        import gzip
+
+        path.write_bytes(gzip.compress(raw))
+
+    return make
+
+
+def _model_file(run: Path) -> None:
+    (run / "model").mkdir()
+    (run / "model" / "weights.pt").write_bytes(b"the model's weights")
+
+
+def _symlink_into_model(path: Path) -> None:
+    _run_dir_with(_model_file)(path)
+    (path.parent / "out.csv").symlink_to(path.parent / "run" / "model" / "weights.pt")
+
+
+def _check_model_kept(path: Path, output: str) -> None:
+    assert (path.parent / "run" / "model" / "weights.pt").read_bytes() == b"the model's weights"
 
 
 PASSWORD = "s3cretPW"
@@ -904,6 +989,107 @@ CASES: tuple[Case, ...] = (
         ("fit", "{data}", "--out", "{tmp}/run"),
         "holds a run on different data",
     ),
+    # --- issue 33 -------------------------------------------------------------------------
+    Case(
+        "trailing_comma",
+        "every data row ends with a comma (one empty field more than the header)",
+        _trailing_comma(""),
+        ("profile", "{data}"),
+        "task: classification; target: label",
+        exit_code=0,
+        check=_check_trailing_comma,
+    ),
+    Case(
+        "extra_field",
+        "every data row has one value more than the header",
+        _trailing_comma("x"),
+        ("profile", "{data}"),
+        "data rows have 5 fields but the header has 4 (a trailing ','",
+    ),
+    Case(
+        "target_infinite",
+        "a regression target with inf, -inf and an empty value",
+        _frame(_infinite_target),
+        ("profile", "{data}"),
+        "3 rows without a target are left out",
+        exit_code=0,
+    ),
+    Case(
+        "data_json",
+        "a JSON file passed as the data",
+        lambda p: p.write_text(_tab().to_json(orient="records", indent=1)),
+        ("profile", "{data}"),
+        "holds JSON, not a CSV; read it with pandas.read_json",
+    ),
+    *(
+        Case(
+            f"format_{fmt}",
+            f"the data as {what}",
+            _stored(fmt),
+            ("profile", "{data}"),
+            f"read as {note}",
+            exit_code=0,
+        )
+        for fmt, what, note in (
+            ("parquet", "Parquet", "parquet"),
+            ("feather", "Feather (Arrow IPC)", "feather"),
+            ("gzip", "a gzip-compressed CSV", "a CSV compressed with gzip"),
+            ("bzip2", "a bzip2-compressed CSV", "a CSV compressed with bzip2"),
+            ("xz", "an xz-compressed CSV", "a CSV compressed with xz"),
+            ("zip", "a zipped CSV", "a CSV compressed with zip"),
+        )
+    ),
+    Case(
+        "zip_two_files",
+        "a zip holding two files",
+        _zip_of(("a.csv", "b.csv")),
+        ("profile", "{data}"),
+        "holds 2 files; zip a single CSV file",
+    ),
+    Case(
+        "gzip_binary",
+        "a gzip file of binary bytes",
+        _gzip_of(b"\x00\x01\x02\x03binary\x00" * 10),
+        ("profile", "{data}"),
+        "inflates to a binary file, not a CSV",
+    ),
+    Case(
+        "parquet_truncated",
+        "a Parquet file cut short",
+        _bytes(b"PAR1" + bytes(100)),
+        ("profile", "{data}"),
+        "is not a readable parquet file",
+    ),
+    Case(
+        "fit_target_missing",
+        "fit --target naming no column (answered from the header)",
+        _frame(_tab),
+        ("fit", "{data}", "--target", "lable", "--out", "{tmp}/run"),
+        "Target column 'lable' is not in the data; the closest names are 'label'",
+    ),
+    Case(
+        "predict_output_model_file",
+        "predict -o naming a file of the run's model",
+        _run_dir_with(_model_file),
+        ("predict", "{tmp}/run", "{data}", "-o", "{tmp}/run/model/weights.pt"),
+        "would overwrite model/weights.pt, one of the files of the run in",
+        check=_check_model_kept,
+    ),
+    Case(
+        "predict_output_run_file",
+        "predict -o naming the run's report",
+        _run_dir_with(_no_change),
+        ("predict", "{tmp}/run", "{data}", "-o", "{tmp}/run/report.html"),
+        "would overwrite report.html, one of the files of the run",
+    ),
+    Case(
+        "predict_output_symlink_into_run",
+        "predict -o naming a symbolic link to the run's weights",
+        _symlink_into_model,
+        ("predict", "{tmp}/run", "{data}", "-o", "{tmp}/out.csv"),
+        "would overwrite model/weights.pt",
+        check=_check_model_kept,
+    ),
 )
 
 
@@ -998,6 +1184,12 @@ def _huge_row(run: Path) -> None:
     frame.to_csv(run.parent / "data.csv", index=False)
 
 
+def _huge_width(run: Path) -> None:
+    config = json.loads((run / "model" / "config.json").read_text())
+    config["params"]["width"] = 10**9  # every family's builder refuses it or uses it
+    (run / "model" / "config.json").write_text(json.dumps(config))
+
+
 @dataclass(frozen=True)
 class RunCase:
     """A change to a copy of a finished run, the command, and what the answer must say."""
@@ -1073,6 +1265,42 @@ RUN_CASES: tuple[RunCase, ...] = (
         ("predict", "{run}", "{data}"),
         "beyond the +/-3.4e+38 a model can compute with",
     ),
+    # --- issue 33 -------------------------------------------------------------------------
+    RunCase(
+        "predict_output_model_config",
+        "predict -o naming the model's config.json",
+        lambda run: None,
+        ("predict", "{run}", "{data}", "-o", "{run}/model/config.json"),
+        "would overwrite model/config.json, one of the files of the run",
+    ),
+    RunCase(
+        "predict_output_hard_link",
+        "predict -o naming a hard link to the model's weights",
+        lambda run: os.link(run / "model" / "weights.pt", run.parent / "w.pt"),
+        ("predict", "{run}", "{data}", "-o", "{tmp}/w.pt"),
+        "would overwrite model/weights.pt",
+    ),
+    RunCase(
+        "export_over_weights",
+        "export -o naming the model's weights",
+        lambda run: None,
+        ("export", "{run}", "-o", "{run}/model/weights.pt"),
+        "would overwrite model/weights.pt",
+    ),
+    RunCase(
+        "config_huge_width",
+        'model/config.json edited to "width": 1000000000',
+        _huge_width,
+        ("predict", "{run}", "{data}"),
+        "config.json sets width = 1000000000, more than the",
+    ),
+    RunCase(
+        "weights_garbage",
+        "model/weights.pt replaced by other bytes",
+        _write("model/weights.pt", "not a weights file"),
+        ("predict", "{run}", "{data}"),
+        "is not a weights file written by archselect",
+    ),
 )
 
 
@@ -1104,7 +1332,8 @@ def markdown_table() -> str:
         "# Bad-input corpus",
         "",
         "Generated from `tests/cli/test_bad_input_corpus.py` by "
-        "`python -m tests.test_bad_input_corpus`; every row is a test case run through the CLI.",
+        "`python -m tests.cli.test_bad_input_corpus`; every row is a test case run through "
+        "the CLI.",
         "",
         "| # | case | input | command | exit | the answer contains |",
         "|---|---|---|---|---|---|",

@@ -1,5 +1,6 @@
 """The whole path through the CLI (click's runner) and the Python API."""
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -163,3 +164,64 @@ def test_parse_duration() -> None:
 def test_version_flag() -> None:
     res = CliRunner().invoke(cli, ["--version"])
     assert archselect.__version__ in res.output
+
+
+# --- issue 33: the formats data scientists hold, rows that end in a comma, infinite targets -----
+
+
+def _table(n: int = 80, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x1": rng.normal(size=n).round(3), "x2": rng.normal(size=n).round(3)})
+    frame.insert(0, "label", np.where(frame["x1"] + frame["x2"] > 0, "cat", "dog"))
+    return frame
+
+
+def test_a_fit_on_rows_ending_in_a_comma_predicts_labels_from_any_format(
+    tmp_path: Path,
+) -> None:
+    """Each row of ``label,x1,x2`` ending with a comma shifted every column: the fit learnt
+    a regression of x1 and predict returned floats instead of cat/dog."""
+    import gzip
+
+    frame = _table()
+    text = frame.to_csv(index=False).splitlines()
+    data = tmp_path / "rows.csv"
+    data.write_text("\n".join([text[0], *(f"{row}," for row in text[1:])]) + "\n")
+    res = _fit([str(data), "--trials", "1", "--families", "mlp", "--out", str(tmp_path / "r"),
+                "--space", TINY, "--quiet"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    profile = json.loads((tmp_path / "r" / "profile.json").read_text())
+    assert profile["task"] == "classification" and profile["target"] == "label"
+    new = frame.drop(columns="label").head(10)
+    new.to_parquet(tmp_path / "new.parquet")
+    (tmp_path / "new.csv.gz").write_bytes(gzip.compress(new.to_csv(index=False).encode()))
+    outputs = []
+    for name in ("new.parquet", "new.csv.gz"):
+        pred = CliRunner().invoke(cli, ["predict", str(tmp_path / "r"), str(tmp_path / name)])
+        assert pred.exit_code == 0, pred.output
+        outputs.append(pred.stdout)
+    assert outputs[0] == outputs[1]
+    assert set(pd.read_csv(io.StringIO(outputs[0]))["prediction"]) <= {"cat", "dog"}
+
+
+def test_a_fit_on_parquet_with_infinite_targets_records_the_file(tmp_path: Path) -> None:
+    """A regression target holding inf and NaN ended in exit 1 (a NaN training loss in the
+    final refit); the run records the Parquet file's format and sha256."""
+    import numpy as np
+
+    from archselect.load import file_sha256
+
+    frame = _table().drop(columns="label")
+    frame["y"] = frame["x1"] * 2 - frame["x2"]
+    frame.loc[[5, 9], "y"] = [np.inf, np.nan]
+    data = tmp_path / "rows.parquet"
+    frame.to_parquet(data)
+    res = _fit([str(data), "--trials", "1", "--families", "mlp", "--out", str(tmp_path / "r"),
+                "--space", TINY])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "2 rows without a target are left out" in res.stderr
+    source = json.loads((tmp_path / "r" / "profile.json").read_text())["source"]
+    assert source["format"] == "parquet" and source["sha256"] == file_sha256(data)
+    assert (tmp_path / "r" / "model" / "config.json").exists()

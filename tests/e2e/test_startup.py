@@ -69,3 +69,41 @@ def test_import_report_alone_loads_no_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]", out
+
+
+def test_argument_errors_are_answered_before_torch_is_imported(tmp_path) -> None:
+    """Issue 33 row 15: "--timeout 0", "--trials 0", "--target nope" waited 6-9 s for torch
+    before exit 2. Each command runs in this one process, so the first that imports torch
+    fails the check for itself and every later one."""
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "plan.json").write_text('{"run": {"format_version": 1}}')
+    cases = [
+        ["fit", str(data), "--timeout", "0"],
+        ["fit", str(data), "--trials", "0"],
+        ["fit", str(data), "--target", "nope"],
+        ["fit", str(data), "--id-col", "idd"],
+        ["fit", str(tmp_path / "missing.csv")],
+        ["profile", str(data), "--target", "nope"],
+        ["predict", str(tmp_path / "nowhere"), str(data)],
+        ["predict", str(run), str(data), "-o", str(run / "model" / "config.json")],
+        ["predict", str(run), str(tmp_path / "missing.csv")],
+        ["worker", "--storage", "sqlite:///x.db", "--threads", "0"],
+    ]
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from archselect.cli import cli\n"
+        f"for args in {cases!r}:\n"
+        "    res = CliRunner().invoke(cli, args)\n"
+        "    assert res.exit_code == 2, (args, res.output)\n"
+        "    assert res.stderr.startswith('error: '), (args, res.stderr)\n"
+        "    assert 'torch' not in sys.modules, args\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "ok", out

@@ -31,9 +31,13 @@ def _tiny_training(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(train, "MIN_PATIENCE_STEPS", 1)
 
 
-#: Checks that cannot apply, and why (reported as xfail, strict: they must fail).
+#: Checks that cannot apply, and why (reported as xfail, strict: they must fail), by
+#: estimator and check. A classifier passes check_fit2d_1sample: one sample is one class,
+#: which it refuses in the words scikit-learn looks for ("one class").
 EXPECTED_FAILED = {
-    "check_fit2d_1sample": "archselect holds out validation and test rows, so it needs 10 rows",
+    ("ArchSelectRegressor", "check_fit2d_1sample"): (
+        "archselect holds out validation and test rows, so it needs 10 rows"
+    ),
 }
 
 #: Checks that run in the default suite: they fit at most once (or only test errors).
@@ -78,8 +82,9 @@ def _params() -> list[Any]:
         for estimator, check in estimator_checks_generator(est, legacy=True):
             name = _check_name(check)
             marks: list[Any] = [] if name in FAST_CHECKS else [pytest.mark.slow]
-            if name in EXPECTED_FAILED:
-                marks.append(pytest.mark.xfail(reason=EXPECTED_FAILED[name], strict=True))
+            why = EXPECTED_FAILED.get((type(est).__name__, name))
+            if why is not None:
+                marks.append(pytest.mark.xfail(reason=why, strict=True))
             ident = f"{type(est).__name__}-{name}-{len(params)}"
             params.append(pytest.param(estimator, check, id=ident, marks=marks))
     return params
@@ -189,3 +194,25 @@ def test_the_same_seed_gives_the_same_model() -> None:
     histories = [pd.read_csv(Path(f.run_dir_) / "trials.csv")["history_val"] for f in fits]
     assert list(histories[0]) == list(histories[1])
     np.testing.assert_array_equal(fits[0].predict_proba(x), fits[1].predict_proba(x))
+
+
+def test_fitted_on_a_frame_it_predicts_arrays_by_position() -> None:
+    """scikit-learn's convention: rows without names are read in the training columns'
+    order, with its warning; the families and space may be given as single strings."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    y = np.where(frame["a"] > 0, "up", "down")
+    clf = ArchSelectClassifier(trials=1, families="mlp", spaces=TINY).fit(frame, y)
+    assert clf.best_family_ == "mlp"
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        from_array = clf.predict(frame.to_numpy())
+    assert list(from_array) == list(clf.predict(frame))
+    wrong = pytest.raises(ValueError, match="X has 3 features, but ArchSelectClassifier is")
+    with pytest.warns(UserWarning, match="does not have valid feature names"), wrong:
+        clf.predict(np.zeros((2, 3)))
+
+
+def test_one_class_is_named_as_the_caller_wrote_it() -> None:
+    x = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(DataError, match=r"y holds one class only \('z'\)"):
+        ArchSelectClassifier(trials=1).fit(x, ["z"] * 30)

@@ -215,3 +215,46 @@ def test_every_family_is_covered() -> None:
     assert {c for c in _all_cases() if _packed(*c)} == {
         (f, "series_padded") for f in PACKED_FAMILIES
     }
+
+
+def _box() -> pd.DataFrame:
+    """An axis-aligned box in three features (trees' home ground), a few values missing."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"a": rng.uniform(-1, 1, 120), "b": rng.uniform(-1, 1, 120), "c": rng.normal(size=120)}
+    )
+    frame["label"] = np.where((frame.a > 0.2) & (frame.b < 0.1), "in", "out")
+    frame.loc[[3, 8], "b"] = np.nan  # imputed inside the graph
+    return frame
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_hist_gradient_boosting_reference_exports_to_onnx(tmp_path: Path, task: str) -> None:
+    """skl2onnx 1.20 writes Python bools where protobuf 7 wants ints: every
+    HistGradientBoosting model failed to convert (export._onnx._hgb_flags_as_ints)."""
+    from archselect.baselines import fit_baseline
+    from archselect.export import ModelConfig, export_baseline
+
+    frame = _box()
+    if task == "regression":
+        frame["label"] = frame["a"] * 2 + (frame["b"].fillna(0) > 0)
+    table = load_table(frame)
+    prepared = prepare(table, profile_table(table, task=task))
+    pre = prepared.preprocessing
+    estimator, _ = fit_baseline(prepared, "hist_gradient_boosting")
+    config = ModelConfig(
+        "hist_gradient_boosting", {}, pre.input_shape, pre.n_outputs, pre.task, kind="baseline"
+    )
+    export_baseline(tmp_path / "model", estimator, pre, config)
+    _check_parity(tmp_path / "model", frame)
+
+
+def test_the_hgb_workaround_is_undone_after_the_conversion() -> None:
+    from skl2onnx.operator_converters import random_forest
+
+    from archselect.export._onnx import _hgb_flags_as_ints
+
+    before = random_forest.add_tree_to_attribute_pairs_hist_gradient_boosting
+    with _hgb_flags_as_ints():
+        assert random_forest.add_tree_to_attribute_pairs_hist_gradient_boosting is not before
+    assert random_forest.add_tree_to_attribute_pairs_hist_gradient_boosting is before

@@ -215,12 +215,35 @@ def _set(key: str, value: object) -> Callable[[dict], object]:
     return lambda d: d.__setitem__(key, value)
 
 
+def _truncate(model: Path, marker: Path) -> None:
+    data = (model / "weights.pt").read_bytes()
+    (model / "weights.pt").write_bytes(data[: len(data) // 2])
+
+
+def _tensor_list(model: Path, marker: Path) -> None:
+    torch.save([torch.zeros(3)], model / "weights.pt")
+
+
+#: What a weights file that archselect did not write is called (torch's own message, which
+#: advises ``weights_only=False``, is never quoted).
+NOT_OURS = "is not a weights file written by archselect"
+
 TAMPERING = {
-    "weights_raw_pickle": (_raw_pickle, "cannot be loaded safely"),
-    "weights_torch_zip_with_object": (_torch_zip, "cannot be loaded safely"),
+    "weights_raw_pickle": (_raw_pickle, NOT_OURS),
+    "weights_torch_zip_with_object": (_torch_zip, NOT_OURS),
     "weights_garbage": (
         lambda m, _: (m / "weights.pt").write_bytes(b"not a weights file"),
-        "cannot be loaded safely",
+        NOT_OURS,
+    ),
+    "weights_truncated": (_truncate, NOT_OURS),
+    "weights_not_a_table": (_tensor_list, NOT_OURS),
+    "config_other_width": (
+        _edit("config.json", lambda d: d["params"].update(width=d["params"]["width"] + 1)),
+        "config.json does not match weights.pt (tensor ",
+    ),
+    "config_more_layers": (
+        _edit("config.json", lambda d: d["params"].update(layers=d["params"]["layers"] + 1)),
+        "config.json does not match weights.pt",
     ),
     "config_unknown_family": (_edit("config.json", _set("family", "os.system")), "refit"),
     "config_injected_params": (
@@ -269,8 +292,6 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
-# the raw-pickle tampering writes protocol 4 on purpose; torch says so before refusing it
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol 4 in the checkpoint:UserWarning")
 def test_predict_on_a_tampered_run_fails_safely(case: str, run_copy: Path, tmp_path: Path) -> None:
     tamper, message = TAMPERING[case]
     marker = tmp_path / "pwned"
@@ -280,11 +301,48 @@ def test_predict_on_a_tampered_run_fails_safely(case: str, run_copy: Path, tmp_p
     res = CliRunner().invoke(cli, ["predict", str(run_copy), str(data)])
     assert res.exit_code == 2, res.output
     assert message in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr  # one sentence, no warning
+    assert "weights_only" not in res.stderr  # torch's advice to load it unsafely
     assert "Traceback" not in res.output
     assert not marker.exists(), "a payload ran"
     with pytest.raises(RunDirError):
         archselect.load(run_copy).predict(data)
     assert not marker.exists(), "a payload ran"
+
+
+#: Address space a predict may use in the test below: torch and the model fit easily; the
+#: network an edited width of 10**9 describes (12 GB of float32 weights) does not.
+PREDICT_ADDRESS_SPACE = 6 << 30
+
+
+def test_an_edited_width_is_refused_before_any_memory_is_spent(
+    run_copy: Path, tmp_path: Path
+) -> None:
+    """A width of 10**9 in config.json built the network (tens of GB, initialised) before
+    any check; run under an address-space limit so that a regression fails this test, not
+    the machine."""
+    import resource
+    import subprocess
+
+    _edit("config.json", lambda d: d["params"].update(width=10**9))(run_copy / "model", tmp_path)
+    data = tmp_path / "new.csv"
+    _frame(10, seed=1).to_csv(data, index=False)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (PREDICT_ADDRESS_SPACE, PREDICT_ADDRESS_SPACE))
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "archselect", "predict", str(run_copy), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "config.json sets width = 1000000000, more than the" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_untampered_copy_predicts(run_copy: Path, tmp_path: Path) -> None:

@@ -1,22 +1,33 @@
-"""Stage 1 — load: a CSV path or a DataFrame becomes a :class:`Table`."""
+"""Reading a CSV file: encoding, separator and header sniffed, the bytes hashed as they are
+parsed, and every malformed shape refused with one sentence (never a silent shift)."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import json
 import re
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from archselect.core.data import SourceFacts
 from archselect.errors import DataError
 
-__all__ = ["SourceFacts", "Table", "file_sha256", "load_table"]
+__all__ = [
+    "MAX_COLUMNS",
+    "SNIFF_BYTES",
+    "check_columns",
+    "check_regular_file",
+    "check_width",
+    "csv_header",
+    "file_sha256",
+    "read_csv",
+    "target_candidates",
+]
 
 #: Encodings tried in order before a file is refused as binary.
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1252", "latin-1")
@@ -34,9 +45,6 @@ TARGET_NAMES = ("label", "target", "class", "y", "labels", "category", "outcome"
 #: A number written with a leading zero or a plus sign ("007", "+7"): parsing it as a number
 #: would lose how it is written, so a target holding one is kept as text.
 _LOSSY_NUMBER = re.compile(r"^\s*(?:[+-]?0\d|\+)")
-#: Largest magnitude a numeric value may have: the float32 range the models compute in
-#: (a larger value becomes infinite once standardised, and no trial can learn from it).
-MAX_ABS_VALUE = float(np.finfo(np.float32).max)
 #: Byte-order marks of the UTF-16/32 encodings (tried before the NUL-byte binary test).
 BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32"),
@@ -46,32 +54,12 @@ BOMS = (
 )
 
 
-@dataclass(frozen=True)
-class Table:
-    """A loaded data set: the frame and the facts about its source."""
-
-    frame: pd.DataFrame
-    facts: SourceFacts
-
-    @property
-    def base_dir(self) -> Path | None:
-        """The folder relative paths inside the data resolve against (the CSV's folder)."""
-        return Path(self.facts.path).parent if self.facts.path else None
-
-
 def file_sha256(path: str | Path) -> str:
     """Return the hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def _frame_sha256(frame: pd.DataFrame) -> str:
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    digest = hashlib.sha256(hashed.tobytes())
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
     return digest.hexdigest()
 
 
@@ -121,7 +109,7 @@ def _header(text: str, sep: str) -> list[str]:
         return text.splitlines()[0].split(sep) if text else []
 
 
-def _check_width(n_columns: int, where: str) -> None:
+def check_width(n_columns: int, where: str) -> None:
     if n_columns > MAX_COLUMNS:
         raise DataError(
             f"{where} has at least {n_columns:,} columns, more than the limit of {MAX_COLUMNS:,}; "
@@ -129,8 +117,8 @@ def _check_width(n_columns: int, where: str) -> None:
         )
 
 
-def _check_columns(frame: pd.DataFrame, where: str) -> None:
-    _check_width(frame.shape[1], where)
+def check_columns(frame: pd.DataFrame, where: str) -> None:
+    check_width(frame.shape[1], where)
     names = [str(c) for c in frame.columns]
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
@@ -139,22 +127,6 @@ def _check_columns(frame: pd.DataFrame, where: str) -> None:
             f"{where} has duplicate column names ({', '.join(dupes[:5])}); "
             "rename them so every column name is unique."
         )
-
-
-def _check_magnitudes(frame: pd.DataFrame, where: str) -> None:
-    """Refuse finite values beyond :data:`MAX_ABS_VALUE` (they overflow once standardised)."""
-    for col in frame.columns:
-        if not pd.api.types.is_float_dtype(frame[col]):
-            continue
-        values = frame[col].to_numpy(dtype=float, na_value=np.nan)
-        huge = np.isfinite(values) & (np.abs(values) > MAX_ABS_VALUE)
-        if huge.any():
-            row = int(np.flatnonzero(huge)[0])
-            raise DataError(
-                f"Column {str(col)!r} of {where} holds {values[row]:g} in data row {row + 1}, "
-                f"beyond the +/-{MAX_ABS_VALUE:.3g} a model can compute with; rescale the "
-                "column (e.g. take its logarithm) or fix the value."
-            )
 
 
 class _HashingReader(io.RawIOBase):
@@ -253,10 +225,10 @@ def _read_text(path: Path, sep: str | None) -> tuple[pd.DataFrame, str, str, str
     sample = text[:SNIFF_BYTES]
     sep = sep or _sniff_separator(sample)
     header = _header(sample.lstrip("\ufeff"), sep)
-    _check_width(len(header), str(path))
+    check_width(len(header), str(path))
     sha = hashlib.sha256(raw).hexdigest()
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep)
+        frame = _parse_text(text, sep, len(header), path)
     except pd.errors.ParserError as exc:
         raise DataError(
             f"{path} is not a well-formed CSV ({str(exc).strip().splitlines()[-1]}); "
@@ -267,7 +239,39 @@ def _read_text(path: Path, sep: str | None) -> tuple[pd.DataFrame, str, str, str
     return frame, sha, encoding, sample, sep
 
 
-def _target_candidates(columns: list[str], target: str | None) -> list[str]:
+#: pandas' warning when data rows have more fields than the header (with ``index_col=False``
+#: it drops the extra fields: refused, never read silently).
+_LOST_FIELDS = "does not match length of data"
+
+
+def _parse_text(text: str, sep: str, n_header: int, path: Path) -> pd.DataFrame:
+    """Parse decoded CSV text with pandas, never taking a column for the row index.
+
+    By default pandas reads data rows with one field more than the header as R's
+    ``write.table`` files: the first field becomes the row index and every name moves one
+    column left (a trailing comma on each row gave the label's name to the first feature).
+    ``index_col=False`` keeps the columns where the header puts them: an empty extra field
+    (a trailing separator) is ignored, a non-empty one is refused.
+
+    Example:
+        >>> _parse_text("y,a\\ncat,1,\\ndog,2,\\n", ",", 2, Path("d.csv")).to_dict("list")
+        {'y': ['cat', 'dog'], 'a': [1, 2]}
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(io.StringIO(text), sep=sep, index_col=False)
+    if any(_LOST_FIELDS in str(w.message) for w in caught):
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        widest = max((len(row) for row in rows), default=n_header)
+        raise DataError(
+            f"{path}'s data rows have {widest} fields but the header has {n_header} (a "
+            f"trailing {sep!r}, or row names without a header?); give every row as many "
+            "fields as the header."
+        )
+    return frame
+
+
+def target_candidates(columns: list[str], target: str | None) -> list[str]:
     """The columns that may be the target: ``target``, else the usual names and the last."""
     if target is not None:
         return [target] if target in columns else []
@@ -286,7 +290,7 @@ def _keep_targets_as_text(
     """
     columns = [str(c) for c in frame.columns]
     numeric = [
-        c for c in _target_candidates(columns, target) if pd.api.types.is_numeric_dtype(frame[c])
+        c for c in target_candidates(columns, target) if pd.api.types.is_numeric_dtype(frame[c])
     ]
     if not numeric:
         return []
@@ -297,6 +301,7 @@ def _keep_targets_as_text(
             sep=sep,
             encoding=encoding,
             usecols=positions,
+            index_col=False,
             dtype=str,
             encoding_errors="replace",
         )
@@ -319,7 +324,7 @@ def _keep_targets_as_text(
     return notes
 
 
-def _check_regular_file(path: Path) -> None:
+def check_regular_file(path: Path) -> None:
     if not path.exists():
         raise DataError(f"{path} does not exist; check the path to the CSV file.")
     if path.is_dir():
@@ -331,13 +336,68 @@ def _check_regular_file(path: Path) -> None:
         )
 
 
-def _read_csv(path: Path, target: str | None = None) -> tuple[pd.DataFrame, SourceFacts]:
-    _check_regular_file(path)
+#: File name endings of JSON data (refused with the way to read it, not parsed as a CSV).
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson", ".geojson")
+
+
+def _refuse_json(head: bytes, path: Path) -> None:
+    """Refuse a JSON file: by its name, or a first line that is JSON (or a lone bracket)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] not in (b"[", b"{"):
+        return
+    first = text.split(b"\n", 1)[0].strip()
+    try:
+        parsed = first in (b"[", b"{") or isinstance(json.loads(first), (dict, list))
+    except ValueError:
+        parsed = False
+    if parsed or path.suffix.lower() in JSON_SUFFIXES:
+        raise DataError(
+            f"{path} holds JSON, not a CSV; read it with pandas.read_json and pass the "
+            "DataFrame, or save it as a CSV file."
+        )
+
+
+def _trailing_separator(sample: str, sep: str, n_header: int) -> list[str]:
+    """A note when the first data row ends with an empty extra field (ignored when read)."""
+    try:
+        rows = csv.reader(io.StringIO(sample, newline=""), delimiter=sep)
+        next(rows, None)
+        first = next(rows, [])
+    except csv.Error:
+        return []
+    if len(first) == n_header + 1 and not first[-1].strip():
+        return [
+            f"data rows end with a trailing {sep!r} (an empty field past the header's); ignored"
+        ]
+    return []
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header, from its first 64 KiB only.
+
+    Example:
+        >>> import tempfile; d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.csv").write_text("x;y;label\\n1;2;0\\n")
+        >>> csv_header(d / "a.csv")
+        ['x', 'y', 'label']
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if len(head) == SNIFF_BYTES and b"\n" in head:
+        head = head[: head.rindex(b"\n") + 1]
+    sample, _ = _decode(head, path)
+    sample = sample.lstrip("\ufeff")
+    return _header(sample, _sniff_separator(sample))
+
+
+def read_csv(path: Path, target: str | None = None) -> tuple[pd.DataFrame, SourceFacts]:
+    check_regular_file(path)
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise DataError(f"{path} is empty; it needs a header row and data rows.")
+    _refuse_json(head, path)
     frame: pd.DataFrame | None = None
     if any(head.startswith(bom) for bom, _ in BOMS):
         frame, sha, encoding, sample, sep = _read_text(path, None)
@@ -346,7 +406,7 @@ def _read_csv(path: Path, target: str | None = None) -> tuple[pd.DataFrame, Sour
             head = head[: head.rindex(b"\n") + 1]  # whole lines only (no split character)
         sample, encoding = _decode(head, path)
         sep = _sniff_separator(sample)
-        _check_width(_header_width(path, sep), str(path))  # before parsing: huge headers
+        check_width(_header_width(path, sep), str(path))  # before parsing: huge headers
         if sep == "," and encoding == "utf-8":
             fast = _read_pyarrow(path)
             if fast is not None:
@@ -359,14 +419,15 @@ def _read_csv(path: Path, target: str | None = None) -> tuple[pd.DataFrame, Sour
     if sep != ",":
         notes.append(f"separator detected as {sep!r}")
     raw_header = _header(sample.lstrip("\ufeff"), sep)
-    _check_width(len(raw_header), str(path))
+    notes += _trailing_separator(sample.lstrip("\ufeff"), sep, len(raw_header))
+    check_width(len(raw_header), str(path))
     if len(set(raw_header)) != len(raw_header):
         dupes = sorted({h for h in raw_header if raw_header.count(h) > 1})
         raise DataError(
             f"{path} has duplicate column names ({', '.join(dupes[:5])}); "
             "rename them so every column name is unique."
         )
-    _check_columns(frame, str(path))
+    check_columns(frame, str(path))
     notes += _keep_targets_as_text(frame, path, sep, encoding, target)
     facts = SourceFacts(
         path=str(path.resolve()),
@@ -381,52 +442,3 @@ def _read_csv(path: Path, target: str | None = None) -> tuple[pd.DataFrame, Sour
         notes=tuple(notes),
     )
     return frame, facts
-
-
-def load_table(source: str | Path | pd.DataFrame, *, target: str | None = None) -> Table:
-    """Load a CSV file (separator and encoding sniffed) or wrap a DataFrame.
-
-    A numeric-looking target column whose values would change as numbers (``007``,
-    ``0123``) is kept as text; missing and empty fields are missing values.
-
-    Args:
-        source: Path to a CSV file, or a DataFrame already in memory.
-        target: The target column, when known (default: a column named like
-            label/target/class/y, and the last column, are checked).
-
-    Returns:
-        The :class:`Table`; its facts carry the sha256 that workers verify.
-
-    Raises:
-        DataError: The file is missing, empty, binary, malformed or has duplicate columns.
-
-    Example:
-        >>> import pandas as pd
-        >>> load_table(pd.DataFrame({"a": [1, 2], "y": [0, 1]})).facts.n_rows
-        2
-    """
-    if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-        frame.columns = [str(c) for c in frame.columns]
-        _check_columns(frame, "The DataFrame")
-        facts = SourceFacts(
-            path=None,
-            sha256=_frame_sha256(frame),
-            n_rows=len(frame),
-            n_columns=frame.shape[1],
-            columns=tuple(frame.columns),
-            dtypes=tuple(str(t) for t in frame.dtypes),
-        )
-    else:
-        frame, facts = _read_csv(Path(source), target)
-        # relative paths inside the data (image files) resolve against the CSV's folder;
-        # attrs travel with row selections, so Preprocessing.transform finds it
-        frame.attrs["base_dir"] = str(Path(facts.path or ".").parent)
-    if facts.n_columns == 0:
-        raise DataError("The data has no columns; it needs a header row and data rows.")
-    _check_magnitudes(frame, facts.path or "the DataFrame")
-    if facts.n_rows == 0:
-        raise DataError(
-            f"{facts.path or 'The data'} has a header but no data rows; add rows to learn from."
-        )
-    return Table(frame=frame, facts=facts)
