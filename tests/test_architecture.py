@@ -27,7 +27,6 @@ LONG_FUNCTIONS: set[str] = {
     "archselect.baselines.run_baselines",
     "archselect.export._onnx.write_reference_onnx",
     "archselect.layouts._long_find.find_long",
-    "archselect.layouts._wide._decide_wide",
     "archselect.layouts.forecast._panel_forecast_decision",
     "archselect.plan.make_plan",
     "archselect.profile._main.profile_table",

@@ -27,6 +27,8 @@ from archselect.layouts._structure import (
     _sequence_sentence,
     _standardise,
     _z_evidence,
+    view_evidence,
+    view_sequence_sentence,
 )
 from archselect.layouts.constants import (
     COLOUR_MIN_INTERLEAVE,
@@ -99,16 +101,12 @@ def _block_drop(z: np.ndarray, varying: np.ndarray, hw: int, width: int) -> floa
     return float(np.nanmean(inside) - np.nanmean(seam))
 
 
-def _decide_wide(
-    frame: pd.DataFrame, columns: list[str], seed: int, evidence: dict[str, Any]
-) -> Decision:
-    """Image (gray or colour), multivariate groups, univariate series or table."""
+def _colour_decision(
+    z: np.ndarray, varying: np.ndarray, columns: list[str], seed: int, evidence: dict[str, Any]
+) -> Decision | None:
+    """A colour image (interleaved or planar channels) when one passes every test."""
     names = [str(c) for c in columns]
-    z, varying = _standardise(_sample_matrix(frame, columns, seed))
-    ev = _z_evidence(z, varying, seed)
-    evidence["structure"] = ev
     n_cols = len(columns)
-
     colour = _colour_hypotheses(z, varying, names, seed)
     best_colour = None
     for hyp in colour:
@@ -126,96 +124,137 @@ def _decide_wide(
             if best_colour is None or score > best_colour[2]:
                 best_colour = (hyp, cand, score)
     evidence["colour"] = [{k: v for k, v in h.items() if k != "channel_columns"} for h in colour]
-    if best_colour is not None:
-        hyp, cand, score = best_colour
-        h, w = cand["height"], cand["width"]
-        channels = hyp["channel_columns"]
-        # model order: interleaved (H, W, C) per row, whatever the file order
-        ordered = [columns[channels[c][p]] for p in range(h * w) for c in range(3)]
-        evidence["channel_order"] = hyp["channel_order"]
-        return Decision(
-            Modality.SPATIAL,
-            LayoutName.IMAGE,
-            Form.WIDE_PIXELS,
-            (3, h, w),
-            _confidence(score, 0.1),
-            _image_sentence(
-                hyp["image"],
-                cand,
-                f"a {h}x{w} colour image, channels {hyp['channel_order']} "
-                f"(decided by {hyp['by']})",
-            ),
-            ordered,
-        )
+    if best_colour is None:
+        return None
+    hyp, cand, score = best_colour
+    h, w = cand["height"], cand["width"]
+    channels = hyp["channel_columns"]
+    # model order: interleaved (H, W, C) per row, whatever the file order
+    ordered = [columns[channels[c][p]] for p in range(h * w) for c in range(3)]
+    evidence["channel_order"] = hyp["channel_order"]
+    what = f"a {h}x{w} colour image, channels {hyp['channel_order']} (decided by {hyp['by']})"
+    return Decision(
+        Modality.SPATIAL, LayoutName.IMAGE, Form.WIDE_PIXELS, (3, h, w),
+        _confidence(score, 0.1), _image_sentence(hyp["image"], cand, what), ordered,
+    )  # fmt: skip
 
+
+def _gray_decision(ev: dict[str, Any], columns: list[str]) -> Decision | None:
+    """A grayscale image when an H x W factorisation passes every test."""
     cand = _score_images(ev)
-    if cand is not None:
-        h, w = cand["height"], cand["width"]
-        return Decision(
-            Modality.SPATIAL,
-            LayoutName.IMAGE,
-            Form.WIDE_PIXELS,
-            (1, h, w),
-            _confidence(cand["score"], 0.1),
-            _image_sentence(ev, cand, f"a {h}x{w} image"),
-            list(columns),
-        )
+    if cand is None:
+        return None
+    h, w = cand["height"], cand["width"]
+    return Decision(
+        Modality.SPATIAL, LayoutName.IMAGE, Form.WIDE_PIXELS, (1, h, w),
+        _confidence(cand["score"], 0.1), _image_sentence(ev, cand, f"a {h}x{w} image"),
+        list(columns),
+    )  # fmt: skip
 
+
+def _group_decision(
+    z: np.ndarray, varying: np.ndarray, names: list[str], seed: int, evidence: dict[str, Any]
+) -> Decision | None:
+    """Several series of equal length from prefix groups (``x_0..x_T, y_0..y_T``)."""
     groups = _prefix_groups(names)
-    if groups is not None:
-        position = {n: i for i, n in enumerate(names)}
-        stacked = np.concatenate([z[:, [position[c] for c in g]] for _, g in groups], axis=0)
-        stacked_varying = np.logical_or.reduce(
-            [varying[[position[c] for c in g]] for _, g in groups]
-        )
-        gev = _z_evidence(stacked, stacked_varying, seed)
-        gev.pop("image_candidates")
-        evidence["groups"] = {"prefixes": [p for p, _ in groups], "structure": gev}
-        score = _sequence_score(gev)
-        if score > 0:
-            t, c = len(groups[0][1]), len(groups)
-            return Decision(
-                Modality.SEQUENTIAL,
-                LayoutName.SERIES,
-                Form.WIDE_GROUPS,
-                (t, c),
-                _confidence(score, 0.1),
-                _sequence_sentence(
-                    gev, f"{c} series of {t} steps ({', '.join(p for p, _ in groups)})"
-                ),
-                [col for _, g in groups for col in g],
-            )
+    if groups is None:
+        return None
+    position = {n: i for i, n in enumerate(names)}
+    stacked = np.concatenate([z[:, [position[c] for c in g]] for _, g in groups], axis=0)
+    stacked_varying = np.logical_or.reduce([varying[[position[c] for c in g]] for _, g in groups])
+    gev = _z_evidence(stacked, stacked_varying, seed, images=False)
+    evidence["groups"] = {"prefixes": [p for p, _ in groups], "structure": gev}
+    score = _sequence_score(gev)
+    if score <= 0:
+        return None
+    t, c = len(groups[0][1]), len(groups)
+    what = f"{c} series of {t} steps ({', '.join(p for p, _ in groups)})"
+    return Decision(
+        Modality.SEQUENTIAL, LayoutName.SERIES, Form.WIDE_GROUPS, (t, c),
+        _confidence(score, 0.1), _sequence_sentence(gev, what),
+        [col for _, g in groups for col in g],
+    )  # fmt: skip
 
-    score = _sequence_score(ev)
+
+def sequence_views(
+    values: np.ndarray, ev: dict[str, Any], seed: int, evidence: dict[str, Any]
+) -> dict[str, float]:
+    """The sequence score of every view (``raw``, and ``row``/``diff`` of
+    :func:`~archselect.layouts._structure.view_evidence`, recorded in
+    ``evidence["structure_views"]``)."""
+    views = view_evidence(values, ev, seed=seed)
+    evidence["structure_views"] = views
+    scores = {"raw": _sequence_score(ev)}
+    for name, vev in views.items():
+        scores[name] = _sequence_score(vev, signed_only=name == "diff")
+    return scores
+
+
+def _sequence_decision(
+    values: np.ndarray, ev: dict[str, Any], seed: int, evidence: dict[str, Any],
+    columns: list[str],
+) -> tuple[Decision | None, float]:  # fmt: skip
+    """One ordered sequence, from the view that shows it most clearly, or a periodic one;
+    also the best score of every test (for the tabular reading's confidence)."""
+    scores = sequence_views(values, ev, seed, evidence)
+    # the values as they are when they suffice, else the view that shows the order best
+    view = "raw" if scores["raw"] > 0 else max(scores, key=lambda k: scores[k])
+    score = scores[view]
+    what = "an ordered sequence"
     if score > 0:
-        return Decision(
-            Modality.SEQUENTIAL,
-            LayoutName.SERIES,
-            Form.WIDE_SERIES,
-            (n_cols, 1),
-            _confidence(score, 0.1),
-            _sequence_sentence(ev, "an ordered sequence"),
-            list(columns),
+        views = evidence["structure_views"]
+        sentence = (
+            _sequence_sentence(ev, what)
+            if view == "raw"
+            else view_sequence_sentence(view, views[view], ev, what)
         )
+        evidence["sequence_view"] = view
+        return Decision(
+            Modality.SEQUENTIAL, LayoutName.SERIES, Form.WIDE_SERIES, (len(columns), 1),
+            _confidence(score, 0.1), sentence, list(columns),
+        ), score  # fmt: skip
     periodic = _periodic_score(ev)
     if periodic > 0:
         return Decision(
-            Modality.SEQUENTIAL,
-            LayoutName.SERIES,
-            Form.WIDE_SERIES,
-            (n_cols, 1),
-            _confidence(periodic, 0.1),
-            _periodic_sentence(ev, "an ordered sequence"),
-            list(columns),
-        )
-    scores = [score, periodic, *(c.get("score", -1.0) for c in ev["image_candidates"])]
+            Modality.SEQUENTIAL, LayoutName.SERIES, Form.WIDE_SERIES, (len(columns), 1),
+            _confidence(periodic, 0.1), _periodic_sentence(ev, what), list(columns),
+        ), periodic  # fmt: skip
+    return None, max(score, periodic)
+
+
+def _table_decision(ev: dict[str, Any], best: float, columns: list[str]) -> Decision:
+    """No order found: a table, the surer the further every test fell below its threshold."""
+    scores = [best, *(c.get("score", -1.0) for c in ev["image_candidates"])]
     return Decision(
         Modality.TABULAR,
         LayoutName.TABLE,
         Form.TABLE,
-        (n_cols,),
+        (len(columns),),
         _confidence(-max(scores), 0.1),
         f"neighbouring columns correlate ({_nan0(ev['corr_lag1']):.2f}) about as much as "
-        f"random pairs ({_nan0(ev['corr_random']):.2f}): no spatial or sequential order",
+        f"random pairs ({_nan0(ev['corr_random']):.2f}), on the values, on each row's "
+        "deviations from its mean and on their first differences: no spatial or sequential "
+        "order",
         list(columns),
     )
+
+
+def _decide_wide(
+    frame: pd.DataFrame, columns: list[str], seed: int, evidence: dict[str, Any]
+) -> Decision:
+    """Image (gray or colour), multivariate groups, univariate series or table, in that
+    order, each from its evidence (recorded in ``evidence``)."""
+    names = [str(c) for c in columns]
+    values = _sample_matrix(frame, columns, seed)
+    z, varying = _standardise(values)
+    ev = _z_evidence(z, varying, seed)
+    evidence["structure"] = ev
+    found = (
+        _colour_decision(z, varying, list(columns), seed, evidence)
+        or _gray_decision(ev, list(columns))
+        or _group_decision(z, varying, names, seed, evidence)
+    )
+    if found is not None:
+        return found
+    sequence, best = _sequence_decision(values, ev, seed, evidence, list(columns))
+    return sequence or _table_decision(ev, best, list(columns))

@@ -50,6 +50,11 @@ SEQ_MIN_RELATIVE_GAIN = 0.5
 #: … and must exceed the smallest correlation at longer lags by this much (a decay; the
 #: minimum, not the far lag, so periodic series count).
 SEQ_MIN_DECAY = 0.05
+#: Offset-dominated curves (spectra, growth and dose-response curves): when random column
+#: pairs correlate (signed) at least this much, a per-row offset dominates every column, and
+#: the sequence test is repeated on each row's deviations from its own mean (the ``row``
+#: view); the ``diff`` view (first differences, signed gain only) is always measured.
+OFFSET_MIN_CORR = 0.5
 #: Periodic sequence (neighbours need not correlate: a mains signal sampled four times a
 #: cycle): the strongest lag from 2 to SEQ_MAX_PERIOD, and twice that lag, must each exceed
 #: random pairs by SEQ_MIN_PERIODIC_GAIN (images, decided first, are not affected).
@@ -103,6 +108,7 @@ THRESHOLDS: dict[str, float] = {
     "seq_min_gain": SEQ_MIN_GAIN,
     "seq_min_relative_gain": SEQ_MIN_RELATIVE_GAIN,
     "seq_min_decay": SEQ_MIN_DECAY,
+    "offset_min_corr": OFFSET_MIN_CORR,
     "seq_max_period": SEQ_MAX_PERIOD,
     "seq_min_periodic_gain": SEQ_MIN_PERIODIC_GAIN,
     "max_int_classes": MAX_INT_CLASSES,
