@@ -40,6 +40,8 @@ class Case:
     form: str
     input_shape: tuple[int, ...] | None = None
     options: tuple[tuple[str, str], ...] = ()
+    #: The profile's two readings when it must be unsure (empty: sure).
+    readings: tuple[str, ...] = ()
 
 
 # --- generators ------------------------------------------------------------------------------
@@ -408,6 +410,14 @@ def _digits_three_classes_shuffled(tmp: Path) -> pd.DataFrame:
     return frame[["label", *(pixels[i] for i in order)]]
 
 
+def noisy_series(sigma: float, seed: int = 3) -> pd.DataFrame:
+    """Smooth series of 64 steps under white noise of ``sigma`` (the smooth part's steps vary
+    by about 1): the more noise, the fainter the order."""
+    values, labels = smooth_series(300, 64, seed)
+    noise = sigma * np.random.default_rng(seed + 1).normal(size=values.shape)
+    return series_frame(values + noise, labels, [f"s{i}" for i in range(64)])
+
+
 def _wide_random(_tmp: Path) -> pd.DataFrame:
     rng = np.random.default_rng(19)
     frame = pd.DataFrame(rng.normal(size=(300, 100)), columns=[f"t{i}" for i in range(100)])
@@ -470,6 +480,14 @@ CORPUS: tuple[Case, ...] = (
     Case(
         "digits_three_classes_120", _digits_three_classes, "spatial", "image", "wide_pixels",
         (1, 8, 8),
+    ),
+    Case(
+        "faint_sequence_unsure", lambda _tmp: noisy_series(3.0), "sequential", "series",
+        "wide_series", (64, 1), readings=("series", "table"),
+    ),
+    Case(
+        "fainter_order_table_unsure", lambda _tmp: noisy_series(4.0), "sequential", "series",
+        "wide_series", (64, 1), readings=("table", "series"),
     ),
     Case(
         "digits_three_classes_shuffled", _digits_three_classes_shuffled, "tabular", "table",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from archselect.layouts.constants import (
     IMAGE_MIN_GAIN,
     IMAGE_MIN_WRAP_DROP,
     N_COLOUR_CHANNELS,
+    READINGS_MIN_CONFIDENCE,
 )
 
 # --- wide numeric columns ------------------------------------------------------------------
@@ -239,22 +241,84 @@ def _table_decision(ev: dict[str, Any], best: float, columns: list[str]) -> Deci
     )
 
 
+def _doubt(confidence: float, a: str, b: str) -> str:
+    return (
+        f"; the profile could not tell {a} from {b} (confidence {confidence:.2f}, below "
+        f"{READINGS_MIN_CONFIDENCE}): both readings are searched"
+    )
+
+
+def _image_doubt(found: Decision, ev: dict[str, Any]) -> Decision:
+    """An unsure grayscale image whose columns show no sequence: the image reading's plan
+    already holds the table's (``mlp`` and the same references), so both are searched."""
+    if found.confidence >= READINGS_MIN_CONFIDENCE or _sequence_score(ev) > 0:
+        return found
+    return dataclasses.replace(
+        found,
+        decision=found.decision + _doubt(found.confidence, "an image", "a table"),
+        readings=(LayoutName.IMAGE, LayoutName.TABLE),
+    )
+
+
+def _sequence_doubt(found: Decision) -> Decision:
+    """An unsure sequence: its plan adds the table's references to the sequence families
+    (which hold the table's ``mlp``)."""
+    if found.confidence >= READINGS_MIN_CONFIDENCE:
+        return found
+    return dataclasses.replace(
+        found,
+        decision=found.decision + _doubt(found.confidence, "a sequence", "a table"),
+        readings=(LayoutName.SERIES, LayoutName.TABLE),
+    )
+
+
+def _table_doubt(found: Decision, ev: dict[str, Any], best_sequence: float) -> Decision:
+    """An unsure table: the closest other reading (a sequence, or an image of the candidate
+    shape that came closest) becomes the layout, so both families can be searched on the
+    same columns, and the table's references join its own."""
+    if found.confidence >= READINGS_MIN_CONFIDENCE:
+        return found
+    columns = found.feature_columns
+    images = [c for c in ev["image_candidates"] if "score" in c]
+    best_image = max(images, key=lambda c: c["score"], default=None)
+    if best_image is not None and best_image["score"] > best_sequence:
+        h, w = best_image["height"], best_image["width"]
+        return Decision(
+            Modality.SPATIAL, LayoutName.IMAGE, Form.WIDE_PIXELS, (1, h, w), found.confidence,
+            found.decision + _doubt(found.confidence, "a table", f"a {h}x{w} image")
+            + f", the columns as a {h}x{w} image",
+            list(columns), readings=(LayoutName.TABLE, LayoutName.IMAGE),
+        )  # fmt: skip
+    return Decision(
+        Modality.SEQUENTIAL, LayoutName.SERIES, Form.WIDE_SERIES, (len(columns), 1),
+        found.confidence,
+        found.decision + _doubt(found.confidence, "a table", "a sequence")
+        + ", the columns in file order as one sequence (scaled together)",
+        list(columns), readings=(LayoutName.TABLE, LayoutName.SERIES),
+    )  # fmt: skip
+
+
 def _decide_wide(
     frame: pd.DataFrame, columns: list[str], seed: int, evidence: dict[str, Any]
 ) -> Decision:
     """Image (gray or colour), multivariate groups, univariate series or table, in that
-    order, each from its evidence (recorded in ``evidence``)."""
+    order, each from its evidence (recorded in ``evidence``); an unsure gray image, series
+    or table is searched under both readings (:data:`READINGS_MIN_CONFIDENCE`)."""
     names = [str(c) for c in columns]
     values = _sample_matrix(frame, columns, seed)
     z, varying = _standardise(values)
     ev = _z_evidence(z, varying, seed)
     evidence["structure"] = ev
-    found = (
-        _colour_decision(z, varying, list(columns), seed, evidence)
-        or _gray_decision(ev, list(columns))
-        or _group_decision(z, varying, names, seed, evidence)
-    )
-    if found is not None:
-        return found
+    colour = _colour_decision(z, varying, list(columns), seed, evidence)
+    if colour is not None:
+        return colour
+    gray = _gray_decision(ev, list(columns))
+    if gray is not None:
+        return _image_doubt(gray, ev)
+    groups = _group_decision(z, varying, names, seed, evidence)
+    if groups is not None:
+        return groups
     sequence, best = _sequence_decision(values, ev, seed, evidence, list(columns))
-    return sequence or _table_decision(ev, best, list(columns))
+    if sequence is not None:
+        return _sequence_doubt(sequence)
+    return _table_doubt(_table_decision(ev, best, list(columns)), ev, best)
