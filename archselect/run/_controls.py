@@ -30,7 +30,7 @@ from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION, Clock
 from archselect.core.data import Profile
 from archselect.core.kinds import Modality
 from archselect.core.recommendation import LearningCurve, OrderControl, Recommendation
-from archselect.core.records import SearchResult, TrialRecord
+from archselect.core.records import SearchResult, TrialRecord, best_by_family, outranks
 from archselect.core.spaces import families_for
 from archselect.layouts import plugin_for
 from archselect.plan import Plan, baselines_for
@@ -53,6 +53,7 @@ __all__ = [
     "MEASURE_CONTROLS",
     "NO_ORDER",
     "Controls",
+    "controlled_trial",
     "controls_reserve",
     "measure_controls",
     "order_kind",
@@ -427,6 +428,31 @@ def readings_reason(
     )
 
 
+def controlled_trial(
+    prepared: Prepared, plan: Plan, result: SearchResult, recommended: int | None
+) -> tuple[TrialRecord | None, str | None]:
+    """The trial the order control retrains: the recommended deep family's best, unless that
+    family reads the columns as one flat vector (``mlp``: a fixed permutation of its inputs
+    is the same problem, so it cannot lose by it) while the data has an order: then the best
+    family that can use the order, and why."""
+    trial = next((t for t in result.trials if t.number == recommended), None)
+    flat = set(families_for("table"))
+    if trial is None or trial.family not in flat or order_kind(prepared)[0] is None:
+        return trial, None
+    sign = 1.0 if plan.direction == "maximize" else -1.0
+    ordered = [t for f, t in best_by_family(result).items() if f not in flat]
+    best = None
+    for t in ordered:
+        best = t if best is None or outranks(t, best, sign) else best
+    if best is None:
+        return trial, None
+    return best, (
+        f"{trial.family} reads the columns as one flat vector, which a fixed permutation of "
+        f"them does not change; the control retrains {best.family}, the best family that "
+        "can use the order"
+    )
+
+
 def measure_controls(
     prepared: Prepared, profile: Profile, plan: Plan, result: SearchResult, clock: Clock
 ) -> Controls:
@@ -441,9 +467,13 @@ def measure_controls(
     curves: tuple[LearningCurve, ...] = ()
     try:
         rec = select(result, plan, profile)
-        trial = next((t for t in result.trials if t.number == rec.trial), None)
+        trial, why = controlled_trial(prepared, plan, result, rec.trial)
         if trial is not None:
             control, notes = measure_order_control(prepared, plan, trial, budget)
+        if control is not None and why:
+            control = dataclasses.replace(
+                control, note="; ".join(n for n in (why, control.note) if n)
+            )
         curves, more = measure_curves(prepared, plan, result, budget)
         notes += more
     except Exception as exc:

@@ -172,3 +172,19 @@ def test_a_table_has_no_order_to_use(controls_on: None, tabular_csv: Path, fast_
     control = rec["order_control"]
     assert control["note"] == NO_ORDER and control["uses_order"] is False
     assert control["diff"] == 0 and control["interval"] is None
+
+
+def test_a_flat_winner_hands_the_control_to_the_best_family_that_can_use_the_order() -> None:
+    profile, prepared = _prepared(make_series(n=40))
+    plan = make_plan(profile, n_trials=3)
+    trials = (
+        TrialRecord(0, "mlp", "COMPLETE", val_metric=0.9),
+        TrialRecord(1, "cnn1d", "COMPLETE", val_metric=0.8),
+        TrialRecord(2, "lstm", "COMPLETE", val_metric=0.85),
+    )
+    result = SearchResult("s", "", "accuracy", "maximize", trials, ())
+    trial, why = _controls.controlled_trial(prepared, plan, result, 0)
+    assert trial is not None and trial.family == "lstm"
+    assert why is not None and "mlp reads the columns as one flat vector" in why
+    same, none = _controls.controlled_trial(prepared, plan, result, 1)
+    assert same is not None and same.family == "cnn1d" and none is None
