@@ -137,6 +137,13 @@ def test_an_ordered_series_gets_its_order_control_and_curves(
             points[2]["metric"] - points[1]["metric"]
         )
     assert not any("not measured" in n for n in rec["notes"])
+    # issue 31, item 5: every epoch of every finished trial, validation and training figure
+    trials = pd.read_csv(tmp_path / "run" / "trials.csv")
+    done = trials[(trials["kind"] == "trial") & (trials["state"] == "COMPLETE")]
+    assert len(done) >= 1
+    for _, row in done.iterrows():
+        val, train = json.loads(row["history_val"]), json.loads(row["history_train"])
+        assert len(val) == len(train) == row["epochs"] >= 1
     # the permutation never reaches the exported model: it reads the columns in file order
     pre = json.loads((tmp_path / "run" / "model" / "preprocessing.json").read_text())
     assert pre["feature_columns"] == [f"t{i}" for i in range(32)]
