@@ -26,9 +26,7 @@ MAX_FUNCTION_LINES = 80
 LONG_FUNCTIONS: set[str] = {
     "archselect.baselines.run_baselines",
     "archselect.export._onnx.write_reference_onnx",
-    "archselect.layouts._long_find.find_long",
     "archselect.layouts.forecast._panel_forecast_decision",
-    "archselect.profile._preview.data_preview",
     "archselect.report._render.report_context",
     "archselect.report._verdict.first_screen",
     "archselect.run._ensemble.export_ensemble",
