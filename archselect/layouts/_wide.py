@@ -250,9 +250,19 @@ def _doubt(confidence: float, a: str, b: str) -> str:
 
 def _image_doubt(found: Decision, ev: dict[str, Any]) -> Decision:
     """An unsure grayscale image whose columns show no sequence: the image reading's plan
-    already holds the table's (``mlp`` and the same references), so both are searched."""
-    if found.confidence >= READINGS_MIN_CONFIDENCE or _sequence_score(ev) > 0:
+    already holds the table's (``mlp`` and the same references), so both are searched. One
+    that also passes the sequence test gets a note instead (the sequence families would
+    need the pixels as steps, an input reshape the families do not make yet)."""
+    if found.confidence >= READINGS_MIN_CONFIDENCE:
         return found
+    if _sequence_score(ev) > 0:
+        # the sequence families would need the pixels reshaped into steps: not searched
+        note = (
+            f"the profile could not tell an image from a sequence (confidence "
+            f"{found.confidence:.2f}, below {READINGS_MIN_CONFIDENCE}); only the image "
+            "reading is searched: give --layout series to search the sequence reading"
+        )
+        return dataclasses.replace(found, notes=[*found.notes, note])
     return dataclasses.replace(
         found,
         decision=found.decision + _doubt(found.confidence, "an image", "a table"),

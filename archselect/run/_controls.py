@@ -30,7 +30,13 @@ from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION, Clock
 from archselect.core.data import Profile
 from archselect.core.kinds import Modality
 from archselect.core.recommendation import LearningCurve, OrderControl, Recommendation
-from archselect.core.records import SearchResult, TrialRecord, best_by_family, outranks
+from archselect.core.records import (
+    SearchResult,
+    TrialRecord,
+    best_by_family,
+    cross_validated,
+    outranks,
+)
 from archselect.core.spaces import families_for
 from archselect.layouts import plugin_for
 from archselect.plan import Plan, baselines_for
@@ -381,28 +387,40 @@ def _reading_candidates(plan: Plan) -> dict[str, set[str]]:
 
 
 def _best_of(
-    result: SearchResult, names: set[str], sign: float
+    result: SearchResult, names: set[str], sign: float, n_pooled: int | None
 ) -> tuple[str, float, np.ndarray | None] | None:
-    """The best searched candidate among ``names``: its name, metric and per-row scores."""
-    found: list[tuple[str, float, np.ndarray | None]] = []
+    """The best searched candidate among ``names`` (those scored out of fold over the
+    ``n_pooled`` train + validation rows first, as in the verdict): its name, metric and
+    per-row scores."""
+    found: list[tuple[bool, str, float, np.ndarray | None]] = []
     for t in result.finished():
         if t.family in names and t.val_metric is not None:
-            found.append((t.family, t.val_metric, t.val_scores()))
+            found.append((cross_validated(t), t.family, t.val_metric, t.val_scores()))
     for b in result.baselines:
         if b.name in names and b.state == "COMPLETE" and b.val_metric is not None:
-            found.append((b.name, b.val_metric, b.val_scores()))
-    return max(found, key=lambda c: sign * c[1], default=None)
+            scores = b.val_scores()
+            cv = scores is not None and n_pooled is not None and len(scores) == n_pooled
+            found.append((cv, b.name, b.val_metric, scores))
+    best = max(found, key=lambda c: (c[0], sign * c[2]), default=None)
+    return None if best is None else best[1:]
 
 
 def readings_reason(
-    profile: Profile, plan: Plan, result: SearchResult, target_std: float = 1.0
+    profile: Profile,
+    plan: Plan,
+    result: SearchResult,
+    target_std: float = 1.0,
+    n_pooled: int | None = None,
 ) -> str | None:
     """ "The profile could not tell …; both readings were searched: the … reading wins by …"
     (None when the profile was sure or a reading has no result)."""
     if len(plan.readings) != 2:
         return None
     sign = 1.0 if plan.direction == "maximize" else -1.0
-    best = {r: _best_of(result, names, sign) for r, names in _reading_candidates(plan).items()}
+    best = {
+        r: _best_of(result, names, sign, n_pooled)
+        for r, names in _reading_candidates(plan).items()
+    }
     first, second = plan.readings
     a, b = best[first], best[second]
     if a is None or b is None:
@@ -461,7 +479,9 @@ def measure_controls(
     failure here costs the controls (with a note), never the run."""
     budget = _Allowance(clock)
     start = time.monotonic()
-    reason = readings_reason(profile, plan, result, prepared.preprocessing.target_std)
+    reason = readings_reason(
+        profile, plan, result, prepared.preprocessing.target_std, len(prepared.pooled[1])
+    )
     notes: list[str] = []
     control: OrderControl | None = None
     curves: tuple[LearningCurve, ...] = ()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archselect.core.recommendation import CurvePoint, LearningCurve
-from archselect.core.records import SearchResult, TrialRecord, best_by_family
+from archselect.core.records import SearchResult, TrialRecord, best_by_family, cross_validated
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.run._retrain import (
@@ -25,6 +25,7 @@ from archselect.run._retrain import (
     fit_reference,
     metric_of,
     metric_samples,
+    out_of_fold_scores,
     quantiles,
     stored_split_scores,
 )
@@ -59,12 +60,16 @@ class Candidate:
     trial: TrialRecord | None = None
     cost_s: float = 0.0
     scores: np.ndarray | None = None
+    #: Scored out of fold over every train + validation row (small data): such results
+    #: rank first, as in the verdict (:func:`archselect.core.records.cross_validated`).
+    cross_validated: bool = False
 
 
 def curve_candidates(
     result: SearchResult, plan: Plan, prepared: Prepared, limit: int = CURVE_CANDIDATES
 ) -> list[Candidate]:
-    """The ``limit`` best candidates by validation metric (deep families and references)."""
+    """The ``limit`` best candidates (deep families and references): those scored out of
+    fold first, then by validation metric."""
     sign = 1.0 if plan.direction == "maximize" else -1.0
     found = [
         Candidate(
@@ -73,6 +78,7 @@ def curve_candidates(
             t,
             _trial_cost(t, len(prepared.x_train)),
             stored_split_scores(t.val_scores(), prepared) if _full_rows(t) else None,
+            cross_validated(t),
         )
         for t in best_by_family(result).values()
     ]
@@ -83,11 +89,12 @@ def curve_candidates(
             None,
             float(b.train_time_s or 0.0),
             stored_split_scores(b.val_scores(), prepared),
+            out_of_fold_scores(b.val_scores(), prepared),
         )
         for b in result.baselines
         if b.state == "COMPLETE" and b.val_metric is not None and math.isfinite(b.val_metric)
     ]
-    found.sort(key=lambda c: -sign * c.val_metric)
+    found.sort(key=lambda c: (not c.cross_validated, -sign * c.val_metric))
     return found[:limit]
 
 

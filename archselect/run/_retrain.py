@@ -34,6 +34,7 @@ __all__ = [
     "metric_of",
     "metric_samples",
     "n_scored",
+    "out_of_fold_scores",
     "quantiles",
     "stored_split_scores",
     "subsample",
@@ -70,6 +71,12 @@ def stored_split_scores(scores: np.ndarray | None, prepared: Prepared) -> np.nda
     if scores is None or len(scores) != n_scored(prepared):
         return None
     return scores
+
+
+def out_of_fold_scores(scores: np.ndarray | None, prepared: Prepared) -> bool:
+    """Whether stored per-row scores are out of fold over every train + validation row (a
+    cross-validated study's reference or trial)."""
+    return scores is not None and len(scores) == len(prepared.pooled[1])
 
 
 def subsample(n: int, rows: int | None, seed: int) -> np.ndarray:

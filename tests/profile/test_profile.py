@@ -162,3 +162,16 @@ def test_offset_dominated_spectra_read_as_a_sequence_from_the_row_view() -> None
     assert "per-row offset dominates" in prof.decision
     shuffled = frame[[*(f"w{i}" for i in np.random.default_rng(1).permutation(100)), "conc"]]
     assert profile_frame(shuffled, target="conc").layout == "table"
+
+
+def test_an_unsure_image_that_is_also_a_sequence_says_only_the_image_is_searched() -> None:
+    """Image or sequence: the sequence families would need the pixels as steps, which they do
+    not read yet, so the profile names the doubt and the option instead of claiming both."""
+    from tests.corpus import blob_images, image_frame
+
+    imgs = blob_images(300, 12, 12, 4)
+    imgs = imgs + 0.7 * np.random.default_rng(1).normal(size=imgs.shape)
+    prof = profile_frame(image_frame(imgs, [f"p{i}" for i in range(144)]))
+    assert prof.layout == "image" and prof.readings == ()
+    assert prof.confidence < THRESHOLDS["readings_min_confidence"]
+    assert any("could not tell an image from a sequence" in n for n in prof.notes)
