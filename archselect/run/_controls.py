@@ -239,12 +239,17 @@ def _twin_scores(
     return (scores if how.folds else scores[scored[0]]), epochs, cut
 
 
-def _in_order_scores(prepared: Prepared, trial: TrialRecord) -> tuple[np.ndarray | None, bool]:
+def _in_order_scores(
+    prepared: Prepared, plan: Plan, trial: TrialRecord
+) -> tuple[np.ndarray | None, bool]:
     """The trial's own per-row scores (and whether they are out-of-fold over the pooled
-    rows), or None when they must be measured again on the split."""
+    rows, on folds this data still cuts the same way), or None when they must be measured
+    again on the split."""
     stored = trial.val_scores()
     if stored is not None and trial.cv_folds and len(stored) == len(prepared.pooled[1]):
-        return stored, True
+        if len(cross_folds(prepared, plan.seed)) == trial.cv_folds:
+            return stored, True
+        return None, False
     if not trial.cv_folds:
         split = stored_split_scores(stored, prepared)
         if split is not None:
@@ -264,13 +269,13 @@ class _ControlPlan:
 
 
 def _control_plan(
-    prepared: Prepared, trial: TrialRecord, budget: _Allowance
+    prepared: Prepared, plan: Plan, trial: TrialRecord, budget: _Allowance
 ) -> _ControlPlan | str:
     """The richest control the time left pays for, at the trial's measured cost: the
     trial's own procedure (shuffled twin only, on its folds or its split), then both twins
     on the split, then both with fewer epochs (at least :data:`MIN_CONTROL_EPOCHS`); else
     why not."""
-    stored, folds = _in_order_scores(prepared, trial)
+    stored, folds = _in_order_scores(prepared, plan, trial)
     run_s = COST_SAFETY * float(trial.train_time_s or 0.0)
     cap = trial.fidelity.get("epochs")
     options = [(_ControlPlan(False, False, cap), 2)]
@@ -305,7 +310,7 @@ def measure_order_control(
         if why == NO_ORDER and trial.val_metric is not None:
             return _no_order(plan, trial), []
         return None, [why or "the order control was not measured"]
-    how = _control_plan(prepared, trial, budget)
+    how = _control_plan(prepared, plan, trial, budget)
     if isinstance(how, str):
         return None, [how]
     start = time.monotonic()
@@ -321,7 +326,7 @@ def measure_order_control(
         notes += [f"the {name} twin {c}" for c in cut]
     in_order = scores.get("in-order")
     if in_order is None:
-        in_order, _ = _in_order_scores(prepared, trial)
+        in_order, _ = _in_order_scores(prepared, plan, trial)
         assert in_order is not None
     control = _compare(pre.task, plan, trial, in_order, scores["shuffled"], pre.target_std, seed)
     control = dataclasses.replace(
@@ -490,6 +495,8 @@ def measure_controls(
         trial, why = controlled_trial(prepared, plan, result, rec.trial)
         if trial is not None:
             control, notes = measure_order_control(prepared, plan, trial, budget)
+        else:
+            notes = ["the order control was not measured: no deep trial finished"]
         if control is not None and why:
             control = dataclasses.replace(
                 control, note="; ".join(n for n in (why, control.note) if n)
