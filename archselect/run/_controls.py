@@ -208,13 +208,13 @@ def _permutation(n: int, seed: int) -> np.ndarray:
 
 def _twin_scores(
     prepared: Prepared, plan: Plan, trial: TrialRecord, move: tuple[str, np.ndarray],
-    budget: _Allowance, how: _ControlPlan,
+    seconds: float | None, how: _ControlPlan,
 ) -> tuple[np.ndarray, int, list[str]]:  # fmt: skip
     """The trial's configuration on the inputs in the order ``move`` (what it moves, the
     permutation), trained as the trial trained (its rows, its seed, its epoch cap unless
     ``how`` lowers it): on each of the study's folds (out-of-fold scores over the pooled
-    rows) or on the split. Its per-row scores, the epochs of its first run, and why any run
-    stopped short."""
+    rows) or on the split, each run within its share of ``seconds``. Its per-row scores, the
+    epochs of its first run, and why any run stopped short."""
     kind, perm = move
     x, y = prepared.pooled
     x = permute(x, kind, perm)
@@ -222,6 +222,7 @@ def _twin_scores(
     split = (np.arange(n_train), np.arange(n_train, len(x)))
     folds = cross_folds(prepared, plan.seed) if how.folds else ()
     parts = [(f.train, f.val) for f in folds] or [split]
+    per_run = None if seconds is None else seconds / len(parts)
     scores = np.empty(len(x))  # by pooled row; the split's are its validation rows
     scored: list[np.ndarray] = []
     epochs, cut = 0, []
@@ -229,7 +230,7 @@ def _twin_scores(
         rows = subsample(len(train), trial.fidelity.get("rows"), plan.seed + trial.number + i)
         fitted = fit_network(
             prepared, plan, trial, (x[train[rows]], y[train[rows]]), (x[val], y[val]),
-            max_epochs=how.max_epochs, time_limit_s=budget.left(), seed_offset=i,
+            max_epochs=how.max_epochs, time_limit_s=per_run, seed_offset=i,
         )  # fmt: skip
         at = val[: len(fitted.scores)]
         scores[at] = fitted.scores
@@ -320,8 +321,10 @@ def measure_order_control(
     scores: dict[str, np.ndarray] = {}
     notes = [how.note] if how.note else []
     epochs = 0
+    left = budget.left()  # shared alike, so that neither twin is cut shorter than the other
+    share = None if left is None else left / len(twins)
     for name, perm in twins.items():
-        scores[name], ran, cut = _twin_scores(prepared, plan, trial, (kind, perm), budget, how)
+        scores[name], ran, cut = _twin_scores(prepared, plan, trial, (kind, perm), share, how)
         epochs = epochs or ran
         notes += [f"the {name} twin {c}" for c in cut]
     in_order = scores.get("in-order")
