@@ -291,19 +291,25 @@ def _table_doubt(found: Decision, ev: dict[str, Any], best_sequence: float) -> D
     columns = found.feature_columns
     images = [c for c in ev["image_candidates"] if "score" in c]
     best_image = max(images, key=lambda c: c["score"], default=None)
+    near = (
+        f"neighbouring columns correlate ({_nan0(ev['corr_lag1']):.2f}) more than random pairs "
+        f"({_nan0(ev['corr_random']):.2f}), though short of the"
+    )
     if best_image is not None and best_image["score"] > best_sequence:
         h, w = best_image["height"], best_image["width"]
         return Decision(
             Modality.SPATIAL, LayoutName.IMAGE, Form.WIDE_PIXELS, (1, h, w), found.confidence,
-            found.decision + _doubt(found.confidence, "a table", f"a {h}x{w} image")
-            + f", the columns as a {h}x{w} image",
+            f"{near} {h}x{w} image test's thresholds (by {-best_image['score']:.2f})"
+            + _doubt(found.confidence, "a table", f"a {h}x{w} image")
+            + f", on the columns as a {h}x{w} image",
             list(columns), readings=(LayoutName.TABLE, LayoutName.IMAGE),
         )  # fmt: skip
     return Decision(
         Modality.SEQUENTIAL, LayoutName.SERIES, Form.WIDE_SERIES, (len(columns), 1),
         found.confidence,
-        found.decision + _doubt(found.confidence, "a table", "a sequence")
-        + ", the columns in file order as one sequence (scaled together)",
+        f"{near} sequence test's thresholds (its closest view by {-best_sequence:.2f})"
+        + _doubt(found.confidence, "a table", "a sequence")
+        + ", on the columns in file order as one sequence (scaled together)",
         list(columns), readings=(LayoutName.TABLE, LayoutName.SERIES),
     )  # fmt: skip
 
