@@ -471,7 +471,11 @@ def controlled_trial(
     for t in ordered:
         best = t if best is None or outranks(t, best, sign) else best
     if best is None:
-        return trial, None
+        return trial, (
+            f"{trial.family} reads the columns as one flat vector, which a fixed permutation "
+            "of them does not change, and no family that can use the order finished: this "
+            "control cannot show an order"
+        )
     return best, (
         f"{trial.family} reads the columns as one flat vector, which a fixed permutation of "
         f"them does not change; the control retrains {best.family}, the best family that "

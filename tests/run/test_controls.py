@@ -195,3 +195,8 @@ def test_a_flat_winner_hands_the_control_to_the_best_family_that_can_use_the_ord
     assert why is not None and "mlp reads the columns as one flat vector" in why
     same, none = _controls.controlled_trial(prepared, plan, result, 1)
     assert same is not None and same.family == "cnn1d" and none is None
+
+    alone = SearchResult("s", "", "accuracy", "maximize", trials[:1], ())
+    flat, why = _controls.controlled_trial(prepared, plan, alone, 0)
+    assert flat is not None and flat.family == "mlp"
+    assert why is not None and "cannot show an order" in why
