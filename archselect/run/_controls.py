@@ -38,7 +38,7 @@ from archselect.core.records import (
     outranks,
 )
 from archselect.core.spaces import families_for
-from archselect.layouts import plugin_for
+from archselect.layouts import plugin_for, registered_layouts
 from archselect.plan import Plan, baselines_for
 from archselect.prepare import Prepared, cross_folds
 from archselect.run._curves import curve_candidates, curve_cost, measure_curve
@@ -382,16 +382,34 @@ def measure_curves(
     return tuple(curves), notes
 
 
-_READING_NAMES = {"table": "a table", "series": "a sequence", "image": "an image"}
-_READING_ADJECTIVES = {"table": "table", "series": "sequence", "image": "image"}
+#: How a reading is named, by its modality: the noun and the adjective.
+_READINGS = {
+    Modality.TABULAR: ("a table", "table"),
+    Modality.SEQUENTIAL: ("a sequence", "sequence"),
+    Modality.SPATIAL: ("an image", "image"),
+}
+
+
+def _reading_words(layout: str) -> tuple[str, str]:
+    return _READINGS.get(Modality(plugin_for(layout).modality), (layout, layout))
+
+
+def _flat(layout: str) -> bool:
+    """Whether a layout's models read the columns as separate features (a table)."""
+    return plugin_for(layout).modality == Modality.TABULAR
+
+
+def _flat_families() -> set[str]:
+    """The families of the tabular layouts: they read the columns as one flat vector."""
+    return {f for name in registered_layouts() if _flat(name) for f in families_for(name)}
 
 
 def _reading_candidates(plan: Plan) -> dict[str, set[str]]:
     """What each reading searched: the table's every candidate (they read columns as
     features); the other reading only what the table's plan lacks."""
     whole = {r: set(families_for(r)) | set(baselines_for(r, plan.task)) for r in plan.readings}
-    table = whole.get("table", set())
-    return {r: (c if r == "table" else c - table) for r, c in whole.items()}
+    table = set().union(*(c for r, c in whole.items() if _flat(r)))
+    return {r: (c if _flat(r) else c - table) for r, c in whole.items()}
 
 
 def _best_of(
@@ -445,9 +463,9 @@ def readings_reason(
         unit, digits = (100, ".1f") if plan.metric == "accuracy" else (1, ".3g")
         interval = f"; 95 % interval {lo * unit:{digits}} to {hi * unit:{digits}}"
     return (
-        f"The profile could not tell {_READING_NAMES.get(first, first)} from "
-        f"{_READING_NAMES.get(second, second)} (confidence {profile.confidence:.2f}); both "
-        f"readings were searched: the {_READING_ADJECTIVES.get(win, win)} reading wins by "
+        f"The profile could not tell {_reading_words(first)[0]} from "
+        f"{_reading_words(second)[0]} (confidence {profile.confidence:.2f}); both "
+        f"readings were searched: the {_reading_words(win)[1]} reading wins by "
         f"{words} of {plan.metric} "
         f"({wname} {fmt_metric(plan.metric, wval)} against {lname} "
         f"{fmt_metric(plan.metric, lval)}{interval})."
@@ -462,7 +480,7 @@ def controlled_trial(
     is the same problem, so it cannot lose by it) while the data has an order: then the best
     family that can use the order, and why."""
     trial = next((t for t in result.trials if t.number == recommended), None)
-    flat = set(families_for("table"))
+    flat = _flat_families()
     if trial is None or trial.family not in flat or order_kind(prepared)[0] is None:
         return trial, None
     sign = 1.0 if plan.direction == "maximize" else -1.0
