@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from archselect.core.recommendation import CurvePoint, LearningCurve
-from archselect.core.records import SearchResult, TrialRecord, best_by_family, cross_validated
+from archselect.core.records import (
+    EXPORTABLE_BASELINES,
+    SearchResult,
+    TrialRecord,
+    best_by_family,
+    cross_validated,
+)
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.run._retrain import (
@@ -43,6 +49,8 @@ __all__ = [
 #: one (the best by validation metric).
 CURVE_FRACTIONS = (0.25, 0.5, 1.0)
 CURVE_CANDIDATES = 2
+#: The references a curve can refit on a share of the rows (those a run can export).
+REFITTABLE = frozenset(EXPORTABLE_BASELINES)
 #: A retraining is planned at its search-time cost times this (fewer rows train more epochs
 #: under the minimum-steps rule).
 COST_SAFETY = 1.5
@@ -92,7 +100,10 @@ def curve_candidates(
             out_of_fold_scores(b.val_scores(), prepared),
         )
         for b in result.baselines
-        if b.state == "COMPLETE" and b.val_metric is not None and math.isfinite(b.val_metric)
+        if b.state == "COMPLETE"
+        and b.val_metric is not None
+        and math.isfinite(b.val_metric)
+        and b.name in REFITTABLE  # forecast references are not refitted on other rows
     ]
     found.sort(key=lambda c: (not c.cross_validated, -sign * c.val_metric))
     return found[:limit]
