@@ -21,7 +21,13 @@ from archselect.core.spaces import (
 from archselect.errors import UsageError
 from archselect.layouts import plugin_for
 
-__all__ = ["DEFAULT_TIMEOUT_S", "DEFAULT_TRIALS_PER_FAMILY", "Plan", "make_plan"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "DEFAULT_TRIALS_PER_FAMILY",
+    "Plan",
+    "make_plan",
+    "readings_baselines",
+]
 
 #: With no budget given: this many trials per family, stopped after DEFAULT_TIMEOUT_S.
 DEFAULT_TRIALS_PER_FAMILY = 4
@@ -94,6 +100,65 @@ def _with_layouts(space: Space, layout: str) -> Space:
     return dataclasses.replace(space, layouts=load_space(space.name, layout=layout).layouts)
 
 
+def _chosen_families(
+    profile: Profile, families: tuple[str, ...] | None, user_spaces: dict[str, Space]
+) -> tuple[str, ...]:
+    """The families to search: the user's (each known and fitting the layout), else every
+    family whose TOML fits the layout, by its ``order``."""
+    allowed = families_for(profile.layout)
+    if not families:
+        return allowed
+    unknown = [f for f in families if f not in list_models()]
+    if unknown:
+        raise UsageError(f"Unknown family {unknown[0]!r}; choose from {', '.join(list_models())}.")
+    unfit = [
+        f
+        for f in families
+        if profile.layout
+        not in (user_spaces.get(f) or load_space(f, layout=profile.layout)).layouts
+    ]
+    if unfit:
+        raise UsageError(
+            f"Family {unfit[0]!r} does not fit {profile.layout} data; for this data choose "
+            f"from {', '.join(allowed)}."
+        )
+    return tuple(dict.fromkeys(families))
+
+
+def _user_spaces(profile: Profile, spaces: tuple[str | Path, ...]) -> dict[str, Space]:
+    """The user's TOML spaces by family name (each naming a known family or the shared
+    space)."""
+    loaded = (load_space("", path=p) for p in spaces)
+    user_spaces = {s.name: _with_layouts(s, profile.layout) for s in loaded}
+    strangers = sorted(set(user_spaces) - {SHARED, *list_models()})
+    if strangers:
+        raise UsageError(
+            f"--space names the family {strangers[0]!r}, which archselect does not know; set "
+            f"its name to one of {', '.join(list_models())} or {SHARED}."
+        )
+    return user_spaces
+
+
+def readings_baselines(profile: Profile) -> tuple[str, ...]:
+    """The references of the layout, then those of the profile's other reading when it was
+    unsure (:attr:`Profile.readings`): a table-or-sequence doubt searched as a sequence adds
+    the table's own references (k-nearest neighbours, the RBF SVM) to the sequence's.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from archselect.profile import profile_frame
+        >>> a = np.random.default_rng(0).normal(size=30)
+        >>> p = profile_frame(pd.DataFrame({"a": a, "y": [0, 1, 2] * 10}))
+        >>> readings_baselines(dataclasses.replace(p, layout="series", readings=("table",
+        ...                    "series")))[-2:]
+        ('k_nearest_neighbours', 'svm_rbf')
+    """
+    names = list(baselines_for(profile.layout, profile.task))
+    for reading in profile.readings:
+        names += [b for b in baselines_for(reading, profile.task) if b not in names]
+    return tuple(names)
+
+
 def make_plan(
     profile: Profile,
     *,
@@ -108,7 +173,10 @@ def make_plan(
     """Choose the families that fit the profile's layout and load their spaces.
 
     The families are those whose search space (``<family>.toml``) lists the layout, in the
-    ``order`` their TOML gives (:func:`archselect.core.spaces.families_for`).
+    ``order`` their TOML gives (:func:`archselect.core.spaces.families_for`). When the
+    profile could not tell two readings apart (``profile.readings``), the layout is the one
+    under which both are searched, and the references of both are fitted
+    (:func:`readings_baselines`).
 
     Args:
         profile: The data profile.
@@ -136,36 +204,8 @@ def make_plan(
         raise UsageError(f"--trials must be a positive number of trials, not {n_trials}.")
     if timeout_s is not None and timeout_s <= 0:
         raise UsageError(f"--timeout must be a positive duration, not {timeout_s} seconds.")
-    # the families whose TOML fits the layout, by their ``order`` (search_spaces/*.toml)
-    allowed = families_for(profile.layout)
-    loaded = (load_space("", path=p) for p in spaces)
-    user_spaces = {s.name: _with_layouts(s, profile.layout) for s in loaded}
-    strangers = sorted(set(user_spaces) - {SHARED, *list_models()})
-    if strangers:
-        raise UsageError(
-            f"--space names the family {strangers[0]!r}, which archselect does not know; set "
-            f"its name to one of {', '.join(list_models())} or {SHARED}."
-        )
-    if families:
-        unknown = [f for f in families if f not in list_models()]
-        if unknown:
-            raise UsageError(
-                f"Unknown family {unknown[0]!r}; choose from {', '.join(list_models())}."
-            )
-        unfit = [
-            f
-            for f in families
-            if profile.layout
-            not in (user_spaces.get(f) or load_space(f, layout=profile.layout)).layouts
-        ]
-        if unfit:
-            raise UsageError(
-                f"Family {unfit[0]!r} does not fit {profile.layout} data; for this data choose "
-                f"from {', '.join(allowed)}."
-            )
-        names = tuple(dict.fromkeys(families))
-    else:
-        names = allowed
+    user_spaces = _user_spaces(profile, spaces)
+    names = _chosen_families(profile, families, user_spaces)
     family_spaces = tuple(
         user_spaces.get(n) or load_space(n, layout=profile.layout) for n in names
     )
@@ -182,9 +222,10 @@ def make_plan(
         direction=metric_direction(metric),
         families=family_spaces,
         shared=user_spaces.get("shared") or load_shared_space(),
-        baselines=baselines_for(profile.layout, profile.task),
+        baselines=readings_baselines(profile),
         n_trials=n_trials,
         timeout_s=timeout_s,
         share_per_family=fair_share(n_trials, len(names)),
         seed=seed,
+        readings=tuple(profile.readings),
     )

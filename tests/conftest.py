@@ -62,6 +62,9 @@ def _test_rules(setattr_: Callable[[object, str, object], None], *, small_data: 
 
     setattr_(train, "MIN_STEPS", 20)
     setattr_(train, "MIN_PATIENCE_STEPS", 10)
+    # the order control and the learning curves retrain candidates after every search; their
+    # own tests (tests/run/test_controls.py) turn them on
+    setattr_(importlib.import_module("archselect.run._controls"), "MEASURE_CONTROLS", False)
     if not small_data:
         _small_data_rules_off(setattr_)
 

@@ -40,6 +40,8 @@ class Case:
     form: str
     input_shape: tuple[int, ...] | None = None
     options: tuple[tuple[str, str], ...] = ()
+    #: The profile's two readings when it must be unsure (empty: sure).
+    readings: tuple[str, ...] = ()
 
 
 # --- generators ------------------------------------------------------------------------------
@@ -82,6 +84,36 @@ def smooth_series(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarra
     smooth = np.array([np.convolve(r, kernel, mode="same") for r in walk])
     labels = (smooth[:, -1] > smooth[:, 0]).astype(int)
     return smooth, labels
+
+
+def offset_spectra(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spectra: three Gaussian bands on a random per-row offset (sd 5) and slope (sd 2 over
+    the range), band heights about 1; the target is the middle band's height (a
+    concentration). Every column correlates with every other at about 0.99."""
+    rng = np.random.default_rng(seed)
+    w = np.linspace(0.0, 1.0, length)
+    conc = rng.uniform(0.0, 1.0, n)
+    heights = np.stack([rng.uniform(0.5, 1.5, n), conc, rng.uniform(0.2, 1.0, n)], axis=1)
+    bands = sum(
+        heights[:, [k]] * np.exp(-((w - centre) ** 2) / (2 * width**2))
+        for k, (centre, width) in enumerate(((0.25, 0.04), (0.5, 0.06), (0.72, 0.03)))
+    )
+    offset, slope = rng.normal(0, 5, (n, 1)), rng.normal(0, 2, (n, 1))
+    values = offset + slope * w + bands + 0.01 * rng.normal(size=(n, length))
+    return values, conc
+
+
+def growth_curves(n: int, length: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Optical density every half hour: a logistic rise of height 0.2-0.5 on a per-row
+    baseline (sd 0.8) that dominates every column; two strains growing at different rates."""
+    rng = np.random.default_rng(seed)
+    hours = np.arange(length) * 0.5
+    strain = rng.integers(0, 2, n)
+    rate = np.where(strain == 1, 0.9, 0.6)[:, None] * rng.uniform(0.8, 1.2, (n, 1))
+    height, midpoint = rng.uniform(0.2, 0.5, (n, 1)), rng.uniform(6, 14, (n, 1))
+    baseline = rng.normal(1.0, 0.8, (n, 1))
+    rise = height / (1 + np.exp(-rate * (hours - midpoint)))
+    return baseline + rise + 0.005 * rng.normal(size=(n, length)), strain
 
 
 def series_frame(values: np.ndarray, labels: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -340,6 +372,52 @@ def _image_as_groups(_tmp: Path) -> pd.DataFrame:
     return skd.load_digits(as_frame=True).frame
 
 
+def _spectra(_tmp: Path) -> pd.DataFrame:
+    values, conc = offset_spectra(200, 150, 20)
+    frame = pd.DataFrame(np.round(values, 4), columns=[f"nm{900 + 4 * i}" for i in range(150)])
+    frame["concentration"] = conc.round(4)
+    return frame
+
+
+def _shuffled_spectra(tmp: Path) -> pd.DataFrame:
+    frame = _spectra(tmp)
+    order = np.random.default_rng(21).permutation(150)
+    return frame.iloc[:, [*order, 150]]
+
+
+def _growth(_tmp: Path) -> pd.DataFrame:
+    values, strain = growth_curves(200, 48, 22)
+    return series_frame(values, strain, [f"od_{i * 30}min" for i in range(48)])
+
+
+def _shuffled_growth(tmp: Path) -> pd.DataFrame:
+    frame = _growth(tmp)
+    order = np.random.default_rng(23).permutation(48)
+    return frame.iloc[:, [*order, 48]]
+
+
+def _digits_three_classes(_tmp: Path) -> pd.DataFrame:
+    # issue 33, row 17: with 3 classes the class drives every pixel, so random pairs correlate
+    # in absolute value about as much as neighbours (the signed gain tells them apart)
+    digits = pd.read_csv(DATASETS / "digits.csv")
+    return digits[digits["label"] < 3].groupby("label").head(40).reset_index(drop=True)
+
+
+def _digits_three_classes_shuffled(tmp: Path) -> pd.DataFrame:
+    frame = _digits_three_classes(tmp)
+    pixels = [c for c in frame.columns if c != "label"]
+    order = np.random.default_rng(24).permutation(len(pixels))
+    return frame[["label", *(pixels[i] for i in order)]]
+
+
+def noisy_series(sigma: float, seed: int = 3) -> pd.DataFrame:
+    """Smooth series of 64 steps under white noise of ``sigma`` (the smooth part's steps vary
+    by about 1): the more noise, the fainter the order."""
+    values, labels = smooth_series(300, 64, seed)
+    noise = sigma * np.random.default_rng(seed + 1).normal(size=values.shape)
+    return series_frame(values + noise, labels, [f"s{i}" for i in range(64)])
+
+
 def _wide_random(_tmp: Path) -> pd.DataFrame:
     rng = np.random.default_rng(19)
     frame = pd.DataFrame(rng.normal(size=(300, 100)), columns=[f"t{i}" for i in range(100)])
@@ -389,7 +467,33 @@ CORPUS: tuple[Case, ...] = (
     Case("names_not_text", _names_and_tickets, "tabular", "table", "table"),
     Case("mixed_tabular_ids", _mixed, "tabular", "table", "table", (5,)),
     Case("png_paths", _pngs, "spatial", "image", "image_paths"),
-)
+    Case(
+        "spectra_offsets_slopes", _spectra, "sequential", "series", "wide_series", (150, 1),
+        (("target", "concentration"),),
+    ),
+    Case(
+        "spectra_shuffled", _shuffled_spectra, "tabular", "table", "table", (150,),
+        (("target", "concentration"),),
+    ),
+    Case("growth_curves", _growth, "sequential", "series", "wide_series", (48, 1)),
+    Case("growth_curves_shuffled", _shuffled_growth, "tabular", "table", "table", (48,)),
+    Case(
+        "digits_three_classes_120", _digits_three_classes, "spatial", "image", "wide_pixels",
+        (1, 8, 8),
+    ),
+    Case(
+        "faint_sequence_unsure", lambda _tmp: noisy_series(3.0), "sequential", "series",
+        "wide_series", (64, 1), readings=("series", "table"),
+    ),
+    Case(
+        "fainter_order_table_unsure", lambda _tmp: noisy_series(4.0), "sequential", "series",
+        "wide_series", (64, 1), readings=("table", "series"),
+    ),
+    Case(
+        "digits_three_classes_shuffled", _digits_three_classes_shuffled, "tabular", "table",
+        "table",
+    ),
+)  # fmt: skip
 
 
 def vowels_frame(seed: int = 0, n_ids: int = 270, n_speakers: int = 9) -> pd.DataFrame:

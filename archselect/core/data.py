@@ -62,6 +62,10 @@ class Profile(JsonRecord):
         time_column: Long format: the column ordering the steps (None: file order).
         spec: The layout's typed spec (:mod:`archselect.core.specs`), what the stages after
             the profile read; None in a profile.json written before it existed.
+        readings: Empty when the profile is sure; else the reading it prefers, then the
+            other one it could not rule out (layout names, e.g. ``("table", "series")``):
+            the plan searches the families and references of both, under ``layout`` (the
+            reading whose tensors both can use), and ``decision`` says why.
     """
 
     modality: str
@@ -84,6 +88,7 @@ class Profile(JsonRecord):
     id_column: str | None = None
     time_column: str | None = None
     spec: LayoutSpec | None = None
+    readings: tuple[str, ...] = ()
 
     @property
     def n_outputs(self) -> int:

@@ -32,6 +32,10 @@ class Plan(JsonRecord):
     objectives: tuple[str, ...] = ()
     #: Median pruning of unpromising trials (off: every trial trains to its end).
     pruning: bool = True
+    #: When the profile was unsure (:attr:`archselect.core.data.Profile.readings`): the two
+    #: readings whose families and references are all searched here, the profile's
+    #: preferred one first; empty when it was sure.
+    readings: tuple[str, ...] = ()
 
     @property
     def multi_objective(self) -> bool:

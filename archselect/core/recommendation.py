@@ -14,6 +14,8 @@ __all__ = [
     "OrderControl",
     "ParetoPoint",
     "Recommendation",
+    "curves_crossed",
+    "curves_tie_multiple",
 ]
 
 
@@ -110,6 +112,46 @@ class LearningCurve(JsonRecord):
     points: tuple[CurvePoint, ...] = ()
     #: Change of the metric per doubling of the rows over the last two points.
     slope_per_doubling: float | None = None
+
+
+def curves_crossed(a: LearningCurve, b: LearningCurve) -> bool:
+    """Whether two learning curves (same shares of the rows) swap places between their first
+    and last points.
+
+    Example:
+        >>> pts = lambda *m: tuple(CurvePoint(f, 0, v) for f, v in zip((0.25, 0.5, 1.0), m))
+        >>> a, b = LearningCurve("a", pts(0.9, 0.9, 0.9)), LearningCurve("b", pts(0.8, 0.9, 0.95))
+        >>> curves_crossed(a, b)
+        True
+    """
+    if len(a.points) < 2 or len(b.points) < 2:
+        return False
+    first = a.points[0].metric - b.points[0].metric
+    last = a.points[-1].metric - b.points[-1].metric
+    return first * last < 0
+
+
+def curves_tie_multiple(a: LearningCurve, b: LearningCurve) -> float | None:
+    """At about how many times the training rows two curves would tie, each extended from
+    its last point by its slope per doubling (1.0: tied now; None: they do not converge).
+
+    Example:
+        >>> a = LearningCurve("mlp", (CurvePoint(1.0, 100, 0.80),), slope_per_doubling=0.04)
+        >>> b = LearningCurve("cnn1d", (CurvePoint(1.0, 100, 0.84),), slope_per_doubling=0.01)
+        >>> round(curves_tie_multiple(a, b), 2)  # 4 points closed at 3 per doubling
+        2.52
+    """
+    if not a.points or not b.points:
+        return None
+    if a.slope_per_doubling is None or b.slope_per_doubling is None:
+        return None
+    gap = b.points[-1].metric - a.points[-1].metric
+    closing = a.slope_per_doubling - b.slope_per_doubling
+    if gap == 0:
+        return 1.0
+    if closing == 0 or gap / closing <= 0:
+        return None
+    return float(2.0 ** (gap / closing))
 
 
 @dataclass(frozen=True)

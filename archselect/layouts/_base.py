@@ -105,6 +105,9 @@ class Decision:
     id_column: str | None = None
     time_column: str | None = None
     spec: LayoutSpec | None = None
+    #: When the profile is unsure: the reading it prefers, then the other one (layout
+    #: names); ``layout`` is the one under which both are searched.
+    readings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

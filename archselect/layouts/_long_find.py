@@ -431,6 +431,75 @@ def _label_error(frame: pd.DataFrame, col: str, target: str) -> DataError:
     )
 
 
+def _measured_candidates(
+    frame: pd.DataFrame, target: str, id_col: str | None, time_col: str | None, seed: int,
+    long_ev: dict[str, Any],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The facts of every column that could name the sequences (the given one, else the
+    screened ones, those named like an id first), each judged."""
+    others = [str(c) for c in frame.columns if str(c) not in (target, time_col)]
+    if id_col is not None:
+        columns = [id_col]
+    else:
+        screened = _screen(frame, others, target)
+        screened.sort(key=lambda c: not looks_like_id_name(c))  # named ones are measured first
+        columns = screened[:LONG_MAX_CANDIDATES]
+    long_ev["screened"] = columns
+    if id_col is not None and frame[id_col].isna().any():
+        row = int(np.flatnonzero(frame[id_col].isna().to_numpy())[0]) + 1
+        raise DataError(f"Id column {id_col!r} is empty in data row {row}; fill in every id.")
+    measured = []
+    for col in columns:
+        facts = _measure(frame, col, target, time_col, seed)
+        named_time = time_col is not None or any(
+            c.lower() in TIME_NAMES for c in others if c != col
+        )
+        _judge(facts, named_pair=facts["named"] and named_time)
+        measured.append(facts)
+    if measured:
+        long_ev["candidates"] = measured
+    return measured
+
+
+def _check_labels(frame: pd.DataFrame, best: dict[str, Any], target: str, given: bool) -> None:
+    """A label that changes within an id is an error where the id column is given (or long
+    format forced) or certain; elsewhere the reading fails."""
+    if best["label_constant"]:
+        return
+    certain = given or best["named"] or best["strong"]
+    sure = best["passes"] and best["label_constant_fraction"] >= LONG_MIN_CONSTANT_FRACTION
+    if given or (certain and sure):
+        raise _label_error(frame, best["column"], target)
+    best["passes"] = False
+
+
+def _confidence(
+    best: dict[str, Any], measured: list[dict[str, Any]], given: bool
+) -> tuple[float, list[str]]:
+    """The reading's confidence, and notes when it is ambiguous (a weak smoothness signal,
+    or rival columns that would cut the rows into other sequences)."""
+    notes: list[str] = []
+    confidence = LONG_NAMED_CONFIDENCE if best["named"] and best["strong"] else LONG_CONFIDENCE
+    if given:
+        return 1.0, notes
+    if best["close"]:
+        confidence = LONG_AMBIGUOUS_CONFIDENCE
+        notes.append(_long_note(best))
+    rivals = [
+        f
+        for f in measured[1:]
+        if f["passes"] and f["label_constant"] and f["n_ids"] != best["n_ids"]
+    ]
+    if rivals:
+        confidence = min(confidence, LONG_AMBIGUOUS_CONFIDENCE)
+        names = ", ".join(f"--id-col {f['column']} ({f['n_ids']} sequences)" for f in rivals)
+        notes.append(
+            f"several columns could name the sequences; {best['column']!r} "
+            f"({best['n_ids']} sequences) was chosen: pass {names} to read the data another way"
+        )
+    return confidence, notes
+
+
 def find_long(
     frame: pd.DataFrame,
     target: str,
@@ -447,29 +516,10 @@ def find_long(
             id, or structurally certain (step column) to name sequences.
         UsageError: Long format is forced and no column can name the sequences.
     """
-    others = [str(c) for c in frame.columns if str(c) not in (target, time_col)]
-    if id_col is not None:
-        columns = [id_col]
-    else:
-        screened = _screen(frame, others, target)
-        screened.sort(key=lambda c: not looks_like_id_name(c))  # named ones are measured first
-        columns = screened[:LONG_MAX_CANDIDATES]
-    long_ev: dict[str, Any] = {"screened": columns}
+    long_ev: dict[str, Any] = {}
     evidence["long"] = long_ev
-    if id_col is not None and frame[id_col].isna().any():
-        row = int(np.flatnonzero(frame[id_col].isna().to_numpy())[0]) + 1
-        raise DataError(f"Id column {id_col!r} is empty in data row {row}; fill in every id.")
-    measured = []
-    for col in columns:
-        facts = _measure(frame, col, target, time_col, seed)
-        named_time = time_col is not None or any(
-            c.lower() in TIME_NAMES for c in others if c != col
-        )
-        _judge(facts, named_pair=facts["named"] and named_time)
-        measured.append(facts)
-    if measured:
-        long_ev["candidates"] = measured
-    else:
+    measured = _measured_candidates(frame, target, id_col, time_col, seed, long_ev)
+    if not measured:
         if forced:
             raise UsageError(
                 "Long format needs an id column naming each sequence, and no column repeats "
@@ -478,49 +528,19 @@ def find_long(
         return None
     measured.sort(key=_rank, reverse=True)
     best = measured[0]
-    col = best["column"]
-    certain = id_col is not None or forced or best["named"] or best["strong"]
-    if not best["label_constant"]:
-        if (
-            id_col is not None
-            or forced
-            or (
-                certain
-                and best["passes"]
-                and best["label_constant_fraction"] >= LONG_MIN_CONSTANT_FRACTION
-            )
-        ):
-            raise _label_error(frame, col, target)
-        best["passes"] = False
-    if not best["passes"] and id_col is None and not forced:
+    given = id_col is not None or forced
+    _check_labels(frame, best, target, given)
+    if not best["passes"] and not given:
         if best["enough"] and best["label_constant"] and (best["close"] or best["contiguous"]):
             long_ev["ambiguity"] = _table_note(best)
             long_ev["ambiguous"] = True
         return None
+    col = best["column"]
     time_used = time_col if time_col is not None else best["step_column"]
     long_ev.update(id_column=col, time_column=time_used, chosen=col)
-    notes: list[str] = []
-    confidence = LONG_NAMED_CONFIDENCE if best["named"] and best["strong"] else LONG_CONFIDENCE
-    if forced or id_col is not None:
-        confidence = 1.0
-    elif best["close"]:
-        confidence = LONG_AMBIGUOUS_CONFIDENCE
-        notes.append(_long_note(best))
-    rivals = [
-        f
-        for f in measured[1:]
-        if f["passes"] and f["label_constant"] and f["n_ids"] != best["n_ids"]
-    ]
-    if rivals and id_col is None and not forced:
-        confidence = min(confidence, LONG_AMBIGUOUS_CONFIDENCE)
-        names = ", ".join(f"--id-col {f['column']} ({f['n_ids']} sequences)" for f in rivals)
-        notes.append(
-            f"several columns could name the sequences; {col!r} ({best['n_ids']} sequences) "
-            f"was chosen: pass {names} to read the data another way"
-        )
+    confidence, notes = _confidence(best, measured, given)
     long_ev["ambiguous"] = bool(notes)
-    how = "given" if forced or id_col is not None else "detected"
-    return LongReading(col, time_used, confidence, how, notes)
+    return LongReading(col, time_used, confidence, "given" if given else "detected", notes)
 
 
 def _ratio_text(facts: dict[str, Any]) -> str:

@@ -1,5 +1,13 @@
 """Structure evidence: correlations between neighbouring, lagged and random columns, and
-what the column names say."""
+what the column names say.
+
+The correlations are measured on three views of the values: the columns as they are
+(``raw``), each row's deviations from its own mean (``row``: measured when a per-row offset
+dominates, as in spectra, growth curves and dose-response curves, where every column
+correlates with every other), and the first differences along the candidate axis
+(``diff``: neighbouring differences of a smooth curve correlate positively, those of
+shuffled or unrelated columns negatively, since each pair shares one column with opposite
+signs)."""
 
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from archselect.layouts.constants import (
     MIN_GROUP_STEPS,
     MIN_IMAGE_SIDE,
     N_COLOUR_CHANNELS,
+    OFFSET_MIN_CORR,
     PAIR_CHUNK,
     RANDOM_PAIRS,
     SAMPLE_ROWS,
@@ -49,18 +58,24 @@ def _sample_matrix(frame: pd.DataFrame, columns: list[str], seed: int) -> np.nda
     return out
 
 
-def _standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Columns to zero mean and unit variance (NaN → column mean); which columns vary."""
+def _filled(values: np.ndarray) -> np.ndarray:
+    """The values as float64 with every missing or non-finite cell set to its column's mean
+    (0 for a column with no finite value)."""
     x = values.astype(np.float64, copy=True)
     x[~np.isfinite(x)] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         means = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
     means = np.where(np.isnan(means), 0.0, means)
-    x = np.where(np.isnan(x), means, x)
+    return np.where(np.isnan(x), means, x)
+
+
+def _standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns to zero mean and unit variance (NaN → column mean); which columns vary."""
+    x = _filled(values)
     std = x.std(axis=0)
     varying = std > 1e-12
-    z = (x - means) / np.where(varying, std, 1.0)
+    z = (x - x.mean(axis=0)) / np.where(varying, std, 1.0)
     return z, varying
 
 
@@ -122,7 +137,9 @@ def _image_sides(n: int) -> list[tuple[int, int]]:
     return sorted(sides, key=lambda hw: (abs(hw[0] - hw[1]), -hw[1]))
 
 
-def _z_evidence(z: np.ndarray, varying: np.ndarray, seed: int) -> dict[str, Any]:
+def _z_evidence(
+    z: np.ndarray, varying: np.ndarray, seed: int, *, images: bool = True
+) -> dict[str, Any]:
     n_cols = z.shape[1]
     far = max(1, n_cols // 4)
     lags = sorted({1, 2, 3, 4, 6, 8, 12, 16, 24, 32, far} & set(range(1, n_cols)))
@@ -142,6 +159,8 @@ def _z_evidence(z: np.ndarray, varying: np.ndarray, seed: int) -> dict[str, Any]
     }
     longer = [v for k, v in by_lag.items() if int(k) > 1 and np.isfinite(v)]
     evidence["corr_min_longer_lag"] = min(longer) if longer else float("nan")
+    if not images:
+        return evidence
     candidates = []
     lag1 = _pair_corr(z, varying, 1) if n_cols > 1 else np.zeros(0)
     for h, w in _image_sides(n_cols)[:6]:
@@ -178,6 +197,43 @@ def structure_evidence(values: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
     return _z_evidence(z, varying, seed)
 
 
+def _row_deviations(z: np.ndarray, varying: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``row`` view: each row of the standardised columns less its own mean, over its own
+    spread (the varying columns only), standardised again per column."""
+    dev = np.zeros_like(z)
+    if varying.sum() >= 2:
+        part = z[:, varying] - z[:, varying].mean(axis=1, keepdims=True)
+        spread = part.std(axis=1, keepdims=True)
+        dev[:, varying] = part / np.where(spread > 1e-12, spread, 1.0)
+    rz, row_varying = _standardise(dev)
+    return rz, row_varying & varying
+
+
+def view_evidence(values: np.ndarray, raw: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    """The structure of the ``row`` and ``diff`` views (see the module's docstring) beside
+    the ``raw`` evidence already measured: the ``row`` view only when random column pairs
+    correlate at least :data:`OFFSET_MIN_CORR` (a per-row offset dominates). Each view's
+    dict is :func:`structure_evidence`'s without the image candidates.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> curve = np.sin(np.linspace(0, 3, 40))
+        >>> x = rng.normal(0, 5, (200, 1)) + rng.uniform(0.5, 1.5, (200, 1)) * curve
+        >>> views = view_evidence(x, structure_evidence(x))
+        >>> sorted(views), views["row"]["corr_lag1"] > views["row"]["corr_random"]
+        (['diff', 'row'], True)
+    """
+    out: dict[str, Any] = {}
+    x = _filled(values)
+    if _nan0(raw.get("corr_random_signed")) >= OFFSET_MIN_CORR:
+        z, varying = _standardise(x)
+        out["row"] = _z_evidence(*_row_deviations(z, varying), seed, images=False)
+    if x.shape[1] > 2:
+        dz, d_varying = _standardise(np.diff(x, axis=1))
+        out["diff"] = _z_evidence(dz, d_varying, seed, images=False)
+    return out
+
+
 def _nan0(x: float | None) -> float:
     return 0.0 if x is None or not np.isfinite(x) else float(x)
 
@@ -190,7 +246,11 @@ def _confidence(margin: float, scale: float) -> float:
 def _score_images(ev: dict[str, Any]) -> dict[str, Any] | None:
     """Score each image candidate; return the best one that passes every test."""
     r1, rr = _nan0(ev["corr_lag1"]), _nan0(ev["corr_random"])
-    gain1 = r1 - rr
+    # as for a sequence, the signed gain counts too: when a few classes drive every pixel,
+    # random pairs correlate in absolute value about as much as neighbours, though with
+    # either sign, while neighbours correlate positively
+    gain1 = max(r1 - rr, _nan0(ev["corr_lag1_signed"]) - _nan0(ev["corr_random_signed"]))
+    ev["gain_lag1_image"] = gain1
     best = None
     for cand in ev["image_candidates"]:
         gain_w = _nan0(cand["corr_w"]) - rr
@@ -213,17 +273,26 @@ def _image_sentence(ev: dict[str, Any], cand: dict[str, Any], what: str) -> str:
     return (
         f"offset-1 and offset-{w} correlations ({_nan0(ev['corr_lag1']):.2f}, "
         f"{_nan0(cand['corr_w']):.2f}) exceed random pairs ({_nan0(ev['corr_random']):.2f}) by "
-        f"more than {IMAGE_MIN_GAIN}, offset {w} beats offset {max(1, w // 2)} by "
+        f"{_nan0(ev.get('gain_lag1_image')):.2f} and {cand['gain_w']:.2f} (threshold "
+        f"{IMAGE_MIN_GAIN}), offset {w} beats offset {max(1, w // 2)} by "
         f"{cand['bump']:.2f} (> {IMAGE_MIN_BUMP}), and neighbours across row ends correlate "
         f"less ({cand['corr_lag1_across_rows']:.2f} vs {cand['corr_lag1_inside_rows']:.2f}): "
         f"{what}"
     )
 
 
-def _sequence_score(ev: dict[str, Any]) -> float:
+def _sequence_score(ev: dict[str, Any], *, signed_only: bool = False) -> float:
+    """How clearly neighbours correlate beyond random pairs and then decay (> 0: a sequence).
+
+    ``signed_only`` (the ``diff`` view): only the signed gain counts, since neighbouring
+    differences share a column and so correlate in absolute value even when shuffled.
+    """
     r1, rr = _nan0(ev["corr_lag1"]), _nan0(ev["corr_random"])
-    gain = max(r1 - rr, _nan0(ev["corr_lag1_signed"]) - _nan0(ev["corr_random_signed"]))
+    signed = _nan0(ev["corr_lag1_signed"]) - _nan0(ev["corr_random_signed"])
+    gain = signed if signed_only else max(r1 - rr, signed)
     relative = (r1 - rr) / max(1.0 - rr, 1e-9)  # share of the headroom above random pairs
+    if signed_only:
+        relative = signed / max(1.0 - _nan0(ev["corr_random_signed"]), 1e-9)
     decay = r1 - _nan0(ev["corr_min_longer_lag"])
     ev["gain_lag1"], ev["relative_gain_lag1"], ev["decay"] = gain, relative, decay
     ev["sequence_score"] = min(
@@ -269,6 +338,23 @@ def _periodic_sentence(ev: dict[str, Any], what: str) -> str:
         f"{_nan0(by_lag[str(2 * lag)]):.2f}) more than random pairs "
         f"({_nan0(ev['corr_random']):.2f}) by over {SEQ_MIN_PERIODIC_GAIN} although "
         f"neighbours correlate {_nan0(ev['corr_lag1']):.2f}: {what} repeating every {lag} steps"
+    )
+
+
+def view_sequence_sentence(view: str, ev: dict[str, Any], raw: dict[str, Any], what: str) -> str:
+    """The sequence sentence of the ``row`` or ``diff`` view that decided."""
+    if view == "row":
+        return (
+            f"a per-row offset dominates (random column pairs correlate "
+            f"{_nan0(raw['corr_random_signed']):.2f}, threshold {OFFSET_MIN_CORR}); on each "
+            f"row's deviations from its own mean, {_sequence_sentence(ev, what)}"
+        )
+    return (
+        f"first differences of neighbouring columns correlate "
+        f"{_nan0(ev['corr_lag1_signed']):+.2f} with the next difference, above random pairs "
+        f"of differences ({_nan0(ev['corr_random_signed']):+.2f}) by {ev['gain_lag1']:.2f} "
+        f"(threshold {SEQ_MIN_GAIN}), and decay to {_nan0(ev['corr_min_longer_lag']):.2f} at "
+        f"longer lags: {what}"
     )
 
 

@@ -50,6 +50,15 @@ SEQ_MIN_RELATIVE_GAIN = 0.5
 #: … and must exceed the smallest correlation at longer lags by this much (a decay; the
 #: minimum, not the far lag, so periodic series count).
 SEQ_MIN_DECAY = 0.05
+#: Offset-dominated curves (spectra, growth and dose-response curves): when random column
+#: pairs correlate (signed) at least this much, a per-row offset dominates every column, and
+#: the sequence test is repeated on each row's deviations from its own mean (the ``row``
+#: view); the ``diff`` view (first differences, signed gain only) is always measured.
+OFFSET_MIN_CORR = 0.5
+#: A wide table read with a confidence below this (its deciding margin within about 0.05 of
+#: its threshold) is searched under both readings: the decided one and the closest other
+#: (table or sequence; table or image), each with its own families and references.
+READINGS_MIN_CONFIDENCE = 0.75
 #: Periodic sequence (neighbours need not correlate: a mains signal sampled four times a
 #: cycle): the strongest lag from 2 to SEQ_MAX_PERIOD, and twice that lag, must each exceed
 #: random pairs by SEQ_MIN_PERIODIC_GAIN (images, decided first, are not affected).
@@ -103,6 +112,8 @@ THRESHOLDS: dict[str, float] = {
     "seq_min_gain": SEQ_MIN_GAIN,
     "seq_min_relative_gain": SEQ_MIN_RELATIVE_GAIN,
     "seq_min_decay": SEQ_MIN_DECAY,
+    "offset_min_corr": OFFSET_MIN_CORR,
+    "readings_min_confidence": READINGS_MIN_CONFIDENCE,
     "seq_max_period": SEQ_MAX_PERIOD,
     "seq_min_periodic_gain": SEQ_MIN_PERIODIC_GAIN,
     "max_int_classes": MAX_INT_CLASSES,

@@ -121,6 +121,89 @@ def _text_lengths(texts: pd.Series) -> tuple[np.ndarray, str]:
     return tokens, "tokens"
 
 
+def _target_summary(
+    profile: Profile, y: pd.Series
+) -> tuple[pd.Series, list[str], dict[str, Any], np.ndarray | None]:
+    """Each row's label (class, or rounded target value), the classes pictured, the
+    preview's common fields (class counts or the target's histogram) and, for regression,
+    the target's values."""
+    common: dict[str, Any] = {"layout": profile.layout, "task": profile.task}
+    if profile.task != "classification":
+        values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
+        labels = pd.Series([_label(round_value(float(v))) for v in values])
+        return (
+            labels,
+            [],
+            {**common, "class_counts": {}, "target_hist": _histogram(values)},
+            values,
+        )
+    labels = y.map(_label)
+    counts = labels.value_counts()
+    order = [c for c in profile.classes if c in counts.index] or list(counts.index)
+    class_counts = {c: int(counts[c]) for c in order[:MAX_COUNTED_CLASSES]}
+    if len(order) > MAX_COUNTED_CLASSES:
+        rest = int(sum(counts[c] for c in order[MAX_COUNTED_CLASSES:]))
+        class_counts[f"(other {len(order) - MAX_COUNTED_CLASSES} classes)"] = rest
+    shown = sorted(order, key=lambda c: -int(counts[c]))[:MAX_PREVIEW_CLASSES]
+    shown = [c for c in order if c in shown]
+    return labels, shown, {**common, "class_counts": class_counts, "target_hist": None}, None
+
+
+def _wide_preview(
+    profile: Profile, frame: pd.DataFrame, labels: pd.Series, shown: list[str],
+    values: np.ndarray | None, common: dict[str, Any], seed: int,
+) -> DataPreview:  # fmt: skip
+    """Image or series samples: a few rows per class, or spread over the target's range."""
+    n_groups = max(1, len(shown)) if values is None else REGRESSION_SAMPLES
+    _, per_row = _stride(profile)
+    per_class = max(1, min(SAMPLES_PER_CLASS, MAX_PREVIEW_VALUES // (n_groups * per_row)))
+    if values is None:
+        rows = _pick_rows(labels, per_class, shown, seed)
+    else:
+        order_idx = np.argsort(values, kind="stable")
+        order_idx = order_idx[np.isfinite(values[order_idx])]
+        n = min(REGRESSION_SAMPLES, len(order_idx))
+        rows = [int(order_idx[i]) for i in np.linspace(0, len(order_idx) - 1, n).astype(int)]
+    kind, shape, stride, samples = _wide_rows(
+        profile, frame, rows, [str(labels.iloc[r]) for r in rows]
+    )
+    return DataPreview(kind=kind, shape=shape, stride=stride, samples=samples, **common)
+
+
+def _text_preview(
+    profile: Profile, frame: pd.DataFrame, labels: pd.Series, shown: list[str],
+    common: dict[str, Any], seed: int,
+) -> DataPreview:  # fmt: skip
+    """Text lengths per class (or overall) and a few example texts."""
+    text_col = _text_column(profile, frame)
+    if text_col is None:
+        return DataPreview(kind=PreviewKind.NONE, **common)
+    classification = profile.task == "classification"
+    lengths, unit = _text_lengths(frame[text_col])
+    edges = np.histogram_bin_edges(lengths[np.isfinite(lengths)], bins=HIST_BINS)
+    groups = {c: (labels == c).to_numpy() for c in shown} if classification else {}
+    groups = groups or {"all": np.ones(len(frame), dtype=bool)}
+    text_lengths = {
+        name: Histogram(
+            tuple(round_value(e) or 0.0 for e in edges),
+            tuple(int(c) for c in np.histogram(lengths[mask], bins=edges)[0]),
+        )
+        for name, mask in groups.items()
+    }
+    if classification:
+        rows = _pick_rows(labels, TEXT_SAMPLES_PER_CLASS, shown, seed)
+    else:
+        rows = list(range(min(len(frame), TEXT_SAMPLES_PER_CLASS * 2)))
+    samples = tuple(
+        SampleRow(label=str(labels.iloc[r]), text=str(frame[text_col].iloc[r])[:MAX_TEXT_CHARS])
+        for r in rows
+    )
+    return DataPreview(
+        kind=PreviewKind.TEXT, samples=samples, text_lengths=text_lengths, text_unit=unit,
+        **common,
+    )  # fmt: skip
+
+
 def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPreview:
     """A few raw rows per class and the target's distribution, small enough for JSON.
 
@@ -146,77 +229,10 @@ def data_preview(table: Table, profile: Profile, *, seed: int = 0) -> DataPrevie
     """
     frame = table.frame
     frame = frame[frame[profile.target].notna()].reset_index(drop=True)
-    y = frame[profile.target]
-    classification = profile.task == "classification"
-    class_counts: dict[str, int] = {}
-    target_hist = None
-    if classification:
-        labels = y.map(_label)
-        counts = labels.value_counts()
-        order = [c for c in profile.classes if c in counts.index] or list(counts.index)
-        class_counts = {c: int(counts[c]) for c in order[:MAX_COUNTED_CLASSES]}
-        if len(order) > MAX_COUNTED_CLASSES:
-            rest = int(sum(counts[c] for c in order[MAX_COUNTED_CLASSES:]))
-            class_counts[f"(other {len(order) - MAX_COUNTED_CLASSES} classes)"] = rest
-        shown = sorted(order, key=lambda c: -int(counts[c]))[:MAX_PREVIEW_CLASSES]
-        shown = [c for c in order if c in shown]
-    else:
-        values = pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64)
-        target_hist = _histogram(values)
-        labels = pd.Series([_label(round_value(float(v))) for v in values])
-        shown = []
-    common: dict[str, Any] = {
-        "layout": profile.layout,
-        "task": profile.task,
-        "class_counts": class_counts,
-        "target_hist": target_hist,
-    }
-    if _preview(profile) in (PreviewKind.IMAGE, PreviewKind.SERIES):
-        n_groups = max(1, len(shown)) if classification else REGRESSION_SAMPLES
-        _, per_row = _stride(profile)
-        per_class = max(1, min(SAMPLES_PER_CLASS, MAX_PREVIEW_VALUES // (n_groups * per_row)))
-        if classification:
-            rows = _pick_rows(labels, per_class, shown, seed)
-        else:
-            order_idx = np.argsort(values, kind="stable")
-            order_idx = order_idx[np.isfinite(values[order_idx])]
-            n = min(REGRESSION_SAMPLES, len(order_idx))
-            rows = [int(order_idx[i]) for i in np.linspace(0, len(order_idx) - 1, n).astype(int)]
-        kind, shape, stride, samples = _wide_rows(
-            profile, frame, rows, [str(labels.iloc[r]) for r in rows]
-        )
-        return DataPreview(kind=kind, shape=shape, stride=stride, samples=samples, **common)
-    text_col = _text_column(profile, frame)
-    if _preview(profile) == PreviewKind.TEXT:
-        if text_col is None:
-            return DataPreview(kind=PreviewKind.NONE, **common)
-        lengths, unit = _text_lengths(frame[text_col])
-        edges = np.histogram_bin_edges(lengths[np.isfinite(lengths)], bins=HIST_BINS)
-        groups = {c: (labels == c).to_numpy() for c in shown} if classification else {}
-        groups = groups or {"all": np.ones(len(frame), dtype=bool)}
-        text_lengths = {
-            name: Histogram(
-                tuple(round_value(e) or 0.0 for e in edges),
-                tuple(int(c) for c in np.histogram(lengths[mask], bins=edges)[0]),
-            )
-            for name, mask in groups.items()
-        }
-        if classification:
-            rows = _pick_rows(labels, TEXT_SAMPLES_PER_CLASS, shown, seed)
-        else:
-            rows = list(range(min(len(frame), TEXT_SAMPLES_PER_CLASS * 2)))
-        samples = tuple(
-            SampleRow(
-                label=str(labels.iloc[r]),
-                text=str(frame[text_col].iloc[r])[:MAX_TEXT_CHARS],
-            )
-            for r in rows
-        )
-        return DataPreview(
-            kind=PreviewKind.TEXT,
-            samples=samples,
-            text_lengths=text_lengths,
-            text_unit=unit,
-            **common,
-        )
+    labels, shown, common, values = _target_summary(profile, frame[profile.target])
+    kind = _preview(profile)
+    if kind in (PreviewKind.IMAGE, PreviewKind.SERIES):
+        return _wide_preview(profile, frame, labels, shown, values, common, seed)
+    if kind == PreviewKind.TEXT:
+        return _text_preview(profile, frame, labels, shown, common, seed)
     return DataPreview(kind=PreviewKind.NONE, **common)

@@ -38,6 +38,7 @@ from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
 from archselect.prepare import Prepared, prepare
 from archselect.profile import Profile, data_preview, profile_table
+from archselect.run._controls import controls_reserve, run_controls
 from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._machine import cpu_model, gpu_model, versions
 from archselect.run._refit import (
@@ -205,8 +206,11 @@ def fit_with(
     _budget.COMMAND_START_UNIX = None  # a later fit in this process starts its own clock
     started = start(data, opts, clock, on_plan=on_plan)
     searched = search(started, opts, clock, on_trial=on_trial)
+    controls, searched = run_controls(
+        started.prepared, started.profile, started.plan, searched, clock
+    )
     rec, interrupted = final_model(started, searched, clock)
-    write(started, searched, rec, clock)
+    write(started, searched, controls.applied_to(rec), clock)
     if interrupted is not None:
         raise interrupted
     _signals.check()  # a signal during the export or the report: written whole, then stop
@@ -390,9 +394,13 @@ def search(
                 baseline_deadline=deadline,
             )
         n_workers = max(1, len(started.workers))
-        set_window(
-            study, search_window(clock, n_families=len(plan.family_names), workers=n_workers)
+        window = search_window(
+            clock,
+            n_families=len(plan.family_names),
+            workers=n_workers,
+            reserve=controls_reserve(clock),  # the order control and the learning curves
         )
+        set_window(study, window)
         with clock.phase("search"):
             if started.workers:
                 run_local_workers(

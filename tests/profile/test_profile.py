@@ -121,3 +121,57 @@ def test_a_periodic_series_whose_neighbours_do_not_correlate_is_a_sequence() -> 
     assert structure["period"] in (2, 4) and structure["periodic_score"] > 0
     assert structure["sequence_score"] <= 0  # the lag-1 rule alone would say table
     assert prof.evidence["thresholds"]["seq_min_periodic_gain"] > 0
+
+
+def test_an_unsure_profile_plans_both_readings_and_its_shuffled_twin_is_sure() -> None:
+    """Faint order (issue 31, item 2): below READINGS_MIN_CONFIDENCE the profile keeps both
+    readings, the plan searches the sequence families with the table's own references;
+    the same columns shuffled are a table, surely."""
+    from archselect.plan import make_plan
+    from tests.corpus import noisy_series
+
+    frame = noisy_series(4.0)
+    prof = profile_frame(frame)
+    assert prof.readings == ("table", "series") and prof.layout == "series"
+    assert prof.confidence < THRESHOLDS["readings_min_confidence"]
+    plan = make_plan(prof, n_trials=6)
+    assert plan.readings == ("table", "series")
+    assert {"cnn1d", "mlp"} <= set(plan.family_names)
+    assert {"minirocket", "k_nearest_neighbours", "svm_rbf"} <= set(plan.baselines)
+    order = np.random.default_rng(0).permutation(64)
+    shuffled = frame[[*(f"s{i}" for i in order), "label"]]
+    twin = profile_frame(shuffled)
+    assert twin.layout == "table" and twin.readings == ()
+    assert twin.confidence >= THRESHOLDS["readings_min_confidence"]
+    assert make_plan(twin, n_trials=6).readings == ()
+
+
+def test_offset_dominated_spectra_read_as_a_sequence_from_the_row_view() -> None:
+    """Spectra on a per-row offset: every column correlates ~0.99 with every other, so the
+    raw test cannot see the order; each row's deviations from its mean can."""
+    from tests.corpus import offset_spectra
+
+    values, conc = offset_spectra(120, 100, 5)
+    frame = pd.DataFrame(values, columns=[f"w{i}" for i in range(100)])
+    frame["conc"] = conc
+    prof = profile_frame(frame, target="conc")
+    assert (prof.layout, prof.task) == ("series", "regression")
+    assert prof.evidence["sequence_view"] == "row"
+    row = prof.evidence["structure_views"]["row"]
+    assert row["sequence_score"] > 0 and prof.evidence["structure"]["sequence_score"] <= 0
+    assert "per-row offset dominates" in prof.decision
+    shuffled = frame[[*(f"w{i}" for i in np.random.default_rng(1).permutation(100)), "conc"]]
+    assert profile_frame(shuffled, target="conc").layout == "table"
+
+
+def test_an_unsure_image_that_is_also_a_sequence_says_only_the_image_is_searched() -> None:
+    """Image or sequence: the sequence families would need the pixels as steps, which they do
+    not read yet, so the profile names the doubt and the option instead of claiming both."""
+    from tests.corpus import blob_images, image_frame
+
+    imgs = blob_images(300, 12, 12, 4)
+    imgs = imgs + 0.7 * np.random.default_rng(1).normal(size=imgs.shape)
+    prof = profile_frame(image_frame(imgs, [f"p{i}" for i in range(144)]))
+    assert prof.layout == "image" and prof.readings == ()
+    assert prof.confidence < THRESHOLDS["readings_min_confidence"]
+    assert any("could not tell an image from a sequence" in n for n in prof.notes)

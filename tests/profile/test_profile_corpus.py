@@ -19,6 +19,9 @@ def test_corpus_case(case: Case, tmp_path: Path) -> None:
         assert prof.input_shape == case.input_shape
     assert prof.evidence["thresholds"] == THRESHOLDS
     assert 0.5 <= prof.confidence <= 1.0 and prof.decision
+    assert prof.readings == case.readings, prof.decision
+    if case.readings:
+        assert "could not tell" in prof.decision
     assert Profile.from_json(prof.to_json()) == prof
 
 
