@@ -32,12 +32,9 @@ LONG_FUNCTIONS: set[str] = {
     "archselect.plan.make_plan",
     "archselect.profile._main.profile_table",
     "archselect.profile._preview.data_preview",
-    "archselect.report._render.report_context",
-    "archselect.report._verdict.first_screen",
     "archselect.run._ensemble.export_ensemble",
     "archselect.search._objective.make_objective",
     "archselect.search._objective.run_trial",
-    "archselect.select._main.select",
     "archselect.train._main.train_network",
 }
 
