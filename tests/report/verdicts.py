@@ -213,7 +213,7 @@ def _proba(y: np.ndarray, wrong: np.ndarray) -> np.ndarray:
     return p
 
 
-def _ensemble_trial(number: int, family: str, y: np.ndarray, yt: np.ndarray, part: int) -> Any:
+def ensemble_trial(number: int, family: str, y: np.ndarray, yt: np.ndarray, part: int) -> Any:
     val = _proba(y, np.arange(len(y)) % 3 == part)
     test = _proba(yt, np.arange(len(yt)) % 3 == part)
     correct = (val.argmax(axis=1) == y).astype(float)
@@ -240,7 +240,7 @@ def ensemble_wins() -> Built:
     rng = np.random.default_rng(0)
     labels = EnsembleLabels(rng.integers(0, K, N_ROWS), rng.integers(0, K, N_TEST), cv=False)
     trials = tuple(
-        _ensemble_trial(n, fam, labels.val, labels.test, n)
+        ensemble_trial(n, fam, labels.val, labels.test, n)
         for n, fam in enumerate(("cnn1d", "gru", "mlp"))
     )
     result = _result("accuracy", trials, ())
