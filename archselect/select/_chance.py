@@ -2,8 +2,10 @@
 
 The chance level is the majority class's accuracy (classification) or the mean predictor's
 RMSE (regression) on the rows the trials are scored on: :attr:`SearchResult.chance_metric`
-when the search recorded it, else estimated from what the run stores (the profile's class
-counts, the labels the stored validation outputs reveal, or the target's scale).
+when the search recorded it, else estimated from what the run stores: the profile's class
+counts, else one over the number of classes (a lower bound of the majority's share, so the
+test errs towards calling a figure a measurement), else the labels the stored validation
+outputs reveal; for regression the target's scale.
 
 A family at chance either got less than its fair share of the compute (a reduced-fidelity
 measurement: "not trained enough at this budget", with about how long its schedule would
@@ -78,11 +80,10 @@ def chance_level(result: SearchResult, profile: Any, scale: float) -> float | No
     counts = list(getattr(preview, "class_counts", {}).values()) if preview is not None else []
     if counts and sum(counts):
         return max(counts) / sum(counts)
-    found = _majority_from_outputs(result)
-    if found is not None:
-        return found
     classes = getattr(profile, "classes", ())
-    return 1.0 / len(classes) if classes else None
+    if classes:  # a lower bound of the majority's share: the conservative test
+        return 1.0 / len(classes)
+    return _majority_from_outputs(result)
 
 
 def at_chance(
@@ -164,20 +165,26 @@ def _assess(
 ) -> FamilySummary:
     stuck = at_chance(s.val_metric, t.val_scores(), metric, chance, scale)
     full = _full_fidelity(t)
-    got_share = full or (
-        fair is not None
-        and t.share_s is not None
-        and t.share_s >= FAIR_SHARE_MIN * fair
-        and not _cut_short(t)
+    needed = _needed_s(t)
+    trained = t.train_time_s or 0.0
+    got_share = (
+        full
+        or (needed is not None and trained >= FAIR_SHARE_MIN * needed)  # about its schedule
+        or (
+            fair is not None
+            and t.share_s is not None
+            and t.share_s >= FAIR_SHARE_MIN * fair
+            and not _cut_short(t)
+        )
     )
     compared = Compared.FULL if full else Compared.REDUCED
     finding = ""
-    needed = None
     if stuck and got_share:
         finding = Finding.DID_NOT_LEARN.value
     elif stuck:
         compared, finding = Compared.INSUFFICIENT, Finding.NOT_TRAINED_ENOUGH.value
-        needed = _needed_s(t)
+    if finding != Finding.NOT_TRAINED_ENOUGH:
+        needed = None
     return dataclasses.replace(
         s,
         compared=compared.value,
@@ -189,6 +196,22 @@ def _assess(
     )
 
 
+def _unmeasured(s: FamilySummary, result: SearchResult) -> FamilySummary:
+    """A family with no finished trial: when its trials were stopped for the budget (too slow
+    for their share, or at the deadline) it was not trained enough to compare."""
+    tried = [t for t in result.trials if t.family == s.family and t.state == "PRUNED"]
+    starved = [t for t in tried if (t.fidelity or {}).get("too_slow") or _cut_short(t)]
+    if not starved:
+        return s
+    needed = [n for n in (_needed_s(t) for t in starved) if n is not None]
+    return dataclasses.replace(
+        s,
+        compared=Compared.INSUFFICIENT.value,
+        finding=Finding.NOT_TRAINED_ENOUGH.value,
+        needed_s=round(max(needed), 1) if needed else None,
+    )
+
+
 def assess_families(
     summaries: Sequence[FamilySummary],
     result: SearchResult,
@@ -196,26 +219,32 @@ def assess_families(
     scale: float,
 ) -> list[FamilySummary]:
     """Each family's row with how it was compared and, at chance level, why (see the
-    module docstring)."""
+    module docstring); a family the budget stopped before any result is insufficient."""
     trials = {t.number: t for t in result.trials}
     fair = _fair_share(result)
     out = []
     for s in summaries:
         t = trials.get(s.best_trial) if s.best_trial is not None else None
-        out.append(s if t is None else _assess(s, t, result.metric, chance, scale, fair))
+        if t is None:
+            out.append(_unmeasured(s, result))
+        else:
+            out.append(_assess(s, t, result.metric, chance, scale, fair))
     return out
 
 
 def settle_budget(summaries: Sequence[FamilySummary], budget_s: float | None) -> float | None:
     """A ``--timeout`` that would have trained every family not trained enough for its whole
-    schedule: the budget scaled by the largest ratio of needed to trained seconds."""
+    schedule: the budget scaled by the largest ratio of needed to trained seconds (a share
+    grows with the budget); for a family stopped before any result, the budget plus the
+    training it needs."""
     if budget_s is None:
         return None
-    ratios = [
-        s.needed_s / s.trained_s
-        for s in summaries
-        if s.finding == Finding.NOT_TRAINED_ENOUGH and s.needed_s and s.trained_s
-    ]
-    if not ratios:
-        return None
-    return float(budget_s) * max(1.0, max(ratios))
+    short = [s for s in summaries if s.finding == Finding.NOT_TRAINED_ENOUGH and s.needed_s]
+    estimates = []
+    for s in short:
+        assert s.needed_s is not None
+        if s.trained_s:
+            estimates.append(float(budget_s) * max(1.0, s.needed_s / s.trained_s))
+        else:
+            estimates.append(float(budget_s) + s.needed_s)
+    return max(estimates) if estimates else None

@@ -804,6 +804,17 @@ def test_browser_first_screen_order_control_and_learning_curves(
     )
     assert traces == [["cnn1d", 3, 3], ["mlp", 2, 2]]
     assert "still rising" in page.locator("#curves-line").inner_text()
+    # real training curves: every epoch's training and validation figure of the best trials
+    curves = page.evaluate(
+        "document.getElementById('plot-curves')._fullData"
+        ".map(t => [t.name, t.line ? t.line.dash : null, t.y.length])"
+    )
+    assert ["cnn1d #0 (recommended), validation", "solid", 3] in curves
+    assert ["cnn1d #0, training", "dash", 3] in curves and [
+        "mlp #1, training",
+        "dash",
+        3,
+    ] in curves
     page.close()
 
 

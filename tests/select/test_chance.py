@@ -80,7 +80,8 @@ def test_chance_level_families_are_reported_and_left_out(setup) -> None:
         "needed); about --timeout 120m would settle it"
     )
     assert text.findings == (
-        "gru did not learn in 25 s (40 epochs): validation accuracy 10.0%, chance 10.0%"
+        "gru did not learn in 25 s (40 epochs): validation accuracy 10.0%, within noise of the "
+        "majority class's 10.0%"
     )
     assert any("left out of the verdict, the stability resampling and the ensemble" in r
                for r in rec.reasons)  # fmt: skip
@@ -108,8 +109,14 @@ def test_when_every_family_sits_at_chance_the_reference_is_exported(setup) -> No
                      profile)  # fmt: skip
     assert rec.family is None and rec.kind == "baseline" and rec.recommended == "minirocket"
     assert rec.headline.startswith(
-        "No deep family learned beyond chance level (10.0%) at this budget: use MiniRocket"
+        "No deep family learned beyond chance level (10.0%, the majority class) at this budget: "
+        "use MiniRocket"
     )
+    assert "does no better than chance" not in rec.headline
+    poor = (reference("logistic_regression", _correct(0.09, 8)),)  # below the majority class
+    worse = run_select(_result(*stuck, refs=poor), plan, profile)
+    assert worse.recommended == "logistic_regression"
+    assert "It does no better than chance either" in worse.headline
     alone = run_select(_result(*stuck), plan, profile)  # nothing else to export
     assert alone.family == "lstm" and alone.kind == "family"
 
@@ -135,16 +142,15 @@ def test_the_chance_level_without_the_search_recording_it() -> None:
     profile = SimpleNamespace(preview=preview, classes=("a", "b", "c"))
     result = _result(trial(0, "cnn1d", _correct(0.8, 0)), chance=None)
     assert chance_level(result, profile, 1.0) == pytest.approx(0.6)  # the majority class
-    # no preview: the labels the stored outputs reveal, else one over the classes
+    # no preview: one over the classes (a lower bound of the majority: the cautious test),
+    # else the labels the stored outputs reveal
+    assert chance_level(result, SimpleNamespace(classes=("a", "b", "c", "d")), 1.0) == 0.25
     rng = np.random.default_rng(0)
     labels = EnsembleLabels(rng.integers(0, K, N_ROWS), rng.integers(0, K, N_TEST), cv=False)
     outs = SearchResult("s", "", "accuracy", "maximize",
                         (ensemble_trial(0, "cnn1d", labels.val, labels.test, 0),), ())  # fmt: skip
     majority = np.bincount(labels.val[np.arange(N_ROWS) % 3 != 0]).max() / (2 * N_ROWS / 3)
-    assert chance_level(outs, SimpleNamespace(classes=("a", "b", "c")), 1.0) == pytest.approx(
-        majority
-    )
-    assert chance_level(result, SimpleNamespace(classes=("a", "b", "c", "d")), 1.0) == 0.25
+    assert chance_level(outs, SimpleNamespace(classes=()), 1.0) == pytest.approx(majority)
     regression = SearchResult("s", "", "rmse", "minimize", (), ())
     assert chance_level(regression, None, 2.0) == 2.0  # the target's scale: the mean predictor
 
@@ -158,3 +164,25 @@ def test_within_noise_of_chance() -> None:
     # regression: an RMSE not clearly below the mean predictor's
     assert at_chance(1.96, np.full(50, 0.96), "rmse", 2.0, 2.0)
     assert not at_chance(1.0, np.full(50, 0.25), "rmse", 2.0, 2.0)
+
+
+def test_a_family_too_slow_for_its_share_is_not_compared(setup) -> None:
+    """Stopped before a first result (its probed epoch did not fit its share): insufficient,
+    with the training it would need, and the budget that would pay for it."""
+    from archselect.core.records import TrialRecord
+
+    profile, plan = setup
+    slow = TrialRecord(
+        4, "lstm", "PRUNED", params={"family": "lstm", "epochs": 40},
+        fidelity={"too_slow": True, "epoch_s": 4.5, "allowance_s": 0.0},
+        note="too slow for this budget (probed 4.5 s per epoch, share 0 s)",
+    )  # fmt: skip
+    rec = run_select(_result(*_families()[:2], slow), plan, profile)
+    lstm = next(f for f in rec.families if f.family == "lstm")
+    assert lstm.compared == Compared.INSUFFICIENT and not lstm.at_chance
+    assert lstm.needed_s == 180.0 and rec.rule["settle_budget_s"] == 180 + 180
+    text = describe(rec)
+    assert text.open_question is not None and text.open_question.startswith(
+        "lstm was not trained enough at this budget to compare (no result, about 180 s needed)"
+    )
+    assert any(r.startswith("Stopped by the budget before a first result") for r in text.reasons)

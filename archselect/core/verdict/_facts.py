@@ -186,6 +186,28 @@ class Facts:
         whom = f" {word} {label(other)}" if other else ""
         return f"{number}{whom} ({span}{noise})"
 
+    @property
+    def chance_text(self) -> str:
+        """The chance level in words: "10.0%, the majority class" or "RMSE 0.0406, the mean
+        predictor"."""
+        value = self.unit.value(self.rec.chance_metric)
+        if self.unit.percent:
+            return f"{value}, the majority class"
+        return f"{self.metric} {value}, the mean predictor"
+
+    @property
+    def chance_owner(self) -> str:
+        """Whose figure chance is: "the majority class's 10.0%", "the mean predictor's 0.0406"."""
+        what = "the majority class's" if self.unit.percent else "the mean predictor's"
+        return f"{what} {self.unit.value(self.rec.chance_metric)}"
+
+    def beats_chance(self, value: Any) -> bool:
+        """Whether ``value`` is better than the chance level (True when it is unknown)."""
+        chance = self.rec.chance_metric
+        if not finite(value) or not finite(chance):
+            return True
+        return self.sign * (float(value) - float(chance)) > 0  # type: ignore[arg-type]
+
     def at_chance(self) -> list[FamilySummary]:
         return [f for f in self.rec.families if getattr(f, "at_chance", False)]
 

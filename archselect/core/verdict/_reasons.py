@@ -81,8 +81,9 @@ def _paired(facts: Facts) -> str | None:
     if not p or "b" not in p:
         return None
     a, b = p["a"], p["b"]
+    where = " on the same validation rows" if p.get("interval") else ""
     text = (
-        f"{label(a)} vs {label(b)} on the same validation rows: {label(a)} "
+        f"{label(a)} vs {label(b)}{where}: {label(a)} "
         f"{facts.versus(b, p.get('margin'), p.get('interval'))}"
     )
     if "only_a" in p:
@@ -180,10 +181,24 @@ def _left_out(facts: Facts) -> str | None:
     if not found:
         return None
     return (
-        f"Within noise of chance ({facts.unit.value(facts.rec.chance_metric)}), so not a "
+        f"Within noise of chance ({facts.chance_text}), so not a "
         "measurement and left out of the verdict, the stability resampling and the ensemble: "
         + "; ".join(found)
         + "."
+    )
+
+
+def _not_measured(facts: Facts) -> str | None:
+    """Families the budget stopped before a first result (too slow for their share)."""
+    stopped = [f for f in facts.insufficient() if f.val_metric is None]
+    if not stopped:
+        return None
+    parts = [
+        f.family + (f" (about {f.needed_s:.0f} s of training needed)" if f.needed_s else "")
+        for f in stopped
+    ]
+    return (
+        "Stopped by the budget before a first result, so not compared: " + ", ".join(parts) + "."
     )
 
 
@@ -231,6 +246,7 @@ def reasons(facts: Facts) -> tuple[str, ...]:
         stability_sentence(facts),
         _reference(facts),
         _left_out(facts),
+        _not_measured(facts),
         ensemble_sentence(facts),
     )
     notes = tuple(str(n) for n in facts.rule.get("notes", ()))

@@ -110,20 +110,25 @@ def _family_head(facts: Facts) -> str:
 
 
 def _no_deep_head(facts: Facts) -> str:
-    rec, m = facts.rec, facts.metric
+    m = facts.metric
     stuck = facts.at_chance()
     why = (
-        f"No deep family learned beyond chance level ({facts.unit.value(rec.chance_metric)}) "
-        "at this budget"
+        f"No deep family learned beyond chance level ({facts.chance_text}) at this budget"
         if stuck
         else "No deep family finished a trial"
     )
     if facts.recommended is None:
         return f"{why}; no architecture can be recommended."
-    return (
+    text = (
         f"{why}: use {label(facts.recommended)}, the best reference (validation {m} "
         f"{facts.value_text(facts.recommended)}), which is exported."
     )
+    if not facts.beats_chance(facts.value(facts.recommended)):
+        text += (
+            " It does no better than chance either: nothing measured here predicts the target "
+            "better than " + ("its most frequent class." if facts.unit.percent else "its mean.")
+        )
+    return text
 
 
 def headline(facts: Facts) -> str:
@@ -273,7 +278,7 @@ def _spent(f: FamilySummary) -> str:
         parts.append(f"{f.epochs} epoch{'s' if f.epochs != 1 else ''}")
     if finite(f.trained_s):
         parts.append(f"{f.trained_s:.0f} s")
-    return " in ".join(parts) or "too little"
+    return " in ".join(parts) or "no result"
 
 
 def family_finding(f: FamilySummary, facts: Facts) -> str | None:
@@ -290,13 +295,33 @@ def family_finding(f: FamilySummary, facts: Facts) -> str | None:
         return (
             f"{f.family} did not learn{where}"
             + (f" ({spent[0]})" if spent else "")
-            + f": validation {facts.metric} {facts.unit.value(f.val_metric)}, chance "
-            f"{facts.unit.value(facts.rec.chance_metric)}"
+            + f": validation {facts.metric} {facts.unit.value(f.val_metric)}, within noise of "
+            f"{facts.chance_owner}"
         )
     need = f"; about {f.needed_s:.0f} s would be needed" if finite(f.needed_s) else ""
     return (
         f"{f.family} was not trained enough at this budget ({', '.join(spent) or 'too little'}"
         f"{need})"
+    )
+
+
+#: Families listed one by one in the open question; beyond, their range of needs.
+_DETAILED = 2
+
+
+def _short_details(short: list[FamilySummary]) -> str:
+    """What the families not trained enough got, and about what they would need."""
+    if len(short) > _DETAILED:
+        needs = [f.needed_s for f in short if finite(f.needed_s)]
+        if not needs:
+            return "no whole schedule trained"
+        low, high = min(needs), max(needs)  # type: ignore[type-var]
+        return f"about {low:.0f} to {high:.0f} s of training each would be needed"
+    return "; ".join(
+        (f"{f.family}: " if len(short) > 1 else "")
+        + _spent(f)
+        + (f", about {f.needed_s:.0f} s needed" if f.needed_s else "")
+        for f in short
     )
 
 
@@ -313,12 +338,7 @@ def open_question(facts: Facts) -> str | None:
         names = [f.family for f in short]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         verb = "was" if len(names) == 1 else "were"
-        details = "; ".join(
-            (f"{f.family}: " if len(short) > 1 else "")
-            + _spent(f)
-            + (f", about {f.needed_s:.0f} s needed" if f.needed_s else "")
-            for f in short
-        )
+        details = _short_details(short)
         text = f"{listed} {verb} not trained enough at this budget to compare ({details})"
         settle: Any = facts.rule.get("settle_budget_s")
         if finite(settle):
@@ -336,5 +356,12 @@ def open_question(facts: Facts) -> str | None:
 
 def findings_sentence(facts: Facts) -> str | None:
     """Families that got their fair share and still sit at chance: a finding."""
-    found = [family_finding(f, facts) for f in facts.did_not_learn()]
+    stuck = facts.did_not_learn()
+    if len(stuck) > _DETAILED:
+        names = ", ".join(f.family for f in stuck[:-1]) + " and " + stuck[-1].family
+        return (
+            f"{names} did not learn in their share of the budget: validation {facts.metric} "
+            f"within noise of {facts.chance_owner} (each in the head-to-head)"
+        )
+    found = [family_finding(f, facts) for f in stuck]
     return "; ".join(s for s in found if s) or None

@@ -153,7 +153,7 @@ class Unit:
     def interval(self, iv: Sequence[float] | None) -> str:
         """A 95 % interval of a difference, in the difference's unit, the word once."""
         if iv is None or len(iv) != 2 or not all(_finite(v) for v in iv):
-            return "no interval (per-row scores missing)"
+            return "no interval: not scored on the same rows"
         lo, hi = (self._signed_number(float(v)) for v in iv)
         return self._with_word(f"{INTERVAL:.0%} interval [{lo}, {hi}]")
 
