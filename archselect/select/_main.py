@@ -372,6 +372,7 @@ def _without_deep(ctx: _Context) -> Recommendation:
         rule={
             "recommended_by": "no deep measurement",
             "values": {b.name: b.val_metric for b in ctx.result.baselines},
+            "settle_budget_s": _settle(ctx),
             "notes": notes,
         },
         chance_metric=ctx.chance,
@@ -380,19 +381,24 @@ def _without_deep(ctx: _Context) -> Recommendation:
     return restate(rec)
 
 
+def _settle(ctx: _Context) -> int | None:
+    """A ``--timeout`` that would train every family not trained enough (None: unknown)."""
+    settle = settle_budget(ctx.summaries, ctx.plan.timeout_s)
+    return round(settle) if settle is not None else None
+
+
 def _rule(ctx: _Context, step: _FamilyStep, verdict: Verdict) -> dict[str, Any]:
     facts = verdict.facts()
     for s in ctx.summaries:  # families at chance too: the verdict names them
         if s.val_metric is not None:
             facts["values"].setdefault(s.family, s.val_metric)
             facts["costs"].setdefault(s.family, _costs(s).to_dict())
-    settle = settle_budget(ctx.summaries, ctx.plan.timeout_s)
     return {
         **facts,
         "deep_top": step.deep_top,
         "architecture_by": step.by,
         "architecture_brier": list(step.brier) if step.brier else None,
-        "settle_budget_s": round(settle) if settle is not None else None,
+        "settle_budget_s": _settle(ctx),
         "notes": _notes(ctx, step),
     }
 

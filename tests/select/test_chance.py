@@ -186,3 +186,6 @@ def test_a_family_too_slow_for_its_share_is_not_compared(setup) -> None:
         "lstm was not trained enough at this budget to compare (no result, about 180 s needed)"
     )
     assert any(r.startswith("Stopped by the budget before a first result") for r in text.reasons)
+    # and when no family is measured at all, the budget that would settle it is still said
+    alone = run_select(_result(slow), plan, profile)
+    assert alone.family is None and alone.rule["settle_budget_s"] == 360
