@@ -372,6 +372,12 @@ def _without_deep(ctx: _Context) -> Recommendation:
         rule={
             "recommended_by": "no deep measurement",
             "values": {b.name: b.val_metric for b in ctx.result.baselines},
+            "costs": {
+                b.name: Costs(
+                    b.name, b.latency_b256_ms, None, b.train_time_s, b.n_params
+                ).to_dict()
+                for b in ctx.result.baselines
+            },
             "settle_budget_s": _settle(ctx),
             "notes": notes,
         },

@@ -21,8 +21,10 @@ from archselect.core.verdict._units import excludes_zero, unit_for
 
 __all__ = ["ensemble_sentence", "reasons", "stability_sentence"]
 
-#: Candidates named in the stability sentence at most.
+#: Candidates named in the stability sentence at most, and the share below which one is not
+#: (it would read "0%").
 _LISTED = 3
+_SHOWN = 0.005
 
 
 def _family_lead(facts: Facts) -> str | None:
@@ -129,7 +131,7 @@ def stability_sentence(facts: Facts) -> str | None:
     if not shares or name is None or facts.kind is RecommendationKind.ENSEMBLE:
         return None
     listed = ", ".join(
-        f"{label(k)} in {v:.0%}" for k, v in list(shares.items())[:_LISTED] if v > 0
+        f"{label(k)} in {v:.0%}" for k, v in list(shares.items())[:_LISTED] if v >= _SHOWN
     )
     head = (
         f"Re-applying the selection rule to {int(stab.get('resamples', 0)):,} bootstrap "

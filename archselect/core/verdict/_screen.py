@@ -33,8 +33,10 @@ __all__ = [
 
 #: Seconds in a minute, for the budget that would settle an open question.
 _MINUTE = 60.0
-#: Other candidates named beside the recommended one in the stability line.
+#: Other candidates named beside the recommended one in the stability line, and the share
+#: (0.5 %, which rounds to 1 %) below which one is not named.
 _STABILITY_OTHERS = 3
+_SHOWN_SHARE = 0.005
 
 
 def _cheaper(facts: Facts, a: str | None, b: str | None, *, training: bool = True) -> str:
@@ -207,7 +209,7 @@ def how_sure(facts: Facts) -> str | None:
     name = facts.recommended
     if shares and finite(stab.get("resamples")) and name is not None:
         share = shares.get(name, 0.0)
-        others = [(k, v) for k, v in shares.items() if k != name and v > 0]
+        others = [(k, v) for k, v in shares.items() if k != name and v >= _SHOWN_SHARE]
         listed = ", ".join(f"{label(k)} {v:.0%}" for k, v in others[:_STABILITY_OTHERS])
         return (
             f"{label(name)} in {share:.0%} of {int(stab['resamples']):,} resamples of the rows "
