@@ -26,12 +26,9 @@ MAX_FUNCTION_LINES = 80
 LONG_FUNCTIONS: set[str] = {
     "archselect.baselines.run_baselines",
     "archselect.layouts.forecast._panel_forecast_decision",
-    "archselect.report._render.report_context",
-    "archselect.report._verdict.first_screen",
     "archselect.run._ensemble.export_ensemble",
     "archselect.search._objective.make_objective",
     "archselect.search._objective.run_trial",
-    "archselect.select._main.select",
     "archselect.train._main.train_network",
 }
 

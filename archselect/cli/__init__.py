@@ -11,8 +11,9 @@ from __future__ import annotations
 from archselect._common import signals as _signals
 from archselect.cli import _runs, _search, _warm  # noqa: F401  (each adds its commands)
 from archselect.cli._app import cli, parse_duration
+from archselect.cli._search import echo_verdict
 
-__all__ = ["cli", "main", "parse_duration"]
+__all__ = ["cli", "echo_verdict", "main", "parse_duration"]
 
 
 def main() -> None:

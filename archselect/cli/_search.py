@@ -23,7 +23,7 @@ from archselect.cli._app import (
 from archselect.core.options import check_study_name
 from archselect.errors import UsageError
 
-__all__ = ["fit", "worker"]
+__all__ = ["echo_verdict", "fit", "worker"]
 
 
 @cli.command()
@@ -199,9 +199,7 @@ def fit(
             }
         )
     else:
-        click.echo(rec.headline)
-        for reason in rec.reasons:
-            click.echo(f"  - {reason}")
+        echo_verdict(rec, run.plan.layout)
         timing = _time_line(getattr(rec, "phase_seconds", None), getattr(rec, "budget_s", None))
         if timing:
             click.echo(timing)
@@ -213,6 +211,24 @@ def fit(
             err=True,
         )
         sys.exit(EXIT_NO_MODEL)
+
+
+#: The first-screen lines the CLI prints under the headline (the rest is in the report).
+CLI_LINES = ("Which model", "How sure", "Cost", "Still open", "Finding", "Order control")
+
+
+def echo_verdict(rec: Any, layout: str | None) -> None:
+    """The verdict as the report's first screen says it (:func:`archselect.core.verdict.describe`):
+    the headline with the exported model's test figure, the short answers, then the reasons."""
+    from archselect.core.verdict import describe
+
+    text = describe(rec, layout=layout)
+    click.echo(text.full_headline)
+    for name, sentence in text.lines():
+        if name in CLI_LINES:
+            click.echo(f"{name.lower()}: {sentence}")
+    for reason in text.reasons:
+        click.echo(f"  - {reason}")
 
 
 def _trial_printer(quiet: bool) -> Callable[[Any], None]:

@@ -54,6 +54,20 @@ class FamilySummary(JsonRecord):
     best_val_by_trial: tuple[float | None, ...] = ()
     #: Forecasts: MAE and MASE of the best trial (validation and test).
     extra_metrics: dict[str, float] = field(default_factory=dict)
+    #: How the family was compared (:class:`archselect.core.verdict.Compared`): ``full``
+    #: (its whole schedule), ``reduced`` (fewer epochs, rows, folds or steps) or
+    #: ``insufficient`` (less than its fair share, and within noise of chance); "" unknown.
+    compared: str = ""
+    #: Its best figure is within noise of the chance level: not a measurement, left out of
+    #: the verdict, the stability resampling and the ensemble; ``finding`` says why
+    #: (:class:`archselect.core.verdict.Finding`: ``not trained enough``, ``did not learn``).
+    at_chance: bool = False
+    finding: str = ""
+    #: The best trial's epochs and training seconds, and about how many seconds its whole
+    #: schedule would take (a family not trained enough; None when unknown).
+    epochs: int | None = None
+    trained_s: float | None = None
+    needed_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,22 @@ class Recommendation(JsonRecord):
     #: Classification: the Brier check of the same pair: ``interval`` of the mean per-row
     #: Brier difference (+ : ``a`` surer), and ``fired`` (the interval excludes 0).
     brier_check: dict[str, Any] = field(default_factory=dict)
+    #: How the selection chose, for :mod:`archselect.core.verdict` to word (one source for
+    #: the CLI, the report and ``headline``/``reasons``): ``deep_top`` (the deep family that
+    #: scored highest), ``architecture_by`` (``score``, ``cheaper``, ``brier`` or ``only``),
+    #: ``recommended_by`` (``score``, ``cheaper``, ``ensemble``, ``not exportable`` or ``no
+    #: deep measurement``), ``values`` / ``tests`` / ``costs`` of every candidate named,
+    #: ``architecture_interval`` / ``architecture_brier`` (the family step's intervals),
+    #: ``settle_budget_s`` (a budget that would train every family enough) and ``notes``
+    #: (the selection's other sentences). Empty in runs written before it existed.
+    rule: dict[str, Any] = field(default_factory=dict)
+    #: The chance level the families were checked against (the majority class's accuracy,
+    #: or the mean predictor's RMSE); None when unknown.
+    chance_metric: float | None = None
+    #: ``metric``: every stored interval (``margin_interval``, ``paired``, ``ensemble``) is of
+    #: the metric itself, in its unit; "" in older runs, whose regression intervals were of
+    #: the standardised mean squared error.
+    interval_unit: str = ""
     #: Classification and regression (not forecasts): the ensemble of the best trials as one
     #: more candidate row (:func:`archselect.select._ensemble.ensemble_row`): ``members`` (name,
     #: kind, family, trial, weight), its cross-fitted ``val_metric`` beside the

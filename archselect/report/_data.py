@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from archselect.core.kinds import PreviewKind
-from archselect.report._verdict import metric_value
+from archselect.core.verdict import unit_for
 
 __all__ = [
     "MAX_EVIDENCE_ROWS",
@@ -62,7 +62,7 @@ def fmt(value: Any, metric: str | None = None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     if metric is not None and finite(value):
-        return metric_value(value, metric)
+        return unit_for(metric).value(value)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):

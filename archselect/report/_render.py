@@ -27,6 +27,7 @@ from archselect._common.faults import write_atomic
 from archselect._common.secrets import mask_url
 from archselect.core.kinds import PreviewKind, layout_traits
 from archselect.core.records import ALL_FAMILIES, DEADLINE_NOTE
+from archselect.core.verdict import MEMORY_NOISE_MB, Compared, Finding, label, unit_for
 from archselect.report._data import (
     evidence_rows,
     finite,
@@ -37,14 +38,8 @@ from archselect.report._data import (
     preview_plots,
     structure_checks,
 )
-from archselect.report._ensemble import ensemble_screen, ensemble_view
-from archselect.report._verdict import (
-    ACCURACY_METRICS,
-    MEMORY_NOISE_MB,
-    first_screen,
-    in_points,
-    metric_diff,
-)
+from archselect.report._ensemble import FORECAST_NOTE, ensemble_view
+from archselect.report._verdict import first_screen
 from archselect.rundir import MODEL, PLAN, RECOMMENDATION, RunDir
 
 __all__ = ["notebook_html", "render_report", "report_context"]
@@ -249,25 +244,35 @@ def _baseline_what(b: Any) -> str:
     return str(getattr(b, "description", "") or "")
 
 
-def report_context(run_dir: Path) -> dict[str, Any]:
-    """Everything the template shows, read from the run directory alone.
+#: What the head-to-head's "compared at" column says for each way a family was measured.
+_COMPARED: dict[str, str] = {
+    Compared.FULL: "full fidelity",
+    Compared.REDUCED: "reduced fidelity",
+    Compared.INSUFFICIENT: "insufficient: not trained enough",
+}
 
-    Example:
-        >>> ctx = report_context(Path("runs/digits"))  # doctest: +SKIP
-        >>> ctx["verdict"]  # doctest: +SKIP
-        'Use cnn2d: test accuracy 97.50% (exported model); ...'
-    """
-    run = RunDir(run_dir)
-    profile, plan, rec, result = run.profile, run.plan, run.recommendation, run.search_result
-    metric, maximize = plan.metric, plan.direction == "maximize"
-    preview = getattr(profile, "preview", None)
+
+def _compared(fam: dict[str, Any]) -> str:
+    """How a family was compared, in the head-to-head's words ("—" in older runs)."""
+    text = _COMPARED.get(fam.get("compared") or "", "—")
+    if fam.get("finding") == Finding.DID_NOT_LEARN:
+        text += "; did not learn (a finding)"
+    elif fam.get("at_chance") and fam.get("compared") != Compared.INSUFFICIENT:
+        text += "; at chance"
+    return text
+
+
+def _families(rec: Any) -> tuple[list[dict[str, Any]], list[tuple[str, str, str | None]]]:
     families = [f.to_dict() for f in rec.families]
     latency_cols = _latency_columns(families)
     for fam in families:
         fam["extra_latency"] = [_cell(fam, key, sub) for _, key, sub in latency_cols]
-    trials = [t for t in result.trials if t.state not in _NOT_STARTED]
-    best_trials = [f.best_trial for f in rec.families if f.best_trial is not None]
-    plot_trials = [
+        fam["compared_text"] = _compared(fam)
+    return families, latency_cols
+
+
+def _plot_trials(trials: list[Any]) -> list[dict[str, Any]]:
+    return [
         {
             "n": t.number,
             "f": t.family,
@@ -280,7 +285,10 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         }
         for t in trials
     ]
-    points = [
+
+
+def _front_points(trials: list[Any]) -> list[tuple[float, float, int]]:
+    return [
         (float(t.val_metric), float(t.latency_b1_ms), t.number)
         for t in trials
         if t.state == "COMPLETE"
@@ -289,73 +297,108 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         and math.isfinite(t.val_metric)
         and math.isfinite(t.latency_b1_ms)
     ]
-    objectives = tuple(getattr(rec, "objectives", ()) or getattr(plan, "objectives", ()) or ())
-    stored_front = [p.trial for p in getattr(rec, "pareto_front", ()) or ()]
-    evaluation = getattr(rec, "evaluation", None)
+
+
+def _importances(rec: Any, trials: list[Any]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """Parameter importances of the groups with enough finished trials, and the others."""
     finished = {
         fam: sum(t.state == "COMPLETE" and t.family == fam for t in trials)
         for fam in {t.family for t in trials}
     }
     finished[ALL_FAMILIES] = sum(t.state == "COMPLETE" for t in trials)
-    importances, thin_importances = {}, []
+    importances, thin = {}, []
     for group, vals in (getattr(rec, "importances", None) or {}).items():
         if finished.get(group, 0) < MIN_IMPORTANCE_TRIALS:
-            thin_importances.append((group, finished.get(group, 0)))
+            thin.append((group, finished.get(group, 0)))
             continue
         ranked = sorted(vals.items(), key=lambda kv: -kv[1])
         importances[group] = {k: num(v) for k, v in ranked}
-    plots: dict[str, Any] = {
+    return importances, thin
+
+
+def _learning_curves(rec: Any) -> list[dict[str, Any]]:
+    """The learning curves' points (rows, metric, interval) for the plot."""
+    return [
+        {
+            "name": label(c.candidate),
+            "points": [
+                {"rows": p.rows, "m": num(p.metric), "lo": num(p.low), "hi": num(p.high)}
+                for p in c.points
+            ],
+        }
+        for c in rec.learning_curves
+        if c.points
+    ]
+
+
+def _plots(run: RunDir, rec: Any, trials: list[Any], star: str | None) -> dict[str, Any]:
+    profile, plan = run.profile, run.plan
+    metric = plan.metric
+    importances, _ = _importances(rec, trials)
+    stored_front = [p.trial for p in getattr(rec, "pareto_front", ()) or ()]
+    evaluation = getattr(rec, "evaluation", None)
+    preview = getattr(profile, "preview", None)
+    # the recommended trial is starred only when a network is what is exported
+    winner = rec.trial if star is not None and star == rec.family else None
+    return {
         "metric": metric,
-        "pct": metric in ACCURACY_METRICS,
-        "maximize": maximize,
+        "pct": unit_for(metric).percent,
+        "maximize": plan.direction == "maximize",
         "families": list(plan.family_names),
-        "trials": plot_trials,
-        "best_trials": best_trials,
-        "winner": rec.trial,
+        "trials": _plot_trials(trials),
+        "best_trials": [f.best_trial for f in rec.families if f.best_trial is not None],
+        "winner": winner,
         "importances": importances,
         "winner_family": rec.family,
-        "pareto": stored_front or _pareto(points, maximize),
+        "pareto": stored_front or _pareto(_front_points(trials), plan.direction == "maximize"),
         "data": preview_plots(preview),
         "evaluation": evaluation.to_dict() if evaluation is not None else None,
         "forecast": getattr(rec, "forecast_plot", None) or None,
         "token_lengths": (profile.evidence.get("text") or {}).get("length_histogram"),
+        "learning": _learning_curves(rec),
     }
-    failures = [t for t in trials if t.state == "FAIL"]
-    baseline_failures = [b for b in result.baselines if b.error or getattr(b, "note", None)]
-    measured, thresholds = evidence_rows(profile.evidence)
-    info = plan.run
-    storage = mask_url(info.storage) if info is not None else ""
-    data_name = Path(info.data_path).name if info is not None and info.data_path else None
-    raw_rec = json.loads((Path(run_dir) / RECOMMENDATION).read_text(encoding="utf-8"))
-    plan_raw = json.loads((Path(run_dir) / PLAN).read_text(encoding="utf-8"))
-    test_what = "exported model" if rec.final_test_metric is not None else "best trial"
-    screen = first_screen(rec, raw_rec, profile, plan, test_what)
-    ensemble = ensemble_view(raw_rec, metric)
-    ensemble_screen(screen, ensemble, rec, forecast=layout_traits(plan.layout).forecast)
-    states: dict[str, int] = {}
-    for t in trials:
-        states[t.state] = states.get(t.state, 0) + 1
-    cv_folds = next((t.cv_folds for t in trials if getattr(t, "cv_folds", None)), None)
+
+
+def _verdict_context(run: RunDir, rec: Any, raw_rec: dict[str, Any]) -> dict[str, Any]:
+    """The first screen, the head-to-head (with its ★) and the Why list."""
+    plan, result = run.plan, run.search_result
+    screen = first_screen(rec, run.profile, plan, run.run_dir)
+    families, latency_cols = _families(rec)
+    forecast = layout_traits(plan.layout).forecast
     return {
-        "cv_folds": cv_folds,
-        "deadline_stops": sum(
-            (getattr(t, "note", None) or "").startswith(DEADLINE_NOTE) for t in trials
-        ),
-        "profile": profile,
-        "plan": plan,
-        "rec": rec,
         "verdict": screen["headline"],
         "screen": screen,
+        "text": screen["text"],
         "families": families,
         "latency_cols": [title for title, _, _ in latency_cols],
-        "trials": trials,
-        "trial_states": states,
-        "short_params": _short_params,
         "baselines": result.baselines,
-        "ensemble": ensemble,
-        "failures": failures,
-        "failure_groups": _failure_groups(failures),
-        "baseline_failures": baseline_failures,
+        "ensemble": ensemble_view(raw_rec, plan.metric),
+        "forecast_note": FORECAST_NOTE if forecast else None,
+        "reasons": screen["text"].reasons,
+    }
+
+
+def _run_context(run: RunDir, trials: list[Any], screen: dict[str, Any]) -> dict[str, Any]:
+    """The reproduce section: command, storage, wall time, machine."""
+    plan = run.plan
+    info = plan.run
+    plan_raw = json.loads((run.run_dir / PLAN).read_text(encoding="utf-8"))
+    return {
+        "run": info,
+        "storage": mask_url(info.storage) if info is not None else "",
+        "data_name": Path(info.data_path).name if info is not None and info.data_path else None,
+        "wall": _wall_time(screen, trials, run.search_result.baselines),
+        "machine": _machine(plan_raw.get("run") or {}, trials),
+        "has_model": (run.run_dir / MODEL / "config.json").exists(),
+    }
+
+
+def _data_context(profile: Any) -> dict[str, Any]:
+    """The data section: evidence, the profiler's tests, sample pictures."""
+    preview = getattr(profile, "preview", None)
+    measured, thresholds = evidence_rows(profile.evidence)
+    return {
+        "profile": profile,
         "evidence_rows": measured,
         "threshold_rows": thresholds,
         "checks": structure_checks(profile.evidence),
@@ -363,32 +406,72 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "image_rows": image_rows(preview)
         if preview is not None and preview.kind == PreviewKind.IMAGE
         else [],
-        "plots": plots,
-        "thin_importances": thin_importances,
-        "min_importance_trials": MIN_IMPORTANCE_TRIALS,
-        "memory": lambda value, device: _memory(value, device),
-        "noise_note": (
+    }
+
+
+def _trial_context(rec: Any, trials: list[Any], failures: list[Any]) -> dict[str, Any]:
+    """The leaderboard, failures and importances' notes."""
+    states: dict[str, int] = {}
+    for t in trials:
+        states[t.state] = states.get(t.state, 0) + 1
+    _, thin = _importances(rec, trials)
+    return {
+        "cv_folds": next((t.cv_folds for t in trials if getattr(t, "cv_folds", None)), None),
+        "deadline_stops": sum(
+            (getattr(t, "note", None) or "").startswith(DEADLINE_NOTE) for t in trials
+        ),
+        "trials": trials,
+        "trial_states": states,
+        "failures": failures,
+        "failure_groups": _failure_groups(failures),
+        "thin_importances": thin,
+        "device_of": {t.number: t.device for t in trials},
+    }
+
+
+def report_context(run_dir: Path) -> dict[str, Any]:
+    """Everything the template shows, read from the run directory alone.
+
+    Example:
+        >>> ctx = report_context(Path("runs/digits"))  # doctest: +SKIP
+        >>> ctx["text"].title  # doctest: +SKIP
+        'archselect report — cnn2d'
+    """
+    run = RunDir(run_dir)
+    plan, rec, result = run.plan, run.recommendation, run.search_result
+    metric = plan.metric
+    unit = unit_for(metric)
+    raw_rec = json.loads((Path(run_dir) / RECOMMENDATION).read_text(encoding="utf-8"))
+    trials = [t for t in result.trials if t.state not in _NOT_STARTED]
+    ctx = _verdict_context(run, rec, raw_rec)
+    plots = _plots(run, rec, trials, ctx["text"].star)
+    ctx.update(_data_context(run.profile))
+    ctx.update(_trial_context(rec, trials, [t for t in trials if t.state == "FAIL"]))
+    ctx.update(_run_context(run, trials, ctx["screen"]))
+    ctx.update(
+        plan=plan,
+        rec=rec,
+        metric=metric,
+        objectives=tuple(getattr(rec, "objectives", ()) or getattr(plan, "objectives", ()) or ()),
+        baseline_failures=[b for b in result.baselines if b.error or getattr(b, "note", None)],
+        plots=plots,
+        plot_data=_json_for_script(plots),
+        min_importance_trials=MIN_IMPORTANCE_TRIALS,
+        noise_note=(
             f"Peak memory on CPU is the process's resident-memory growth; figures under "
             f"{MEMORY_NOISE_MB:.0f} MB are marked (noise): they move with the allocator, not "
             "with the model; the selection counts a memory difference only above that floor."
         ),
-        "device_of": {t.number: t.device for t in trials},
-        "wall": _wall_time(screen, trials, result.baselines),
-        "machine": _machine(plan_raw.get("run") or {}, trials),
-        "plot_data": _json_for_script(plots),
-        "fmt": fmt,
-        "points": lambda text: in_points(text, metric),
-        "diff": lambda v: metric_diff(v, metric) if v is not None else "—",
-        "baseline_state": _baseline_state,
-        "baseline_what": _baseline_what,
-        "metric": metric,
-        "run": info,
-        "storage": storage,
-        "data_name": data_name,
-        "objectives": objectives,
-        "has_model": (Path(run_dir) / MODEL / "config.json").exists(),
-        "sample_px": SAMPLE_IMAGE_PX,
-    }
+        memory=_memory,
+        fmt=fmt,
+        diff=lambda v: unit.signed(v) if v is not None else "—",
+        short_params=_short_params,
+        baseline_state=_baseline_state,
+        baseline_what=_baseline_what,
+        label=label,
+        sample_px=SAMPLE_IMAGE_PX,
+    )
+    return ctx
 
 
 def render_report(run_dir: str | Path) -> Path:

@@ -40,10 +40,11 @@ from archselect.search import split_params
 from archselect.select import (
     ENSEMBLE,
     EnsembleLabels,
+    at_chance_families,
     ensemble_row,
-    fmt_metric,
     paired_interval,
     with_ensemble,
+    with_final_test,
 )
 from archselect.train import predict_outputs
 
@@ -72,7 +73,13 @@ def add_ensemble(rec: _Rec, result: SearchResult, plan: Plan, prepared: Prepared
     forecast = plugin_for(plan.layout).forecast or prepared.preprocessing.forecast is not None
     if forecast or rec.family is None:
         return rec
-    row = ensemble_row(result, ensemble_labels(prepared, plan.seed), plan.seed, paired_interval)
+    row = ensemble_row(
+        result,
+        ensemble_labels(prepared, plan.seed),
+        plan.seed,
+        paired_interval,
+        exclude=at_chance_families(rec),  # a family at chance level is not a measurement
+    )
     return with_ensemble(rec, row)
 
 
@@ -177,13 +184,6 @@ def export_ensemble(
         ),
         pre,
     )
-    headline = rec.headline
-    if final_test is not None:
-        headline += (
-            " On the held-out test rows (never used for choosing), the exported ensemble, each "
-            f"member refit on train + validation, scores test {plan.metric} "
-            f"{fmt_metric(plan.metric, final_test)}."
-        )
     final_model = {
         "members": refits,
         "train_time_s": round(time.perf_counter() - start, 3),
@@ -204,10 +204,8 @@ def export_ensemble(
             )
         except Exception:  # a failure here costs the plot, never the run
             extra["evaluation"] = None
-    return dataclasses.replace(
-        rec,
-        final_test_metric=final_test,
-        headline=headline,
-        ensemble={**row, "final_test_metric": final_test},
-        **extra,
+    # the headline's test sentence comes from the verdict's words (with_final_test)
+    return with_final_test(
+        dataclasses.replace(rec, ensemble={**row, "final_test_metric": final_test}, **extra),
+        final_test,
     )

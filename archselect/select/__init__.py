@@ -1,42 +1,39 @@
-"""Stage 6 — select: the recommendation from the search result (see :mod:`._main`)."""
+"""Stage 6 — select: the recommendation from the search result (see :mod:`._main`).
+
+The selection decides and stores numbers; the words come from :mod:`archselect.core.verdict`.
+"""
 
 from __future__ import annotations
 
 from archselect.select._ensemble import (
     ENSEMBLE,
     EnsembleLabels,
+    at_chance_families,
     ensemble_row,
     ensemble_sentence,
     with_ensemble,
 )
+from archselect.select._intervals import BOOTSTRAP_ROUNDS, metric_interval, paired_interval
 from archselect.select._main import (
-    BOOTSTRAP_ROUNDS,
-    CHEAPER_LATENCY_FRACTION,
-    CHEAPER_MEMORY_MB,
     FamilySummary,
     ParetoPoint,
     Recommendation,
-    bootstrap_margin,
-    paired_interval,
     pareto_front,
     select,
     with_final_test,
 )
-from archselect.select._verdict import fmt_metric
 
 __all__ = [
     "BOOTSTRAP_ROUNDS",
-    "CHEAPER_LATENCY_FRACTION",
-    "CHEAPER_MEMORY_MB",
     "ENSEMBLE",
     "EnsembleLabels",
     "FamilySummary",
     "ParetoPoint",
     "Recommendation",
-    "bootstrap_margin",
+    "at_chance_families",
     "ensemble_row",
     "ensemble_sentence",
-    "fmt_metric",
+    "metric_interval",
     "paired_interval",
     "pareto_front",
     "select",

@@ -22,7 +22,7 @@ Torch-free: the selection and the report load no training stack.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -41,7 +41,8 @@ from archselect.core.ensemble_selection import (
 from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
 from archselect.core.records import SearchResult, TrialRecord
-from archselect.select._verdict import fmt_metric, fmt_points, interval_text, label
+from archselect.core.verdict import ENSEMBLE, RecommendationKind, ensemble_text, restate
+from archselect.select._intervals import metric_interval
 
 __all__ = [
     "ENSEMBLE",
@@ -52,8 +53,6 @@ __all__ = [
     "with_ensemble",
 ]
 
-#: The ensemble's name where a candidate's name goes (``recommended``, the report's row).
-ENSEMBLE = "ensemble"
 #: Finished trials of each family the pool takes, best first (with every exportable
 #: reference). A few per family: the selection rarely gives weight beyond a family's best
 #: two or three, and each member chosen is one more model to refit and to run.
@@ -101,12 +100,17 @@ def _trial_name(t: TrialRecord) -> str:
     return f"{t.family} #{t.number}"
 
 
-def _pool(result: SearchResult, labels: EnsembleLabels, task: str) -> list[Member]:
-    """Each family's best finished trials and the exportable references whose stored
-    outputs cover the same rows; best validation metric first."""
+def _pool(
+    result: SearchResult, labels: EnsembleLabels, task: str, exclude: Collection[str] = ()
+) -> list[Member]:
+    """Each family's best finished trials (but the families in ``exclude``: at chance level)
+    and the exportable references whose stored outputs cover the same rows; best validation
+    metric first."""
     sign = 1.0 if result.direction == "maximize" else -1.0
     by_family: dict[str, list[TrialRecord]] = {}
     for t in result.finished():
+        if t.family in exclude:
+            continue
         if bool(t.cv_folds) == labels.cv:  # scored on the same rows as the labels
             by_family.setdefault(t.family, []).append(t)
     ranked: list[tuple[float, float, Member]] = []
@@ -180,16 +184,20 @@ def ensemble_row(
     interval: Any,
     *,
     exportable: bool = True,
+    exclude: Collection[str] = (),
 ) -> dict[str, Any]:
     """The ensemble's candidate row, or ``{}`` when fewer than two models can be pooled.
 
-    ``interval(a, b, seed)``: the selection's paired-bootstrap interval of mean(a - b).
+    ``interval(a, b, seed)``: the selection's paired-bootstrap interval of mean(a - b) of the
+    per-row scores, on which "clearly better" is decided; the row's ``interval`` is the same
+    resamples' interval of the metric itself (points, or RMSE in the target's unit).
     ``exportable``: whether this layout's models can be exported as an ensemble.
+    ``exclude``: families left out of the pool (at chance level: :func:`at_chance_families`).
     """
     task = TASK_OF_METRIC.get(result.metric)
     if task is None:
         return {}
-    members = _pool(result, labels, task)
+    members = _pool(result, labels, task, exclude)
     if len(members) < 2:
         return {}
     rows = len(members[0].val)
@@ -202,6 +210,11 @@ def ensemble_row(
     means = [float(s.mean()) for s in singles]
     b = int(np.argmax(means))  # the first of the best: the pool is ranked by the search
     iv = interval(ens, singles[b], seed)  # positive: the ensemble scores higher
+    shown = (
+        iv
+        if task == "classification"
+        else metric_interval(-ens, -singles[b], result.metric, seed, labels.target_std)
+    )
 
     def metric(outputs: np.ndarray) -> float:
         return score(task, outputs, y, labels.target_std)
@@ -224,7 +237,7 @@ def ensemble_row(
         "best_single_kind": members[b].kind,
         "best_single_val_metric": metric(vals[b]),
         "margin": sign * (metric(honest) - metric(vals[b])),
-        "interval": list(iv) if iv is not None else None,
+        "interval": list(shown) if shown is not None else None,
         "clear": clear,
         "chosen": clear and exportable and len(chosen) > 1,
     }
@@ -236,71 +249,52 @@ def ensemble_row(
     return row
 
 
-def _members_text(row: dict[str, Any]) -> str:
-    return ", ".join(f"{label(m['name'])} ×{m['weight']:.2f}" for m in row["members"])
+def at_chance_families(rec: Recommendation) -> tuple[str, ...]:
+    """The families the selection left out at chance level (kept out of the ensemble too)."""
+    return tuple(f.family for f in rec.families if f.at_chance)
 
 
 def ensemble_sentence(row: dict[str, Any], metric: str) -> str:
-    """The ensemble row in words: what it is, how it was scored, and whether it won."""
-    where = "out-of-fold" if row["cv"] else "validation"
-    text = (
-        f"Ensemble of the best trials (greedy selection with replacement, {row['rounds']} "
-        f"rounds, over {len(row['pool'])} models: {len(row['members'])} chosen: "
-        f"{_members_text(row)}): {where} {metric} {fmt_metric(metric, row['val_metric'])} with "
-        f"weights chosen on the other half of the {row['rows']:,} rows "
-        f"({fmt_metric(metric, row['in_sample_val_metric'])} on the rows that chose them), vs "
-        f"{fmt_metric(metric, row['best_single_val_metric'])} for the best single candidate, "
-        f"{label(row['best_single'])}: {fmt_points(metric, row['margin'])} "
-        f"({interval_text(metric, tuple(row['interval']) if row['interval'] else None)})"
+    """The ensemble row in words (:func:`archselect.core.verdict.ensemble_text`)."""
+    rec = Recommendation(
+        family=None,
+        trial=None,
+        params={},
+        metric=metric,
+        direction="maximize" if metric == "accuracy" else "minimize",
+        val_metric=None,
+        test_metric=None,
+        runner_up=None,
+        runner_up_val_metric=None,
+        margin=None,
+        margin_interval=None,
+        within_noise=False,
+        baseline_best=None,
+        baseline_val_metric=None,
+        baseline_test_metric=None,
+        baseline_beats_deep=False,
+        profile_confidence=1.0,
+        ensemble=row,
+        interval_unit="metric",
     )
-    if "test_metric" in row:
-        text += (
-            f"; test {metric} of the searched models {fmt_metric(metric, row['test_metric'])} "
-            f"vs {fmt_metric(metric, row['best_single_test_metric'])} on the same "
-            f"{row['test_rows']:,} rows"
-        )
-    if row["chosen"]:
-        return text + ": it wins clearly, so it is recommended and exported."
-    if row["clear"]:
-        return text + ": it wins clearly but cannot be exported here, so it is not chosen."
-    return text + ": not clearly better, so a single model is recommended."
+    return ensemble_text(rec) or ""
 
 
 def with_ensemble(rec: _Rec, row: dict[str, Any]) -> _Rec:
-    """``rec`` with the ensemble row recorded, a sentence on it among the reasons, and —
-    when it wins clearly — the ensemble recommended; the headline still names the best
-    single family."""
+    """``rec`` with the ensemble row recorded (a sentence on it among the reasons) and — when
+    it wins clearly — the ensemble recommended; the headline still names the best single
+    family."""
     if not row:
         return rec
-    reasons = (*rec.reasons, ensemble_sentence(row, rec.metric))
     if not row["chosen"]:
-        return dataclasses.replace(rec, ensemble=row, reasons=reasons)
-    m = rec.metric
-    family = ""
-    if rec.family is not None:
-        family = (
-            f" The best single family is {rec.family} (validation {m} "
-            f"{fmt_metric(m, rec.val_metric)})"
-            + (
-                f"; the best single model is {label(rec.recommended)}."
-                if rec.kind == "baseline" and rec.recommended
-                else "."
-            )
+        return restate(dataclasses.replace(rec, ensemble=row))
+    rule = {**rec.rule, "recommended_by": "ensemble", "single": rec.recommended}
+    return restate(
+        dataclasses.replace(
+            rec,
+            ensemble=row,
+            kind=RecommendationKind.ENSEMBLE.value,
+            recommended=ENSEMBLE,
+            rule=rule,
         )
-    headline = (
-        f"Use the ensemble of {len(row['members'])} models ({_members_text(row)}): "
-        f"{'out-of-fold' if row['cv'] else 'validation'} {m} "
-        f"{fmt_metric(m, row['val_metric'])} (weights chosen on other rows) vs "
-        f"{fmt_metric(m, row['best_single_val_metric'])} for the best single candidate, "
-        f"{label(row['best_single'])}, {fmt_points(m, row['margin'])} "
-        f"({interval_text(m, tuple(row['interval']))}).{family} "
-        f"Profile confidence {rec.profile_confidence:.2f}."
-    )
-    return dataclasses.replace(
-        rec,
-        ensemble=row,
-        reasons=reasons,
-        kind=ENSEMBLE,
-        recommended=ENSEMBLE,
-        headline=headline,
     )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TypeVar
-
-import numpy as np
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from archselect.core import records as _records
 from archselect.core.recommendation import FamilySummary, ParetoPoint, Recommendation
@@ -17,11 +16,28 @@ from archselect.core.records import (
     cross_validated,
     outranks,
 )
+from archselect.core.verdict import (
+    ALL_ROWS,
+    TESTED_ROWS,
+    Costs,
+    RecommendationKind,
+    cheaper_parts,
+    direction_sign,
+    label,
+    restate,
+    unit_for,
+)
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
-from archselect.select._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
-from archselect.select._verdict import fmt_metric as _fmt
+from archselect.select._chance import assess_families, chance_level, settle_budget
+from archselect.select._intervals import (
+    BOOTSTRAP_ROUNDS,
+    metric_interval,
+    paired_interval,
+    run_scale,
+)
+from archselect.select._verdict import Verdict
 
 __all__ = [
     "BOOTSTRAP_ROUNDS",
@@ -30,21 +46,13 @@ __all__ = [
     "Recommendation",
     "pareto_front",
     "select",
+    "with_final_test",
 ]
-
-#: Paired bootstrap rounds over validation rows, and the interval's coverage.
-BOOTSTRAP_ROUNDS = 2000
-#: "Cheaper" needs a difference above measurement noise: latency (batch 256, per sample)
-#: lower by at least this fraction, or peak training memory lower by at least this many MB
-#: (process RSS growth on CPU moves by a few MB for reasons that have nothing to do with the
-#: model), and not clearly worse on the other.
-CHEAPER_LATENCY_FRACTION = 0.10
-CHEAPER_MEMORY_MB = 32.0
 
 
 def _summaries(result: SearchResult, plan: Plan) -> list[FamilySummary]:
     best = best_by_family(result)
-    sign = 1.0 if plan.direction == "maximize" else -1.0
+    sign = direction_sign(plan.direction)
     rows = []
     for fam in plan.family_names:
         trials = [t for t in result.trials if t.family == fam]
@@ -116,68 +124,24 @@ def pareto_front(result: SearchResult) -> list[ParetoPoint]:
     ]
 
 
-def bootstrap_margin(
-    a: TrialRecord, b: TrialRecord, direction: str, seed: int
-) -> tuple[float, float] | None:
-    """Interval of the difference a - b in mean per-row validation score (paired bootstrap).
-
-    For accuracy the per-row score is 1/0; for regression it is the squared error, so the
-    interval is reported on the MSE scale, sign-flipped so that positive favours ``a``.
-    """
-    sa, sb = a.val_scores(), b.val_scores()
-    if sa is None or sb is None:
-        return None
-    return (
-        paired_interval(sa, sb, seed) if direction == "maximize" else paired_interval(sb, sa, seed)
-    )
-
-
-def paired_interval(
-    sa: np.ndarray | None, sb: np.ndarray | None, seed: int
-) -> tuple[float, float] | None:
-    """Paired-bootstrap interval of mean(sa - sb) over the same validation rows."""
-    if sa is None or sb is None or len(sa) != len(sb) or len(sa) < 2:
-        return None
-    diff = sa - sb
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(diff), size=(BOOTSTRAP_ROUNDS, len(diff)))
-    means = diff[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - INTERVAL) / 2, (1 + INTERVAL) / 2])
-    return float(lo), float(hi)
-
-
 _Rec = TypeVar("_Rec", bound=Recommendation)
 
 
 def with_final_test(
     rec: _Rec, final_test: float | None, ensemble: int = 1, *, all_rows: bool = False
 ) -> _Rec:
-    """``rec`` with the tested refit's test metric recorded and named in the headline.
+    """``rec`` with the exported model's test metric recorded and its sentence in the
+    headline (:func:`archselect.core.verdict.describe`).
 
-    ``all_rows``: the exported model is that refit repeated on every labelled row (train +
-    validation + test), so the figure is the tested twin's, and the headline says so.
+    ``ensemble``: the refits (seeds) the exported network averages; ``all_rows``: the exported
+    model is that refit repeated on every labelled row (train + validation + test), so the
+    figure is the tested twin's, and the headline says so.
     """
-    if final_test is None:
-        return dataclasses.replace(rec, final_test_metric=None)
-    what = (
-        "refit on train + validation"
-        if ensemble == 1
-        else f"the mean of {ensemble} refits on train + validation with different seeds"
-    )
-    if rec.kind == "baseline":
-        what = f"{label(rec.recommended)} {what}"
-    if all_rows:
-        tail = (
-            f"the model {what} scores test {rec.metric} {_fmt(rec.metric, final_test)}; the "
-            "exported model is the same refit on every labelled row (the test rows too), "
-            "which has no held-out figure of its own."
-        )
-    else:
-        tail = (
-            f"the exported model, {what}, scores test {rec.metric} {_fmt(rec.metric, final_test)}."
-        )
-    headline = f"{rec.headline} On the held-out test rows (never used for choosing), {tail}"
-    return dataclasses.replace(rec, final_test_metric=final_test, headline=headline)
+    final = {"seeds": ensemble, "trained_on": ALL_ROWS if all_rows else TESTED_ROWS}
+    changes: dict[str, Any] = {"final_test_metric": final_test}
+    if hasattr(rec, "final_model"):  # the stored recommendation keeps how it was trained
+        changes["final_model"] = {**(rec.final_model or {}), **final}
+    return restate(dataclasses.replace(rec, **changes), final_model=final)
 
 
 def _mean_brier(trials: dict[int, TrialRecord], s: FamilySummary) -> float:
@@ -196,11 +160,13 @@ def _cost(t: FamilySummary) -> float:
     return t.latency_b256_ms if t.latency_b256_ms is not None else math.inf
 
 
-def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
-    """Why ``a`` is clearly cheaper than ``b`` (the measurements, each family named), or None.
+def _costs(s: FamilySummary) -> Costs:
+    return Costs(s.family, s.latency_b256_ms, s.peak_memory_mb, s.train_time_s, s.n_params)
 
-    Clearly cheaper: lower latency by CHEAPER_LATENCY_FRACTION or lower peak memory by
-    CHEAPER_MEMORY_MB, and not clearly dearer on the other.
+
+def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
+    """Why ``a`` is clearly cheaper than ``b`` for the family ranking (latency and peak
+    memory, :func:`archselect.core.verdict.cheaper_parts`), or None.
 
     Example:
         >>> row = dict(best_trial=0, val_metric=1.0, test_metric=1.0, train_time_s=1.0,
@@ -209,228 +175,289 @@ def _cheaper(a: FamilySummary, b: FamilySummary) -> str | None:
         >>> fast = FamilySummary("mlp", latency_b256_ms=0.01, peak_memory_mb=6.5, **row)
         >>> slow = FamilySummary("rnn", latency_b256_ms=0.04, peak_memory_mb=0.1, **row)
         >>> _cheaper(fast, slow)
-        'latency mlp 0.01 ms vs rnn 0.04 ms per sample'
+        'latency mlp 0.01 ms vs rnn 0.04 ms per sample (×4 faster)'
         >>> _cheaper(slow, fast) is None
         True
     """
-    lat_a, lat_b = a.latency_b256_ms, b.latency_b256_ms
-    mem_a, mem_b = a.peak_memory_mb, b.peak_memory_mb
-    faster = slower = leaner = fatter = False
-    if lat_a is not None and lat_b is not None:
-        faster = lat_a < lat_b * (1.0 - CHEAPER_LATENCY_FRACTION)
-        slower = lat_b < lat_a * (1.0 - CHEAPER_LATENCY_FRACTION)
-    if mem_a is not None and mem_b is not None:
-        leaner = mem_a < mem_b - CHEAPER_MEMORY_MB
-        fatter = mem_b < mem_a - CHEAPER_MEMORY_MB
-    parts = []
-    if faster and not fatter:
-        parts.append(f"latency {a.family} {lat_a:.3g} ms vs {b.family} {lat_b:.3g} ms per sample")
-    if leaner and not slower:
-        parts.append(
-            f"peak training memory {a.family} {mem_a:.3g} MB vs {b.family} {mem_b:.3g} MB"
+    return ", ".join(cheaper_parts(_costs(a), _costs(b), training=False)) or None
+
+
+@dataclass
+class _Context:
+    """What every step of the selection reads: the plan's facts, each family's row (checked
+    against chance), the families measured above chance, ranked, and the references."""
+
+    result: SearchResult
+    plan: Plan
+    profile: Profile
+    sign: float
+    scale: float
+    chance: float | None
+    summaries: list[FamilySummary]
+    trials: dict[int, TrialRecord]
+    ranked: list[FamilySummary]
+    best_base: Any
+    notes: list[str]
+    objectives: tuple[str, ...]
+    front: list[ParetoPoint]
+
+    @classmethod
+    def of(cls, result: SearchResult, plan: Plan, profile: Profile) -> _Context:
+        sign = direction_sign(plan.direction)
+        scale = run_scale(result)
+        chance = chance_level(result, profile, scale)
+        summaries = assess_families(_summaries(result, plan), result, chance, scale)
+        trials = {t.number: t for t in result.trials}
+        ok_baselines = [b for b in result.baselines if b.val_metric is not None]
+        objectives = plan.objectives or (plan.metric,)
+        ctx = cls(
+            result=result,
+            plan=plan,
+            profile=profile,
+            sign=sign,
+            scale=scale,
+            chance=chance,
+            summaries=summaries,
+            trials=trials,
+            ranked=[],
+            best_base=max(ok_baselines, key=lambda b: sign * (b.val_metric or 0.0), default=None),
+            notes=[f"{b.name}: {b.note}" for b in result.baselines if b.note],
+            objectives=objectives,
+            front=pareto_front(result) if len(objectives) > 1 else [],
         )
-    return ", ".join(parts) or None
+        ctx.ranked = ctx.rank()
+        return ctx
+
+    def exportable(self) -> list[Any]:
+        if plugin_for(self.plan.layout).forecast:
+            return []
+        return [
+            b
+            for b in self.result.baselines
+            if b.val_metric is not None
+            and b.name in _records.EXPORTABLE_BASELINES
+            and b.state == "COMPLETE"
+        ]
+
+    def rank(self) -> list[FamilySummary]:
+        """Families measured above chance, best first (cross-validated first, then the
+        metric, the Brier score, the latency). When every family sits at chance and no
+        reference can be exported, they are ranked anyway: something must be exported."""
+        scored = [s for s in self.summaries if s.val_metric is not None]
+        measured = [s for s in scored if not s.at_chance]
+        pool = measured or ([] if self.exportable() else scored)
+        return sorted(
+            pool,
+            key=lambda s: (
+                not _cross_validated(self.trials, s),
+                -self.sign * (s.val_metric or 0.0),
+                _mean_brier(self.trials, s),
+                _cost(s),
+            ),
+        )
+
+    def interval(self, a: FamilySummary, b: FamilySummary) -> tuple[float, float] | None:
+        """The interval of ``a``'s advantage over ``b`` in the metric's unit."""
+        ta, tb = self.trials[a.best_trial or 0], self.trials[b.best_trial or 0]
+        sa, sb = ta.val_scores(), tb.val_scores()
+        return metric_interval(sa, sb, self.plan.metric, self.plan.seed, self.scale)
+
+
+@dataclass
+class _FamilyStep:
+    """Step 1 of the rule: the architecture verdict among the measured families."""
+
+    winner: FamilySummary
+    runner: FamilySummary | None = None
+    margin: float | None = None
+    interval: tuple[float, float] | None = None
+    within_noise: bool = False
+    deep_top: str = ""
+    by: str = "only"
+    brier: tuple[float, float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _family_step(ctx: _Context) -> _FamilyStep:
+    """The top family, or the runner-up within noise of it and clearly cheaper (unless the
+    Brier score separates them)."""
+    winner = ctx.ranked[0]
+    step = _FamilyStep(winner=winner, deep_top=winner.family)
+    runner = ctx.ranked[1] if len(ctx.ranked) > 1 else None
+    if runner is None:
+        return step
+    a, b = ctx.trials[winner.best_trial or 0], ctx.trials[runner.best_trial or 0]
+    sa, sb = a.val_scores(), b.val_scores()
+    raw = paired_interval(sa, sb, ctx.plan.seed)  # on the per-row scores, as the rule decides
+    decide = raw if raw is None or ctx.sign > 0 else (-raw[1], -raw[0])
+    within = decide is not None and decide[0] <= 0.0
+    brier = paired_interval(b.val_brier(), a.val_brier(), ctx.plan.seed)  # + favours winner
+    cheaper = _cheaper(runner, winner) if within else None
+    step.by = "score"
+    if within and brier is not None and brier[0] > 0.0:
+        within, step.by, step.brier = False, "brier", brier
+    if within and cheaper is not None:
+        winner, runner, step.by = runner, winner, "cheaper"
+    step.winner, step.runner, step.within_noise = winner, runner, within
+    step.margin = ctx.sign * ((winner.val_metric or 0.0) - (runner.val_metric or 0.0))
+    step.interval = ctx.interval(winner, runner)
+    return step
+
+
+def _notes(ctx: _Context, step: _FamilyStep | None) -> list[str]:
+    """The selection's sentences beside the verdict's own: how the figures were measured,
+    latency against length, the Pareto front, overfitting, skipped references."""
+    out: list[str] = []
+    if step is not None:
+        cv = _cv_reason(ctx.trials[step.winner.best_trial or 0])
+        if cv:
+            out.append(cv)
+        growth = _length_growth(step.winner, step.runner)
+        if growth:
+            out.append(growth)
+        if ctx.front:
+            out.append(_pareto_reason(ctx.front, step.winner, ctx.plan.metric))
+        gap = step.winner.gap
+        if gap is not None and gap > OVERFIT_GAP:
+            out.append(
+                f"{step.winner.family}'s train–validation gap is {gap:.3g}: it overfits "
+                "noticeably."
+            )
+    return out
+
+
+#: A train–validation gap above this is called overfitting in the reasons.
+OVERFIT_GAP = 0.1
+
+
+def _without_deep(ctx: _Context) -> Recommendation:
+    """No family measured above chance (none finished, or every one at chance): the best
+    exportable reference, when there is one, is recommended and exported."""
+    metric = ctx.plan.metric
+    best_base = ctx.best_base
+    top = max(ctx.exportable(), key=lambda b: ctx.sign * (b.val_metric or 0.0), default=None)
+    notes = []
+    if not any(s.val_metric is not None for s in ctx.summaries):
+        failed = sum(s.failed for s in ctx.summaries)
+        notes.append(f"No deep trial finished ({failed} failed); see the failures table.")
+    if best_base is not None:
+        notes.append(
+            f"The best reference is {label(best_base.name)} with validation "
+            f"{unit_for(metric).name} {unit_for(metric).value(best_base.val_metric)}."
+        )
+    rec = Recommendation(
+        family=None,
+        trial=None,
+        params={},
+        metric=metric,
+        direction=ctx.plan.direction,
+        val_metric=None,
+        test_metric=None,
+        runner_up=None,
+        runner_up_val_metric=None,
+        margin=None,
+        margin_interval=None,
+        within_noise=False,
+        baseline_best=best_base.name if best_base else None,
+        baseline_val_metric=best_base.val_metric if best_base else None,
+        baseline_test_metric=best_base.test_metric if best_base else None,
+        baseline_beats_deep=best_base is not None,
+        profile_confidence=ctx.profile.confidence,
+        families=tuple(ctx.summaries),
+        notes=tuple(ctx.notes),
+        objectives=ctx.objectives,
+        kind=RecommendationKind.BASELINE.value if top else RecommendationKind.FAMILY.value,
+        recommended=top.name if top is not None else None,
+        top_scorer=best_base.name if best_base else None,
+        rule={
+            "recommended_by": "no deep measurement",
+            "values": {b.name: b.val_metric for b in ctx.result.baselines},
+            "costs": {
+                b.name: Costs(
+                    b.name, b.latency_b256_ms, None, b.train_time_s, b.n_params
+                ).to_dict()
+                for b in ctx.result.baselines
+            },
+            "settle_budget_s": _settle(ctx),
+            "notes": notes,
+        },
+        chance_metric=ctx.chance,
+        interval_unit="metric",
+    )
+    return restate(rec)
+
+
+def _settle(ctx: _Context) -> int | None:
+    """A ``--timeout`` that would train every family not trained enough (None: unknown)."""
+    settle = settle_budget(ctx.summaries, ctx.plan.timeout_s)
+    return round(settle) if settle is not None else None
+
+
+def _rule(ctx: _Context, step: _FamilyStep, verdict: Verdict) -> dict[str, Any]:
+    facts = verdict.facts()
+    for s in ctx.summaries:  # families at chance too: the verdict names them
+        if s.val_metric is not None:
+            facts["values"].setdefault(s.family, s.val_metric)
+            facts["costs"].setdefault(s.family, _costs(s).to_dict())
+    return {
+        **facts,
+        "deep_top": step.deep_top,
+        "architecture_by": step.by,
+        "architecture_brier": list(step.brier) if step.brier else None,
+        "settle_budget_s": _settle(ctx),
+        "notes": _notes(ctx, step),
+    }
 
 
 def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation:
-    """Pick the family with the best validation metric; cheaper one if within noise.
+    """The recommendation: the architecture verdict among the families measured above chance,
+    then the best model whatever its kind (a reference that beats it, or ties it and is
+    cheaper), with the paired comparison, the Brier check and the verdict's stability; the
+    words come from :func:`archselect.core.verdict.describe`.
 
     Example:
         See :func:`archselect.fit`; ``recommendation.json`` is this function's output.
     """
-    sign = 1.0 if plan.direction == "maximize" else -1.0
-    summaries = _summaries(result, plan)
-    trials = {t.number: t for t in result.trials}
-    ranked = sorted(
-        (s for s in summaries if s.val_metric is not None),
-        key=lambda s: (
-            not _cross_validated(trials, s),
-            -sign * (s.val_metric or 0.0),
-            _mean_brier(trials, s),
-            _cost(s),
-        ),
-    )
-    ok_baselines = [b for b in result.baselines if b.val_metric is not None]
-    best_base = max(ok_baselines, key=lambda b: sign * (b.val_metric or 0.0), default=None)
-    reasons: list[str] = []
-    notes: list[str] = [f"{b.name}: {b.note}" for b in result.baselines if b.note]
-    metric = plan.metric
-    objectives = plan.objectives or (plan.metric,)
-    front = pareto_front(result) if len(objectives) > 1 else []
-    if not ranked:
-        failed = sum(s.failed for s in summaries)
-        reasons.append(f"No deep trial finished ({failed} failed); see the failures table.")
-        if best_base is not None:
-            reasons.append(
-                f"The best reference is {best_base.name} with validation {metric} "
-                f"{_fmt(metric, best_base.val_metric)}."
-            )
-        headline = "No deep family finished a trial; no architecture can be recommended."
-        exportable = [
-            b
-            for b in ok_baselines
-            if b.name in _records.EXPORTABLE_BASELINES
-            and b.state == "COMPLETE"
-            and not plugin_for(plan.layout).forecast
-        ]
-        top = max(exportable, key=lambda b: sign * (b.val_metric or 0.0), default=None)
-        fallback = top.name if top is not None else None
-        if top is not None:
-            headline = (
-                f"No deep family finished a trial: use {label(top.name)}, the best reference "
-                f"(validation {metric} {_fmt(metric, top.val_metric)}), which is exported."
-            )
-        return Recommendation(
-            family=None,
-            trial=None,
-            params={},
-            metric=metric,
-            direction=plan.direction,
-            val_metric=None,
-            test_metric=None,
-            runner_up=None,
-            runner_up_val_metric=None,
-            margin=None,
-            margin_interval=None,
-            within_noise=False,
-            baseline_best=best_base.name if best_base else None,
-            baseline_val_metric=best_base.val_metric if best_base else None,
-            baseline_test_metric=best_base.test_metric if best_base else None,
-            baseline_beats_deep=best_base is not None,
-            profile_confidence=profile.confidence,
-            families=tuple(summaries),
-            reasons=tuple(reasons),
-            headline=headline,
-            notes=tuple(notes),
-            objectives=objectives,
-            kind="baseline" if fallback else "family",
-            recommended=fallback,
-            top_scorer=best_base.name if best_base else None,
-        )
-    winner = ranked[0]
-    runner = ranked[1] if len(ranked) > 1 else None
-    margin = interval = None
-    within_noise = swapped = False
-    if runner is not None:
-        margin = sign * ((winner.val_metric or 0.0) - (runner.val_metric or 0.0))
-        a, b = trials[winner.best_trial or 0], trials[runner.best_trial or 0]
-        interval = bootstrap_margin(a, b, plan.direction, plan.seed)
-        within_noise = interval is not None and interval[0] <= 0.0
-        brier = paired_interval(b.val_brier(), a.val_brier(), plan.seed)  # + favours winner
-        cheaper = _cheaper(runner, winner) if within_noise else None
-        if within_noise and brier is not None and brier[0] > 0.0:
-            within_noise = False
-            than = f" of the cheaper {runner.family} ({cheaper})" if cheaper else ""
-            reasons.append(
-                f"Their validation {metric} alone cannot separate {winner.family} and "
-                f"{runner.family} ({interval_text(metric, interval)}), but the per-row Brier "
-                f"score does: {winner.family} is surer where it is right ({INTERVAL:.0%} "
-                f"interval of the Brier difference [{brier[0]:+.3f}, {brier[1]:+.3f}] excludes "
-                f"0), so it stays ahead{than}."
-            )
-        if within_noise and cheaper is not None:
-            reasons.append(
-                f"{winner.family} and {runner.family} are within noise (validation {metric} "
-                f"{_fmt(metric, winner.val_metric)} vs {_fmt(metric, runner.val_metric)}, "
-                f"{interval_text(metric, interval)}), so the cheaper {runner.family} is preferred "
-                f"({cheaper})."
-            )
-            winner, runner, swapped = runner, winner, True
-            margin = sign * ((winner.val_metric or 0.0) - (runner.val_metric or 0.0))
-            interval = bootstrap_margin(
-                trials[winner.best_trial or 0],
-                trials[runner.best_trial or 0],
-                plan.direction,
-                plan.seed,
-            )
-    reasons.insert(
-        0,
-        f"{winner.family} reached "
-        + ("" if swapped else "the best ")
-        + f"validation {metric} {_fmt(metric, winner.val_metric)} (trial {winner.best_trial}, "
-        f"{winner.completed} of {winner.trials} trials finished).",
-    )
-    if runner is not None:
-        iv = f" ({interval_text(metric, interval)})" if interval else ""
-        reasons.append(
-            f"Next deep family {runner.family}: {_fmt(metric, runner.val_metric)}; margin "
-            f"{fmt_points(metric, margin or 0.0)}{iv}."
-        )
-    cv = _cv_reason(trials[winner.best_trial or 0])
-    if cv:
-        reasons.insert(1, cv)
-    baseline_beats = False
-    if best_base is not None and best_base.val_metric is not None:
-        baseline_beats = sign * best_base.val_metric > sign * (winner.val_metric or 0.0)
-        if baseline_beats:
-            reasons.append(
-                f"The non-deep reference {best_base.name} beats every deep family "
-                f"({_fmt(metric, best_base.val_metric)} vs {_fmt(metric, winner.val_metric)}): "
-                "a deep model may not be worth it on this data."
-            )
-        elif best_base.val_metric == winner.val_metric:
-            reasons.append(
-                f"It only ties with the best non-deep reference, {best_base.name} "
-                f"({_fmt(metric, best_base.val_metric)}): on this validation data the deep "
-                "model earns nothing over it."
-            )
-        else:
-            lead = sign * ((winner.val_metric or 0.0) - best_base.val_metric)
-            reasons.append(
-                f"It beats the best non-deep reference, {best_base.name} "
-                f"({_fmt(metric, best_base.val_metric)}), by {fmt_points(metric, lead)}."
-            )
-    growth = _length_growth(winner, runner)
-    if growth:
-        reasons.append(growth)
-    if front:
-        reasons.append(_pareto_reason(front, winner, metric))
-    if winner.gap is not None and winner.gap > 0.1:
-        reasons.append(f"Its train–validation gap is {winner.gap:.3g}: it overfits noticeably.")
-    verdict = Verdict(result, plan, summaries, winner, interval=paired_interval)
-    versus = ""
-    if runner is not None and margin is not None:
-        versus = f", {fmt_points(metric, margin)} over {runner.family}"
-        if within_noise:
-            versus = f", within noise of {runner.family} ({_fmt(metric, runner.val_metric)})"
-            versus += " and cheaper" if swapped else ""
-    headline = verdict.headline(
-        f"Use {winner.family}: validation {metric} {_fmt(metric, winner.val_metric)}{versus}",
-        profile.confidence,
-    )
-    reasons.extend(verdict.reasons())
-    best_trial = trials[winner.best_trial or 0]
-    return Recommendation(
+    ctx = _Context.of(result, plan, profile)
+    if not ctx.ranked:
+        return _without_deep(ctx)
+    step = _family_step(ctx)
+    verdict = Verdict(result, plan, ctx.ranked, step.winner, interval=paired_interval)
+    winner, runner, best_base = step.winner, step.runner, ctx.best_base
+    rec = Recommendation(
         family=winner.family,
         trial=winner.best_trial,
-        params=dict(best_trial.params),
-        metric=metric,
+        params=dict(ctx.trials[winner.best_trial or 0].params),
+        metric=plan.metric,
         direction=plan.direction,
         val_metric=winner.val_metric,
         test_metric=winner.test_metric,
         runner_up=runner.family if runner else None,
         runner_up_val_metric=runner.val_metric if runner else None,
-        margin=margin,
-        margin_interval=interval,
-        within_noise=within_noise,
+        margin=step.margin,
+        margin_interval=step.interval,
+        within_noise=step.within_noise,
         baseline_best=best_base.name if best_base else None,
         baseline_val_metric=best_base.val_metric if best_base else None,
         baseline_test_metric=best_base.test_metric if best_base else None,
-        baseline_beats_deep=baseline_beats,
+        baseline_beats_deep=best_base is not None
+        and ctx.sign * (best_base.val_metric or 0.0) > ctx.sign * (winner.val_metric or 0.0),
         profile_confidence=profile.confidence,
-        families=tuple(summaries),
-        reasons=tuple(reasons),
-        headline=headline,
-        notes=tuple(notes),
-        objectives=objectives,
-        pareto_front=tuple(front),
-        kind=verdict.kind,
+        families=tuple(ctx.summaries),
+        notes=tuple(ctx.notes),
+        objectives=ctx.objectives,
+        pareto_front=tuple(ctx.front),
+        kind=verdict.kind.value,
         recommended=verdict.recommended.name,
         top_scorer=verdict.top.name,
         verdict_stability=verdict.stability,
         paired=verdict.paired,
         brier_check=verdict.brier_check,
+        rule=_rule(ctx, step, verdict),
+        chance_metric=ctx.chance,
+        interval_unit="metric",
     )
+    return restate(rec)
 
 
 def _cv_reason(trial: TrialRecord) -> str:
@@ -482,7 +509,7 @@ def _pareto_reason(front: list[ParetoPoint], winner: FamilySummary, metric: str)
     if fastest.trial != winner.best_trial and winner.latency_b1_ms:
         text += (
             f"; the fastest point on the front is trial {fastest.trial} ({fastest.family}, "
-            f"{_fmt(metric, fastest.val_metric)}, {fastest.latency_b1_ms:.3g} ms vs "
+            f"{unit_for(metric).value(fastest.val_metric)}, {fastest.latency_b1_ms:.3g} ms vs "
             f"{winner.latency_b1_ms:.3g} ms per sample), pick it if latency matters more"
         )
     return text + "."

@@ -31,30 +31,29 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from archselect.core import records as _records
+from archselect.core.verdict import (
+    Z95,
+    Costs,
+    RecommendationKind,
+    cheaper_parts,
+    direction_sign,
+)
 from archselect.layouts import plugin_for
+from archselect.select._intervals import metric_interval, run_scale
 
 __all__ = [
-    "COIN_TOSS_SHARE",
     "STABILITY_RESAMPLES",
     "Candidate",
+    "Verdict",
     "cheaper_reason",
     "paired_counts",
     "prefer_baseline",
     "stability",
-    "stability_sentence",
 ]
 
 #: Bootstrap resamples of the rows the verdict is re-derived on.
 STABILITY_RESAMPLES = 1000
-#: A verdict that comes out in fewer than this share of resamples is a coin toss …
-COIN_TOSS_SHARE = 0.65
-#: … and one that comes out in at least this share is stable.
-STABLE_SHARE = 0.9
-#: Two-sided normal quantile of the 95 % interval used inside the resamples.
-Z95 = 1.959963984540054
-#: "Cheaper" needs a difference above measurement noise (as in :mod:`archselect.select`).
-CHEAPER_FRACTION = 0.10
-CHEAPER_MEMORY_MB = 32.0
 
 Interval = Callable[[np.ndarray, np.ndarray], "tuple[float, float] | None"]
 
@@ -79,74 +78,24 @@ class Candidate:
     n_params: int | None = None
 
 
-#: A model at most this fraction of the other's size is clearly smaller. Sizes are counted,
-#: not timed, so this part of "cheaper" is free of measurement noise.
-SMALLER_FRACTION = 0.5
-
-#: … and by at least this much in absolute terms (latency ms per sample, training seconds):
-#: a few microseconds per sample are timer noise, whatever the ratio.
-CHEAPER_MIN_MS = 0.01
-CHEAPER_MIN_S = 0.5
-
-
-def _lower_by(
-    a: float | None, b: float | None, floor: float, fraction: float = CHEAPER_FRACTION
-) -> bool:
-    return a is not None and b is not None and a < b * (1.0 - fraction) and b - a >= floor
+def costs_of(c: Candidate) -> Costs:
+    """A candidate's measured costs, for :func:`archselect.core.verdict.cheaper_parts`."""
+    return Costs(c.name, c.latency_ms, c.memory_mb, c.train_time_s, c.n_params)
 
 
 def cheaper_reason(a: Candidate, b: Candidate, training: bool = True) -> str | None:
-    """Why ``a`` is clearly cheaper than ``b``, as measured ratios naming both, or None.
-
-    Latency, peak memory and (with ``training``) model size and training time count, the
-    timings beyond the absolute floors above; the family ranking (``training=False``) uses
-    the rule of :func:`archselect.select.select`: latency and memory, relative differences
-    only. Model size is counted, not timed: a reference that is clearly smaller than the
-    family is cheaper even when both train and answer within timer noise of each other.
+    """Why ``a`` is clearly cheaper than ``b`` (:func:`archselect.core.verdict.cheaper_parts`:
+    measured figures naming both), or None.
 
     Example:
-        >>> fast = Candidate("lr", "baseline", 1.0, None, latency_ms=0.01, train_time_s=0.1,
-        ...                  n_params=14)
+        >>> fast = Candidate("logistic_regression", "baseline", 1.0, None, latency_ms=0.01,
+        ...                  train_time_s=0.1, n_params=14)
         >>> slow = Candidate("cnn1d", "family", 1.0, None, latency_ms=0.04, train_time_s=2.0,
         ...                  n_params=7000)
-        >>> for why in cheaper_reason(fast, slow).split(", "): print(why)
-        latency lr 0.01 ms vs cnn1d 0.04 ms per sample (×4 faster)
-        model size lr 14 vs cnn1d 7,000 stored numbers (×500 smaller)
-        training lr 0.1 s vs cnn1d 2 s (×20 faster)
+        >>> cheaper_reason(fast, slow).split(", ")[0]
+        'latency logistic regression 0.01 ms vs cnn1d 0.04 ms per sample (×4 faster)'
     """
-    name_a, name_b = label(a.name), label(b.name)
-    ms = CHEAPER_MIN_MS if training else 0.0
-    if _lower_by(b.latency_ms, a.latency_ms, ms) or (
-        a.memory_mb is not None
-        and b.memory_mb is not None
-        and b.memory_mb < a.memory_mb - CHEAPER_MEMORY_MB
-    ):
-        return None  # clearly dearer on latency or memory
-    parts = []
-    if _lower_by(a.latency_ms, b.latency_ms, ms) and a.latency_ms:
-        parts.append(
-            f"latency {name_a} {a.latency_ms:.2g} ms vs {name_b} {b.latency_ms:.2g} ms per sample "
-            f"(×{b.latency_ms / a.latency_ms:.3g} faster)"  # type: ignore[operator]
-        )
-    if (
-        a.memory_mb is not None
-        and b.memory_mb is not None
-        and a.memory_mb < b.memory_mb - CHEAPER_MEMORY_MB
-    ):
-        parts.append(
-            f"peak training memory {name_a} {a.memory_mb:.3g} MB vs {name_b} {b.memory_mb:.3g} MB"
-        )
-    if training and a.n_params and b.n_params and a.n_params <= b.n_params * SMALLER_FRACTION:
-        parts.append(
-            f"model size {name_a} {a.n_params:,} vs {name_b} {b.n_params:,} stored numbers "
-            f"(×{b.n_params / a.n_params:.3g} smaller)"
-        )
-    if training and _lower_by(a.train_time_s, b.train_time_s, CHEAPER_MIN_S) and a.train_time_s:
-        parts.append(
-            f"training {name_a} {a.train_time_s:.2g} s vs {name_b} {b.train_time_s:.2g} s "
-            f"(×{b.train_time_s / a.train_time_s:.3g} faster)"  # type: ignore[operator]
-        )
-    return ", ".join(parts) or None
+    return ", ".join(cheaper_parts(costs_of(a), costs_of(b), training=training)) or None
 
 
 def paired_counts(a: np.ndarray | None, b: np.ndarray | None) -> dict[str, Any] | None:
@@ -220,8 +169,8 @@ def _family_winner(fams: Sequence[Candidate], rows: np.ndarray, interval: Interv
 
 def decide(cands: Sequence[Candidate], rows: np.ndarray, interval: Interval) -> str | None:
     """The recommended candidate's name on ``rows`` (both steps of the rule)."""
-    fams = [c for c in cands if c.kind == "family"]
-    bases = [c for c in cands if c.kind == "baseline"]
+    fams = [c for c in cands if c.kind == RecommendationKind.FAMILY]
+    bases = [c for c in cands if c.kind == RecommendationKind.BASELINE]
     if not fams and not bases:
         return None
     best_base = max(bases, key=lambda c: float(c.scores[rows].mean()), default=None)  # type: ignore[index]
@@ -270,80 +219,16 @@ def stability(
     return {"resamples": resamples, "rows": n, "shares": shares}
 
 
-def stability_sentence(stab: dict[str, Any], recommended: str, label: Callable[[str], str]) -> str:
-    """The verdict's stability in words, saying plainly when it is a coin toss."""
-    shares: dict[str, float] = stab.get("shares", {})
-    if not shares:
-        return ""
-    listed = ", ".join(f"{label(k)} in {v:.0%}" for k, v in list(shares.items())[:3])
-    head = (
-        f"Re-applying the selection rule to {stab['resamples']:,} bootstrap resamples of the "
-        f"{stab['rows']:,} validation rows recommends {listed}"
-    )
-    share = shares.get(recommended, 0.0)
-    if share >= STABLE_SHARE:
-        return head + ": the verdict is stable."
-    if share < COIN_TOSS_SHARE:
-        return (
-            head + f": the verdict ({label(recommended)}) is a coin toss on this data. More "
-            "labelled rows would settle it (the intervals narrow with the square root of the "
-            "rows); more trials help only if the candidates' best settings are not yet found."
-        )
-    return (
-        head
-        + ": the verdict leans one way but is not settled; more labelled rows would firm it up."
-    )
-
-
-# --- formatting (one number format: accuracy in %, differences in points) ---------------------
-
-#: Coverage of every interval quoted.
-INTERVAL = 0.95
-
-
-def fmt_metric(metric: str, value: float | None) -> str:
-    """A metric value: accuracy as a percentage, else 4 significant digits."""
-    if value is None:
-        return "n/a"
-    return f"{value:.1%}" if metric == "accuracy" else f"{value:.4g}"
-
-
-def fmt_points(metric: str, diff: float) -> str:
-    """A difference of the metric: accuracy in percentage points, else in its units."""
-    return f"{diff * 100:+.1f} points" if metric == "accuracy" else f"{diff:+.4g}"
-
-
-def interval_text(metric: str, iv: tuple[float, float] | None) -> str:
-    """A bootstrap interval of a per-row difference: points for accuracy; regression rows
-    are squared errors (standardised units), so their interval is of the mean squared error.
-    An interval that ends exactly at 0 (every resample ≥ 0: the rows one candidate alone gets
-    right are few) "reaches 0" rather than "includes" it."""
-    if iv is None:
-        return "no interval (per-row scores missing)"
-    if metric == "accuracy":
-        span = f"[{iv[0] * 100:+.1f}, {iv[1] * 100:+.1f}] points"
-    else:
-        span = f"[{iv[0]:+.3g}, {iv[1]:+.3g}] in mean squared error (standardised units)"
-    where = "excludes 0" if iv[0] > 0 or iv[1] < 0 else "reaches 0" if 0 in iv else "includes 0"
-    return f"{INTERVAL:.0%} interval {span}, {where}"
-
-
-def label(name: str | None) -> str:
-    """A candidate's name for a sentence: references by their short name."""
-    from archselect.core import records
-
-    return records.BASELINE_NAMES.get(name or "", name or "n/a")
-
-
 class Verdict:
     """The recommendation over families and references, and what backs it.
 
     Args:
         result: The search result (trials and baselines with per-row scores).
         plan: The plan (metric, direction, layout, seed).
-        summaries: The families' best trials (:class:`archselect.select.FamilySummary`).
+        summaries: The families measured above chance (their best trials).
         winner: The family the family ranking chose (the architecture verdict).
-        interval: ``interval(a, b, seed)``: the paired-bootstrap interval of mean(a - b).
+        interval: ``interval(a, b, seed)``: the paired-bootstrap interval of mean(a - b), on
+            which the rule decides.
     """
 
     def __init__(
@@ -354,60 +239,74 @@ class Verdict:
         winner: Any,
         interval: Callable[[np.ndarray, np.ndarray, int], tuple[float, float] | None],
     ) -> None:
-        from archselect.core import records
-
         self.metric, self.seed = plan.metric, plan.seed
-        self.sign = 1.0 if plan.direction == "maximize" else -1.0
+        self.sign = direction_sign(plan.direction)
         self._interval = interval
+        self.scale = run_scale(result)
         trials = {t.number: t for t in result.trials}
         self.families = [
-            self._candidate(s.family, "family", s.val_metric, trials[s.best_trial], s)
+            self._candidate(
+                s.family, RecommendationKind.FAMILY, s.val_metric, trials[s.best_trial], s
+            )
             for s in summaries
             if s.val_metric is not None and s.best_trial in trials
         ]
         self.fam = next(c for c in self.families if c.name == winner.family)
         done = [b for b in result.baselines if b.val_metric is not None and b.state == "COMPLETE"]
-        refs = [self._candidate(b.name, "baseline", b.val_metric, b, b) for b in done]
+        self.refs = [
+            self._candidate(b.name, RecommendationKind.BASELINE, b.val_metric, b, b) for b in done
+        ]
         forecast = plugin_for(plan.layout).forecast
         self.exportable = [
-            c for c in refs if c.name in records.EXPORTABLE_BASELINES and not forecast
+            c for c in self.refs if c.name in _records.EXPORTABLE_BASELINES and not forecast
         ]
-        base = max(self.exportable, key=lambda c: self.sign * c.val_metric, default=None)
-        self.why = ""
-        prefer = False
-        if base is not None:
-            if self._comparable(self.fam, base):
-                rows = np.arange(len(self.fam.scores))  # type: ignore[arg-type]
-                prefer, self.why = prefer_baseline(self.fam, base, rows, self._iv)
-            elif self.sign * base.val_metric > self.sign * self.fam.val_metric:
-                prefer = True
-        self.recommended = base if prefer and base is not None else self.fam
-        self.kind = self.recommended.kind
-        everyone = self.families + refs
-        best = max(self.sign * c.val_metric for c in everyone)
-        tied = [c for c in everyone if self.sign * c.val_metric == best]
-        self.top = self.recommended if self.recommended in tied else tied[0]
-        if self.kind == "baseline":
-            self.rival: Candidate | None = self.fam
-        elif self.top is not self.recommended:
-            self.rival = self.top
-        else:
-            rest = [c for c in everyone if c is not self.recommended]
-            self.rival = max(rest, key=lambda c: self.sign * c.val_metric, default=None)
+        self.recommended, self.why = self._choose()
+        self.kind = RecommendationKind(self.recommended.kind)
+        self.top = self._top()
+        self.rival = self._rival()
         self.paired = self._paired()
         self.brier_check = self._brier()
         self.stability = stability(
             [c for c in self.families + self.exportable if c.scores is not None], self.seed
         )
 
+    def _choose(self) -> tuple[Candidate, str]:
+        """Step 2 of the rule: the best exportable reference against the family's winner."""
+        base = max(self.exportable, key=lambda c: self.sign * c.val_metric, default=None)
+        if base is None:
+            return self.fam, ""
+        if self._comparable(self.fam, base):
+            rows = np.arange(len(self.fam.scores))  # type: ignore[arg-type]
+            prefer, why = prefer_baseline(self.fam, base, rows, self._iv)
+            return (base, why) if prefer else (self.fam, "")
+        if self.sign * base.val_metric > self.sign * self.fam.val_metric:
+            return base, ""
+        return self.fam, ""
+
+    def _top(self) -> Candidate:
+        everyone = self.families + self.refs
+        best = max(self.sign * c.val_metric for c in everyone)
+        tied = [c for c in everyone if self.sign * c.val_metric == best]
+        return self.recommended if self.recommended in tied else tied[0]
+
+    def _rival(self) -> Candidate | None:
+        if self.kind == RecommendationKind.BASELINE:
+            return self.fam
+        if self.top is not self.recommended:
+            return self.top
+        rest = [c for c in self.families + self.refs if c is not self.recommended]
+        return max(rest, key=lambda c: self.sign * c.val_metric, default=None)
+
     def _iv(self, a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
         return self._interval(a, b, self.seed)
 
-    def _candidate(self, name: str, kind: str, val: float, scored: Any, costs: Any) -> Candidate:
+    def _candidate(
+        self, name: str, kind: RecommendationKind, val: float, scored: Any, costs: Any
+    ) -> Candidate:
         raw = scored.val_scores()
         return Candidate(
             name=name,
-            kind=kind,
+            kind=kind.value,
             val_metric=float(val),
             scores=None if raw is None else self.sign * raw,
             brier=scored.val_brier(),
@@ -421,21 +320,27 @@ class Verdict:
     def _comparable(a: Candidate, b: Candidate) -> bool:
         return a.scores is not None and b.scores is not None and len(a.scores) == len(b.scores)
 
+    def metric_interval(self, a: Candidate, b: Candidate) -> tuple[float, float] | None:
+        """The interval of ``a``'s advantage over ``b`` in the metric's unit."""
+        if not self._comparable(a, b):
+            return None
+        assert a.scores is not None and b.scores is not None
+        raw_a, raw_b = self.sign * a.scores, self.sign * b.scores
+        return metric_interval(raw_a, raw_b, self.metric, self.seed, self.scale)
+
     def _paired(self) -> dict[str, Any]:
         a, b = self.recommended, self.rival
         if b is None:
             return {}
+        iv = self.metric_interval(a, b)
         out: dict[str, Any] = {
             "a": a.name,
             "b": b.name,
             "margin": self.sign * (a.val_metric - b.val_metric),
-            "interval": None,
+            "interval": list(iv) if iv is not None else None,  # JSON: a list
         }
-        if self._comparable(a, b):
-            iv = self._iv(a.scores, b.scores)  # type: ignore[arg-type]
-            out["interval"] = list(iv) if iv is not None else None  # JSON: a list
-            if self.metric == "accuracy":
-                out.update(paired_counts(a.scores, b.scores) or {})
+        if self._comparable(a, b) and self.metric == "accuracy":
+            out.update(paired_counts(a.scores, b.scores) or {})
         return out
 
     def _brier(self) -> dict[str, Any]:
@@ -447,77 +352,19 @@ class Verdict:
             return {}
         return {"a": a.name, "b": b.name, "interval": list(iv), "fired": iv[0] > 0 or iv[1] < 0}
 
-    def headline(self, family_head: str, confidence: float) -> str:
-        """The first sentence: what to use, and why when it is not the top scorer."""
-        m, rec, fam, top = self.metric, self.recommended, self.fam, self.top
-        conf = f" (profile confidence {confidence:.2f})."
-        if self.kind == "baseline" or top is not rec:
-            conf = f". Profile confidence {confidence:.2f}."
-        if self.kind == "baseline":
-            versus = (
-                f"validation {m} {fmt_metric(m, rec.val_metric)} vs "
-                f"{fmt_metric(m, fam.val_metric)} for the best deep family, {fam.name}"
-            )
-            why = (
-                f"it is within noise of {fam.name} ({versus}) and cheaper: {self.why}"
-                if self.why
-                else f"it scores higher ({versus})"
-            )
-            return f"Use {label(rec.name)}: no deep family earns its cost here; {why}" + conf
-        if top is rec:
-            return family_head + conf
-        cheaper = cheaper_reason(rec, top)
-        why = f" and cheaper ({cheaper})" if cheaper else ""
-        if top.kind == "baseline":
-            why = (
-                f"; the top scorer, {label(top.name)}, is a reference archselect cannot export "
-                "(see the notes)"
-            )
-            return f"Use {rec.name}: validation {m} {fmt_metric(m, rec.val_metric)}{why}" + conf
-        return (
-            f"Use {rec.name}: within noise of the top scorer {top.name} (validation {m} "
-            f"{fmt_metric(m, rec.val_metric)} vs {fmt_metric(m, top.val_metric)}){why}" + conf
-        )
+    def recommended_by(self) -> str:
+        """The rule that chose the recommendation (``rule.recommended_by``)."""
+        if self.kind == RecommendationKind.BASELINE:
+            return "cheaper" if self.why else "score"
+        if self.top is self.recommended:
+            return "score"
+        return "not exportable" if self.top.kind == RecommendationKind.BASELINE else "cheaper"
 
-    def reasons(self) -> list[str]:
-        """Sentences on the architecture verdict, the paired comparison, the Brier check and
-        the verdict's stability."""
-        m, out = self.metric, []
-        if self.kind == "baseline":
-            out.append(
-                f"Architecture verdict: the best deep family is {self.fam.name} (validation {m} "
-                f"{fmt_metric(m, self.fam.val_metric)}); {label(self.recommended.name)} is "
-                "recommended and exported instead."
-            )
-        p = self.paired
-        if p:
-            text = (
-                f"{label(p['a'])} vs {label(p['b'])} on the same validation rows: "
-                f"{fmt_points(m, p['margin'])} "
-                f"({interval_text(m, tuple(p['interval']) if p['interval'] else None)})"
-            )
-            if "only_a" in p:
-                text += (
-                    f"; rows only {label(p['a'])} gets right: {p['only_a']}, only "
-                    f"{label(p['b'])}: {p['only_b']} (exact McNemar p = {p['p_value']:.3g})"
-                )
-            out.append(text + ".")
-        b = self.brier_check
-        if b:
-            lo, hi = b["interval"]
-            verdict = (
-                f"{label(b['a'])} is surer where it is right"
-                if lo > 0
-                else f"{label(b['b'])} is surer where it is right"
-                if hi < 0
-                else "neither is measurably surer"
-            )
-            out.append(
-                f"Brier check ({label(b['a'])} vs {label(b['b'])}): {INTERVAL:.0%} interval of "
-                f"the mean per-row Brier difference [{lo:+.3f}, {hi:+.3f}] "
-                f"{'excludes' if b['fired'] else 'includes'} 0: {verdict}."
-            )
-        sentence = stability_sentence(self.stability, self.recommended.name, label)
-        if sentence:
-            out.append(sentence)
-        return out
+    def facts(self) -> dict[str, Any]:
+        """Every candidate's figures and costs, for the verdict's words."""
+        everyone = self.families + self.refs
+        return {
+            "recommended_by": self.recommended_by(),
+            "values": {c.name: c.val_metric for c in everyone},
+            "costs": {c.name: costs_of(c).to_dict() for c in everyone},
+        }

@@ -151,6 +151,7 @@ def test_digits_report_shows_every_section(digits_run: Path) -> None:
     html = (digits_run / "report.html").read_text(encoding="utf-8")
     rec = archselect.load(digits_run).recommendation
     assert rec.family in html and "Use " + str(rec.family) in html
+    assert f"<title>archselect report — {rec.family}</title>" in html
     for anchor in (
         "plot-history",
         "plot-family-best",
@@ -730,156 +731,114 @@ def test_param_importances_per_family_and_overall(tmp_path: Path) -> None:
 # --- the first screen --------------------------------------------------------------------------
 
 
-def _edited_run(digits_run: Path, tmp_path: Path, name: str, **fields: Any) -> Path:
-    """A copy of the digits run whose recommendation.json carries ``fields`` (newer runs')."""
-    copy = tmp_path / name
-    shutil.copytree(digits_run, copy)
-    path = copy / "recommendation.json"
-    data = json.loads(path.read_text())
-    data.update(fields)
-    path.write_text(json.dumps(data))
-    render_report(copy)
-    return copy
+def _synthetic_run(kind: str, tmp_path: Path, **fields: Any) -> Path:
+    """A synthetic verdict of ``kind`` (tests/report/verdicts.py) as a rendered run directory,
+    its stored recommendation carrying ``fields`` too."""
+    import dataclasses
 
+    from tests.report.verdicts import VERDICTS, write_run
 
-def _two_families(digits_run: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    data = json.loads((digits_run / "recommendation.json").read_text())
-    scored = [f for f in data["families"] if f["val_metric"] is not None]
-    assert len(scored) >= 2, "the digits run needs two families that finished a trial"
-    return data, scored[0], scored[1]
+    built = VERDICTS[kind]()
+    built = dataclasses.replace(built, rec=dataclasses.replace(built.rec, **fields))
+    run = write_run(built, tmp_path / kind)
+    render_report(run)
+    return run
 
 
 @pytest.mark.browser
-def test_browser_first_screen_cheaper_family(
-    browser: Any, digits_run: Path, tmp_path: Path
+def test_browser_first_screen_reference_over_a_cheaper_family(
+    browser: Any, tmp_path: Path
 ) -> None:
-    """Top scorer and recommendation apart; the cheaper choice's measured ratios; stability."""
-    data, chosen, top = _two_families(digits_run)
-    cost = {"latency_b1_ms": 0.2, "latency_b256_ms": 0.05, "n_params": 3000}
-    chosen.update(val_metric=0.95, peak_memory_mb=30.0, **cost)
-    dear = {"latency_b1_ms": 0.3, "latency_b256_ms": 1.0, "n_params": 186_000}
-    top.update(val_metric=0.958, peak_memory_mb=33.0, **dear)
-    run = _edited_run(
-        digits_run,
-        tmp_path,
-        "cheaper",
-        family=chosen["family"],
-        trial=chosen["best_trial"],
-        val_metric=0.95,
-        families=data["families"],
-        runner_up=top["family"],
-        margin=-0.008,
-        margin_interval=[-0.02, 0.004],
-        within_noise=True,
-        kind="family",
-        top_scorer=top["family"],
-        verdict_stability={
-            "resamples": 1000,
-            "shares": {chosen["family"]: 0.58, top["family"]: 0.42},
-        },
-        phase_seconds={"profile": 1.5, "search": 40.0, "refit": 8.5},
-        budget_s=300,
-    )
-    page, _ = _open(browser, run / "report.html", "first-screen-cheaper")
+    """The issue's long-series verdict: the top deep scorer, the cheaper architecture verdict
+    and the exported reference said apart, with the rule; how sure; what is still open;
+    where the time went."""
+    phases = {"profile": 1.5, "search": 40.0, "final model": 8.5}
+    run = _synthetic_run("reference", tmp_path, phase_seconds=phases, budget_s=300.0)
+    page, _ = _open(browser, run / "report.html", "first-screen-reference")
     text = {
-        key: page.locator(f"#{key}").inner_text().replace("\xa0", " ")
-        for key in ("verdict", "top-scorer", "recommended", "why-choice", "stability")
+        key: page.locator(f"#{key}").inner_text()
+        for key in ("verdict", "which-model", "how-sure", "cost", "exported-model", "still-open")
     }
-    assert text["verdict"].startswith(f"Use {chosen['family']}:")
-    assert text["top-scorer"].startswith(f"{top['family']}: validation accuracy 95.8 %")
-    assert "+0.8 points over " + chosen["family"] in text["top-scorer"]
-    assert text["recommended"].startswith(f"{chosen['family']}: validation accuracy 95.0 %")
-    why = text["why-choice"]
-    assert "−0.8 points against the top scorer" in why and "within noise" in why
+    assert text["verdict"].startswith("Use MiniRocket: no deep family earns its cost here")
+    assert "+30.5 points (95% interval [" in text["verdict"]
+    assert text["which-model"].startswith("cnn1d scored highest among deep families (57.5%)")
+    assert "(×400 faster)), so mlp is the architecture verdict" in text["which-model"]
+    assert text["how-sure"] == "MiniRocket in 100% of 1,000 resamples of the rows — stable"
+    assert text["cost"].startswith("0.01 ms per sample at batch 256, 10,000 stored numbers")
     assert (
-        f"latency ×20 lower ({chosen['family']} 0.05 ms vs {top['family']} 1 ms per sample "
-        "at batch 256)"
-    ) in why
-    assert f"parameters ×62 fewer ({chosen['family']} 3,000 vs {top['family']} 186,000)" in why
-    assert "peak memory" not in why  # 3 MB apart: noise, never a reason
-    assert text["stability"] == (
-        f"{chosen['family']} in 58 % of 1,000 resamples — a coin toss ({top['family']} 42 %)"
+        "the model MiniRocket refit on train + validation scores test accuracy 85.0%"
+        in (text["exported-model"])
     )
-    phases = page.locator("#phases tbody tr").all_inner_texts()
-    assert [r.split("\t")[:2] for r in phases] == [
+    assert text["still-open"].startswith("lstm was not trained enough at this budget")
+    assert page.title() == "archselect report — MiniRocket"
+    starred = [r for r in page.locator("#head-to-head tbody tr").all_inner_texts() if "★" in r]
+    assert len(starred) == 1 and starred[0].startswith("MiniRocket (baseline) ★")
+    rows = page.locator("#phases tbody tr").all_inner_texts()
+    assert [r.split("\t")[:2] for r in rows] == [
         ["profile", "1.5"],
         ["search", "40.0"],
-        ["refit", "8.5"],
+        ["final model", "8.5"],
         ["total", "50.0"],
     ]
-    assert (
-        "17 % of the budget" in phases[-1]
-        and "budget 300 s" in page.locator("#phases caption").inner_text()
-    )
-    not_searched = page.locator("#not-searched").inner_text()
-    assert "lstm" in not_searched and "the data is an 8×8 image" in not_searched
-    assert "cnn2d" not in not_searched
+    assert "17 % of the budget" in rows[-1]
+    assert page.locator("#no-winner").count() == 0
     assert page.locator("h2", has_text="Why").count() == 1
     _fits_a_phone(page)
     page.close()
 
 
 @pytest.mark.browser
-def test_browser_first_screen_baseline_wins(
-    browser: Any, digits_run: Path, tmp_path: Path
+def test_browser_first_screen_order_control_and_learning_curves(
+    browser: Any, tmp_path: Path
 ) -> None:
-    _, deep, _ = _two_families(digits_run)
-    run = _edited_run(
-        digits_run,
-        tmp_path,
-        "baseline",
-        kind="baseline",
-        family="logistic_regression",
-        baseline_best="logistic_regression",
-        baseline_val_metric=(deep["val_metric"] or 0) + 0.01,
-        baseline_beats_deep=True,
-        top_scorer=deep["family"],
-        verdict_stability={
-            "resamples": 1000,
-            "shares": {"logistic_regression": 0.91, deep["family"]: 0.09},
-        },
+    """A deep winner: the order control beside the verdict, and the learning curves drawn
+    with their intervals and said in words."""
+    run = _synthetic_run("deep", tmp_path)
+    page, _ = _open(browser, run / "report.html", "first-screen-deep")
+    assert page.locator("#verdict").inner_text().startswith("Use cnn1d: validation accuracy 95.0%")
+    order = page.locator("#order-control").inner_text()
+    assert order.startswith("cnn1d in order 95.0%, steps shuffled 60.0%: order is worth +35.0")
+    traces = page.evaluate(
+        "document.getElementById('plot-learning')._fullData"
+        ".map(t => [t.name, t.x.length, t.error_y.array.length])"
     )
-    page, _ = _open(browser, run / "report.html", "first-screen-baseline")
-    headline = page.locator("#verdict").inner_text().replace("\xa0", " ")
-    value = f"{deep['val_metric'] * 100:.1f} %"
-    assert headline == (
-        f"Use logistic_regression: no deep family earns its cost here; best deep family "
-        f"{deep['family']} {value} validation accuracy (−1.0 points against logistic_regression)."
+    assert traces == [["cnn1d", 3, 3], ["mlp", 2, 2]]
+    assert "still rising" in page.locator("#curves-line").inner_text()
+    # real training curves: every epoch's training and validation figure of the best trials
+    curves = page.evaluate(
+        "document.getElementById('plot-curves')._fullData"
+        ".map(t => [t.name, t.line ? t.line.dash : null, t.y.length])"
     )
-    text = {
-        key: page.locator(f"#{key}").inner_text().replace("\xa0", " ")
-        for key in ("top-scorer", "recommended", "why-choice", "stability")
-    }
-    assert text["top-scorer"].startswith(
-        f"best deep family {deep['family']}: validation accuracy {value}"
-    )
-    assert text["recommended"].startswith("logistic_regression (non-deep baseline)")
-    assert text["why-choice"].startswith("the baseline logistic_regression scores ")
-    assert "must do clearly better to be worth it" in text["why-choice"]
-    assert text["stability"] == (
-        f"logistic_regression in 91 % of 1,000 resamples — stable ({deep['family']} 9 %)"
-    )
-    assert page.locator("#no-winner").count() == 0
-    _fits_a_phone(page)
+    assert ["cnn1d #0 (recommended), validation", "solid", 3] in curves
+    assert ["cnn1d #0, training", "dash", 3] in curves and [
+        "mlp #1, training",
+        "dash",
+        3,
+    ] in curves
     page.close()
 
 
-def test_first_screen_without_the_newer_fields(digits_run: Path, tmp_path: Path) -> None:
-    """A run directory from before the optional fields still says who leads and how sure."""
+def test_first_screen_of_a_run_from_before_the_rule_record(
+    digits_run: Path, tmp_path: Path
+) -> None:
+    """A run directory from before the verdict's rule record shows its stored sentences."""
     from archselect.report import report_context
 
     old = tmp_path / "old"
     shutil.copytree(digits_run, old)
     data = json.loads((old / "recommendation.json").read_text())
-    newer = ("kind", "recommended", "top_scorer", "verdict_stability", "phase_seconds")
+    newer = ("kind", "recommended", "top_scorer", "verdict_stability", "phase_seconds", "rule")
     for key in (*newer, "budget_s", "first_result_s", "final_model", "paired", "brier_check"):
         data.pop(key, None)
+    data.pop("interval_unit", None)
     (old / "recommendation.json").write_text(json.dumps(data))
-    screen = report_context(old)["screen"]
-    assert screen["headline"].startswith(f"Use {data['family']}: test accuracy ")
-    assert screen["phases"] == [] and screen["budget_s"] is None
-    if data["runner_up"] is not None and data["margin_interval"]:
-        assert screen["stability"].startswith(f"margin over {data['runner_up']} ")
+    ctx = report_context(old)
+    assert ctx["screen"]["headline"] == data["headline"]
+    assert list(ctx["reasons"]) == data["reasons"]
+    assert ctx["screen"]["phases"] == [] and ctx["screen"]["budget_s"] is None
+    assert ctx["text"].star == data["family"]  # the exported network, as then
+    html = render_report(old).read_text(encoding="utf-8")
+    assert f"<title>archselect report — {data['family']}</title>" in html
 
 
 def test_run_shows_its_verdict_in_a_notebook(digits_run: Path) -> None:
@@ -888,7 +847,8 @@ def test_run_shows_its_verdict_in_a_notebook(digits_run: Path) -> None:
     rec = run.recommendation
     assert html.startswith('<div class="archselect-run">')
     assert "<script" not in html and "Plotly" not in html and len(html) < 30_000
-    assert f"Use {rec.family}: test accuracy" in html and 'id="head-to-head"' in html
+    assert f"Use {rec.family}: " in html and 'id="head-to-head"' in html
+    assert 'id="how-sure"' in html  # the first screen's answers, as in the report
     for fam in rec.families:
         assert f"<td>{fam.family}" in html, fam.family
     assert 'id="not-searched"' in html and "lstm" in html

@@ -269,9 +269,9 @@ def test_an_exported_ensemble_loads_and_predicts_its_test_figure(searched, monke
 
 
 def test_the_report_shows_the_row_and_names_the_best_family_when_it_wins() -> None:
-    from types import SimpleNamespace
-
-    from archselect.report import ensemble_screen, ensemble_view
+    from archselect.core.stored import RunRecommendation
+    from archselect.core.verdict import describe
+    from archselect.report import ensemble_view
 
     row = {
         "members": [
@@ -293,20 +293,26 @@ def test_the_report_shows_the_row_and_names_the_best_family_when_it_wins() -> No
     assert ensemble_view({}, "accuracy") is None
     view = ensemble_view({"ensemble": row}, "accuracy")
     assert view is not None
-    assert view["label"] == "ensemble of 2: cnn1d #3 ×0.60, logistic_regression ×0.40"
+    assert view["label"] == "ensemble of 2: cnn1d #3 ×0.60, logistic regression ×0.40"
     assert view["test_metric"] == 0.88  # the exported ensemble's, not the searched models'
-    screen: dict = {"headline": "Use cnn1d: …", "cost": "1 ms"}
-    rec = SimpleNamespace(metric="accuracy", family="cnn1d", val_metric=0.8)
-    ensemble_screen(screen, view, rec)
-    assert screen["headline"].startswith("Use the ensemble of 2")
-    assert "best single family cnn1d" in screen["headline"]
-    assert "out-of-fold" in screen["ensemble"] and screen["cost"] is None
     shown = ensemble_view({"ensemble": {**row, "chosen": False, "final_test_metric": None}}, "x")
     assert shown is not None and shown["state"] == "shown, not chosen"
     assert shown["test_metric"] == 0.85
-    screen = {"headline": "Use cnn1d: …"}
-    ensemble_screen(screen, shown, rec)
-    assert screen["headline"] == "Use cnn1d: …" and "not clearly better" in screen["ensemble"]
+    rec = RunRecommendation(
+        family="cnn1d", trial=3, params={}, metric="accuracy", direction="maximize",
+        val_metric=0.8, test_metric=0.8, runner_up=None, runner_up_val_metric=None,
+        margin=None, margin_interval=None, within_noise=False, baseline_best=None,
+        baseline_val_metric=None, baseline_test_metric=None, baseline_beats_deep=False,
+        profile_confidence=0.9, kind=ENSEMBLE, recommended=ENSEMBLE, ensemble=row,
+        rule={"recommended_by": "ensemble"}, interval_unit="metric", final_test_metric=0.88,
+    )  # fmt: skip
+    text = describe(rec)
+    assert text.headline.startswith("Use the ensemble of 2 models")
+    assert "+10.0 points over cnn1d #3 (95% interval [+4.0, +16.0] points)" in text.headline
+    assert "The best single family is cnn1d" in text.headline
+    assert text.star == ENSEMBLE and text.title == "archselect report — the ensemble of 2 models"
+    assert "out-of-fold" in text.headline and text.cost is not None and "2 models" in text.cost
+    assert text.exported is not None and "the exported ensemble" in text.exported
 
 
 # --- regression: predictions in standardised units, scored by minus the squared error --------
@@ -349,110 +355,16 @@ def test_regression_members_with_opposite_errors_make_a_clear_winner() -> None:
     assert row["val_metric"] < 0.01 and row["in_sample_val_metric"] < 0.01
     assert row["margin"] > 0.7  # positive: the ensemble's RMSE is lower
     assert row["interval"][0] > 0 and row["clear"] and row["chosen"]
+    # the interval is of the RMSE itself, in the target's unit, around the margin
+    assert row["interval"][0] <= row["margin"] <= row["interval"][1] < 1.0
     assert row["test_metric"] < 0.01 < row["best_single_test_metric"]
-    assert "mean squared error (standardised units)" in ensemble_sentence(row, "rmse")
+    said = ensemble_sentence(row, "rmse")
+    assert f"the ensemble {row['margin']:.3g} RMSE lower than {row['best_single']}" in said
+    assert "95% interval of the reduction [" in said and "squared error" not in said
 
 
-def test_the_report_line_of_a_regression_ensemble_and_a_forecasts_note() -> None:
-    from types import SimpleNamespace
+def test_the_report_says_why_a_forecast_has_no_ensemble_row() -> None:
+    from archselect.report import FORECAST_NOTE, ensemble_view
 
-    from archselect.report import FORECAST_NOTE, ensemble_screen, ensemble_view
-
-    row = {
-        "members": [{"name": "mlp #1", "weight": 0.5}, {"name": "ridge", "weight": 0.5}],
-        "pool": ["mlp #1", "ridge"],
-        "rounds": 25,
-        "cv": False,
-        "val_metric": 0.4,
-        "best_single": "ridge",
-        "best_single_val_metric": 0.5,
-        "margin": 0.1,
-        "interval": [0.01, 0.03],
-        "chosen": False,
-    }
-    view = ensemble_view({"ensemble": row}, "rmse")
-    assert view is not None and "in mean squared error, standardised units" in view["line"]
-    rec = SimpleNamespace(metric="rmse", family="mlp", val_metric=0.5)
-    screen: dict = {"headline": "Use mlp: …"}
-    ensemble_screen(screen, None, rec, forecast=True)
-    assert screen["ensemble"] == FORECAST_NOTE and screen["headline"] == "Use mlp: …"
-    ensemble_screen(screen, None, rec)
-    assert screen["ensemble"] is None
-
-
-def test_a_regression_fit_shows_the_row_and_an_exported_ensemble_predicts_target_units(
-    tmp_path: Path,
-) -> None:
-    """End to end on a tiny table (target far from 0, so unscaled predictions would show):
-    every model stores predictions in the per-row scores' units, the report shows the row,
-    and an ensemble exported through the driver's path predicts in target units."""
-    import pandas as pd
-
-    from archselect import fit
-    from archselect.export import EnsembleModel, load_model
-    from archselect.run._ensemble import export_ensemble
-    from archselect.run._refit import _refit_final
-    from archselect.search import close_storage, collect_result, open_study, storage_url
-
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-2, 2, size=(400, 4))
-    y = 100.0 + 10.0 * (x[:, 0] + x[:, 1] - x[:, 2]) + 2.0 * rng.normal(size=len(x))
-    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"]).assign(target=y)
-    run = fit(
-        frame,
-        target="target",
-        out=tmp_path / "run",
-        trials=2,
-        families=("mlp",),
-        spaces=(TINY,),
-    )
-    plan = run.plan
-    study = open_study(storage_url(tmp_path / "run", None), plan, enqueue=False)
-    result = collect_result(study, plan)  # with the stored outputs (trials.csv has none)
-    close_storage(study)
-    prep = prepare(load_table(frame, target="target"), run.profile, seed=plan.seed)
-    pre = prep.preprocessing
-    done = [b for b in result.baselines if b.state == "COMPLETE"]
-    every: list[TrialRecord | BaselineResult] = [*result.finished(), *done]
-    for scored in every:
-        val, test = scored.outputs()
-        assert val is not None and test is not None
-        assert val.shape == (len(prep.y_val), 1) and test.shape == (len(prep.y_test), 1)
-        sq = scored.val_scores()  # float16 squared errors: the same rows, the same units
-        assert sq is not None
-        np.testing.assert_allclose(sq, (val[:, 0] - prep.y_val) ** 2, rtol=2e-3, atol=1e-4)
-    row = run.recommendation.ensemble
-    assert row["pool"] and sum(m["weight"] for m in row["members"]) == pytest.approx(1.0)
-    assert row["interval"] is not None and row["val_metric"] > 0.0
-    names = {f"mlp #{t.number}": t for t in result.finished()} | {
-        b.name: b for b in result.baselines
-    }
-    best = names[row["best_single"]]  # its RMSE, as the search scored it: target units
-    assert row["best_single_val_metric"] == pytest.approx(best.val_metric, rel=1e-4)
-    assert 'id="ensemble-row"' in (tmp_path / "run" / "report.html").read_text()
-    trial = min(result.finished(), key=lambda t: t.val_metric or np.inf)
-    members = [
-        {"name": f"mlp #{trial.number}", "kind": "family", "family": "mlp",
-         "trial": trial.number, "weight": 0.5},
-        {"name": "ridge", "kind": "baseline", "family": "ridge", "trial": None, "weight": 0.5},
-    ]  # fmt: skip
-    rec = dataclasses.replace(
-        run.recommendation, kind=ENSEMBLE, ensemble={**row, "chosen": True, "members": members}
-    )
-    out = export_ensemble(
-        tmp_path, prep, plan, rec, result, plan.seed, refit=_refit_final, time_left=None,
-        model_dir="model",
-    )  # fmt: skip
-    model = load_model(tmp_path / "model")
-    assert isinstance(model, EnsembleModel) and model.weights == pytest.approx((0.5, 0.5))
-    scaled = model.predict_array(prep.x_test)
-    assert scaled.shape == (len(prep.x_test), 1)
-    rmse = float(np.sqrt(np.mean((scaled[:, 0] - prep.y_test) ** 2)) * pre.target_std)
-    assert rmse == pytest.approx(out.final_test_metric, rel=1e-6)  # the tested model
-    ev = out.evaluation  # actual vs predicted in target units, for the report's plot
-    assert ev is not None and ev.task == "regression" and min(ev.actual) > 50.0
-    assert float(np.sqrt(np.mean((np.array(ev.actual) - ev.predicted) ** 2))) < 0.5 * np.std(y)
-    pred = model.predict_frame(frame.drop(columns="target"))
-    assert list(pred.columns) == ["prediction"]
-    err = pred["prediction"].to_numpy() - y
-    assert float(np.sqrt(np.mean(err**2))) < 0.5 * float(np.std(y))  # target units, not z
+    assert ensemble_view({"ensemble": {}}, "rmse") is None
+    assert FORECAST_NOTE.startswith("No ensemble row for a forecast")
