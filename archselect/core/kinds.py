@@ -99,21 +99,30 @@ class LayoutTraits:
         forecast: Its models forecast ``horizon`` future steps of dated series: regression,
             naive references that stay references, no exported ensemble.
         preview: The picture the report draws of its rows.
+        positions: What one position of its input is called (what the order control
+            shuffles): steps, pixels, columns.
+        ordered: Its positions have an order a model could use (a table's columns do not).
     """
 
     phrase: str = "{layout} data"
     forecast: bool = False
     preview: PreviewKind = PreviewKind.NONE
+    positions: str = "steps"
+    ordered: bool = True
 
 
 #: The traits of each layout (a layout missing here has the defaults).
 LAYOUT_TRAITS: dict[str, LayoutTraits] = {
-    LayoutName.IMAGE: LayoutTraits("{article} {height}×{width} image", False, PreviewKind.IMAGE),
+    LayoutName.IMAGE: LayoutTraits(
+        "{article} {height}×{width} image", False, PreviewKind.IMAGE, positions="pixels"
+    ),
     LayoutName.SERIES: LayoutTraits("a sequence of {steps} steps", False, PreviewKind.SERIES),
     LayoutName.SERIES_PADDED: LayoutTraits("a sequence of {steps} steps"),
-    LayoutName.TEXT: LayoutTraits("free text", False, PreviewKind.TEXT),
+    LayoutName.TEXT: LayoutTraits("free text", False, PreviewKind.TEXT, positions="tokens"),
     LayoutName.FORECAST: LayoutTraits("a time series to forecast", forecast=True),
-    LayoutName.TABLE: LayoutTraits("a table of {features} features"),
+    LayoutName.TABLE: LayoutTraits(
+        "a table of {features} features", positions="columns", ordered=False
+    ),
 }
 
 

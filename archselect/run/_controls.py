@@ -38,6 +38,7 @@ from archselect.core.records import (
     outranks,
 )
 from archselect.core.spaces import families_for
+from archselect.core.verdict import unit_for
 from archselect.layouts import plugin_for, registered_layouts
 from archselect.plan import Plan, baselines_for
 from archselect.prepare import Prepared, cross_folds
@@ -50,7 +51,7 @@ from archselect.run._retrain import (
     stored_split_scores,
     subsample,
 )
-from archselect.select import fmt_metric, select
+from archselect.select import select
 from archselect.train import select_device, torch_threads
 
 __all__ = [
@@ -455,20 +456,17 @@ def readings_reason(
         ((first, a), (second, b)), key=lambda item: -sign * item[1][1]
     )
     margin = sign * (wval - lval)
-    words = f"{margin * 100:.1f} points" if plan.metric == "accuracy" else f"{margin:.4g}"
+    unit = unit_for(plan.metric)
     interval = ""
     if wsc is not None and lsc is not None and len(wsc) == len(lsc):
         sw, sl = metric_samples(plan.task, (wsc, lsc), target_std, plan.seed)
-        lo, hi = quantiles(sign * (sw - sl))
-        unit, digits = (100, ".1f") if plan.metric == "accuracy" else (1, ".3g")
-        interval = f"; 95 % interval {lo * unit:{digits}} to {hi * unit:{digits}}"
+        interval = f"; {unit.interval(quantiles(sign * (sw - sl)))}"
     return (
         f"The profile could not tell {_reading_words(first)[0]} from "
         f"{_reading_words(second)[0]} (confidence {profile.confidence:.2f}); both "
         f"readings were searched: the {_reading_words(win)[1]} reading wins by "
-        f"{words} of {plan.metric} "
-        f"({wname} {fmt_metric(plan.metric, wval)} against {lname} "
-        f"{fmt_metric(plan.metric, lval)}{interval})."
+        f"{unit.amount(margin)} of {unit.name} "
+        f"({wname} {unit.value(wval)} against {lname} {unit.value(lval)}{interval})."
     )
 
 

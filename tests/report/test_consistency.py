@@ -159,11 +159,11 @@ def test_every_kind_of_verdict_tells_one_story(
     assert name
 
 
-def _fit_and_check(frame: pd.DataFrame, tmp_path: Path) -> str:
+def _fit_and_check(frame: pd.DataFrame, tmp_path: Path, *extra: str) -> str:
     data = tmp_path / "data.csv"
     frame.to_csv(data, index=False)
     out = tmp_path / "run"
-    args = ["fit", str(data), "--trials", "1", "--out", str(out), "--space", TINY, "-q"]
+    args = ["fit", str(data), "--trials", "1", "--out", str(out), "--space", TINY, "-q", *extra]
     res = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return _check_one_story(out, res.stdout.splitlines())
@@ -181,6 +181,7 @@ def test_a_real_fit_where_a_reference_ties_tells_one_story(tmp_path: Path) -> No
     assert _fit_and_check(table, tmp_path) == "logistic regression"
 
 
+@pytest.mark.small_data_rules  # 90 rows: scored out-of-fold, as a user's would be
 def test_a_real_regression_fit_tells_one_story(tmp_path: Path) -> None:
     """A small regression series set: RMSE intervals in the target's unit, everywhere."""
     rng = np.random.default_rng(0)
@@ -188,4 +189,6 @@ def test_a_real_regression_fit_tells_one_story(tmp_path: Path) -> None:
     amp = rng.uniform(0.5, 3.0, 90)
     series = pd.DataFrame([a * np.sin(t) for a in amp], columns=[f"t{i}" for i in range(30)])
     series["target"] = amp
-    assert _fit_and_check(series, tmp_path)
+    # mlp: the one family that learns this in the tests' few epochs (a family at chance
+    # prints no interval, which is what this test reads)
+    assert _fit_and_check(series, tmp_path, "--families", "mlp")

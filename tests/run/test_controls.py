@@ -104,7 +104,7 @@ def test_the_readings_sentence_names_the_winning_reading() -> None:
     assert sentence is not None
     assert "could not tell a table from a sequence" in sentence
     assert "the sequence reading wins by 50.0 points of accuracy" in sentence
-    assert "cnn1d 100.0% against mlp 50.0%" in sentence and "95 % interval" in sentence
+    assert "cnn1d 100.0% against mlp 50.0%" in sentence and "95% interval" in sentence
     sure = profile_table(load_table(make_series(n=60)))
     assert readings_reason(sure, make_plan(sure, n_trials=1), result) is None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from archselect.core.kinds import LayoutName
+from archselect.core.kinds import layout_traits
 from archselect.core.recommendation import LearningCurve, OrderControl
 from archselect.core.verdict._rules import label
 from archselect.core.verdict._units import Unit
@@ -32,12 +32,11 @@ RISING_POINTS = 0.005
 RISING_SHARE = 0.01
 #: Curves that would tie only beyond this many times the rows are said not to tie.
 MAX_TIE_FACTOR = 16.0
-#: What is shuffled in the order control, by layout (default: steps).
-_SHUFFLED = {LayoutName.IMAGE: "pixels", LayoutName.TABLE: "columns"}
 
 
 def _what(layout: str | None) -> str:
-    return _SHUFFLED.get(LayoutName(layout), "steps") if layout in set(LayoutName) else "steps"
+    """What the order control shuffles in this layout (its traits' ``positions``)."""
+    return layout_traits(layout).positions if layout else "steps"
 
 
 def order_sentence(oc: OrderControl, unit: Unit, layout: str | None) -> str:
@@ -64,7 +63,7 @@ def order_sentence(oc: OrderControl, unit: Unit, layout: str | None) -> str:
     )
     if oc.uses_order:
         tail = f", so this model uses the order of the {what}."
-    elif layout == LayoutName.TABLE:
+    elif layout and not layout_traits(layout).ordered:
         tail = ": no order to use."
     elif oc.interval is None:
         tail = ": whether the order is used cannot be told without per-row scores."
