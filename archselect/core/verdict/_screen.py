@@ -273,13 +273,21 @@ def exported_sentence(facts: Facts) -> str | None:
     return f"{head}the exported model, {what}, scores {figure}."
 
 
+def _seconds(s: float | None) -> str:
+    """Training seconds in words: "4 s", "0.3 s", "under 0.1 s" (never "0 s")."""
+    s = float(s or 0.0)
+    if s >= 1:
+        return f"{s:.0f} s"
+    return f"{s:.1f} s" if s >= 0.1 else "under 0.1 s"
+
+
 def _spent(f: FamilySummary) -> str:
     """What a family's best trial trained: "1 epoch in 4 s"."""
     parts = []
     if f.epochs is not None:
         parts.append(f"{f.epochs} epoch{'s' if f.epochs != 1 else ''}")
     if finite(f.trained_s):
-        parts.append(f"{f.trained_s:.0f} s")
+        parts.append(_seconds(f.trained_s))
     return " in ".join(parts) or "no result"
 
 
@@ -291,7 +299,7 @@ def family_finding(f: FamilySummary, facts: Facts) -> str | None:
     if f.epochs is not None:
         spent.append(f"{f.epochs} epoch{'s' if f.epochs != 1 else ''}")
     if finite(f.trained_s):
-        spent.append(f"{f.trained_s:.0f} s")
+        spent.append(_seconds(f.trained_s))
     if f.finding == Finding.DID_NOT_LEARN:
         where = f" in {spent[1]}" if len(spent) > 1 else ""
         return (
