@@ -28,7 +28,6 @@ LONG_FUNCTIONS: set[str] = {
     "archselect.export._onnx.write_reference_onnx",
     "archselect.layouts._long_find.find_long",
     "archselect.layouts._wide._decide_wide",
-    "archselect.layouts.forecast._panel_forecast_decision",
     "archselect.plan.make_plan",
     "archselect.profile._main.profile_table",
     "archselect.profile._preview.data_preview",

@@ -95,6 +95,8 @@ def predict(run_dir: Path, data: Path, output: Path | None) -> None:
     if output is not None:
         check_output_file(output, "-o", input_path=data)
     result = archselect.load(run_dir).predict(data)
+    for note in result.attrs.get("notes", ()):
+        click.echo(f"note: {note}", err=True)
     if output is None:
         click.echo(result.to_csv(index=False), nl=False)
     else:

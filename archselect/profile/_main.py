@@ -124,7 +124,8 @@ def profile_table(
             f"The data has {len(y) - n_missing} row with a target; archselect needs at least "
             f"{MIN_ROWS} (better a few dozen) to split into training, validation and test rows."
         )
-    if len(frame.columns) < 2:
+    series_alone = pd.api.types.is_numeric_dtype(y) and (layout is None or known[layout].forecast)
+    if len(frame.columns) < 2 and not series_alone:  # a lone numeric column: one series
         raise DataError("The data has no feature columns besides the target; add features.")
 
     features = frame.drop(columns=[target_col])

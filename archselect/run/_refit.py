@@ -19,9 +19,15 @@ import numpy as np
 from archselect._common.budget import Clock, refit_epoch_seconds
 from archselect._common.serde import JsonRecord
 from archselect.baselines import fit_baseline
+from archselect.baselines_forecast import STATS_REFERENCES, final_reference
 from archselect.core.metrics import score
 from archselect.core.stored import Evaluation, RunRecommendation, evaluate_outputs
-from archselect.export import ModelConfig, export_baseline, export_model
+from archselect.export import (
+    ModelConfig,
+    export_baseline,
+    export_forecast_reference,
+    export_model,
+)
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
 from archselect.prepare import Prepared
@@ -318,6 +324,8 @@ def export_reference(
     name = rec.recommended
     assert name is not None
     pre = prepared.preprocessing
+    if pre.forecast is not None and name in STATS_REFERENCES:
+        return _export_forecast_reference(run_dir, prepared, profile, plan, rec, result)
     x_all, _ = _labelled(prepared)
     n_pooled = len(prepared.pooled[0])
     all_rows = REFIT_ALL_ROWS and len(x_all) > n_pooled
@@ -375,3 +383,43 @@ def export_reference(
     return dataclasses.replace(
         with_final_test(rec, final_test, all_rows=all_rows), evaluation=evaluation
     )
+
+
+def _export_forecast_reference(
+    run_dir: Path,
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    rec: RunRecommendation,
+    result: SearchResult | None,
+) -> RunRecommendation:
+    """The recommended statistical forecast reference, refitted per series on every step and
+    exported as JSON (:func:`archselect.baselines_forecast.final_reference`). Its test figure
+    is the search's: each series fitted on its train + validation steps, forecast from the
+    test origins."""
+    name = rec.recommended
+    assert name is not None
+    pre = prepared.preprocessing
+    measured = next((b for b in (result.baselines if result else ()) if b.name == name), None)
+    final_test = measured.test_metric if measured is not None else None
+    tests = {k: v for k, v in (measured.extra_metrics if measured else {}).items() if "test" in k}
+    export_forecast_reference(
+        run_dir / MODEL,
+        final_reference(prepared, name),
+        pre,
+        ModelConfig(
+            family=name,
+            params={},
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=profile.task,
+            metrics={
+                **({"test_" + plan.metric: final_test} if final_test is not None else {}),
+                **tests,
+            },
+            kind="baseline",
+            trained_on=ALL_ROWS,
+        ),
+    )
+    return with_final_test(rec, final_test, all_rows=True)

@@ -17,7 +17,6 @@ from archselect.core.records import (
     cross_validated,
     outranks,
 )
-from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
 from archselect.select._verdict import INTERVAL, Verdict, fmt_points, interval_text, label
@@ -269,9 +268,7 @@ def select(result: SearchResult, plan: Plan, profile: Profile) -> Recommendation
         exportable = [
             b
             for b in ok_baselines
-            if b.name in _records.EXPORTABLE_BASELINES
-            and b.state == "COMPLETE"
-            and not plugin_for(plan.layout).forecast
+            if b.name in _records.EXPORTABLE_BASELINES and b.state == "COMPLETE"
         ]
         top = max(exportable, key=lambda b: sign * (b.val_metric or 0.0), default=None)
         fallback = top.name if top is not None else None

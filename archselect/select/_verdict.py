@@ -31,8 +31,6 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
-from archselect.layouts import plugin_for
-
 __all__ = [
     "COIN_TOSS_SHARE",
     "STABILITY_RESAMPLES",
@@ -368,10 +366,7 @@ class Verdict:
         self.fam = next(c for c in self.families if c.name == winner.family)
         done = [b for b in result.baselines if b.val_metric is not None and b.state == "COMPLETE"]
         refs = [self._candidate(b.name, "baseline", b.val_metric, b, b) for b in done]
-        forecast = plugin_for(plan.layout).forecast
-        self.exportable = [
-            c for c in refs if c.name in records.EXPORTABLE_BASELINES and not forecast
-        ]
+        self.exportable = [c for c in refs if c.name in records.EXPORTABLE_BASELINES]
         base = max(self.exportable, key=lambda c: self.sign * c.val_metric, default=None)
         self.why = ""
         prefer = False
