@@ -351,6 +351,7 @@ def _measure(name: str, prepared: Prepared, deadline: float | None) -> _Measured
     vals: list[np.ndarray] = []
     tests: list[np.ndarray] = []
     fallbacks = 0
+    _model(name, o.season)  # the lazy import (about a second) is not the reference's pace
     start = time.perf_counter()
     n = len(o.values)
     for i, values in enumerate(o.values):

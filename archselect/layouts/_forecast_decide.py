@@ -49,14 +49,15 @@ __all__ = ["PanelReading", "panel_decision", "single_decision"]
 
 #: How the selection metric is chosen, in words (the profile's evidence).
 SELECTION_RULE = (
-    "rmse (MASE is MAE over a constant, so it ranks like MAE; RMSE is what the MSE loss trains "
-    "and what the paired bootstrap of squared errors compares)"
+    "mase: the target is scaled by its in-sample seasonal naive error, so the mean absolute "
+    "error in those units is the MASE, the forecasting field's yardstick; RMSE, MAE and sMAPE "
+    "are reported beside it"
 )
 #: The same for several series, whose targets are each scaled by their own naive error.
 PANEL_SELECTION_RULE = (
-    "rmse of the series-scaled targets (each series divided by its in-sample seasonal naive "
-    "error, so that every series counts alike whatever its units: a root mean squared scaled "
-    "error); MASE and sMAPE are averaged over series"
+    "mase: each series is scaled by its own in-sample seasonal naive error, so every series "
+    "counts alike whatever its units; MASE and sMAPE are averaged over series, RMSE and MAE "
+    "pooled in target units"
 )
 
 
@@ -328,7 +329,8 @@ def _panel_evidence(
             f"validation and one test period of {h}) is left out; window and horizon chosen "
             f"on the series of median length ({series_label(pc.typical.series_id)!r}, "
             f"{len(pc.typical.values)} steps), which must be kept; the training windows of "
-            f"every series are pooled (at least {MIN_TRAIN_WINDOWS})"
+            f"every series are pooled (at least {MIN_TRAIN_WINDOWS}); every series has as many "
+            "validation and test origins as the series with fewest, so each weighs alike"
         ),
         **pc.freq,
         **fill,

@@ -1,15 +1,16 @@
-"""The forecast layout's preparation: each series split in time, the scaling and the MASE
-scale fitted on the training steps, and the windows ``transform`` cuts from a history.
+"""The forecast layout's preparation: each series split in time, its scaling fitted on its
+training steps, and the windows ``transform`` cuts from a history.
 
 :func:`fit_windows` fits the preprocessing and says where each series' training, validation
 and test windows lie, and from which forecast origins (:class:`ForecastOrigins`, what the
 statistical references forecast from); :mod:`archselect.prepare` assembles the prepared
 windows from it.
 
-One series is standardised by the mean and standard deviation of its training steps. Several
-series are each standardised by their own level and scale (the training mean and the
+Every series' target is standardised by its own level and scale (the training mean and the
 in-sample seasonal naive error): one global model then sees every series in comparable units,
-and an error of 1 in those units is a MASE of 1 whatever the series' size.
+and an absolute error of 1 in those units is a MASE of 1 whatever the series' size (the
+selection metric, :data:`archselect.core.metrics.FORECAST_METRIC`); covariates by their mean
+and standard deviation over every series' training steps.
 """
 
 from __future__ import annotations
@@ -168,8 +169,8 @@ def forecast_spec(profile: Profile) -> ForecastSpec:
 def _preprocessing(
     profile: Profile, spec: ForecastWindowing, fit_part: np.ndarray, scale: float
 ) -> Preprocessing:
-    """Forecast preprocessing: scaling fitted on the training steps ``fit_part`` (T, C); with
-    several series the target channel is scaled per series instead (mean 0, scale 1 here)."""
+    """Forecast preprocessing: covariate scaling fitted on the training steps ``fit_part``
+    (T, C); the target channel is scaled per series instead (mean 0, scale 1 here)."""
     mean, std = fit_part.mean(axis=0), fit_part.std(axis=0)
     std = np.where(std > MIN_STD, std, 1.0)
     if spec.per_series:
@@ -189,23 +190,35 @@ def _preprocessing(
     )
 
 
-def _split(s: SeriesGrid, window: int, horizon: int, min_train: int) -> SeriesSplit:
+def _split(
+    s: SeriesGrid,
+    window: int,
+    horizon: int,
+    min_train: int,
+    periods: tuple[int, int] | None = None,
+) -> SeriesSplit:
     train, val, test, val_start, test_start = time_ordered_split(
-        len(s.values), window, horizon, min_train
+        len(s.values), window, horizon, min_train, periods
     )
     return SeriesSplit(s, train, val, test, val_start, test_start)
 
 
 def _panel_splits(series: list[SeriesGrid], window: int, horizon: int) -> list[SeriesSplit]:
-    """Each usable series' time-ordered split (same fractions as one series); a series needs
-    a validation and a test origin, not training windows of its own (they are pooled)."""
-    out = []
+    """Each usable series' time-ordered split: a series needs a validation and a test origin,
+    not training windows of its own (they are pooled). Every series gets as many validation
+    (and test) origins as the one with fewest, so each series weighs alike in the metric
+    (the mean over rows is the mean over series, as MASE is averaged in the field)."""
+    first = []
     for s in series:
         try:
-            out.append(_split(s, window, horizon, min_train=0))
+            first.append(_split(s, window, horizon, min_train=0))
         except DataError:
             continue  # too short: left out, as the profile's notes say
-    return out
+    if not first:
+        return []
+    k_val, k_test = min(len(p.val) for p in first), min(len(p.test) for p in first)
+    periods = (horizon + k_val - 1, horizon + k_test - 1)
+    return [_split(p.grid, window, horizon, 0, periods) for p in first]
 
 
 def _origins(
@@ -237,12 +250,16 @@ def _origins(
     )
 
 
-def _series_scales(parts: list[SeriesSplit], season: int) -> dict[str, tuple[float, float]]:
-    """Each series' level and scale from its training steps (by series label)."""
+def _series_scales(
+    parts: list[SeriesSplit], spec: ForecastWindowing
+) -> dict[str, tuple[float, float]]:
+    """Each series' level and scale from its training steps (by series label; one series:
+    ``""``)."""
     out = {}
     for p in parts:
         y = p.grid.values[: p.val_start, 0]
-        out[series_label(p.grid.series_id)] = (float(np.mean(y)), mase_scale(y, season))
+        key = "" if spec.id_column is None else series_label(p.grid.series_id)
+        out[key] = (float(np.mean(y)), mase_scale(y, spec.season_length))
     return out
 
 
@@ -250,10 +267,10 @@ def fit_windows(frame: pd.DataFrame, profile: Profile) -> WindowFit:
     """Split each series of the history in time and fit on the training steps.
 
     One series: its validation and test windows are the latest; several: each series' latest
-    periods (same fractions), series too short for a validation and a test origin left out,
-    their training windows pooled. Scaling is fitted on the training steps: one series by its
-    mean and standard deviation (its MASE scale: its in-sample seasonal naive error); several
-    by each series' own level and scale (:func:`_series_scales`).
+    periods (every series as many origins as the one with fewest), series too short for a
+    validation and a test origin left out,
+    their training windows pooled. Scaling is fitted on the training steps: each series' target
+    by its own level and scale (:func:`_series_scales`), covariates over every series.
 
     Raises:
         DataError: The series (or every series of a panel) is too short for the window and
@@ -270,14 +287,12 @@ def fit_windows(frame: pd.DataFrame, profile: Profile) -> WindowFit:
         id_column=fc.id_column,
         time_kind=fc.time_kind,
         time_format=fc.time_format,
-        per_series=fc.id_column is not None,
+        per_series=True,
         period=fc.period,
     )
     if fc.id_column is None:
         (only,) = spec.panel(frame, profile.feature_columns)
         parts = [_split(only, window, horizon, MIN_TRAIN_WINDOWS)]
-        fit_part = only.values[: parts[0].val_start]  # scaling and the MASE scale: training
-        scale = mase_scale(fit_part[:, 0], spec.season_length)
     else:
         parts = _panel_splits(spec.panel(frame, profile.feature_columns), window, horizon)
         n_train = sum(len(p.train) for p in parts)
@@ -288,9 +303,9 @@ def fit_windows(frame: pd.DataFrame, profile: Profile) -> WindowFit:
                 f"forecasting needs at least {MIN_TRAIN_WINDOWS}: give longer series, more "
                 "series, or a smaller --horizon/--window."
             )
-        spec = dataclasses.replace(spec, series_scales=_series_scales(parts, spec.season_length))
-        fit_part = np.concatenate([p.grid.values[: p.val_start] for p in parts])
-        scale = 1.0  # each series' MASE is its error in its own scaled units
+    spec = dataclasses.replace(spec, series_scales=_series_scales(parts, spec))
+    fit_part = np.concatenate([p.grid.values[: p.val_start] for p in parts])
+    scale = 1.0  # each series' MASE is its error in its own scaled units
     pre = _preprocessing(profile, spec, fit_part, scale)
     assert pre.forecast is not None
     return WindowFit(pre, parts, _origins(parts, pre.forecast, pre))

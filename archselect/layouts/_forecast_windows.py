@@ -219,7 +219,11 @@ def _origins(first: int, last: int) -> tuple[int, ...]:
 
 
 def time_ordered_split(
-    n_steps: int, window: int, horizon: int, min_train: int = MIN_TRAIN_WINDOWS
+    n_steps: int,
+    window: int,
+    horizon: int,
+    min_train: int = MIN_TRAIN_WINDOWS,
+    periods: tuple[int, int] | None = None,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int, int]:
     """Window indices of train, validation and test, in time order, never mixed.
 
@@ -229,7 +233,9 @@ def time_ordered_split(
     least ``horizon`` steps); a short series shortens both, down to ``horizon`` steps, until
     ``min_train`` training windows fit before them (rolling origins: every origin whose
     ``horizon`` targets lie in a period, thinned evenly to MAX_ORIGINS). Training windows
-    predict only steps before the validation period, one window per step.
+    predict only steps before the validation period, one window per step. ``periods``
+    (validation, test) fixes the two periods' lengths instead (several series: the same
+    number of origins in each, so that every series weighs alike in the metric).
 
     Returns:
         ``(train, val, test, val_start, test_start)`` (the last two are time steps).
@@ -248,6 +254,8 @@ def time_ordered_split(
         raise _too_short(n_steps, window, horizon, min_train, given=True)
     n_test = max(horizon, round(n_steps * TEST_FRACTION))
     n_val = max(horizon, round(n_steps * VAL_FRACTION))
+    if periods is not None:
+        n_val, n_test = periods
     while True:
         val_start = n_steps - n_test - n_val
         n_train = max(0, val_start - window - horizon + 1)
@@ -280,11 +288,14 @@ class ForecastWindowing(JsonRecord):
     are written back (:mod:`archselect.layouts._forecast_index`); a ``row`` time index has no
     column (``time_column`` is then only the output column's name).
 
-    Several series (``per_series``): each series' target is standardised by its own level
-    and scale, the training mean and the in-sample seasonal naive error (so every series
-    counts alike in the loss and the metrics), kept by series label in ``series_scales``; a
-    series unseen in training gets them from the history it is given. ``period`` is the
-    calendar season (:class:`archselect.core.specs.ForecastSpec`; 0: ``season`` serves).
+    ``per_series`` (every forecast profiled by this archselect): each series' target is
+    standardised by its own level and scale, the training mean and the in-sample seasonal
+    naive error, so every series counts alike in the loss and the metrics and an absolute
+    error of 1 is a MASE of 1; they are kept by series label in ``series_scales`` (one
+    series: under ``""``), and a series unseen in training gets them from the history it is
+    given. Without it (a model from before), the preprocessing's global mean and standard
+    deviation serve. ``period`` is the calendar season
+    (:class:`archselect.core.specs.ForecastSpec`; 0: ``season`` serves).
     """
 
     time_column: str
@@ -370,7 +381,8 @@ class ForecastWindowing(JsonRecord):
             >>> fw.target_scale(g)  # mean 2, mean absolute step 1.5
             (2.0, 1.5)
         """
-        known = self.series_scales.get(series_label(series.series_id))
+        key = "" if self.id_column is None else series_label(series.series_id)
+        known = self.series_scales.get(key)
         if known is not None:
             return float(known[0]), float(known[1])
         y = series.values[:fit_steps, 0]

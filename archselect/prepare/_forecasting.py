@@ -74,7 +74,8 @@ def _plot_series(parts: list[SeriesSplit], window: int) -> tuple[int, PlotSeries
 def _prepare_panel_forecast(seed: int, fit: WindowFit) -> Prepared:
     """Several series: windows per series, concatenated; each series split in time.
 
-    Validation and test are each series' latest periods (same fractions as one series); each
+    Validation and test are each series' latest periods, with as many forecast origins in
+    every series (the fewest any series has), so every series weighs alike; each
     series' target is scaled by its own level and scale (its training mean and in-sample
     seasonal naive error), the covariates by their mean and deviation over every series'
     training steps.
@@ -112,7 +113,8 @@ def _prepare_panel_forecast(seed: int, fit: WindowFit) -> Prepared:
     notes = (
         f"{len(parts)} series, one global model: {len(split.train)} training windows, "
         f"{len(split.val)} validation and {len(split.test)} test forecast origins; validation "
-        "and test are each series' latest periods (never shuffled across time); each series' "
+        "and test are each series' latest periods, the same number of origins in every series "
+        "(never shuffled across time); each series' "
         "target is scaled by its own training mean and in-sample naive error",
         f"the report plots {plot.reason}",
     )

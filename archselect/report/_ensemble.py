@@ -17,9 +17,9 @@ __all__ = ["FORECAST_NOTE", "ensemble_screen", "ensemble_view"]
 
 #: The card's ensemble line in a forecast run, which forms no ensemble row.
 FORECAST_NOTE = (
-    "None for a forecast: the forecast references (naive, seasonal naive, linear "
-    "autoregression) store no per-window outputs and cannot be exported, and an exported "
-    "ensemble cannot forecast a series from its last window, so the row could never be chosen."
+    "None for a forecast: the statistical references forecast from each whole series, the "
+    "networks from its last window, and an exported ensemble cannot combine the two, so the "
+    "row could never be chosen."
 )
 #: Regression intervals are of per-row squared errors, not of the RMSE shown beside them.
 _MSE_UNITS = " in mean squared error, standardised units"

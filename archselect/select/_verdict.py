@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from archselect.core.metrics import FORECAST_METRIC
+
 __all__ = [
     "COIN_TOSS_SHARE",
     "STABILITY_RESAMPLES",
@@ -313,13 +315,16 @@ def fmt_points(metric: str, diff: float) -> str:
 
 def interval_text(metric: str, iv: tuple[float, float] | None) -> str:
     """A bootstrap interval of a per-row difference: points for accuracy; regression rows
-    are squared errors (standardised units), so their interval is of the mean squared error.
+    are squared errors (standardised units), so their interval is of the mean squared error;
+    forecast rows are absolute scaled errors, so theirs is of the MASE.
     An interval that ends exactly at 0 (every resample ≥ 0: the rows one candidate alone gets
     right are few) "reaches 0" rather than "includes" it."""
     if iv is None:
         return "no interval (per-row scores missing)"
     if metric == "accuracy":
         span = f"[{iv[0] * 100:+.1f}, {iv[1] * 100:+.1f}] points"
+    elif metric == FORECAST_METRIC:  # per-row absolute scaled errors: the interval is of MASE
+        span = f"[{iv[0]:+.3g}, {iv[1]:+.3g}] in MASE"
     else:
         span = f"[{iv[0]:+.3g}, {iv[1]:+.3g}] in mean squared error (standardised units)"
     where = "excludes 0" if iv[0] > 0 or iv[1] < 0 else "reaches 0" if 0 in iv else "includes 0"
