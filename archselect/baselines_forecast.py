@@ -6,9 +6,11 @@ forecasts: :data:`STATS_REFERENCES` are statsforecast's ``Naive``, ``SeasonalNai
 lazily, as the import costs about a second). Each is fitted per series on the steps before
 the validation period and forecasts every validation origin of the prepared windows
 (:class:`archselect.layouts.ForecastOrigins`) with those fitted parameters applied to the
-history up to the origin; likewise fitted on the steps before the test period for the test
-origins. The forecasts are scored row by row in the windows' units, so the
-selection compares them with the deep trials exactly as it compares trials. ``linear
+history up to the origin, and likewise every test origin, as a deep trial's network trained
+on the same steps predicts the same windows (the recommended reference is refitted on train +
+validation for its held-out test figure, as a network is: :func:`final_test_outputs`). The
+forecasts are scored row by row in the windows' units, so the selection compares them with
+the deep trials exactly as it compares trials. ``linear
 autoregression`` (ridge on the target windows, one model for every series) stays as well.
 
 The export (:func:`fitted_state`, :func:`forecast_state`) is plain JSON, no pickle: per series
@@ -44,6 +46,7 @@ __all__ = [
     "STATS_REFERENCES",
     "FittedSeries",
     "final_reference",
+    "final_test_outputs",
     "fit_series",
     "fitted_state",
     "forecast_reference",
@@ -312,21 +315,31 @@ def refit_state(
 
 
 def _rolling(
-    name: str, values: np.ndarray, fit_end: int, origins: tuple[int, ...], h: int, m: int
-) -> tuple[np.ndarray, bool]:
-    """Forecasts ``(len(origins), h)`` from each origin with the reference fitted on
-    ``values[:fit_end]``; a series statsforecast cannot fit (too short for the model) gets
-    the naive forecast instead (second value True)."""
+    name: str,
+    values: np.ndarray,
+    fit_end: int,
+    origin_sets: tuple[tuple[int, ...], ...],
+    h: int,
+    m: int,
+) -> tuple[list[np.ndarray], bool]:
+    """Forecasts ``(len(origins), h)`` from each origin of each set, with the reference fitted
+    once on ``values[:fit_end]``; a series statsforecast cannot fit (too short for the model)
+    gets the naive forecast instead (second value True)."""
     try:
         fitted = fit_series(name, values[:fit_end], m)
-        rows = [fitted.forecast(values[:o], h) for o in origins]
-        out = np.asarray(rows, dtype=np.float64).reshape(len(origins), h)
-        if np.all(np.isfinite(out)):
-            return out, False
+        outs = [
+            np.asarray([fitted.forecast(values[:o], h) for o in origins]).reshape(-1, h)
+            for origins in origin_sets
+        ]
+        if all(np.all(np.isfinite(out)) for out in outs):
+            return outs, False
     except Exception:  # statsforecast refuses tiny or degenerate series in many ways
         pass
-    last = np.asarray([values[o - 1] for o in origins], dtype=np.float64)
-    return np.repeat(last[:, None], h, axis=1), True
+    naive = [
+        np.repeat(np.asarray([values[o - 1] for o in origins], float)[:, None], h, axis=1)
+        for origins in origin_sets
+    ]
+    return naive, True
 
 
 @dataclass(frozen=True)
@@ -341,11 +354,11 @@ class _Measured:
 
 
 def _measure(name: str, prepared: Prepared, deadline: float | None) -> _Measured:
-    """Per series: fit on the steps before the validation period and forecast its origins,
-    fit on the steps before the test period and forecast its origins (a statistical model is
-    refitted where the deep models are not: on a short series the steps before validation
-    can be too few to fit it at all); stop early (``stopped`` says why) when the deadline
-    cannot be met."""
+    """Per series: fit on the steps before the validation period, then forecast every
+    validation and test origin with those parameters (as a deep trial's network, trained on
+    the same steps, predicts the same windows); stop early (``stopped`` says why) when the
+    deadline cannot be met. The recommended reference's test figure comes from a refit on
+    train + validation (:func:`final_test_outputs`), as a network's does."""
     o = prepared.origins
     assert o is not None
     vals: list[np.ndarray] = []
@@ -355,11 +368,12 @@ def _measure(name: str, prepared: Prepared, deadline: float | None) -> _Measured
     start = time.perf_counter()
     n = len(o.values)
     for i, values in enumerate(o.values):
-        v, fb = _rolling(name, values, o.val_start[i], o.val[i], o.horizon, o.season)
-        t, fb2 = _rolling(name, values, o.test_start[i], o.test[i], o.horizon, o.season)
+        (v, t), fell_back = _rolling(
+            name, values, o.val_start[i], (o.val[i], o.test[i]), o.horizon, o.season
+        )
         vals.append(v)
         tests.append(t)
-        fallbacks += int(fb or fb2)
+        fallbacks += int(fell_back)
         done = i + 1
         if deadline is not None and done < n and (done % PACE_CHECK_SERIES == 0 or done == 1):
             pace = (time.perf_counter() - start) / done
@@ -376,6 +390,19 @@ def _measure(name: str, prepared: Prepared, deadline: float | None) -> _Measured
     return _Measured(
         np.concatenate(vals), np.concatenate(tests), time.perf_counter() - start, fallbacks
     )
+
+
+def final_test_outputs(prepared: Prepared, name: str) -> np.ndarray:
+    """Reference ``name`` refitted per series on its train + validation steps: its outputs on
+    the test origins, in the windows' units (the final model's held-out figure)."""
+    o = prepared.origins
+    if o is None or name not in STATS_REFERENCES:
+        raise ValueError(f"{name!r} is not a statsforecast forecast reference")
+    rows = [
+        _rolling(name, values, o.test_start[i], (o.test[i],), o.horizon, o.season)[0][0]
+        for i, values in enumerate(o.values)
+    ]
+    return o.to_z("test", np.concatenate(rows))
 
 
 def _linear_autoregression(prepared: Prepared) -> _Measured:
@@ -476,8 +503,7 @@ def _fit_state(name: str, values: np.ndarray, season: int) -> dict[str, Any]:
 
 def final_reference(prepared: Prepared, name: str) -> dict[str, Any]:
     """Reference ``name`` refitted per series on every step, as the JSON document ``predict``
-    reads (the test figures are the search's: there it was fitted on each series' train +
-    validation steps and forecast the test origins, as a final refit would).
+    reads.
 
     Raises:
         ValueError: ``name`` is not a statsforecast reference.

@@ -56,9 +56,9 @@ STEP_GROUP = "step"
 #: The output column of the forecast times when the data had no time column.
 ROW_TIME_COLUMN = "step"
 #: Column names (case-insensitive) under which whole numbers are read as a time index.
+#: (Not ``index`` or ``id``: those number rows, and a table keeps dropping them.)
 INTEGER_TIME_NAMES = (
-    "year", "yr", "years", "t", "time", "step", "period", "date", "ds", "timestamp", "index",
-    "idx", "tick", "epoch",
+    "year", "yr", "years", "t", "time", "step", "period", "date", "ds", "timestamp",
 )  # fmt: skip
 #: Whole numbers in this range with a step of 1 (or under a year-like name) are years.
 MIN_YEAR, MAX_YEAR = 1000, 2999

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from archselect import DataError, RunDirError
+from archselect import DataError, RunDirError, UsageError
 from archselect.baselines_forecast import final_reference, fit_series
 from archselect.export import (
     REFERENCE_FILE,
@@ -19,6 +19,7 @@ from archselect.export import (
     ModelConfig,
     export_forecast_reference,
     export_model,
+    export_onnx,
     load_model,
 )
 from archselect.load import load_table
@@ -98,6 +99,8 @@ def test_another_history_is_refitted_and_said_so(theta_dir: Path) -> None:
     assert np.isfinite(got["prediction"]).all() and len(got) == HORIZON * 5
     pier = got.loc[got["store"] == "pier", "prediction"]
     assert (pier == 2.0).all()
+    with pytest.raises(UsageError, match="use archselect predict"):
+        export_onnx(theta_dir)  # a whole-history model has no tensor graph
 
 
 @pytest.mark.parametrize(
