@@ -103,10 +103,16 @@ __all__ = [
 ]
 
 
+#: Several series to forecast: the target changes over time within at least this fraction of
+#: the ids (long format with one label per id, one row mistyped, is not a forecast: its
+#: detector names the id).
+MIN_VARYING_SERIES = 0.5
+
+
 def _varies_within(frame: pd.DataFrame, id_col: str, target: str) -> bool:
-    """Whether the target takes more than one value within some series id."""
+    """Whether the target takes more than one value within most series ids."""
     per_id = frame[[id_col, target]].dropna().groupby(id_col, sort=False)[target].nunique()
-    return bool((per_id > 1).any())
+    return bool(len(per_id) and (per_id > 1).mean() >= MIN_VARYING_SERIES)
 
 
 def _one_given_series(
@@ -130,7 +136,8 @@ def _panel_forecast(
 
     Rule: a numeric target, a column of times (dates, years or whole-number periods) whose
     times repeat (no column of distinct times: that is one series) or ``--time-col``, and a
-    series id column (``--id-col`` or :func:`find_series_id`) within which the target varies.
+    series id column (``--id-col`` or :func:`find_series_id`) within which the target varies
+    (in at least MIN_VARYING_SERIES of the series).
     ``--time-col`` naming a column of distinct times without ``--id-col`` is one series.
     """
     target = options.target
