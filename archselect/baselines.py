@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
+from archselect.baselines_forecast import forecast_reference
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import (
     decode_scores as decode_scores,
@@ -42,7 +43,6 @@ from archselect.core.records import (
     KNN_NEIGHBOURS,
     BaselineResult,
 )
-from archselect.layouts import forecast as _forecast
 from archselect.layouts import plugin_for
 from archselect.prepare import Fold, Prepared, Preprocessing, out_of_fold
 
@@ -255,40 +255,12 @@ def _as_text(x: np.ndarray) -> list[str]:
     return [" ".join(map(str, row[row > 0])) for row in x]
 
 
-def forecast_baseline(prepared: Prepared, name: str) -> BaselineResult:
-    """Naive, seasonal naive or a linear autoregression (ridge on the target window)."""
-    pre = prepared.preprocessing
-    assert pre.forecast is not None
-    h, season = pre.forecast.horizon, pre.forecast.season
-    start = time.perf_counter()
-    if name == "linear_autoregression":
-        model = Ridge(alpha=1.0).fit(prepared.x_train[:, :, 0], prepared.y_train)
-        outs = [model.predict(x[:, :, 0]) for x in (prepared.x_val, prepared.x_test)]
-    elif name in ("naive", "seasonal_naive"):
-        outs = [
-            _forecast.forecast_baselines(x, h, season)[name]
-            for x in (prepared.x_val, prepared.x_test)
-        ]
-    else:
-        raise ValueError(f"unknown forecast baseline {name!r}")
-    elapsed = time.perf_counter() - start
-    extra = {}
-    for part, out, y in (("val", outs[0], prepared.y_val), ("test", outs[1], prepared.y_test)):
-        m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
-        extra.update({f"{part}_{k}": v for k, v in m.items()})
-    return BaselineResult(
-        name=name,
-        val_metric=score(pre.task, outs[0], prepared.y_val, pre.target_std),
-        test_metric=score(pre.task, outs[1], prepared.y_test, pre.target_std),
-        train_time_s=elapsed,
-        extra_metrics=extra,
-        test_forecast=tuple(
-            float(v)
-            for v in pre.decode_output(
-                _forecast.tile(prepared.plot_outputs(outs[1]), h).reshape(1, -1)
-            )[0]
-        ),
-    )
+def forecast_baseline(
+    prepared: Prepared, name: str, deadline: float | None = None
+) -> BaselineResult:
+    """A forecast reference on the prepared forecast origins
+    (:func:`archselect.baselines_forecast.forecast_reference`)."""
+    return forecast_reference(prepared, name, deadline=deadline)
 
 
 def baseline_inputs(name: str, x: np.ndarray, pre: Preprocessing) -> Any:
@@ -522,7 +494,7 @@ def run_baselines(
             continue
         try:
             if prepared.preprocessing.forecast is not None:
-                results.append(forecast_baseline(prepared, name))
+                results.append(forecast_baseline(prepared, name, deadline))
                 continue
             model = _make(name, task, seed, len(raw[0]))
             if name == "minirocket":

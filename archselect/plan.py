@@ -35,9 +35,10 @@ DEFAULT_TIMEOUT_S = 300.0
 #: Every family first gets max(MIN_SHARE, budget / families / 2) trials (fewer if the
 #: budget is smaller than MIN_SHARE per family).
 MIN_SHARE = 3
-#: Objectives ``--objectives`` accepts: the task's metric (``accuracy``/``rmse``; the
-#: name ``metric`` stands for either) and ``latency`` (ms per sample at batch 1).
-OBJECTIVE_NAMES = ("accuracy", "rmse", "metric", "latency")
+#: Objectives ``--objectives`` accepts: the task's metric (``accuracy``/``rmse``, ``mase``
+#: for a forecast; the name ``metric`` stands for any) and ``latency`` (ms per sample at
+#: batch 1).
+OBJECTIVE_NAMES = ("accuracy", "rmse", "mase", "metric", "latency")
 
 
 def baselines_for(layout: str, task: str) -> tuple[str, ...]:
@@ -211,7 +212,7 @@ def make_plan(
     )
     if n_trials is None and timeout_s is None:
         n_trials, timeout_s = DEFAULT_TRIALS_PER_FAMILY * len(names), DEFAULT_TIMEOUT_S
-    metric = metric_for(profile.task)
+    metric = metric_for(profile.task, forecast=plugin_for(profile.layout).forecast)
     return Plan(
         objectives=_objectives(objectives, metric),
         pruning=pruning,

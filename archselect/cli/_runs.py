@@ -101,6 +101,8 @@ def predict(run_dir: Path, data: Path, output: Path | None) -> None:
     import archselect
 
     result = archselect.load(run_dir).predict(data)
+    for note in result.attrs.get("notes", ()):
+        click.echo(f"note: {note}", err=True)
     if output is None:
         click.echo(result.to_csv(index=False), nl=False)
     else:

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 __all__ = [
+    "FORECAST_METRIC",
     "MAX_STORED_SCORES",
     "decode_scores",
     "encode_scores",
@@ -23,9 +24,22 @@ __all__ = [
 MAX_STORED_SCORES = 8192
 
 
-def metric_for(task: str) -> str:
-    """``accuracy`` for classification, ``rmse`` for regression."""
-    return "accuracy" if task == "classification" else "rmse"
+#: The metric of forecasts: the mean absolute scaled error. Each series' target is scaled by
+#: its in-sample seasonal naive error, so the mean absolute error in those units is the MASE
+#: (averaged over series, the forecasting field's yardstick).
+FORECAST_METRIC = "mase"
+
+
+def metric_for(task: str, forecast: bool = False) -> str:
+    """``accuracy`` for classification, ``rmse`` for regression, ``mase`` for forecasts.
+
+    Example:
+        >>> metric_for("regression"), metric_for("regression", forecast=True)
+        ('rmse', 'mase')
+    """
+    if task == "classification":
+        return "accuracy"
+    return FORECAST_METRIC if forecast else "rmse"
 
 
 def metric_direction(metric: str) -> str:
@@ -34,11 +48,13 @@ def metric_direction(metric: str) -> str:
 
 
 def per_sample_scores(task: str, outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-row contribution to the metric: 1/0 correct, or squared error (scaled units)."""
+    """Per-row contribution to the metric: 1/0 correct, squared error (scaled units), or for a
+    forecast (``y`` ``(N, horizon)``) the absolute error averaged over the horizon (units of
+    each series' naive error: the row's MASE)."""
     if task == "classification":
         return (outputs.argmax(axis=1) == y).astype(np.float64)
-    if y.ndim == 2:  # a forecast: mean squared error over the horizon
-        return ((outputs.reshape(y.shape) - y) ** 2).mean(axis=1).astype(np.float64)
+    if y.ndim == 2:  # a forecast: mean absolute scaled error over the horizon
+        return np.abs(outputs.reshape(y.shape) - y).mean(axis=1).astype(np.float64)
     return (outputs.reshape(len(y), -1)[:, 0] - y) ** 2
 
 
@@ -55,9 +71,14 @@ def per_sample_brier(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def score(task: str, outputs: np.ndarray, y: np.ndarray, target_std: float = 1.0) -> float:
-    """Accuracy, or RMSE in target units (``target_std`` undoes the scaling)."""
+    """Accuracy, RMSE in target units (``target_std`` undoes the scaling), or for a forecast
+    the MASE (its targets are scaled per series: ``target_std`` is 1)."""
     s = per_sample_scores(task, outputs, y)
-    return float(s.mean()) if task == "classification" else float(math.sqrt(s.mean()) * target_std)
+    if task == "classification":
+        return float(s.mean())
+    if np.ndim(y) == 2:
+        return float(s.mean() * target_std)
+    return float(math.sqrt(s.mean()) * target_std)
 
 
 def encode_scores(scores: np.ndarray) -> str:

@@ -39,9 +39,15 @@ CUT_SHORT_NOTE = "cut short at the --timeout deadline"
 ALL_FAMILIES = "all families"
 #: Neighbours of the k-nearest-neighbours reference (fewer when the data has fewer rows).
 KNN_NEIGHBOURS = 5
-#: References that can be recommended: exported with skops and used by ``predict``.
-#: (Forecast references stay references.)
+#: References that can be recommended: exported with skops (the statsforecast forecast
+#: references as JSON: :mod:`archselect.baselines_forecast`) and used by ``predict``. The
+#: linear autoregression stays a reference.
 EXPORTABLE_BASELINES = (
+    "naive",
+    "seasonal_naive",
+    "auto_ets",
+    "auto_theta",
+    "auto_arima",
     "minirocket",
     "logistic_regression",
     "ridge",
@@ -61,6 +67,12 @@ BASELINE_DESCRIPTIONS = {
     "svm_rbf": "support-vector machine, RBF kernel, on the standardised features",
     "tfidf_logistic_regression": "TF-IDF of word unigrams and bigrams + logistic regression",
     "minirocket": "MiniRocket random convolutional features + ridge (aeon)",
+    "naive": "naive forecast: the last value repeated (statsforecast Naive)",
+    "seasonal_naive": "seasonal naive forecast: the last season repeated (statsforecast)",
+    "auto_ets": "exponential smoothing, model chosen by AICc (statsforecast AutoETS)",
+    "auto_theta": "Theta method, variant chosen by fit (statsforecast AutoTheta)",
+    "auto_arima": "ARIMA, orders chosen by AICc, stepwise (statsforecast AutoARIMA)",
+    "linear_autoregression": "ridge regression on the target window (one model for all series)",
 }
 #: Short names of the references, for headlines ("Use logistic regression: …").
 BASELINE_NAMES = {
@@ -72,6 +84,12 @@ BASELINE_NAMES = {
     "svm_rbf": "an RBF support-vector machine",
     "tfidf_logistic_regression": "TF-IDF + logistic regression",
     "minirocket": "MiniRocket",
+    "naive": "the naive forecast",
+    "seasonal_naive": "the seasonal naive forecast",
+    "auto_ets": "exponential smoothing (AutoETS)",
+    "auto_theta": "the Theta method (AutoTheta)",
+    "auto_arima": "ARIMA (AutoARIMA)",
+    "linear_autoregression": "a linear autoregression",
 }
 
 

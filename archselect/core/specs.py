@@ -76,7 +76,15 @@ class TextSpec(JsonRecord):
 @dataclass(frozen=True)
 class ForecastSpec(JsonRecord):
     """Dated series: the time column (and the series id column of several series), the
-    regular frequency, and the window, horizon and season in steps."""
+    regular frequency, and the window, horizon and season in steps.
+
+    ``time_kind`` says what the time column holds (``datetime``, ``year``, ``integer``, or
+    ``row``: no column, file order) and ``time_format`` how its text was written, so that
+    forecast times are written back the same way. ``period`` is the calendar's season length
+    (4 for quarters, 12 for months …; 1 without a calendar): the statistical references'
+    season and the MASE lag, whether or not ``season`` (what the window must span) was found
+    in the data; 0 in a profile written before it existed (``season`` then serves).
+    """
 
     kind: Literal["forecast"] = "forecast"
     time_column: str = ""
@@ -86,6 +94,9 @@ class ForecastSpec(JsonRecord):
     season: int = 1
     id_column: str | None = None
     covariates: tuple[str, ...] = ()
+    time_kind: str = "datetime"
+    time_format: str | None = None
+    period: int = 0
 
 
 #: One layout's spec; ``kind`` names the layout and picks the class when read from JSON.

@@ -31,6 +31,7 @@ from archselect.export._files import (
     MAX_ENSEMBLE,
     ONNX_FILE,
     PREPROCESSING,
+    REFERENCE_FILE,
     WEIGHTS,
     ModelConfig,
     outputs_frame,
@@ -50,7 +51,7 @@ MEMBERS_DIR = "members"
 #: Weights must sum to 1 within this (they are stored rounded).
 WEIGHT_SUM_TOLERANCE = 1e-3
 #: Files of a single exported model that an ensemble's folder must not keep.
-_SINGLE_FILES = (WEIGHTS, ONNX_FILE, BASELINE_FILE)
+_SINGLE_FILES = (WEIGHTS, ONNX_FILE, BASELINE_FILE, REFERENCE_FILE)
 
 
 def _member_outputs(model: ExportedModel | BaselineModel, x: np.ndarray) -> np.ndarray:

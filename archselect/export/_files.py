@@ -32,11 +32,13 @@ __all__ = [
     "MODEL_FORMAT",
     "ONNX_FILE",
     "PREPROCESSING",
+    "REFERENCE_FILE",
     "VIRTUAL_FILESYSTEMS",
     "WEIGHTS",
     "ModelConfig",
     "check_finite",
     "check_output_file",
+    "forecast_frame",
     "outputs_frame",
     "read_description",
 ]
@@ -52,6 +54,8 @@ PREPROCESSING = "preprocessing.json"
 ONNX_FILE = "model.onnx"
 #: A reference model's fitted estimator (skops).
 BASELINE_FILE = "baseline.skops"
+#: A statistical forecast reference's fitted states (plain JSON).
+REFERENCE_FILE = "reference.json"
 #: Formats ``archselect export`` writes.
 EXPORT_FORMATS = ("onnx",)
 #: Values ``preprocessing.json`` may hold (anything else is a damaged or foreign file).
@@ -98,8 +102,24 @@ class ModelConfig(JsonRecord):
     #: Why the model was trained with fewer seeds or epochs than planned (``--timeout``).
     note: str | None = None
     #: ``family`` (a network: ``weights.pt``) or ``baseline`` (the non-deep reference named
-    #: ``family``: ``baseline.skops``).
+    #: ``family``: ``baseline.skops``, or ``reference.json`` for a statistical forecast).
     kind: str = "family"
+
+
+def forecast_frame(spec: Any, series: list[Any], values: np.ndarray) -> pd.DataFrame:
+    """Forecasts ``(S, horizon)`` of each series (:class:`~archselect.layouts.forecast.SeriesGrid`)
+    as rows: the id (several series), the time column in the user's form, ``prediction``.
+
+    ``spec`` is the :class:`~archselect.layouts.forecast.ForecastWindowing`.
+    """
+    columns: dict[str, Any] = {}
+    if spec.id_column is not None:
+        columns[spec.id_column] = np.repeat([s.series_id for s in series], spec.horizon)
+    columns[spec.time_column] = np.concatenate(
+        [spec.time_values(spec.future_times(s.grid[-1])) for s in series]
+    )
+    columns["prediction"] = np.asarray(values, dtype=np.float64).reshape(-1)
+    return pd.DataFrame(columns)
 
 
 def outputs_frame(

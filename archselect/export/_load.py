@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from archselect.baselines_forecast import STATS_REFERENCES
 from archselect.errors import RunDirError, UsageError
 from archselect.export._ensemble import ENSEMBLE_KIND, EnsembleModel, load_ensemble
 from archselect.export._files import ONNX_FILE, check_output_file, read_description
+from archselect.export._forecast_reference import (
+    ForecastReferenceModel,
+    load_forecast_reference,
+)
 from archselect.export._network import ExportedModel, load_network
 from archselect.export._onnx import write_network_onnx, write_reference_onnx
 from archselect.export._reference import BaselineModel, load_reference
@@ -17,7 +22,9 @@ from archselect.rundir import MODEL
 __all__ = ["export_onnx", "load_model", "load_single"]
 
 
-def load_single(model_dir: str | Path) -> ExportedModel | BaselineModel:
+def load_single(
+    model_dir: str | Path,
+) -> ExportedModel | BaselineModel | ForecastReferenceModel:
     """Load the single model (a network or a reference, not an ensemble) in ``model_dir``.
 
     Raises:
@@ -25,6 +32,9 @@ def load_single(model_dir: str | Path) -> ExportedModel | BaselineModel:
     """
     model_dir = Path(model_dir)
     config, pre = read_description(model_dir)
+    forecast_reference = config.family in STATS_REFERENCES and pre.forecast is not None
+    if config.kind == "baseline" and forecast_reference:
+        return load_forecast_reference(model_dir, config, pre)
     if config.kind == "baseline":
         return load_reference(model_dir, config, pre)
     if config.kind != "family":
@@ -35,7 +45,25 @@ def load_single(model_dir: str | Path) -> ExportedModel | BaselineModel:
     return load_network(model_dir, config, pre)
 
 
-def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel | EnsembleModel:
+def _load_member(model_dir: Path) -> ExportedModel | BaselineModel:
+    """An ensemble member: a network or a reference read from features (a forecast forms no
+    ensemble).
+
+    Raises:
+        RunDirError: The member is a statistical forecast reference (a damaged ensemble).
+    """
+    member = load_single(model_dir)
+    if isinstance(member, ForecastReferenceModel):
+        raise RunDirError(
+            f"{model_dir} holds a forecast reference inside an ensemble, which archselect never "
+            "writes; refit the model."
+        )
+    return member
+
+
+def load_model(
+    model_dir: str | Path,
+) -> ExportedModel | BaselineModel | ForecastReferenceModel | EnsembleModel:
     """Rebuild the exported network and load its weights safely (``weights_only=True``), load
     the exported reference (skops, allow-listed types only), or the ensemble of such models.
 
@@ -45,7 +73,7 @@ def load_model(model_dir: str | Path) -> ExportedModel | BaselineModel | Ensembl
     model_dir = Path(model_dir)
     config, pre = read_description(model_dir)
     if config.kind == ENSEMBLE_KIND:  # members are exported single models themselves
-        return load_ensemble(model_dir, config, pre, load_member=load_single)
+        return load_ensemble(model_dir, config, pre, load_member=_load_member)
     return load_single(model_dir)
 
 
@@ -79,6 +107,12 @@ def export_onnx(model_dir: str | Path, path: str | Path | None = None) -> Path:
             "ONNX export needs the onnx extra; install it with pip install 'archselect[onnx]'."
         ) from exc
     model = load_model(model_dir)
+    if isinstance(model, ForecastReferenceModel):
+        raise UsageError(
+            f"ONNX export of the statistical forecast reference {model.config.family} is not "
+            "supported: it forecasts from a whole history, not from a tensor; use archselect "
+            "predict."
+        )
     if not isinstance(model, (ExportedModel, BaselineModel)):
         raise UsageError(
             "ONNX export of an ensemble is not supported yet; use archselect predict, or "

@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +22,11 @@ from archselect.export._files import (
     CONFIG,
     MAX_ENSEMBLE,
     PREPROCESSING,
+    REFERENCE_FILE,
     WEIGHTS,
     ModelConfig,
     check_finite,
+    forecast_frame,
 )
 from archselect.layouts import Preprocessing, samples, transform
 from archselect.models import create_model
@@ -77,14 +78,11 @@ class ExportedModel:
         last = np.concatenate([x[-1:] for _, x in series])
         out = predict_outputs(self.net, last)
         check_finite(out)
-        values = self.preprocessing.decode_output(out)
-        times = [spec.future_times(s.grid[-1]) for s, _ in series]
-        columns: dict[str, Any] = {}
-        if spec.id_column is not None:
-            columns[spec.id_column] = np.repeat([s.series_id for s, _ in series], spec.horizon)
-        columns[spec.time_column] = np.concatenate([t.to_numpy() for t in times])
-        columns["prediction"] = values.reshape(-1)
-        return pd.DataFrame(columns)
+        values = [
+            self.preprocessing.decode_forecast(s, out[i : i + 1])
+            for i, (s, _) in enumerate(series)
+        ]
+        return forecast_frame(spec, [s for s, _ in series], np.concatenate(values))
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """Raw outputs for already-prepared input of shape ``(N, *input_shape)``."""
@@ -97,6 +95,7 @@ def export_model(
     """Write ``weights.pt``, ``config.json`` and ``preprocessing.json`` into ``model_dir``."""
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / BASELINE_FILE).unlink(missing_ok=True)
+    (model_dir / REFERENCE_FILE).unlink(missing_ok=True)
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     write_atomic(model_dir / WEIGHTS, lambda tmp: torch.save(state, tmp))
     config.save(model_dir / CONFIG)

@@ -22,6 +22,7 @@ from archselect.export._files import (
     CONFIG,
     ONNX_FILE,
     PREPROCESSING,
+    REFERENCE_FILE,
     WEIGHTS,
     ModelConfig,
     outputs_frame,
@@ -120,6 +121,7 @@ def export_baseline(
     model_dir.mkdir(parents=True, exist_ok=True)
     save_estimator(estimator, model_dir / BASELINE_FILE)
     (model_dir / WEIGHTS).unlink(missing_ok=True)
+    (model_dir / REFERENCE_FILE).unlink(missing_ok=True)
     (model_dir / ONNX_FILE).unlink(missing_ok=True)
     config.save(model_dir / CONFIG)
     preprocessing.save(model_dir / PREPROCESSING)

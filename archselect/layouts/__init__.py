@@ -45,7 +45,7 @@ from archselect.layouts._base import (
     SequenceOptions,
     is_integer_valued,
 )
-from archselect.layouts._forecast_prep import SeriesSplit, WindowFit, fit_windows
+from archselect.layouts._forecast_prep import ForecastOrigins, SeriesSplit, WindowFit, fit_windows
 from archselect.layouts._preprocessing import Preprocessing, label_str
 from archselect.layouts._registry import LAYOUTS as _LAYOUTS
 from archselect.layouts._registry import plugin_for, reshape, samples, transform
@@ -57,6 +57,7 @@ __all__ = [
     "Decision",
     "DetectContext",
     "Detector",
+    "ForecastOrigins",
     "LayoutPlugin",
     "OnnxInput",
     "Preprocessing",
@@ -154,8 +155,8 @@ def _drop_identifiers(ctx: DetectContext) -> None:
             ctx.notes.append(f"column {col!r} dropped: a row identifier (unique values)")
     ctx.numeric = [c for c in ctx.numeric if c not in ctx.dropped_ids]
     ctx.other = [c for c in ctx.other if c not in ctx.dropped_ids]
-    dated = forecast.find_time_column(ctx.frame, exclude=ctx.target)[0] is not None
-    if not ctx.numeric and not ctx.other and not dated:  # a lone time column: a forecast
+    # a lone time column (dates, years, periods), a --horizon or the target alone: a forecast
+    if not ctx.numeric and not ctx.other and not forecast.reads_as_forecast(ctx):
         raise DataError(
             "Every feature column is a row identifier; add informative feature columns."
         )

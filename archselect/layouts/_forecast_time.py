@@ -23,6 +23,14 @@ import numpy as np
 import pandas as pd
 
 from archselect.errors import DataError
+from archselect.layouts._forecast_index import (
+    INTEGER_TIME_NAMES,
+    STEP_GROUP,
+    integer_kind,
+    parse_times,
+    read_time_column,
+    step_frequency,
+)
 
 __all__ = [
     "SeriesGrid",
@@ -33,6 +41,7 @@ __all__ = [
     "numeric_values",
     "panel_fill",
     "parse_times",
+    "read_time_column",
     "regularise",
     "regularise_panel",
     "series_label",
@@ -48,7 +57,8 @@ MIN_UNIQUE_TIMES = 0.95
 MAX_FILL_FRACTION = 0.10
 MAX_FILL_RUN = 12
 #: Season length (in steps) by frequency group, and the default horizon.
-SEASON = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "Q": 4, "Y": 1}
+#: Integer and row periods (group ``step``) have no calendar season.
+SEASON = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 52, "M": 12, "Q": 4, "Y": 1, STEP_GROUP: 1}
 HORIZON = {"min": 60, "h": 24, "D": 7, "B": 5, "W": 8, "M": 12, "Q": 4, "Y": 3}
 DEFAULT_HORIZON = 1
 #: Window = max(MIN_WINDOW, WINDOW_PER_HORIZON x H, season), at most MAX_WINDOW and at most
@@ -64,6 +74,11 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 #: Fewest training windows.
 MIN_TRAIN_WINDOWS = 10
+#: A short series' window shrinks (from the rule above) down to this many steps.
+MIN_SHORT_WINDOW = 2
+#: At most this many forecast origins per series in each of the validation and the test
+#: period (evenly spread, both ends kept): the statistical references are fitted per origin.
+MAX_ORIGINS = 50
 #: Several series: an id column has at least this many time steps per series on average
 #: (and more than one series), and every (id, time) pair occurs once.
 MIN_STEPS_PER_SERIES = 8
@@ -81,28 +96,12 @@ FORECAST_THRESHOLDS: dict[str, float] = {
     "val_fraction": VAL_FRACTION,
     "test_fraction": TEST_FRACTION,
     "min_train_windows": MIN_TRAIN_WINDOWS,
+    "min_short_window": MIN_SHORT_WINDOW,
+    "max_origins": MAX_ORIGINS,
     "min_steps_per_series": MIN_STEPS_PER_SERIES,
 }
 
 _DIGITS_ONLY = re.compile(r"^\d+(\.\d+)?$")
-
-
-def parse_times(values: pd.Series) -> pd.Series:
-    """Parse a column as timestamps (``YYYYMMDD`` integers and ISO strings included)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    text = values.astype("string")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if text.dropna().str.fullmatch(r"\d{8}").all():
-            return pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-        try:
-            return pd.to_datetime(text, errors="coerce", format="mixed")
-        except ValueError:  # mixed time zones (and offsets) cannot share one column
-            raise DataError(
-                f"Column {str(values.name)!r} mixes time zones or UTC offsets; write every "
-                "time in one zone (e.g. all UTC) and one format."
-            ) from None
 
 
 def _yyyymmdd(s: pd.Series) -> bool:
@@ -117,28 +116,57 @@ def _is_whole(values: pd.Series) -> bool:
     return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
 
 
-def _time_candidates(frame: pd.DataFrame, exclude: tuple[str, ...]) -> Iterator[dict[str, Any]]:
-    """Columns that may hold times, in column order, with the parsed and unique fractions."""
+def _numeric_kind(s: pd.Series, col: Any, given: bool, alone: bool) -> str | None:
+    """The time kind of a numeric column, or None when it is not read as times.
+
+    ``YYYYMMDD`` whole numbers under a time-like name are dates; other whole numbers are years
+    or integer periods when the column is named like a time (:data:`INTEGER_TIME_NAMES`), is
+    the ``--time-col``, or is the only column besides the target.
+    """
+    name = str(col).lower()
+    if name in TIME_NAMES and _yyyymmdd(s):
+        return "datetime"
+    if given or alone or name in INTEGER_TIME_NAMES:
+        return integer_kind(s, name)
+    return None
+
+
+def _time_candidates(
+    frame: pd.DataFrame, exclude: tuple[str, ...], given: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Columns that may hold times, in column order, with their time kind
+    (:data:`TIME_KINDS`), the parsed and the unique fractions.
+
+    A numeric column is a candidate only as :func:`_numeric_kind` says; a text column of
+    digits only (identifiers) only under a time-like name or as ``given`` (``--time-col``).
+    """
+    alone = len([c for c in frame.columns if c not in exclude]) == 1  # besides the target
     for col in frame.columns:
         if col in exclude:
             continue
         s = frame[col]
-        named = str(col).lower() in TIME_NAMES
+        named = str(col).lower() in TIME_NAMES or str(col).lower() in INTEGER_TIME_NAMES
+        is_given = given is not None and str(col) == given
         numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_datetime64_any_dtype(s)
-        if numeric and not (named and _yyyymmdd(s)):
-            continue
         sample = s.dropna().head(500)
         if sample.empty:
             continue
-        if not pd.api.types.is_datetime64_any_dtype(s):
-            strings = sample.astype(str)
-            if strings.str.fullmatch(_DIGITS_ONLY).mean() > 0.5 and not named:
+        if numeric:
+            kind = _numeric_kind(s, col, is_given, alone)
+            if kind is None:
                 continue
-        parsed = parse_times(sample)
+        else:
+            kind = "datetime"
+            if not pd.api.types.is_datetime64_any_dtype(s):
+                strings = sample.astype(str)
+                if strings.str.fullmatch(_DIGITS_ONLY).mean() > 0.5 and not (named or is_given):
+                    continue
+        parsed = read_time_column(sample, kind)
         frac = float(parsed.notna().mean())
         unique = float(s.nunique(dropna=True) / max(1, s.notna().sum()))
         yield {
             "column": str(col),
+            "kind": kind,
             "parsed_fraction": frac,
             "unique_fraction": unique,
             "named": named,
@@ -149,10 +177,24 @@ def _candidate_evidence(found: list[dict[str, Any]]) -> dict[str, Any]:
     return {c["column"]: {k: v for k, v in c.items() if k != "column"} for c in found}
 
 
-def find_time_column(frame: pd.DataFrame, exclude: str) -> tuple[str | None, dict[str, Any]]:
-    """The column that holds the time of each row, with the evidence (or ``None``)."""
+def find_time_column(
+    frame: pd.DataFrame, exclude: str, given: str | None = None
+) -> tuple[str | None, dict[str, Any]]:
+    """The column that holds the time of each row, with the evidence (or ``None``).
+
+    Evidence: for every column looked at, its time kind (``kind``) and fractions.
+    ``given`` (``--time-col``) is the only column considered when set.
+
+    Example:
+        >>> frame = pd.DataFrame({"year": [1821, 1822, 1823], "value": [2.0, 3.0, 1.0]})
+        >>> col, ev = find_time_column(frame, exclude="value")
+        >>> col, ev["year"]["kind"]
+        ('year', 'year')
+    """
     found: list[dict[str, Any]] = []
-    for cand in _time_candidates(frame, (exclude,)):  # lazily: stop at the first time column
+    for cand in _time_candidates(frame, (exclude,), given):  # lazily: stop at the first
+        if given is not None and cand["column"] != given:
+            continue
         found.append(cand)
         if cand["parsed_fraction"] >= MIN_PARSED_FRACTION and (
             cand["unique_fraction"] >= MIN_UNIQUE_TIMES
@@ -163,16 +205,17 @@ def find_time_column(frame: pd.DataFrame, exclude: str) -> tuple[str | None, dic
 
 def find_repeated_time_column(
     frame: pd.DataFrame, exclude: tuple[str, ...], given: str | None = None
-) -> str | None:
-    """A column of dates whose times repeat (several series in long format), or ``None``.
+) -> tuple[str, str] | None:
+    """A column of times that repeat (several series in long format) and its time kind, or
+    ``None``.
 
-    ``given`` (``--time-col``) is taken when it parses as dates.
+    ``given`` (``--time-col``) is taken when it reads as times.
     """
-    for cand in _time_candidates(frame, tuple(c for c in exclude if c != given)):
+    for cand in _time_candidates(frame, tuple(c for c in exclude if c != given), given):
         if given is not None and cand["column"] != given:
             continue
         if cand["parsed_fraction"] >= MIN_PARSED_FRACTION:
-            return str(cand["column"])
+            return str(cand["column"]), str(cand["kind"])
     return None
 
 
@@ -182,7 +225,11 @@ def _time_text(t: pd.Timestamp) -> str:
 
 
 def find_series_id(
-    frame: pd.DataFrame, time_col: str, exclude: tuple[str, ...], given: str | None = None
+    frame: pd.DataFrame,
+    time_col: str,
+    exclude: tuple[str, ...],
+    given: str | None = None,
+    kind: str = "datetime",
 ) -> tuple[str | None, dict[str, Any]]:
     """The column naming each series of a long-format table of dated series.
 
@@ -202,7 +249,7 @@ def find_series_id(
     n = len(frame)
     evidence: dict[str, Any] = {}
     best: tuple[int, str] | None = None
-    times = parse_times(frame[time_col]).rename(time_col)
+    times = read_time_column(frame[time_col], kind).rename(time_col)
     columns = [given] if given is not None else [str(c) for c in frame.columns]
     for col in columns:
         if col == time_col or col in exclude:
@@ -230,8 +277,11 @@ def find_series_id(
     return (best[1] if best else None), evidence
 
 
-def detect_frequency(times: pd.Series) -> dict[str, Any]:
+def detect_frequency(times: pd.Series, kind: str = "datetime") -> dict[str, Any]:
     """Frequency of sorted distinct timestamps: pandas' inference, else the median step.
+
+    Integer and row periods (``kind``): their common step, in the group ``step`` (no
+    calendar, so no season).
 
     Example:
         >>> t = pd.Series(pd.date_range("2020-01-01", periods=30, freq="D"))
@@ -241,6 +291,13 @@ def detect_frequency(times: pd.Series) -> dict[str, Any]:
     t = pd.DatetimeIndex(times.dropna().sort_values().unique())
     if len(t) < 3:
         raise DataError(f"The time column has {len(t)} distinct times; forecasting needs more.")
+    if kind in ("integer", "row"):
+        steps = step_frequency(pd.Series(t))
+        return {
+            "frequency": steps,
+            "group": STEP_GROUP,
+            "rule": f"whole-number periods, step {1 if steps == 'D' else steps[:-1]}",
+        }
     freq = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

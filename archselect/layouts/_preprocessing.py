@@ -103,9 +103,27 @@ class Preprocessing(JsonRecord):
                     f"{which} has {len(s.values)} time steps; the model reads the last "
                     f"{window}, so pass at least that many rows."
                 )
-            z = (s.values - np.asarray(self.mean)) / np.asarray(self.std)
-            out.append((s, windows(z.astype(np.float32), window)))
+            out.append((s, windows(self.standardise(s), window)))
         return out
+
+    def _target_scale(self, s: SeriesGrid) -> tuple[float, float]:
+        """The level and scale of ``s``' target: its own with several series, else global."""
+        assert self.forecast is not None
+        if self.forecast.per_series:
+            return self.forecast.target_scale(s)
+        return self.target_mean, self.target_std
+
+    def standardise(self, s: SeriesGrid) -> np.ndarray:
+        """A forecast series' values ``(T, C)`` in the units the network reads (float32)."""
+        z = (s.values - np.asarray(self.mean)) / np.asarray(self.std)
+        level, scale = self._target_scale(s)
+        z[:, 0] = (s.values[:, 0] - level) / scale
+        return z.astype(np.float32)
+
+    def decode_forecast(self, s: SeriesGrid, out: np.ndarray) -> np.ndarray:
+        """Network outputs ``(N, H)`` for series ``s`` → target units."""
+        level, scale = self._target_scale(s)
+        return np.asarray(out, dtype=np.float64).reshape(len(out), -1) * scale + level
 
     def encode_target(self, y: pd.Series) -> np.ndarray:
         """Class labels → int64 indices, or values → standardised float32."""

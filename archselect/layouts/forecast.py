@@ -1,11 +1,13 @@
 """The forecast layout: a date/time column and a numeric target, one series or several.
 
-Two detectors: ``forecast.panel`` (several dated series in long format, an id column
-naming each; run first, before long format) and ``forecast.dated`` (one column of distinct
-times; after free text). The helpers live in :mod:`._forecast_time` (time columns,
-frequency, gaps, the regular grid) and :mod:`._forecast_windows` (window and horizon,
-windows, the split, the MASE scale, the fitted :class:`ForecastWindowing`, the naive
-baselines); this module re-exports them as the layout's API.
+Two detectors: ``forecast.panel`` (several series in long format, an id column naming
+each; run first, before long format) and ``forecast.dated`` (one column of distinct times, or
+none: the rows in file order; after free text). The time index may be dates, period strings,
+whole-number years or periods, or the file order (:mod:`._forecast_index`). The helpers live
+in :mod:`._forecast_time` (time columns, frequency, gaps, the regular grid),
+:mod:`._forecast_windows` (window and horizon, windows, the split into rolling forecast
+origins, the MASE scale, the fitted :class:`ForecastWindowing`) and :mod:`._forecast_decide`
+(the decisions and their evidence); this module re-exports them as the layout's API.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 
 from archselect.core.kinds import LAYOUT_TRAITS, Form, LayoutName, Modality, Task
 from archselect.core.specs import ForecastSpec
-from archselect.errors import DataError, UsageError
+from archselect.errors import UsageError
 from archselect.layouts import _forecast_prep
 from archselect.layouts._base import (
     Decision,
@@ -25,10 +27,19 @@ from archselect.layouts._base import (
     LayoutPlugin,
     SequenceOptions,
 )
+from archselect.layouts._forecast_decide import PanelReading, panel_decision, single_decision
+from archselect.layouts._forecast_index import (
+    ROW_TIME_COLUMN,
+    TIME_KINDS,
+    read_time_column,
+    time_values,
+)
 from archselect.layouts._forecast_time import (
     FORECAST_THRESHOLDS,
     MAX_FILL_FRACTION,
     MAX_FILL_RUN,
+    MAX_ORIGINS,
+    MIN_SHORT_WINDOW,
     MIN_STEPS_PER_SERIES,
     MIN_TRAIN_WINDOWS,
     SeriesGrid,
@@ -46,12 +57,9 @@ from archselect.layouts._forecast_time import (
 from archselect.layouts._forecast_windows import (
     ForecastWindowing,
     choose_window_horizon,
-    forecast_baselines,
-    forecast_metrics,
     mase_scale,
-    panel_mase_scale,
+    min_length,
     splits_into_windows,
-    tile,
     time_ordered_split,
     window_targets,
     windows,
@@ -63,8 +71,13 @@ __all__ = [
     "LAYOUT",
     "MAX_FILL_FRACTION",
     "MAX_FILL_RUN",
+    "MAX_ORIGINS",
+    "MIN_SHORT_WINDOW",
     "MIN_STEPS_PER_SERIES",
     "MIN_TRAIN_WINDOWS",
+    "ROW_TIME_COLUMN",
+    "TIME_KINDS",
+    "ForecastSpec",
     "ForecastWindowing",
     "SeriesGrid",
     "choose_window_horizon",
@@ -72,96 +85,44 @@ __all__ = [
     "find_repeated_time_column",
     "find_series_id",
     "find_time_column",
-    "forecast_baselines",
-    "forecast_metrics",
     "mase_scale",
+    "min_length",
     "numeric_values",
     "panel_fill",
-    "panel_mase_scale",
     "parse_times",
+    "read_time_column",
+    "reads_as_forecast",
     "regularise",
     "regularise_panel",
     "series_label",
     "splits_into_windows",
-    "tile",
     "time_ordered_split",
+    "time_values",
     "window_targets",
     "windows",
 ]
 
 
-def _forecast_decision(
-    frame: pd.DataFrame,
-    time_col: str,
-    time_ev: dict[str, Any],
-    options: SequenceOptions,
-    evidence: dict[str, Any],
-) -> Decision:
-    target = options.target
-    covariates = [str(c) for c in options.numeric if str(c) not in (target, time_col)]
-    left_out = [str(c) for c in frame.columns if str(c) not in (target, time_col, *covariates)]
-    times = parse_times(frame[time_col])
-    freq = detect_frequency(times)
-    columns = (target, *covariates)
-    values = numeric_values(frame, columns)
-    grid, filled, fill = regularise(times, values, freq["frequency"])
-    choice = choose_window_horizon(
-        filled[:, 0], freq["group"], horizon=options.horizon, window=options.window
-    )
-    evidence["forecast"] = {
-        "time_column": time_col,
-        "time_columns": time_ev,
-        **freq,
-        **fill,
-        "fill_policy": (
-            f"missing steps filled by linear interpolation in time when at most "
-            f"{MAX_FILL_FRACTION:.0%} are missing and no gap exceeds "
-            f"{MAX_FILL_RUN} steps; otherwise refused"
-        ),
-        "start": str(grid[0]),
-        "end": str(grid[-1]),
-        "covariates": covariates,
-        **choice,
-        "selection_metric": (
-            "rmse (MASE is MAE over a constant, so it ranks like MAE; RMSE is what the MSE "
-            "loss trains and what the paired bootstrap of squared errors compares)"
-        ),
-        "thresholds": dict(FORECAST_THRESHOLDS),
-    }
-    notes = [f"column {c!r} left out: not numeric" for c in left_out]
-    if fill["filled"]:
-        notes.append(
-            f"{fill['missing_steps']} missing {freq['frequency']} steps filled by linear "
-            f"interpolation (longest gap {fill['longest_gap']})"
-        )
-    spec = ForecastSpec(
-        time_column=time_col,
-        frequency=str(freq["frequency"]),
-        window=int(choice["window"]),
-        horizon=int(choice["horizon"]),
-        season=int(choice["season"]),
-        covariates=tuple(covariates),
-    )
-    return Decision(
-        Modality.SEQUENTIAL,
-        LayoutName.FORECAST,
-        Form.DATED_SERIES,
-        (int(choice["window"]), len(columns)),
-        0.95 if fill["missing_timestamps"] == 0 else 0.85,
-        f"column {time_col!r} holds {freq['frequency']} timestamps and {target!r} is "
-        f"numeric: forecast {choice['horizon']} steps from windows of {choice['window']}",
-        list(columns),
-        dropped=left_out,
-        notes=notes,
-        time_column=time_col,
-        spec=spec,
-    )
+#: Several series to forecast: the target changes over time within at least this fraction of
+#: the ids (long format with one label per id, one row mistyped, is not a forecast: its
+#: detector names the id).
+MIN_VARYING_SERIES = 0.5
 
 
 def _varies_within(frame: pd.DataFrame, id_col: str, target: str) -> bool:
-    """Whether the target takes more than one value within some series id."""
+    """Whether the target takes more than one value within most series ids."""
     per_id = frame[[id_col, target]].dropna().groupby(id_col, sort=False)[target].nunique()
-    return bool((per_id > 1).any())
+    return bool(len(per_id) and (per_id > 1).mean() >= MIN_VARYING_SERIES)
+
+
+def _one_given_series(
+    frame: pd.DataFrame, time_col: str, options: SequenceOptions, evidence: dict[str, Any]
+) -> Decision | None:
+    """``--time-col`` without ``--id-col``: one series when the column holds distinct times."""
+    col, ev = find_time_column(frame, exclude=options.target, given=time_col)
+    if col is None:
+        return None
+    return single_decision(frame, col, ev[col]["kind"], ev, options, evidence)
 
 
 def _panel_forecast(
@@ -171,11 +132,13 @@ def _panel_forecast(
     options: SequenceOptions,
     evidence: dict[str, Any],
 ) -> Decision | None:
-    """Several dated series in long format → ``forecast`` with an id column, else None.
+    """Several series in long format → ``forecast`` with an id column, else None.
 
-    Rule: a numeric target, a column of dates whose times repeat (no column of distinct
-    times: that is one series) or ``--time-col``, and a series id column (``--id-col`` or
-    :func:`find_series_id`) within which the target varies.
+    Rule: a numeric target, a column of times (dates, years or whole-number periods) whose
+    times repeat (no column of distinct times: that is one series) or ``--time-col``, and a
+    series id column (``--id-col`` or :func:`find_series_id`) within which the target varies
+    (in at least MIN_VARYING_SERIES of the series).
+    ``--time-col`` naming a column of distinct times without ``--id-col`` is one series.
     """
     target = options.target
     if not pd.api.types.is_numeric_dtype(frame[target]):
@@ -183,16 +146,27 @@ def _panel_forecast(
     one_series = id_col is None and time_col is None
     if one_series and find_time_column(frame, exclude=target)[0] is not None:
         return None  # a column of distinct times: the single-series path decides
+    if id_col is None and time_col is not None and options.task != Task.CLASSIFICATION:
+        single = _one_given_series(frame, time_col, options, evidence)
+        if single is not None:
+            return single
     exclude = tuple(c for c in (target, id_col) if c)
-    found_time = find_repeated_time_column(frame, exclude, time_col)
-    if found_time is None:
+    found = find_repeated_time_column(frame, exclude, time_col)
+    if found is None:
         if id_col is not None and options.want == LayoutName.FORECAST:
             raise UsageError(
-                f"--layout forecast with --id-col {id_col!r} needs a column of dates; the "
+                f"--layout forecast with --id-col {id_col!r} needs a column of times; the "
                 "data has none (name it with --time-col)."
             )
+        if time_col is not None and options.horizon is not None:
+            raise UsageError(
+                f"--time-col {time_col!r} holds neither dates nor whole-number periods, so "
+                "--horizon cannot count steps along it; name a column of dates, years or "
+                "periods (e.g. 2019Q3), or drop --time-col to read the rows in file order."
+            )
         return None
-    series_id, id_ev = find_series_id(frame, found_time, (target,), id_col)
+    found_time, kind = found
+    series_id, id_ev = find_series_id(frame, found_time, (target,), id_col, kind)
     evidence["series_ids"] = id_ev
     if series_id is None or not _varies_within(frame, series_id, target):
         return None
@@ -203,117 +177,8 @@ def _panel_forecast(
         f"with more than one series and at least {MIN_STEPS_PER_SERIES} rows per "
         f"series on average; the time column {found_time!r} repeats across series"
     )
-    return _panel_forecast_decision(frame, found_time, series_id, id_rule, options, evidence)
-
-
-def _median_series(series: list[SeriesGrid]) -> SeriesGrid:
-    """The series of median length (the shorter of the two middle ones), first on ties."""
-    order = sorted(range(len(series)), key=lambda i: (len(series[i].values), i))
-    return series[order[(len(order) - 1) // 2]]
-
-
-def _panel_forecast_decision(
-    frame: pd.DataFrame,
-    time_col: str,
-    id_col: str,
-    id_rule: str,
-    options: SequenceOptions,
-    evidence: dict[str, Any],
-) -> Decision:
-    target = options.target
-    used = (target, time_col, id_col)
-    covariates = [str(c) for c in options.numeric if str(c) not in used]
-    left_out = [str(c) for c in frame.columns if str(c) not in (*used, *covariates)]
-    times = parse_times(frame[time_col])
-    freq = detect_frequency(times)
-    columns = (target, *covariates)
-    values = numeric_values(frame, columns)
-    series = regularise_panel(frame[id_col], times, values, freq["frequency"])
-    typical = _median_series(series)
-    choice = choose_window_horizon(
-        typical.values[:, 0], freq["group"], horizon=options.horizon, window=options.window
-    )
-    w, h = int(choice["window"]), int(choice["horizon"])
-    kept = [s for s in series if splits_into_windows(len(s.values), w, h)]
-    short = [series_label(s.series_id) for s in series if s not in kept]
-    if not kept:
-        raise DataError(
-            f"Every series of {id_col!r} is too short for window {w} and horizon {h}; give "
-            "longer series or smaller --window/--horizon."
-        )
-    fill = panel_fill(kept)
-    evidence["forecast"] = {
-        "time_column": time_col,
-        "id_column": id_col,
-        "id_rule": id_rule,
-        "n_series": len(series),
-        "series_kept": len(kept),
-        "series_dropped": short,
-        "series_rule": (
-            "every series regularised on the common frequency and gap-filled separately; a "
-            "series that leaves fewer than "
-            f"{MIN_TRAIN_WINDOWS} training windows (or no validation or test "
-            "window) is left out; window and horizon chosen on the series of median length "
-            f"({series_label(typical.series_id)!r}, {len(typical.values)} steps)"
-        ),
-        **freq,
-        **fill,
-        "fill_policy": (
-            f"missing steps of each series filled by linear interpolation in time when at "
-            f"most {MAX_FILL_FRACTION:.0%} are missing and no gap exceeds "
-            f"{MAX_FILL_RUN} steps; otherwise refused"
-        ),
-        "start": str(min(s.grid[0] for s in kept)),
-        "end": str(max(s.grid[-1] for s in kept)),
-        "covariates": covariates,
-        **choice,
-        "selection_metric": (
-            "rmse (MASE is MAE over a constant, so it ranks like MAE; RMSE is what the MSE "
-            "loss trains and what the paired bootstrap of squared errors compares)"
-        ),
-        "mase_scale_rule": (
-            "in-sample seasonal naive absolute errors of every series' training steps, pooled "
-            "(differences within a series only) and averaged"
-        ),
-        "thresholds": dict(FORECAST_THRESHOLDS),
-    }
-    notes = [f"column {c!r} left out: not numeric" for c in left_out]
-    if short:
-        notes.append(
-            f"{len(short)} of {len(series)} series left out, too short for window {w} and "
-            f"horizon {h} with train/validation/test periods: {', '.join(short[:5])}"
-            + (" …" if len(short) > 5 else "")
-        )
-    if fill["filled"]:
-        notes.append(
-            f"{fill['missing_steps']} missing {freq['frequency']} steps filled by linear "
-            f"interpolation within their series (longest gap {fill['longest_gap']})"
-        )
-    spec = ForecastSpec(
-        time_column=time_col,
-        frequency=str(freq["frequency"]),
-        window=w,
-        horizon=h,
-        season=int(choice["season"]),
-        id_column=id_col,
-        covariates=tuple(covariates),
-    )
-    return Decision(
-        Modality.SEQUENTIAL,
-        LayoutName.FORECAST,
-        Form.DATED_LONG,
-        (w, len(columns)),
-        0.95 if fill["missing_timestamps"] == 0 else 0.85,
-        f"{len(kept)} series named by {id_col!r} with {freq['frequency']} timestamps in "
-        f"{time_col!r} and numeric {target!r}: one global model forecasts {h} steps from "
-        f"windows of {w}",
-        list(columns),
-        dropped=left_out,
-        notes=notes,
-        id_column=id_col,
-        time_column=time_col,
-        spec=spec,
-    )
+    reading = PanelReading(found_time, kind, series_id, id_rule)
+    return panel_decision(frame, reading, options, evidence)
 
 
 # --- the detectors ---------------------------------------------------------------------------
@@ -329,30 +194,55 @@ def _detect_panel(ctx: DetectContext) -> Decision | None:
     return _panel_forecast(ctx.frame, ctx.id_col, ctx.time_col, options, ctx.evidence)
 
 
+def reads_as_forecast(ctx: DetectContext) -> bool:
+    """Whether the data can be a forecast whatever its other columns: a column of distinct
+    times, a ``--horizon``, or a lone numeric column (the series itself, in file order)."""
+    if find_time_column(ctx.frame, exclude=ctx.target)[0] is not None:
+        return True
+    numeric = pd.api.types.is_numeric_dtype(ctx.frame[ctx.target])
+    return numeric and (ctx.horizon is not None or len(ctx.frame.columns) == 1)
+
+
 def _detect_dated(ctx: DetectContext) -> Decision | None:
-    """``forecast.dated``: one column of distinct dates and a numeric target."""
+    """``forecast.dated``: one column of distinct times and a numeric target; with no time
+    column, a ``--horizon`` (or a file of the target alone) reads the rows in file order."""
     if ctx.want not in (None, LayoutName.FORECAST) or ctx.modality == Modality.SPATIAL:
         return None
     options = ctx.sequence_options()
     time_col, time_ev = find_time_column(ctx.frame, exclude=options.target)
     numeric_target = pd.api.types.is_numeric_dtype(ctx.frame[options.target])
-    if time_col is None or options.task == Task.CLASSIFICATION or not numeric_target:
+    in_order = (
+        ctx.horizon is not None or ctx.want == LayoutName.FORECAST or (len(ctx.frame.columns) == 1)
+    )
+    decision = None
+    if options.task == Task.CLASSIFICATION or not numeric_target:
         # a dated table with a class label is a table (its time column a feature or an id)
         if time_ev:
             ctx.evidence["time_columns"] = time_ev
-        decision = None
-    else:
-        decision = _forecast_decision(ctx.frame, time_col, time_ev, options, ctx.evidence)
+    elif time_col is not None:
+        kind = time_ev[time_col]["kind"]
+        decision = single_decision(ctx.frame, time_col, kind, time_ev, options, ctx.evidence)
+    elif in_order:
+        decision = single_decision(ctx.frame, None, "row", time_ev, options, ctx.evidence)
     if decision is None and ctx.want == LayoutName.FORECAST:
         raise UsageError(
-            "--layout forecast needs a date/time column and a numeric target; the data "
-            "has no column of dates."
+            "--layout forecast needs a numeric target; "
+            f"{options.target!r} is not numeric (choose another --target)."
         )
     return decision
 
 
-#: The forecast references: the classic naive forecasts and a linear autoregression.
-FORECAST_BASELINES = ("naive", "seasonal_naive", "linear_autoregression")
+#: The forecast references, the cheap ones first (a ``--timeout`` stops the later ones): the
+#: naive forecasts, statsforecast's AutoTheta and AutoETS, a linear autoregression on the
+#: windows, and AutoARIMA (the slow one); see :mod:`archselect.baselines_forecast`.
+FORECAST_BASELINES = (
+    "naive",
+    "seasonal_naive",
+    "auto_theta",
+    "auto_ets",
+    "linear_autoregression",
+    "auto_arima",
+)
 
 
 def _baselines(task: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archselect.layouts import SeriesSplit, WindowFit, fit_windows, transform
+from archselect.layouts import SeriesSplit, WindowFit, fit_windows
 from archselect.layouts import forecast as _forecast
 from archselect.load import Table
 from archselect.prepare._splits import PlotSeries, Prepared, Split
@@ -19,22 +19,24 @@ def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
     if pre.forecast.id_column is not None:
         return _prepare_panel_forecast(seed, fit)
     (only,) = fit.parts
-    window, horizon = pre.forecast.window, pre.forecast.horizon
+    spec = pre.forecast
+    window, horizon = spec.window, spec.horizon
     grid, values = only.grid.grid, only.grid.values
     train_w, val_w, test_w, val_start = only.train, only.val, only.test, only.val_start
-    mean, std = np.asarray(pre.mean), np.asarray(pre.std)
-    x_all = transform(pre, table.frame)
-    z = ((values[:, 0] - mean[0]) / std[0]).astype(np.float32)
-    y_all = _forecast.window_targets(z, window, horizon)
+    z = pre.standardise(only.grid)
+    x_all = _forecast.windows(z, window)
+    y_all = _forecast.window_targets(z[:, 0], window, horizon)
     split = Split(train_w, val_w, test_w, seed=seed, stratified=False, time_ordered=True)
     parts: list[np.ndarray] = []
     for idx in (train_w, val_w, test_w):
         parts += [x_all[list(idx)], y_all[list(idx)]]
     x_train, y_train, x_val, y_val, x_test, y_test = parts
+    text = spec.time_text(grid)
     notes = (
-        f"{len(train_w)} training, {len(val_w)} validation and {len(test_w)} test windows; "
-        f"validation predicts steps from {grid[val_start].date()} on, test the last "
-        f"{len(values) - (test_w[0] + window)} steps (never shuffled across time)",
+        f"{len(train_w)} training windows; {len(val_w)} validation and {len(test_w)} test "
+        f"forecast origins (rolling, {horizon} steps each): validation predicts steps from "
+        f"{text[val_start]} on, test the last {len(values) - only.test_start} steps (never "
+        "shuffled across time)",
     )
     return Prepared(
         pre,
@@ -46,8 +48,9 @@ def _prepare_forecast(table: Table, profile: Profile, seed: int) -> Prepared:
         x_test,
         y_test,
         notes=notes,
-        times=tuple(str(t) for t in grid),
+        times=tuple(text),
         series=tuple(float(v) for v in values[:, 0]),
+        origins=fit.origins,
     )
 
 
@@ -71,29 +74,32 @@ def _plot_series(parts: list[SeriesSplit], window: int) -> tuple[int, PlotSeries
 def _prepare_panel_forecast(seed: int, fit: WindowFit) -> Prepared:
     """Several series: windows per series, concatenated; each series split in time.
 
-    Validation and test are each series' latest periods (same fractions as one series);
-    scaling is fitted on the training steps of every series together, and the MASE scale
-    pools their in-sample seasonal naive errors (:func:`_forecast.panel_mase_scale`).
+    Validation and test are each series' latest periods, with as many forecast origins in
+    every series (the fewest any series has), so every series weighs alike; each
+    series' target is scaled by its own level and scale (its training mean and in-sample
+    seasonal naive error), the covariates by their mean and deviation over every series'
+    training steps.
     """
     pre, parts = fit.preprocessing, fit.parts
-    assert pre.forecast is not None
-    window, horizon = pre.forecast.window, pre.forecast.horizon
-    mean, std = np.asarray(pre.mean), np.asarray(pre.std)
+    spec = pre.forecast
+    assert spec is not None
+    window, horizon = spec.window, spec.horizon
     xs: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     ys: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     positions: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     ids: list[str] = []
     target_times: list[str] = []
     for p in parts:
-        z = (p.grid.values - mean) / std
-        x_all = _forecast.windows(z.astype(np.float32), window)
-        y_all = _forecast.window_targets(z[:, 0].astype(np.float32), window, horizon)
+        z = pre.standardise(p.grid)
+        x_all = _forecast.windows(z, window)
+        y_all = _forecast.window_targets(z[:, 0], window, horizon)
+        text = spec.time_text(p.grid.grid)
         for name, idx in (("train", p.train), ("val", p.val), ("test", p.test)):
             xs[name].append(x_all[list(idx)])
             ys[name].append(y_all[list(idx)])
             positions[name] += [len(ids) + i for i in range(len(idx))]
             ids += [_forecast.series_label(p.grid.series_id)] * len(idx)
-            target_times += [str(p.grid.grid[i + window]) for i in idx]
+            target_times += [text[i + window] for i in idx]
     split = Split(
         tuple(positions["train"]),
         tuple(positions["val"]),
@@ -105,9 +111,11 @@ def _prepare_panel_forecast(seed: int, fit: WindowFit) -> Prepared:
     best, plot = _plot_series(parts, window)
     shown = parts[best].grid
     notes = (
-        f"{len(parts)} series, one global model: {len(split.train)} training, "
-        f"{len(split.val)} validation and {len(split.test)} test windows; validation and test "
-        "are each series' latest periods (never shuffled across time)",
+        f"{len(parts)} series, one global model: {len(split.train)} training windows, "
+        f"{len(split.val)} validation and {len(split.test)} test forecast origins; validation "
+        "and test are each series' latest periods, the same number of origins in every series "
+        "(never shuffled across time); each series' "
+        "target is scaled by its own training mean and in-sample naive error",
         f"the report plots {plot.reason}",
     )
     return Prepared(
@@ -120,9 +128,10 @@ def _prepare_panel_forecast(seed: int, fit: WindowFit) -> Prepared:
         np.concatenate(xs["test"]),
         np.concatenate(ys["test"]),
         notes=notes,
-        times=tuple(str(t) for t in shown.grid),
+        times=tuple(spec.time_text(shown.grid)),
         series=tuple(float(v) for v in shown.values[:, 0]),
         plot=plot,
         window_series=tuple(ids),
         window_target_times=tuple(target_times),
+        origins=fit.origins,
     )

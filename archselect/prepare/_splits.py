@@ -13,7 +13,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from archselect._common.serde import JsonRecord
 from archselect.errors import DataError
-from archselect.layouts import Preprocessing, label_str
+from archselect.layouts import ForecastOrigins, Preprocessing, label_str
 from archselect.prepare._constants import CV_FOLDS, CV_MAX_ROWS, TEST_FRACTION, VAL_FRACTION
 from archselect.profile import (
     MIN_ROWS,
@@ -75,6 +75,9 @@ class Prepared:
     #: window order (split positions index into these).
     window_series: tuple[str, ...] = ()
     window_target_times: tuple[str, ...] = ()
+    #: Forecasts: every series' target and the forecast origins of the validation and test
+    #: windows, for the references that forecast from a whole history, and the metrics.
+    origins: ForecastOrigins | None = None
 
     @cached_property
     def pooled(self) -> tuple[np.ndarray, np.ndarray]:
@@ -90,6 +93,30 @@ class Prepared:
             return test_outputs
         start, stop = self.plot.test_rows
         return test_outputs[start:stop]
+
+    def forecast_scores(self, part: str, outputs: np.ndarray) -> dict[str, float]:
+        """Forecasts: MAE, RMSE, MASE and sMAPE of the ``part`` (``val``/``test``) outputs
+        (:meth:`ForecastOrigins.scores`)."""
+        assert self.origins is not None
+        return self.origins.scores(part, outputs)
+
+    def plot_forecast(self, test_outputs: np.ndarray) -> list[float]:
+        """The plotted series' test forecasts in target units, laid end to end from its first
+        test origin: each origin's ``horizon`` steps, the next origin at least ``horizon``
+        later (a step no origin reaches, where origins were thinned, is NaN: a gap)."""
+        assert self.origins is not None
+        o = self.origins
+        index = 0 if self.plot is None else o.labels.index(self.plot.series_id)
+        start, stop = self.plot.test_rows if self.plot is not None else (0, len(test_outputs))
+        values = o.to_units("test", test_outputs)[start:stop]
+        origins = o.test[index]
+        out = np.full(origins[-1] + o.horizon - origins[0], np.nan)
+        free = origins[0]
+        for origin, row in zip(origins, values, strict=True):
+            if origin >= free:
+                out[origin - origins[0] : origin - origins[0] + o.horizon] = row
+                free = origin + o.horizon
+        return [float(v) for v in out]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -85,8 +85,9 @@ def _target_column(
     return target_col, target_rule
 
 
-def _check_target_rows(frame: pd.DataFrame, target_col: str) -> int:
-    """Refuse a target empty everywhere, or a table with no features; the rows missing it."""
+def _check_target_rows(frame: pd.DataFrame, target_col: str, *, lone_series: bool) -> int:
+    """Refuse a target empty everywhere, or a table with no features (unless ``lone_series``:
+    one numeric column that may be a series to forecast); the rows missing it."""
     y = frame[target_col]
     n_missing = int(y.isna().sum())
     if n_missing == len(y):
@@ -96,7 +97,7 @@ def _check_target_rows(frame: pd.DataFrame, target_col: str) -> int:
             f"The data has {len(y) - n_missing} row with a target; archselect needs at least "
             f"{MIN_ROWS} (better a few dozen) to split into training, validation and test rows."
         )
-    if len(frame.columns) < 2:
+    if len(frame.columns) < 2 and not (lone_series and pd.api.types.is_numeric_dtype(y)):
         raise DataError("The data has no feature columns besides the target; add features.")
     return n_missing
 
@@ -225,7 +226,8 @@ def profile_table(
             _check_column(frame, col, option)
     given = tuple(c for c in (id_col, time_col) if c)
     target_col, target_rule = _target_column(frame, target, given, seed, **forced)
-    n_missing = _check_target_rows(frame, target_col)
+    lone_series = layout is None or known[layout].forecast  # one value column: a series
+    n_missing = _check_target_rows(frame, target_col, lone_series=lone_series)
     notes: list[str] = list(table.facts.notes)
     want = layout or (_shape_layout(known) if shape is not None else _only_layout(known, modality))
     ctx = _context(

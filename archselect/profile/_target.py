@@ -47,6 +47,8 @@ def _choose_target(
         if name in lowered and lowered[name] not in exclude:
             return lowered[name], f"column named {lowered[name]!r} (a usual target name)"
     candidates = [c for c in columns if c not in exclude]
+    if len(columns) == 1 and candidates and pd.api.types.is_numeric_dtype(frame[columns[0]]):
+        return columns[0], "the only column, numeric: one series to forecast"
     if len(columns) < 2 or not candidates:
         raise DataError("The data has a single column; it needs features and a target column.")
     return candidates[-1], "last column (no column named like label/target/class/y)"

@@ -16,9 +16,9 @@ __all__ = ["FORECAST_NOTE", "ensemble_view"]
 
 #: Why a forecast run has no ensemble row.
 FORECAST_NOTE = (
-    "No ensemble row for a forecast: the forecast references (naive, seasonal naive, linear "
-    "autoregression) store no per-window outputs and cannot be exported, and an exported "
-    "ensemble cannot forecast a series from its last window, so the row could never be chosen."
+    "None for a forecast: the statistical references forecast from each whole series, the "
+    "networks from its last window, and an exported ensemble cannot combine the two, so the "
+    "row could never be chosen."
 )
 
 

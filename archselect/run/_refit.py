@@ -19,9 +19,15 @@ import numpy as np
 from archselect._common.budget import Clock, refit_epoch_seconds
 from archselect._common.serde import JsonRecord
 from archselect.baselines import fit_baseline
+from archselect.baselines_forecast import STATS_REFERENCES, final_reference, final_test_outputs
 from archselect.core.metrics import score
 from archselect.core.stored import Evaluation, RunRecommendation, evaluate_outputs
-from archselect.export import ModelConfig, export_baseline, export_model
+from archselect.export import (
+    ModelConfig,
+    export_baseline,
+    export_forecast_reference,
+    export_model,
+)
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
 from archselect.prepare import Prepared
@@ -318,6 +324,8 @@ def export_reference(
     name = rec.recommended
     assert name is not None
     pre = prepared.preprocessing
+    if pre.forecast is not None and name in STATS_REFERENCES:
+        return _export_forecast_reference(run_dir, prepared, profile, plan, rec, result, clock)
     x_all, _ = _labelled(prepared)
     n_pooled = len(prepared.pooled[0])
     all_rows = REFIT_ALL_ROWS and len(x_all) > n_pooled
@@ -375,3 +383,54 @@ def export_reference(
     return dataclasses.replace(
         with_final_test(rec, final_test, all_rows=all_rows), evaluation=evaluation
     )
+
+
+def _export_forecast_reference(
+    run_dir: Path,
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    rec: RunRecommendation,
+    result: SearchResult | None,
+    clock: Clock | None,
+) -> RunRecommendation:
+    """The recommended statistical forecast reference: refitted per series on train +
+    validation and scored on the test origins, as a network's final refit is (when the time
+    left pays for it at the pace of its search-time fits), then refitted on every step and
+    exported as JSON (:func:`archselect.baselines_forecast.final_reference`)."""
+    name = rec.recommended
+    assert name is not None
+    pre = prepared.preprocessing
+    measured = next((b for b in (result.baselines if result else ()) if b.name == name), None)
+    left = clock.left() if clock is not None else None
+    pace = measured.train_time_s if measured is not None else 0.0
+    tested = left is None or REFERENCE_REFIT_SAFETY * 2 * pace <= left - REPORT_RESERVE_S
+    final_test, tests = None, {}
+    if tested:
+        test_out = final_test_outputs(prepared, name)
+        final_test = score(pre.task, test_out, prepared.y_test, pre.target_std)
+        tests = {f"test_{k}": v for k, v in prepared.forecast_scores("test", test_out).items()}
+    export_forecast_reference(
+        run_dir / MODEL,
+        final_reference(prepared, name),
+        pre,
+        ModelConfig(
+            family=name,
+            params={},
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=profile.task,
+            metrics={
+                **({"test_" + plan.metric: final_test} if final_test is not None else {}),
+                **tests,
+            },
+            kind="baseline",
+            trained_on=ALL_ROWS,
+            note=None
+            if tested
+            else "no time left to refit on train + validation and test it: the exported "
+            "model is refitted on every step, with no held-out figure of its own",
+        ),
+    )
+    return with_final_test(rec, final_test, all_rows=True)

@@ -9,7 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from archselect.errors import UsageError
-from archselect.export import BaselineModel, EnsembleModel, ExportedModel, load_model
+from archselect.export import (
+    BaselineModel,
+    EnsembleModel,
+    ExportedModel,
+    ForecastReferenceModel,
+    load_model,
+)
 from archselect.load import load_table
 from archselect.rundir import MODEL, RunDir, check_run_dir
 
@@ -34,7 +40,7 @@ class Run(RunDir):
         return notebook_html(self.run_dir)
 
     @cached_property
-    def model(self) -> ExportedModel | BaselineModel | EnsembleModel:
+    def model(self) -> ExportedModel | BaselineModel | ForecastReferenceModel | EnsembleModel:
         return load_model(self.run_dir / MODEL)
 
     def predict(self, data: str | Path | pd.DataFrame) -> pd.DataFrame:
@@ -45,7 +51,9 @@ class Run(RunDir):
         the result holds the next ``horizon`` steps after its last time, with their times.
         With several series (an id column), the next ``horizon`` steps of every series in
         the history, with their ids; the model is global, so an id never seen in training
-        is forecast too.
+        is forecast too. A statistical reference forecasts each series with its stored
+        parameters, or fits them again where the history does not begin with the training
+        series (``attrs["notes"]`` of the result says which).
         """
         if not isinstance(data, str | os.PathLike | pd.DataFrame):
             raise UsageError(

@@ -28,7 +28,6 @@ from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
 from archselect.core.spaces import ParamSpec
-from archselect.layouts import forecast as _forecast
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
@@ -482,18 +481,12 @@ def _cross_validate(
 def _forecast_attrs(
     prepared: Prepared, val_out: np.ndarray, test_out: np.ndarray
 ) -> dict[str, Any]:
-    """MAE and MASE next to the RMSE, and the test-period forecast for the report's plot."""
-    pre = prepared.preprocessing
-    assert pre.forecast is not None
+    """MAE, MASE and sMAPE next to the RMSE, and the test-period forecast for the report's
+    plot (:meth:`Prepared.forecast_scores`, :meth:`Prepared.plot_forecast`)."""
     extra: dict[str, float] = {}
-    for part, out, y in (("val", val_out, prepared.y_val), ("test", test_out, prepared.y_test)):
-        m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
-        extra.update({f"{part}_{k}": v for k, v in m.items()})
-    tiled = _forecast.tile(prepared.plot_outputs(test_out), pre.forecast.horizon).reshape(1, -1)
-    return {
-        "extra_metrics": extra,
-        "test_forecast": [float(v) for v in pre.decode_output(tiled)[0]],
-    }
+    for part, out in (("val", val_out), ("test", test_out)):
+        extra.update({f"{part}_{k}": v for k, v in prepared.forecast_scores(part, out).items()})
+    return {"extra_metrics": extra, "test_forecast": prepared.plot_forecast(test_out)}
 
 
 def trial_records(study: optuna.Study) -> list[TrialRecord]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from archselect.core.metrics import FORECAST_METRIC
 from archselect.core.recommendation import FamilySummary
 from archselect.core.records import (
     CUT_SHORT_NOTE,
@@ -100,6 +101,8 @@ def at_chance(
         False
     """
     if value is None or chance is None or not math.isfinite(value):
+        return False
+    if metric == FORECAST_METRIC:  # the naive forecasts are references: the verdict has them
         return False
     if metric in PERCENT_METRICS:
         gain = (value - chance) / (1.0 - chance) if chance < 1.0 else 0.0

@@ -1,7 +1,8 @@
 """Paired bootstrap intervals over the validation rows, in the metric's own unit.
 
 Every candidate stores per-row validation scores on the same rows: 1/0 correct
-(classification) or the squared error in standardised units (regression, forecasts). The
+(classification), the squared error in standardised units (regression) or the absolute
+scaled error (forecasts, whose metric is their mean, the MASE). The
 selection decides on the per-row mean difference; what it reports is the difference of the
 metric itself: accuracy in points, RMSE in the target's unit. The RMSE of a resample is
 ``scale * sqrt(mean squared error)``, with ``scale`` the run's target scale
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from archselect.core.metrics import FORECAST_METRIC
 from archselect.core.records import SearchResult
 from archselect.core.verdict import INTERVAL, PERCENT_METRICS
 
@@ -95,6 +97,8 @@ def metric_interval(
     ma, mb = _bootstrap_means([sa, sb], seed)
     if metric in PERCENT_METRICS:
         return _quantiles(ma - mb)
+    if metric == FORECAST_METRIC:  # absolute scaled errors: their mean is the MASE
+        return _quantiles(mb - ma)
     return _quantiles(scale * (np.sqrt(np.maximum(mb, 0.0)) - np.sqrt(np.maximum(ma, 0.0))))
 
 
@@ -115,7 +119,7 @@ def implied_scale(pairs: Iterable[tuple[float | None, np.ndarray | None]]) -> fl
 def run_scale(result: SearchResult) -> float:
     """:func:`implied_scale` over a search's finished trials and references (1.0 for a
     metric shown in points, whose per-row scores need no scale)."""
-    if result.metric in PERCENT_METRICS:
+    if result.metric in PERCENT_METRICS or result.metric == FORECAST_METRIC:
         return 1.0
     pairs: list[tuple[float | None, np.ndarray | None]] = [
         (t.val_metric, t.val_scores()) for t in result.finished()

@@ -27,7 +27,6 @@ from archselect.core.verdict import (
     restate,
     unit_for,
 )
-from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.profile import Profile
 from archselect.select._chance import assess_families, chance_level, settle_budget
@@ -229,8 +228,6 @@ class _Context:
         return ctx
 
     def exportable(self) -> list[Any]:
-        if plugin_for(self.plan.layout).forecast:
-            return []
         return [
             b
             for b in self.result.baselines

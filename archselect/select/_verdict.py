@@ -39,7 +39,6 @@ from archselect.core.verdict import (
     cheaper_parts,
     direction_sign,
 )
-from archselect.layouts import plugin_for
 from archselect.select._intervals import metric_interval, run_scale
 
 __all__ = [
@@ -256,10 +255,7 @@ class Verdict:
         self.refs = [
             self._candidate(b.name, RecommendationKind.BASELINE, b.val_metric, b, b) for b in done
         ]
-        forecast = plugin_for(plan.layout).forecast
-        self.exportable = [
-            c for c in self.refs if c.name in _records.EXPORTABLE_BASELINES and not forecast
-        ]
+        self.exportable = [c for c in self.refs if c.name in _records.EXPORTABLE_BASELINES]
         self.recommended, self.why = self._choose()
         self.kind = RecommendationKind(self.recommended.kind)
         self.top = self._top()

@@ -548,7 +548,7 @@ CASES: tuple[Case, ...] = (
         "a single column",
         _text("label\n0\n1\n0\n"),
         ("profile", "{data}"),
-        "no feature columns besides the target",
+        "read as one series in file order. The series has 3 time steps",
     ),
     Case(
         "constant_features",

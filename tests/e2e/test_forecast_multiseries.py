@@ -127,8 +127,11 @@ def test_windows_come_from_every_series_and_the_split_is_per_series_in_time() ->
     # each split holds windows of every series
     for part in (split.train, split.val, split.test):
         assert set(ids[list(part)]) == set(STORES)
-    # scaling is fitted on training steps only; levels differ, so the std is large
-    assert pre.target_std > 50
+    # each series' target is scaled by its own training level and naive error (levels 100
+    # apart: one global scale would drown the small stores)
+    assert spec.per_series and pre.target_std == 1.0
+    levels = [spec.series_scales[store][0] for store in STORES]
+    assert levels == sorted(levels) and levels[1] - levels[0] > 50
     assert prepared.x_train.shape[1:] == (spec.window, 1)
     assert prepared.y_train.shape[1] == HORIZON
     # the transform concatenates every series' windows (the model reads the last of each)
@@ -151,15 +154,11 @@ def test_baselines_still_run_on_the_windows_of_all_series() -> None:
         for name in ("naive", "seasonal_naive", "linear_autoregression")
     }
     assert got["seasonal_naive"].test_metric < got["naive"].test_metric
-    start, stop = prepared.plot.test_rows
-    plotted = (stop - start - 1) // HORIZON + 1  # windows 0, H, 2H, … of the plotted series
-    assert all(len(b.test_forecast) == plotted * HORIZON for b in got.values())
-
-
-def test_pooled_mase_scale_never_differences_across_series() -> None:
-    a, b = np.array([0.0, 1.0, 2.0]), np.array([100.0, 103.0])
-    assert fc.panel_mase_scale([a, b], 1) == pytest.approx((1 + 1 + 3) / 3)
-    assert fc.panel_mase_scale([a[:1]], 1) == 1.0
+    origins = prepared.origins
+    assert origins is not None
+    shown = origins.test[origins.labels.index(prepared.plot.series_id)]
+    span = shown[-1] + HORIZON - shown[0]  # the plotted series' test origins, laid end to end
+    assert all(len(b.test_forecast) == span for b in got.values())
 
 
 def _invoke(*args: str, code: int = 0) -> str:
@@ -196,24 +195,25 @@ def test_fit_report_predict_each_series(tmp_path: Path, panel_csv: Path, fast_sp
         assert list(pd.to_datetime(rows["date"])) == list(expected), store
         level = 100.0 * (k + 1) + 0.2 * STEPS
         assert rows["prediction"].between(level - 60, level + 60).all(), store
-    # a store never seen in training is forecast (the model is global)
+    # smooth seasonal series: a statistical reference beats two quick deep trials, and is
+    # exported as JSON
+    assert rec["kind"] == "baseline" and (out / "model" / "reference.json").exists()
+    # a store never seen in training is forecast (fitted afresh), and a 3-step one gets the
+    # naive forecast; the notes on stderr say so
     new = _panel(("harbour",), seed=3)
+    short = new[new["date"] < "2010-04-01"].assign(store="pier")
     new_csv = tmp_path / "new.csv"
-    new.to_csv(new_csv, index=False)
-    unseen = pd.read_csv(io.StringIO(_invoke("predict", str(out), str(new_csv))))
-    assert list(unseen["store"].unique()) == ["harbour"] and len(unseen) == HORIZON
+    pd.concat([new, short]).to_csv(new_csv, index=False)
+    res = CliRunner().invoke(cli, ["predict", str(out), str(new_csv)])
+    assert res.exit_code == 0, res.output
+    unseen = pd.read_csv(io.StringIO(res.stdout))
+    assert list(unseen["store"].unique()) == ["harbour", "pier"] and len(unseen) == 2 * HORIZON
     assert np.isfinite(unseen["prediction"]).all()
-    # a series shorter than the window: one sentence naming it, exit code 2
-    short = pd.concat([history, new[new["date"] < "2010-04-01"].assign(store="pier")])
-    short_csv = tmp_path / "short.csv"
-    short.to_csv(short_csv, index=False)
-    msg = _invoke("predict", str(out), str(short_csv), code=2)
-    assert "Series 'pier' of the history has 3 time steps" in msg
+    assert "series 'harbour' was not in training" in res.stderr
+    assert "series 'pier' (3 steps) is too short" in res.stderr
 
 
 def test_layout_option_errors_are_usage_errors() -> None:
-    frame = (
-        _panel().drop(columns="date").assign(step=np.tile(np.arange(STEPS), 4)[: STEPS * 4 - 3])
-    )
-    with pytest.raises(UsageError, match="needs a column of dates"):
+    frame = _panel().drop(columns="date")
+    with pytest.raises(UsageError, match="needs a column of times"):
         profile_frame(frame, id_col="store", layout="forecast")

@@ -35,8 +35,11 @@ from tests import corpus
 from tests.e2e.test_forecast_multiseries import _panel
 
 PACKAGE = Path(__file__).resolve().parents[2] / "archselect"
-#: The forecast references (``baselines.forecast_baseline``), besides BASELINE_NAMES.
-FORECAST_REFERENCES = ("naive", "seasonal_naive", "linear_autoregression")
+#: The forecast references (:mod:`archselect.baselines_forecast`): the naive forecasts and
+#: statsforecast's models, the slow AutoARIMA last.
+FORECAST_REFERENCES = (
+    "naive", "seasonal_naive", "auto_theta", "auto_ets", "linear_autoregression", "auto_arima",
+)  # fmt: skip
 KNOWN_REFERENCES = set(BASELINE_NAMES) | set(FORECAST_REFERENCES)
 #: The options a layout may claim (the profiler refuses them for the other layouts).
 LAYOUT_OPTIONS = {"--shape", "--id-col", "--time-col"}

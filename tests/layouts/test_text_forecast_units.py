@@ -169,22 +169,19 @@ def test_prepare_forecast_scales_on_training_steps_only() -> None:
     prepared = prepare(table, profile)
     pre = prepared.preprocessing
     assert prepared.split.time_ordered
-    assert pre.target_mean < 20  # fitted before the jump
+    assert pre.forecast is not None
+    level, scale = pre.forecast.series_scales[""]
+    assert level < 20 and scale < 5  # fitted before the jump
     assert prepared.y_train.shape[1] == 4 and prepared.x_train.shape[1:] == (12, 1)
     # transform of the whole history gives the same windows as training used
     np.testing.assert_allclose(transform(pre, frame)[list(prepared.split.test)], prepared.x_test)
 
 
-def test_seasonal_naive_and_mase() -> None:
+def test_mase_scale_is_the_in_sample_seasonal_naive_error() -> None:
     y = np.tile(np.arange(4.0), 10)
-    x = fc.windows(y[:, None], 8)[:-3]
-    out = fc.forecast_baselines(x, 3, 4)["seasonal_naive"]
-    truth = fc.window_targets(y, 8, 3)
-    np.testing.assert_allclose(out, truth)  # a pure season is predicted exactly
     assert fc.mase_scale(y, 4) == 1.0  # zero seasonal error falls back to scale 1
+    assert fc.mase_scale(y, 1) == pytest.approx(np.mean(np.abs(np.diff(y))))
     assert fc.mase_scale(np.arange(10.0), 1) == 1.0
-    m = fc.forecast_metrics(np.zeros((1, 2)), np.array([[1.0, -3.0]]), 2.0, 4.0)
-    assert m == {"mae": 4.0, "rmse": pytest.approx(np.sqrt(20.0)), "mase": 1.0}
 
 
 def test_dated_rows_with_a_class_label_stay_a_table() -> None:
