@@ -27,7 +27,8 @@ from tests.report.verdicts import VERDICTS, write_run
 TINY = str(Path(__file__).resolve().parents[1] / "spaces" / "tiny_shared.toml")
 #: "95% interval [lo, hi] unit" as the verdict prints it (the unit word once, after it).
 INTERVAL_RE = re.compile(
-    r"95% interval(?: of the reduction)? \[([^\],\[]+), ([^\],\[]+)\](?: (points|RMSE))?"
+    r"95% interval(?: of the reduction)? \[([^\],\[]+), ([^\],\[]+)\]"
+    r"(?: (points|RMSE|MAE|MAPE|MASE|sMAPE))?"
 )
 
 
@@ -87,8 +88,9 @@ def _check_intervals(page_text: str, rec: dict[str, Any]) -> int:
         ]
         assert match, f"printed [{lo}, {hi}] {unit} matches no stored interval: {stored}"
     # the unit word once: never inside the brackets, never twice after them
-    assert not re.search(r"\[[^\]]*(points|RMSE)[^\]]*\]", page_text), "a unit inside brackets"
+    assert not re.search(r"\[[^\]]*(points|RMSE|MASE)[^\]]*\]", page_text), "a unit in brackets"
     assert "points points" not in page_text and "RMSE RMSE" not in page_text
+    assert "MASE MASE" not in page_text
     # no interval on another scale than the figure beside it (the RMSE run)
     assert not re.search(r"interval[^.;]*squared error", page_text)
     return len(printed)
