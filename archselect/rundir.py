@@ -26,7 +26,12 @@ import pandas as pd
 from archselect._common.serde import JsonRecord
 from archselect._common.version import RUN_FORMAT
 from archselect.core.plan import Plan
-from archselect.core.records import BaselineResult, SearchResult, TrialRecord
+from archselect.core.records import (
+    BASELINE_DESCRIPTIONS,
+    BaselineResult,
+    SearchResult,
+    TrialRecord,
+)
 from archselect.core.stored import RunProfile, RunRecommendation
 from archselect.errors import RunDirError, UsageError
 from archselect.load import Table
@@ -126,6 +131,10 @@ TRIAL_COLUMNS = (
     "threads",
     "sec_per_epoch_row",
     "cpu_sec_per_epoch_row",
+    "share_s",
+    "core_s",
+    "overhead_s",
+    "resolution",
     "seq_len",
     "latency_len1x_ms",
     "latency_len2x_ms",
@@ -172,7 +181,7 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                     "kind": "baseline",
                     "family": b.name,
                     "state": b.state,
-                    "note": b.note or b.description,
+                    "note": _baseline_note(b),
                     "val_metric": b.val_metric,
                     "test_metric": b.test_metric,
                     "train_time_s": b.train_time_s,
@@ -185,6 +194,23 @@ def write_trials_csv(result: SearchResult, path: Path) -> None:
                 }
             )
     tmp.replace(path)
+
+
+def _baseline_note(b: BaselineResult) -> str:
+    """A reference's ``note`` column: why it was skipped, or what it is (and, after ``; ``,
+    what was cut to fit the budget: rows, kernels, a deadline)."""
+    if b.state == "SKIPPED" or not b.note:
+        return b.note or b.description
+    return f"{b.description}; {b.note}"
+
+
+def _read_baseline_note(name: str, state: str, text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    if state == "SKIPPED":
+        return text
+    described = BASELINE_DESCRIPTIONS.get(name, name) + "; "
+    return text[len(described) :] if text.startswith(described) else None
 
 
 def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
@@ -216,7 +242,9 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
                     train_time_s=float(row["train_time_s"]),
                     latency_b256_ms=val(row, "latency_b256_ms"),
                     error=val(row, "error"),
-                    note=val(row, "note") if row["state"] == "SKIPPED" else None,
+                    note=_read_baseline_note(
+                        str(row["family"]), str(row["state"]), val(row, "note")
+                    ),
                     extra_metrics=extra(row),
                 )
             )
@@ -233,7 +261,15 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         train_curve = val(row, "history_train")
         data["history_train"] = json.loads(train_curve) if isinstance(train_curve, str) else []
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
-        for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len", "threads"):
+        for k in (
+            "epochs",
+            "best_epoch",
+            "cv_folds",
+            "n_params",
+            "seq_len",
+            "threads",
+            "resolution",
+        ):
             if data.get(k) is not None:
                 data[k] = int(data[k])
         data["number"], data["family"], data["state"] = (

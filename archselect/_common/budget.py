@@ -63,6 +63,10 @@ RUN_OVERHEAD_S = 0.5
 #: that a pace slower than probed (other work on the machine) still ends before the deadline,
 #: where the trial would be lost.
 LATER_TRIAL_SAFETY = 0.8
+#: … and does not start when that is below this share of a first trial's share, nor below
+#: MIN_LATER_S seconds: a trial given one second (136 rows, 3 epochs) measured noise.
+MIN_LATER_SHARE = 0.25
+MIN_LATER_S = 2.0
 #: Phase name of the time before ``fit`` began (interpreter start and imports).
 START_PHASE = "start"
 #: Set by :func:`mark_command_start` when archselect runs as a command: the unix time its

@@ -54,6 +54,9 @@ GATE_MEMORY_S = 0.5
 LENGTH_MULTIPLES = (1, 2, 4)
 #: Study user attribute holding ``{trial number: [ms at 1T, 2T, 4T]}``.
 LENGTH_LATENCY_ATTR = "length_latency"
+#: Study user attribute holding ``{trial number: {"latency_b256_ms": ms}}`` of each
+#: family's best trial, timed after the search.
+BATCH_LATENCY_ATTR = "batch_latency"
 #: Timed runs per length (the minimum is kept).
 LENGTH_REPEATS = 15
 #: … but at least this many, and no new round once LENGTH_MAX_S seconds are spent.

@@ -29,7 +29,7 @@ from archselect.search._objective import (
 )
 from archselect.search._storage import BudgetSpent
 from archselect.search._study import StudyRecipe, _window, open_study, prepare_study, set_window
-from archselect.search._timing import measure_length_latency
+from archselect.search._timing import measure_batch_latency, measure_length_latency
 
 #: Seconds between checks while other workers' trials are still running.
 POLL_S = 1.0
@@ -88,8 +88,10 @@ def collect_result(study: optuna.Study, plan: Plan) -> SearchResult:
 def finish_search(
     study: optuna.Study, prepared: Prepared, plan: Plan, *, deadline: float | None = None
 ) -> SearchResult:
-    """After the last trial: time sequence families at longer lengths (until ``deadline``,
-    a ``time.time()`` value); return every trial."""
+    """After the last trial: time each family's best trial at batch 256, and sequence
+    families at longer lengths (until ``deadline``, a ``time.time()`` value); return every
+    trial."""
+    measure_batch_latency(study, prepared, plan, deadline=deadline)
     if plugin_for(plan.layout).longer_inputs:
         measure_length_latency(study, prepared, plan, deadline=deadline)
     return collect_result(study, plan)
