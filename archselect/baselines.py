@@ -13,8 +13,10 @@ cross-validates), as the deep trials do, so the selection compares them row by r
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
+from archselect._common.jobs import JobServer, memory_cap_mb
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import (
     decode_scores as decode_scores,
@@ -44,7 +47,7 @@ from archselect.core.records import (
 )
 from archselect.layouts import forecast as _forecast
 from archselect.layouts import plugin_for
-from archselect.prepare import Fold, Prepared, Preprocessing, out_of_fold
+from archselect.prepare import Fold, Prepared, Preprocessing, load_prepared, out_of_fold
 
 __all__ = [
     "BASELINE_DESCRIPTIONS",
@@ -52,11 +55,15 @@ __all__ = [
     "EXPORTABLE_BASELINES",
     "BaselineResult",
     "baseline_inputs",
+    "baseline_job",
     "baseline_outputs",
     "fit_baseline",
+    "fit_rows",
     "fit_within",
     "fitted_size",
+    "large_for_references",
     "minirocket_available",
+    "run_baseline_jobs",
     "run_baselines",
     "warm_minirocket",
 ]
@@ -77,8 +84,27 @@ MIN_FIT_S = 1.0
 #: MiniRocket needs series at least this long (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
 #: The RBF SVM's fit grows with the square of the rows: above this many training rows it
-#: is skipped (with a note) rather than let it eat the budget.
+#: fits a random subsample of them (with a note).
 SVM_MAX_ROWS = 10_000
+#: MiniRocket's head (ridge with cross-validated alphas on ~10,000 features) fits at most
+#: this many training rows: measured on MNIST-1D's 38,400 (``/tmp/ff_findings``), 2,500 rows
+#: took 15 s and 1.7 GB for 91 % test accuracy, 5,000 rows 82 s, all of them > 19 minutes.
+MINIROCKET_MAX_ROWS = 2_500
+#: Nearest neighbours: at most this many (validation row, training row, feature) triples;
+#: 12,800 x 38,400 x 40 took 5 s.
+KNN_MAX_WORK = 2e10
+KNN_MIN_ROWS = 1_000
+#: Predictions are made this many rows at a time (MiniRocket's 10,000 features per row).
+PREDICT_CHUNK = 2_048
+#: A reference's job: BLAS/OpenMP threads (one: the other cores train networks), and the
+#: share of its time after which its iterative fit stops (the rest pays for scoring it).
+JOB_THREADS = 1
+JOB_SOFT_FRACTION = 0.7
+#: Without a ``--timeout``, references run as killable jobs (memory-capped) only on data
+#: of more than this many training values (rows x features); smaller data fits in ``fit``.
+LARGE_CELLS = 1_000_000
+#: What a reference job server imports once, before its first job.
+JOB_PRELOAD = ("archselect.baselines",)
 BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
 MINIROCKET_MISSING = "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
 
@@ -154,11 +180,6 @@ def _make(name: str, task: str, seed: int, n_rows: int = 0):  # type: ignore[no-
             StandardScaler(), cls(n_neighbors=max(1, min(KNN_NEIGHBOURS, n_rows)))
         )
     if name == "svm_rbf":
-        if n_rows > SVM_MAX_ROWS:
-            raise _Skip(
-                f"RBF SVM skipped: {n_rows} training rows exceed {SVM_MAX_ROWS}; its fit grows "
-                "with the square of the rows."
-            )
         svm = (
             SVC(kernel="rbf", probability=True, random_state=seed)
             if task == "classification"
@@ -242,6 +263,13 @@ def baseline_outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type
 
 
 def _outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    if len(x) > PREDICT_CHUNK:  # bounded memory: MiniRocket's features are 40 KB a row
+        return np.concatenate(
+            [
+                _outputs(model, x[i : i + PREDICT_CHUNK], task, n_classes)
+                for i in range(0, len(x), PREDICT_CHUNK)
+            ]
+        )
     if task == "classification":
         proba = model.predict_proba(x)
         classes = np.asarray(model.classes_, dtype=np.int64)
@@ -457,6 +485,48 @@ def _fit_share(deadline: float | None, refs_left: int, fits: int) -> float | Non
     return max(MIN_FIT_S, (deadline - time.time()) / max(1, refs_left * fits))
 
 
+def _not_run(name: str, note: str, seconds: float = 0.0) -> BaselineResult:
+    return BaselineResult(
+        name=name, val_metric=None, test_metric=None, train_time_s=seconds, note=note
+    )
+
+
+def fit_rows(
+    name: str, n_train: int, n_val: int, n_features: int, seed: int
+) -> tuple[np.ndarray | None, str | None]:
+    """The training rows a reference fits on, chosen by size as its authors advise, and
+    what was cut, in words (None, None: every row).
+
+    MiniRocket's ridge head with cross-validated alphas grows as rows² x 10,000 features:
+    beyond :data:`MINIROCKET_MAX_ROWS` it fits a random subsample (2,500 of 38,400 rows
+    of MNIST-1D: 15 s and 1.7 GB for 91 % instead of 19 minutes and 13 GB). The RBF SVM
+    grows with the square of the rows: :data:`SVM_MAX_ROWS`. Nearest neighbours compare
+    every validation row with every training row: at most :data:`KNN_MAX_WORK`
+    row-pairs x features.
+
+    Example:
+        >>> rows, note = fit_rows("minirocket", 38_400, 12_800, 40, 0)
+        >>> len(rows), note[:48]
+        (2500, 'fitted on a random 2500 of 38400 training rows (')
+        >>> fit_rows("logistic_regression", 38_400, 12_800, 40, 0)
+        (None, None)
+    """
+    cap, why = None, ""
+    if name == "minirocket" and n_train > MINIROCKET_MAX_ROWS:
+        cap, why = MINIROCKET_MAX_ROWS, "its ridge head grows with the rows squared"
+    elif name == "svm_rbf" and n_train > SVM_MAX_ROWS:
+        cap, why = SVM_MAX_ROWS, "its fit grows with the rows squared"
+    elif name in ("knn_euclidean", "k_nearest_neighbours"):
+        most = int(KNN_MAX_WORK // max(1, n_val * n_features))
+        if n_train > most:
+            cap = max(KNN_MIN_ROWS, most)
+            why = "every validation row is compared with every training row"
+    if cap is None or cap >= n_train:
+        return None, None
+    rows = np.sort(np.random.default_rng(seed).choice(n_train, size=cap, replace=False))
+    return rows, f"fitted on a random {cap} of {n_train} training rows ({why})"
+
+
 def run_baselines(
     prepared: Prepared,
     names: tuple[str, ...],
@@ -470,6 +540,7 @@ def run_baselines(
     ``deadline`` (a ``time.time()`` value, from ``--timeout``): no baseline starts after it;
     those left are recorded as skipped, with a note saying so. Before it, each fit is
     bounded (:func:`fit_within`) by the time left shared by the references and folds left.
+    (``fit`` runs each reference as a killable job instead: :func:`run_baseline_jobs`.)
 
     With ``folds`` (small data: the study's, :func:`archselect.prepare.cross_folds`) the
     validation score is out-of-fold over them, as the deep trials' is.
@@ -477,7 +548,9 @@ def run_baselines(
     Most baselines see flattened features; ``minirocket`` sees the ``(N, T, C)`` series;
     text references see the token ids as words; forecast references read the windows.
     A baseline that raises is recorded with ``error``; one whose optional package is
-    missing is recorded with ``note``; neither stops the run.
+    missing is recorded with ``note``; neither stops the run. Large data is subsampled for
+    the references whose cost grows faster than the rows (:func:`fit_rows`), and ``note``
+    says so.
 
     Example:
         >>> import numpy as np
@@ -491,81 +564,23 @@ def run_baselines(
         >>> res[0].state
         'COMPLETE'
     """
-    task = prepared.preprocessing.task
-    std = prepared.preprocessing.target_std
-    n_classes = len(prepared.preprocessing.classes)
-    raw = (prepared.x_train, prepared.x_val, prepared.x_test)
     results = []
     for name in names:
         start = time.perf_counter()
         if deadline is not None and time.time() >= deadline:
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=None,
-                    test_metric=None,
-                    train_time_s=0.0,
-                    note=BUDGET_SKIPPED,
-                )
-            )
+            results.append(_not_run(name, BUDGET_SKIPPED))
             continue
         if name == "minirocket" and not minirocket_available():
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=None,
-                    test_metric=None,
-                    train_time_s=0.0,
-                    note=MINIROCKET_MISSING,
-                )
-            )
+            results.append(_not_run(name, MINIROCKET_MISSING))
             continue
         try:
             if prepared.preprocessing.forecast is not None:
                 results.append(forecast_baseline(prepared, name))
                 continue
-            model = _make(name, task, seed, len(raw[0]))
-            if name == "minirocket":
-                length = raw[0].shape[1] if raw[0].ndim == 3 else 0
-                if length < MINIROCKET_MIN_LENGTH:
-                    raise ValueError(
-                        f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
-                        f"steps; these have {length}"
-                    )
-            flat = [baseline_inputs(name, a, prepared.preprocessing) for a in raw]
             fit_s = _fit_share(deadline, len(names) - len(results), len(folds) or 1)
-            fit_within(model, flat[0], prepared.y_train, fit_s)
-            elapsed = time.perf_counter() - start
-            val_out = _outputs(model, flat[1], task, n_classes)
-            latency = _latency_b256(model, flat[1], task, n_classes)
-            val_y = prepared.y_val
-            if folds:
-                val_out = _cross_validate(name, prepared, folds, flat, val_out, seed, fit_s)
-                val_y = prepared.pooled[1]
-            test_out = _outputs(model, flat[2], task, n_classes)
-            precise = task != "classification"  # regression predictions: float32
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=score(task, val_out, val_y, std),
-                    test_metric=score(task, test_out, prepared.y_test, std),
-                    val_outputs_b64=encode_outputs(val_out, precise=precise),
-                    test_outputs_b64=encode_outputs(test_out, precise=precise),
-                    train_time_s=elapsed,
-                    latency_b256_ms=latency,
-                    n_params=fitted_size(model),
-                    val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),
-                    val_brier_b64=(
-                        encode_scores(_brier(val_out, val_y)) if task == "classification" else None
-                    ),
-                )
-            )
+            results.append(_fit_one(prepared, name, seed, folds, fit_s))
         except _Skip as skip:
-            results.append(
-                BaselineResult(
-                    name=name, val_metric=None, test_metric=None, train_time_s=0.0, note=str(skip)
-                )
-            )
+            results.append(_not_run(name, str(skip)))
         except Exception as exc:  # a baseline failing must not stop the run
             results.append(
                 BaselineResult(
@@ -574,6 +589,153 @@ def run_baselines(
                     test_metric=None,
                     train_time_s=time.perf_counter() - start,
                     error=f"{type(exc).__name__}: {exc}",
+                )
+            )
+    return results
+
+
+def _fit_one(
+    prepared: Prepared, name: str, seed: int, folds: tuple[Fold, ...], fit_s: float | None
+) -> BaselineResult:
+    """One reference: fit (on the rows :func:`fit_rows` keeps), score, time, size."""
+    pre = prepared.preprocessing
+    task, std, n_classes = pre.task, pre.target_std, len(pre.classes)
+    raw = (prepared.x_train, prepared.x_val, prepared.x_test)
+    start = time.perf_counter()
+    if name == "minirocket":
+        length = raw[0].shape[1] if raw[0].ndim == 3 else 0
+        if length < MINIROCKET_MIN_LENGTH:
+            raise ValueError(
+                f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
+                f"steps; these have {length}"
+            )
+    flat = [baseline_inputs(name, a, pre) for a in raw]
+    n_features = int(np.prod(raw[0].shape[1:])) if raw[0].ndim > 1 else 1
+    rows, cut = fit_rows(name, len(raw[0]), len(raw[1]), n_features, seed)
+    x_fit, y_fit = flat[0], prepared.y_train
+    if rows is not None:
+        x_fit, y_fit = flat[0][rows], y_fit[rows]
+    model = _make(name, task, seed, len(y_fit))
+    fit_within(model, x_fit, y_fit, fit_s)
+    elapsed = time.perf_counter() - start
+    val_out = _outputs(model, flat[1], task, n_classes)
+    latency = _latency_b256(model, flat[1], task, n_classes)
+    val_y = prepared.y_val
+    if folds:
+        val_out = _cross_validate(name, prepared, folds, flat, val_out, seed, fit_s)
+        val_y = prepared.pooled[1]
+    test_out = _outputs(model, flat[2], task, n_classes)
+    precise = task != "classification"  # regression predictions: float32
+    return BaselineResult(
+        name=name,
+        val_metric=score(task, val_out, val_y, std),
+        test_metric=score(task, test_out, prepared.y_test, std),
+        val_outputs_b64=encode_outputs(val_out, precise=precise),
+        test_outputs_b64=encode_outputs(test_out, precise=precise),
+        train_time_s=elapsed,
+        latency_b256_ms=latency,
+        n_params=fitted_size(model),
+        val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),
+        val_brier_b64=(
+            encode_scores(_brier(val_out, val_y)) if task == "classification" else None
+        ),
+        note=cut,
+    )
+
+
+def large_for_references(prepared: Prepared) -> bool:
+    """Whether the training rows hold more than :data:`LARGE_CELLS` values."""
+    return int(np.prod(prepared.x_train.shape)) > LARGE_CELLS
+
+
+def baseline_job(
+    folder: str,
+    name: str,
+    seed: int,
+    folds: tuple[Fold, ...],
+    seconds: float | None,
+) -> dict[str, Any]:
+    """One reference fitted in a job's process (:func:`run_baseline_jobs`): the prepared
+    arrays memory-mapped from ``folder``, one BLAS/OpenMP thread (the other cores run
+    trials), its iterative fits bounded to :data:`JOB_SOFT_FRACTION` of ``seconds`` (the
+    job is killed at ``seconds``). Returns the :class:`BaselineResult` as a dict."""
+    from threadpoolctl import threadpool_limits
+
+    prepared = load_prepared(Path(folder))
+    soft = None if seconds is None else time.time() + JOB_SOFT_FRACTION * seconds
+    with threadpool_limits(JOB_THREADS):
+        (result,) = run_baselines(prepared, (name,), seed=seed, folds=folds, deadline=soft)
+    return result.to_dict()
+
+
+def run_baseline_jobs(
+    folder: Path,
+    names: tuple[str, ...],
+    *,
+    seed: int = 0,
+    folds: tuple[Fold, ...] = (),
+    deadline: float | None = None,
+    server: JobServer | None = None,
+) -> list[BaselineResult]:
+    """Each reference as a killable job (:class:`archselect._common.jobs.JobServer`; the
+    caller's ``server``, started early, or one of its own) on the
+    prepared arrays saved in ``folder`` (:func:`archselect.prepare.save_prepared`): one
+    after another, each stopped at its share of the time to ``deadline`` (the time left,
+    shared by the references left) or at the job memory cap, whatever its solver is doing;
+    a stopped reference is recorded with a note saying where it was stopped."""
+    own = server is None
+    server = JobServer(JOB_PRELOAD) if server is None else server
+    try:
+        return _jobs(server, folder, names, seed, folds, deadline)
+    finally:
+        if own:
+            server.close()
+
+
+def _jobs(
+    server: JobServer,
+    folder: Path,
+    names: tuple[str, ...],
+    seed: int,
+    folds: tuple[Fold, ...],
+    deadline: float | None,
+) -> list[BaselineResult]:
+    results: list[BaselineResult] = []
+    cap = memory_cap_mb()
+    for i, name in enumerate(names):
+        if deadline is not None and time.time() >= deadline:
+            results.append(_not_run(name, BUDGET_SKIPPED))
+            continue
+        share = (
+            None
+            if deadline is None
+            else max(MIN_FIT_S, (deadline - time.time()) / (len(names) - i))
+        )
+        outcome = server.run(
+            baseline_job,
+            (str(folder), name, seed, folds, share),
+            timeout_s=math.inf if share is None else share,
+            memory_mb=cap,
+        )
+        if outcome.value is not None:
+            results.append(BaselineResult.from_dict(outcome.value))
+        elif outcome.stopped == "deadline":
+            note = (
+                f"stopped at its {outcome.seconds:.0f} s deadline (its share of the --timeout "
+                "budget for references)"
+            )
+            results.append(_not_run(name, note, outcome.seconds))
+        elif outcome.stopped == "memory":
+            note = f"stopped at the job memory cap ({cap} MiB resident)"
+            results.append(_not_run(name, note, outcome.seconds))
+        else:
+            results.append(
+                BaselineResult(
+                    name=name,
+                    val_metric=None,
+                    test_metric=None,
+                    train_time_s=outcome.seconds,
+                    error=outcome.error,
                 )
             )
     return results

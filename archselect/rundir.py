@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "STUDY_DB",
     "TRIALS",
     "TRIAL_COLUMNS",
+    "WORK",
     "RunDir",
     "RunInfo",
     "RunPlan",
@@ -63,6 +65,9 @@ RECOMMENDATION = "recommendation.json"
 REPORT = "report.html"
 MODEL = "model"
 STUDY_DB = "study.db"
+#: The run's work folder: the prepared arrays every local trial process memory-maps, and
+#: each family's best trial's weights; removed when the run ends.
+WORK = ".work"
 #: Files archselect writes into a run directory; ``--force`` removes only these.
 OWN_FILES = (
     PROFILE,
@@ -358,6 +363,7 @@ def remove_own_files(run_dir: Path) -> None:
     """Remove archselect's own files from ``run_dir`` (nothing else)."""
     for name in OWN_FILES:
         (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / WORK, ignore_errors=True)
     for name in OWN_MODEL_FILES:
         (run_dir / MODEL / name).unlink(missing_ok=True)
     if (run_dir / MODEL).is_dir() and not any((run_dir / MODEL).iterdir()):

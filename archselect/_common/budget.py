@@ -184,13 +184,20 @@ def search_end(
 
 
 def search_window(
-    clock: Clock, *, n_families: int, workers: int, reserve: float | None = None
+    clock: Clock,
+    *,
+    n_families: int,
+    workers: int,
+    reserve: float | None = None,
+    busy_s: float = 0.0,
 ) -> SearchWindow | None:
     """The search's window in a budgeted command: it ends early enough that the final
     model, the length latency and the report fit (:data:`RESERVE_FRACTION`), and each
-    family's first trial gets an equal share of the first :data:`FIRST_ROUND_FRACTION` of
-    it (several trial processes run that many first trials at once). ``reserve``: seconds
-    kept after the search (default: the rule above).
+    family's first trial gets an equal share of the core-seconds of the first
+    :data:`FIRST_ROUND_FRACTION` of it: its wall time times the ``workers`` (trial
+    processes, one core each), less ``busy_s`` core-seconds that one of them spends on
+    other work (the reference models). ``reserve``: seconds kept after the search
+    (default: the rule above).
 
     Example:
         >>> w = search_window(Clock(100.0), n_families=4, workers=2)
@@ -208,13 +215,15 @@ def search_window(
     # start and the baselines included), yet never in less than MIN_FIRST_ROUND_FRACTION
     by_budget = FIRST_RESULT_FRACTION * clock.budget_s - now
     first = max(MIN_FIRST_ROUND_FRACTION * span, min(FIRST_ROUND_FRACTION * span, by_budget))
-    share = first * max(1, workers) / max(1, n_families)
+    cores = max(1, workers)
+    # in core-seconds, never below half of them (references that run long are stopped)
+    share = max(0.5 * first * cores, first * cores - busy_s) / max(1, n_families)
     # a trial spends time beyond its training runs (probe, predictions, latency)
     share = max(share / 2.0, share - TRIAL_OVERHEAD_S)
     return SearchWindow(
         end=clock.unix(now + span),
         first_round_end=clock.unix(now + first),
-        first_share_s=min(first, share),
+        first_share_s=min(first * cores, share),
         workers=max(1, workers),
         budget_end=clock.unix(clock.budget_s),
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,20 +27,28 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from archselect._common import budget as _budget
 from archselect._common import signals as _signals
 from archselect._common.budget import BASELINE_FRACTION, Clock, search_window
 from archselect._common.version import RUN_FORMAT, __version__
+from archselect.baselines import (
+    JOB_THREADS,
+    large_for_references,
+    run_baseline_jobs,
+    run_baselines,
+)
 from archselect.core.options import FitOptions, for_python
 from archselect.core.stored import DataPreview, RunProfile, RunRecommendation
 from archselect.errors import ArchSelectError, UsageError
 from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
-from archselect.prepare import Prepared, prepare
+from archselect.prepare import Prepared, prepare, save_prepared
 from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._machine import cpu_model, gpu_model, versions
+from archselect.run._pool import ARRAYS, Pool, open_pool, remove_work
 from archselect.run._refit import (
     REPORT_RESERVE_S,
     _refit_final,
@@ -47,7 +56,7 @@ from archselect.run._refit import (
     export_reference,
 )
 from archselect.run._view import Run
-from archselect.run._workers import WorkerSpec, plan_workers, run_local_workers
+from archselect.run._workers import WorkerSpec, plan_workers
 from archselect.rundir import (
     MODEL,
     PLAN,
@@ -55,6 +64,7 @@ from archselect.rundir import (
     RECOMMENDATION,
     STUDY_DB,
     TRIALS,
+    WORK,
     RunInfo,
     RunPlan,
     default_run_dir,
@@ -71,13 +81,16 @@ from archselect.search import (
     collect_result,
     finish_search,
     mask_url,
+    needs_baselines,
     open_study,
     param_importances,
     prepare_study,
+    record_baselines,
     resume_conflicts,
     run_trials,
     set_window,
     storage_url,
+    study_folds,
 )
 from archselect.select import ENSEMBLE, select
 from archselect.train import select_device, torch_threads
@@ -200,13 +213,28 @@ def fit_with(
     on_trial: TrialHook | None = None,
     on_plan: PlanHook | None = None,
 ) -> Run:
-    """:func:`fit` with options already checked (:meth:`FitOptions.of`): the four phases."""
+    """:func:`fit` with options already checked (:meth:`FitOptions.of`): the four phases.
+
+    The run's processes start first (:func:`archselect.run._pool.open_pool`): the trial
+    workers import torch while :func:`start` reads the data.
+    """
     clock = Clock(opts.timeout, started_unix=_budget.COMMAND_START_UNIX)
     _budget.COMMAND_START_UNIX = None  # a later fit in this process starts its own clock
-    started = start(data, opts, clock, on_plan=on_plan)
-    searched = search(started, opts, clock, on_trial=on_trial)
+    specs = plan_workers(  # names of GPUs that are not there are refused before any work
+        jobs=opts.jobs,
+        devices=opts.devices,
+        trials_per_device=opts.trials_per_device,
+        n_trials=opts.trials,
+        timeout_s=opts.timeout,
+    )
+    with open_pool(
+        specs, max_failures=opts.max_failures, budgeted=opts.timeout is not None
+    ) as pool:
+        started = start(data, opts, clock, specs, on_plan=on_plan)
+        searched = search(started, opts, clock, pool, on_trial=on_trial)
     rec, interrupted = final_model(started, searched, clock)
     write(started, searched, rec, clock)
+    remove_work(started.run_dir / WORK)
     if interrupted is not None:
         raise interrupted
     _signals.check()  # a signal during the export or the report: written whole, then stop
@@ -220,25 +248,19 @@ def start(
     data: str | Path | pd.DataFrame,
     opts: FitOptions,
     clock: Clock,
+    workers: tuple[WorkerSpec, ...] = (),
     *,
     on_plan: PlanHook | None = None,
 ) -> Started:
     """Load, profile, prepare and plan; refuse a run directory or study this run may not
-    use; write ``profile.json`` and ``plan.json``."""
-    workers = plan_workers(  # names of GPUs that are not there are refused before any work
-        jobs=opts.jobs,
-        devices=opts.devices,
-        trials_per_device=opts.trials_per_device,
-        n_trials=opts.trials,
-        timeout_s=opts.timeout,
-    )
+    use; write ``profile.json`` and ``plan.json``. ``workers``: the run's trial processes
+    (:func:`archselect.run.plan_workers`), recorded in ``plan.json``."""
     with clock.phase("load"), _signals.interruptible():
         table = load_table(data, target=opts.target)
     run_dir = opts.out if opts.out is not None else default_run_dir(table)
     guard_run_dir(run_dir, table, opts.force)
     with clock.phase("profile"), _signals.interruptible():
         profile = _profile(table, opts)
-    workers = _workers(workers, table, opts)
     with clock.phase("prepare"), _signals.interruptible():
         prepared = prepare(table, profile, seed=opts.seed)
     plan = make_plan(
@@ -277,18 +299,6 @@ def _profile(table: Table, opts: FitOptions) -> Profile:
         horizon=opts.horizon,
         window=opts.window,
     )
-
-
-def _workers(
-    workers: tuple[WorkerSpec, ...], table: Table, opts: FitOptions
-) -> tuple[WorkerSpec, ...]:
-    """The trial processes: none for an in-memory frame (workers read the data's file)."""
-    if workers and table.facts.path is None and opts.jobs is not None:
-        raise UsageError(
-            "parallel trial processes read the data from a file; save the frame as CSV and "
-            "pass its path, or use --jobs 1."
-        )
-    return workers if table.facts.path is not None else ()
 
 
 def _guard_resume(run_dir: Path, opts: FitOptions, profile: Profile, plan: Plan) -> None:
@@ -358,56 +368,40 @@ def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
 
 
 def search(
-    started: Started, opts: FitOptions, clock: Clock, *, on_trial: TrialHook | None = None
+    started: Started,
+    opts: FitOptions,
+    clock: Clock,
+    pool: Pool,
+    *,
+    on_trial: TrialHook | None = None,
 ) -> Searched:
-    """The references, then the trials (in this process or in worker processes) within the
-    budget's window, then the longer-sequence latency; a stop signal ends it with what
-    finished."""
-    prepared, plan, url = started.prepared, started.plan, started.url
-    table = started.table
-    recipe = StudyRecipe(
-        format_version=RECIPE_FORMAT,
-        data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
-        data_sha256=table.facts.sha256,
-        seed=opts.seed,
-        profile=started.profile,
-        plan=plan,
-    )
+    """The study, its window and the prepared arrays handed to the workers (training from
+    then on); the references as killable jobs beside them; then this process's own trials,
+    and the workers' end; then the finalists' latency. A stop signal ends it with what
+    finished (the workers stop too)."""
+    plan, url = started.plan, started.url
     # CPU work in this process runs with the trials' threads: a second OpenMP thread gains
     # little on small networks and loses much when anything else runs.
     cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("baselines"):
-            deadline = None
-            if clock.budget_s is not None:
-                deadline = clock.unix(clock.elapsed() + BASELINE_FRACTION * clock.budget_s)
-            study = prepare_study(
-                prepared,
-                plan,
-                storage=url,
-                study_name=opts.study_name,
-                recipe=recipe,
-                baseline_deadline=deadline,
-            )
-        n_workers = max(1, len(started.workers))
-        set_window(
-            study, search_window(clock, n_families=len(plan.family_names), workers=n_workers)
-        )
+            study = _begin_search(started, opts, clock, pool)
         with clock.phase("search"):
-            if started.workers:
-                run_local_workers(
-                    url, opts.study_name, started.workers, max_failures=opts.max_failures
-                )
-            else:
+            if pool.fit_trains:
                 with torch_threads(cpu_threads):
                     run_trials(
-                        study, prepared, plan, on_trial=on_trial, max_failures=opts.max_failures
+                        study,
+                        started.prepared,
+                        plan,
+                        on_trial=on_trial,
+                        max_failures=opts.max_failures,
                     )
+            pool.workers.wait()
         left = clock.left()
         with clock.phase("length latency"), torch_threads(cpu_threads):
             result = finish_search(
                 study,
-                prepared,
+                started.prepared,
                 plan,
                 deadline=None
                 if left is None
@@ -416,11 +410,63 @@ def search(
         close_storage(study)
         _signals.check()
     except KeyboardInterrupt as exc:  # what finished is kept; the caller re-raises
+        pool.workers.stop(getattr(exc, "signum", signal.SIGINT))
         study = open_study(url, plan, study_name=opts.study_name, enqueue=False)
         result = collect_result(study, plan)
         close_storage(study)
         return Searched(result, interrupted=exc)
     return Searched(result)
+
+
+def _begin_search(started: Started, opts: FitOptions, clock: Clock, pool: Pool) -> Any:
+    """Create (or resume) the study with its recipe and window, hand the workers the study
+    and the prepared arrays, then fit the references as killable jobs (one core; the
+    workers train meanwhile), each stopped at its share of :data:`BASELINE_FRACTION` of the
+    budget (without a budget, small data's references run here, one after another).
+    Returns the study."""
+    prepared, plan, table = started.prepared, started.plan, started.table
+    recipe = StudyRecipe(
+        format_version=RECIPE_FORMAT,
+        data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
+        data_sha256=table.facts.sha256,
+        seed=opts.seed,
+        profile=started.profile,
+        plan=plan,
+    )
+    study = prepare_study(
+        prepared,
+        plan,
+        storage=started.url,
+        study_name=opts.study_name,
+        recipe=recipe,
+        baselines=False,
+    )
+    refs = needs_baselines(study)
+    busy = BASELINE_FRACTION * clock.budget_s if refs and clock.budget_s is not None else 0.0
+    window = search_window(
+        clock, n_families=len(plan.family_names), workers=pool.processes, busy_s=busy
+    )
+    set_window(study, window)
+    arrays = save_prepared(prepared, started.run_dir / WORK / ARRAYS)
+    pool.workers.go(started.url, opts.study_name, arrays)
+    if refs:
+        deadline = None if clock.budget_s is None else clock.unix(clock.elapsed() + busy)
+        folds = study_folds(study, prepared, plan)
+        with _signals.interruptible():
+            if deadline is None and not large_for_references(prepared):
+                with threadpool_limits(JOB_THREADS if pool.processes > 1 else None):
+                    found = run_baselines(prepared, plan.baselines, seed=plan.seed, folds=folds)
+            else:
+                found = run_baseline_jobs(
+                    arrays,
+                    plan.baselines,
+                    seed=plan.seed,
+                    folds=folds,
+                    deadline=deadline,
+                    server=pool.job_server(),
+                )
+        record_baselines(study, found)
+    return study
 
 
 # --- phase 3: the final model ---------------------------------------------------------------

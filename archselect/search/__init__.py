@@ -89,6 +89,7 @@ from archselect.search._objective import (
     build_network,
     make_objective,
     search_deadline,
+    share_clock,
     split_params,
     study_folds,
     train_config,
@@ -107,15 +108,21 @@ from archselect.search._study import (
     StudyRecipe,
     default_params,
     load_recipe,
+    needs_baselines,
     open_study,
     portfolio_params,
     prepare_study,
+    record_baselines,
     resume_conflicts,
     set_window,
     study_identity,
     trial_seed,
 )
-from archselect.search._timing import length_latency, measure_length_latency
+from archselect.search._timing import (
+    length_latency,
+    measure_batch_latency,
+    measure_length_latency,
+)
 
 #: The stage's API (the first group), its constants and the records it re-exports.
 __all__ = [
@@ -172,17 +179,21 @@ __all__ = [
     "make_objective",
     "make_storage",
     "mask_url",
+    "measure_batch_latency",
     "measure_length_latency",
+    "needs_baselines",
     "open_study",
     "param_importances",
     "portfolio_params",
     "prepare_study",
     "promote",
+    "record_baselines",
     "resume_conflicts",
     "run_search",
     "run_trials",
     "search_deadline",
     "set_window",
+    "share_clock",
     "split_params",
     "storage_url",
     "study_batches",

@@ -16,7 +16,7 @@ import optuna
 from archselect._common import signals as _signals
 from archselect._common.budget import SearchWindow
 from archselect._common.serde import JsonRecord
-from archselect.baselines import run_baselines
+from archselect.baselines import BaselineResult, run_baselines
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
 from archselect.errors import UsageError
@@ -340,8 +340,11 @@ def prepare_study(
     study_name: str = STUDY_NAME,
     recipe: StudyRecipe | None = None,
     baseline_deadline: float | None = None,
+    baselines: bool = True,
 ) -> optuna.Study:
-    """Create (or resume) the study, queue the budget, record the recipe, fit baselines once.
+    """Create (or resume) the study, queue the budget, record the recipe, fit baselines once
+    (here, in this process, unless ``baselines`` is False: ``fit`` runs them as killable
+    jobs beside the trials and records them with :func:`record_baselines`).
 
     ``baseline_deadline`` (a ``time.time()`` value): no baseline starts after it.
 
@@ -352,13 +355,23 @@ def prepare_study(
     folds = study_folds(study, prepared, plan)  # fixed now, before any worker joins
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
-    if ATTR_BASELINES not in study.user_attrs:
+    if baselines and needs_baselines(study):
         with _signals.interruptible():  # scikit-learn only: a stop may land anywhere
-            baselines = run_baselines(
+            found = run_baselines(
                 prepared, plan.baselines, seed=plan.seed, folds=folds, deadline=baseline_deadline
             )
-        study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in baselines])
+        record_baselines(study, found)
     return study
+
+
+def needs_baselines(study: optuna.Study) -> bool:
+    """Whether the study has no reference results yet (a resumed one keeps its own)."""
+    return ATTR_BASELINES not in study.user_attrs
+
+
+def record_baselines(study: optuna.Study, results: list[BaselineResult]) -> None:
+    """Store the reference results in the study (every process and the report read them)."""
+    study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in results])
 
 
 def set_window(study: optuna.Study, window: SearchWindow | None) -> None:
