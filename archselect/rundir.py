@@ -397,6 +397,11 @@ class RunPlan(Plan):
     """The plan as stored in ``plan.json``: the stage's plan plus how the run was made."""
 
     run: RunInfo | None = None
+    #: The chance level on the rows trials are scored on (validation rows, or the pooled
+    #: train + validation rows where trials cross-validate): the majority training class's
+    #: accuracy, or the RMSE of predicting the training mean (see
+    #: :func:`archselect.search.chance_level`); also ``SearchResult.chance_metric``.
+    chance_metric: float | None = None
 
 
 #: Longest reason quoted from a parse error in a "damaged file" message.

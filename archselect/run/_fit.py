@@ -44,11 +44,11 @@ from archselect.core.stored import DataPreview, RunProfile, RunRecommendation
 from archselect.errors import ArchSelectError, UsageError
 from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
-from archselect.prepare import Prepared, prepare, save_prepared
+from archselect.prepare import Prepared, cross_folds, prepare, save_prepared
 from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._machine import cpu_model, gpu_model, versions
-from archselect.run._pool import ARRAYS, Pool, open_pool, remove_work
+from archselect.run._pool import ARRAYS, WEIGHTS, Pool, open_pool, remove_work
 from archselect.run._refit import (
     REPORT_RESERVE_S,
     _refit_final,
@@ -73,10 +73,12 @@ from archselect.rundir import (
     write_trials_csv,
 )
 from archselect.search import (
+    ATTR_WEIGHTS,
     RECIPE_FORMAT,
     SearchResult,
     StudyRecipe,
     TrialRecord,
+    chance_level,
     close_storage,
     collect_result,
     finish_search,
@@ -352,7 +354,8 @@ def _write_start(started: Started, opts: FitOptions) -> None:
     )
     stored.save(started.run_dir / PROFILE)
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}
-    RunPlan(**fields, run=info).save(started.run_dir / PLAN)
+    chance = chance_level(started.prepared, folds=bool(cross_folds(started.prepared, opts.seed)))
+    RunPlan(**fields, run=info, chance_metric=chance).save(started.run_dir / PLAN)
 
 
 def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
@@ -448,6 +451,10 @@ def _begin_search(started: Started, opts: FitOptions, clock: Clock, pool: Pool) 
     )
     set_window(study, window)
     arrays = save_prepared(prepared, started.run_dir / WORK / ARRAYS)
+    if clock.budget_s is not None:  # each family's best trial keeps its weights there
+        weights = started.run_dir / WORK / WEIGHTS
+        weights.mkdir(parents=True, exist_ok=True)
+        study.set_user_attr(ATTR_WEIGHTS, str(weights.resolve()))
     pool.workers.go(started.url, opts.study_name, arrays)
     if refs:
         deadline = None if clock.budget_s is None else clock.unix(clock.elapsed() + busy)

@@ -23,10 +23,12 @@ from archselect._common.jobs import JobServer
 from archselect.baselines import JOB_PRELOAD
 from archselect.run._workers import LocalWorkers, WorkerSpec
 
-__all__ = ["ARRAYS", "Pool", "open_pool", "remove_work"]
+__all__ = ["ARRAYS", "WEIGHTS", "Pool", "open_pool", "remove_work"]
 
-#: The work folder's sub-folder holding the prepared arrays.
+#: The work folder's sub-folders holding the prepared arrays, and the weights of each
+#: family's best trial (under a ``--timeout``).
 ARRAYS = "arrays"
+WEIGHTS = "weights"
 
 
 @dataclass

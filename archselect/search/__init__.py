@@ -50,6 +50,7 @@ from archselect.search._constants import (
     ATTR_RECIPE,
     ATTR_SLOT,
     ATTR_SLOTS,
+    ATTR_WEIGHTS,
     ATTR_WINDOW,
     BATCH_SIZE,
     GATE_MEMORY_S,
@@ -87,6 +88,7 @@ from archselect.search._loop import (
 from archselect.search._objective import (
     TRAIN_KEYS,
     build_network,
+    chance_level,
     make_objective,
     search_deadline,
     share_clock,
@@ -94,6 +96,7 @@ from archselect.search._objective import (
     study_folds,
     train_config,
     trial_records,
+    weights_file,
 )
 from archselect.search._storage import (
     Batches,
@@ -135,6 +138,7 @@ __all__ = [
     "ATTR_RECIPE",
     "ATTR_SLOT",
     "ATTR_SLOTS",
+    "ATTR_WEIGHTS",
     "ATTR_WINDOW",
     "BATCH_SIZE",
     "CUT_SHORT_NOTE",
@@ -169,6 +173,7 @@ __all__ = [
     "TrialRecord",
     "best_by_family",
     "build_network",
+    "chance_level",
     "close_storage",
     "collect_result",
     "configure_optuna",
@@ -202,4 +207,5 @@ __all__ = [
     "train_config",
     "trial_records",
     "trial_seed",
+    "weights_file",
 ]

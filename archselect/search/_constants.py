@@ -28,6 +28,11 @@ ATTR_SLOT = "archselect.slot"
 #: A trial that tries a family's warm-start configuration records its rank (1 = first).
 ATTR_PORTFOLIO = "portfolio"
 ATTR_BASELINES = "baselines"
+#: The folder where each family's best trial keeps its weights (set by ``fit`` under a
+#: ``--timeout``; a worker on another machine, where it does not exist, keeps none).
+ATTR_WEIGHTS = "archselect.weights"
+#: The chance level on the rows trials are scored on (:func:`archselect.search.chance_level`).
+ATTR_CHANCE = "archselect.chance_metric"
 #: The search's time window (:class:`archselect._common.budget.SearchWindow`), set by each run.
 ATTR_WINDOW = "archselect.window"
 #: Folds the study scores its trials on (0: one validation split), fixed when it begins.

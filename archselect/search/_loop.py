@@ -20,7 +20,7 @@ from archselect.core.records import best_by_family as best_by_family
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared
-from archselect.search._constants import ATTR_BASELINES, STUDY_NAME, WORKER_ID
+from archselect.search._constants import ATTR_BASELINES, ATTR_CHANCE, STUDY_NAME, WORKER_ID
 from archselect.search._objective import (
     make_objective,
     search_deadline,
@@ -28,7 +28,14 @@ from archselect.search._objective import (
     trial_records,
 )
 from archselect.search._storage import BudgetSpent
-from archselect.search._study import StudyRecipe, _window, open_study, prepare_study, set_window
+from archselect.search._study import (
+    StudyRecipe,
+    _window,
+    open_study,
+    prepare_study,
+    queue_next_slot,
+    set_window,
+)
 from archselect.search._timing import measure_batch_latency, measure_length_latency
 
 #: Seconds between checks while other workers' trials are still running.
@@ -82,6 +89,7 @@ def collect_result(study: optuna.Study, plan: Plan) -> SearchResult:
             BaselineResult.from_dict(b) for b in study.user_attrs.get(ATTR_BASELINES, [])
         ),
         objectives=plan.objectives or (plan.metric,),
+        chance_metric=study.user_attrs.get(ATTR_CHANCE),
     )
 
 
@@ -190,7 +198,8 @@ def run_trials(
             study.stop()
             return
         if window is not None and plan.n_trials is None:
-            promote(study, plan)
+            promote(study, plan)  # promoted trials are queued first …
+            queue_next_slot(study, plan)  # … the next fair-share slot only when none waits
         if frozen.state == optuna.trial.TrialState.FAIL:
             failures += 1
             if max_failures is not None and failures >= max_failures:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +36,7 @@ from archselect.plan import Plan
 from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
 from archselect.search._constants import (
     ATTR_CV_FOLDS,
+    ATTR_WEIGHTS,
     BATCH_LATENCY_ATTR,
     LENGTH_LATENCY_ATTR,
     WORKER_ID,
@@ -167,6 +169,34 @@ def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fo
         stored = 0 if begun else len(folds)
         study.set_user_attr(ATTR_CV_FOLDS, stored)
     return folds if stored else ()
+
+
+def chance_level(prepared: Prepared, folds: bool) -> float:
+    """The score of a model that learned nothing, on the rows trials are scored on (the
+    validation rows; the pooled train + validation rows where trials cross-validate,
+    ``folds``): predicting the training rows' majority class (accuracy), or their mean
+    (RMSE, in the target's units).
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from archselect.load import load_table
+        >>> from archselect.prepare import prepare
+        >>> from archselect.profile import profile_table
+        >>> rng = np.random.default_rng(0)
+        >>> frame = pd.DataFrame({"a": rng.normal(size=200), "y": [0, 0, 0, 1] * 50})
+        >>> table = load_table(frame)
+        >>> round(chance_level(prepare(table, profile_table(table)), folds=False), 2)
+        0.75
+    """
+    pre = prepared.preprocessing
+    y_train = np.asarray(prepared.y_train)
+    y = np.asarray(prepared.pooled[1] if folds else prepared.y_val)
+    if pre.task == "classification":
+        majority = int(np.bincount(y_train.astype(np.int64)).argmax())
+        return float(np.mean(y.astype(np.int64) == majority))
+    mean = y_train.reshape(len(y_train), -1).mean(axis=0)
+    flat = y.reshape(len(y), -1)
+    return float(np.sqrt(np.mean((flat - mean) ** 2)) * pre.target_std)
 
 
 class _DeadlineStop:
@@ -415,6 +445,7 @@ def run_trial(
         net, pre.input_shape, batch_sizes=(1,), example=prepared.x_val[:1]
     )[1]
     attrs = _measured_attrs(prepared, plan, outcome, latency_b1)
+    _keep_weights(trial, draw.family, net, float(attrs["val_metric"]), plan.direction)
     attrs["core_s"] = round(time.process_time() - cpu0, 3)
     attrs["overhead_s"] = round(max(0.0, time.perf_counter() - wall0 - outcome.train_s), 3)
     write_attrs(trial, attrs)
@@ -480,6 +511,35 @@ def _train_trial(
     return _Outcome(
         result, val_out, y_val, test_out, best_epoch, len(rows), train_s, len(trial_folds) or None
     )
+
+
+def weights_file(folder: str | Path, number: int) -> Path:
+    """Where trial ``number``'s weights are kept in the run's weights folder."""
+    return Path(folder) / f"trial_{number}.pt"
+
+
+def _keep_weights(
+    trial: optuna.Trial, family: str, net: torch.nn.Module, value: float, direction: str
+) -> None:
+    """Save the trial's weights (its ``state_dict``) when it is its family's best so far
+    and the run keeps weights (``ATTR_WEIGHTS``: a folder on this machine), so the final
+    model can be the best trial's own network instead of a refit the budget cannot pay
+    for (:mod:`archselect.run._refit`)."""
+    folder = trial.study.user_attrs.get(ATTR_WEIGHTS)
+    if not folder or not Path(folder).is_dir():
+        return  # no time budget, or a worker on another machine
+    sign = 1.0 if direction == "maximize" else -1.0
+    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    best = [
+        sign * t.values[0]
+        for t in done
+        if t.params.get("family") == family and t.values and t.number != trial.number
+    ]
+    if best and sign * value < max(best):
+        return
+    tmp = weights_file(folder, trial.number).with_suffix(".tmp")
+    torch.save(net.state_dict(), tmp)
+    tmp.replace(weights_file(folder, trial.number))
 
 
 def _reporter(

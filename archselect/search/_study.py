@@ -26,6 +26,7 @@ from archselect.profile import Profile
 from archselect.search._constants import (
     ATTR_BASELINES,
     ATTR_BATCHES,
+    ATTR_CHANCE,
     ATTR_PORTFOLIO,
     ATTR_RECIPE,
     ATTR_SLOT,
@@ -39,7 +40,7 @@ from archselect.search._constants import (
     STUDY_NAME,
     TPE_STARTUP_TRIALS,
 )
-from archselect.search._objective import _FamilyPruner, study_folds
+from archselect.search._objective import _FamilyPruner, chance_level, study_folds
 from archselect.search._storage import Batches, make_storage, study_batches
 
 
@@ -235,22 +236,45 @@ def portfolio_params(plan: Plan, family: str, index: int) -> dict[str, Any] | No
 def _enqueue_slots(study: optuna.Study, plan: Plan) -> None:
     """Queue the budget's slots: each family's default trial, its other fair-share trials
     (its warm-start portfolio first, then family fixed and the rest sampled), then open
-    slots."""
-    fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
+    slots. Under a time budget only the first round is queued here; the later fair-share
+    slots are queued one at a time when no trial waits (:func:`queue_next_slot`), so that
+    promoted configurations, queued as soon as every family is measured, run before them
+    (queued all at once they stood behind a dozen slots, and never ran in 3 minutes)."""
     have = int(study.user_attrs.get(ATTR_SLOTS, 0))
-    want = len(fair) if plan.n_trials is None else plan.n_trials
+    want = len(plan.family_names) if plan.n_trials is None else plan.n_trials
     for slot in range(have, want):
-        params: dict[str, Any] = {}
-        attrs: dict[str, Any] = {ATTR_SLOT: slot}
-        if slot < len(plan.family_names):
-            params = default_params(plan, fair[slot])
-        elif slot < len(fair):
-            rank = slot // len(plan.family_names) - 1
-            params = portfolio_params(plan, fair[slot], rank) or {"family": fair[slot]}
-            if len(params) > 1:
-                attrs[ATTR_PORTFOLIO] = rank + 1
-        study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
-        study.set_user_attr(ATTR_SLOTS, slot + 1)
+        _enqueue_slot(study, plan, slot)
+
+
+def _enqueue_slot(study: optuna.Study, plan: Plan, slot: int) -> None:
+    fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
+    params: dict[str, Any] = {}
+    attrs: dict[str, Any] = {ATTR_SLOT: slot}
+    if slot < len(plan.family_names):
+        params = default_params(plan, fair[slot])
+    elif slot < len(fair):
+        rank = slot // len(plan.family_names) - 1
+        params = portfolio_params(plan, fair[slot], rank) or {"family": fair[slot]}
+        if len(params) > 1:
+            attrs[ATTR_PORTFOLIO] = rank + 1
+    study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
+    study.set_user_attr(ATTR_SLOTS, slot + 1)
+
+
+def queue_next_slot(study: optuna.Study, plan: Plan) -> bool:
+    """Under a time budget: queue the next fair-share slot when no trial is waiting (a
+    promoted one goes first); False when every fair-share slot is queued (the sampler
+    explores from then on)."""
+    if plan.n_trials is not None:
+        return False
+    waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    if waiting:
+        return True
+    slot = int(study.user_attrs.get(ATTR_SLOTS, 0))
+    if slot >= plan.share_per_family * len(plan.family_names):
+        return False
+    _enqueue_slot(study, plan, slot)
+    return True
 
 
 @dataclass(frozen=True)
@@ -355,6 +379,8 @@ def prepare_study(
     folds = study_folds(study, prepared, plan)  # fixed now, before any worker joins
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
+    if ATTR_CHANCE not in study.user_attrs:
+        study.set_user_attr(ATTR_CHANCE, chance_level(prepared, folds=bool(folds)))
     if baselines and needs_baselines(study):
         with _signals.interruptible():  # scikit-learn only: a stop may land anywhere
             found = run_baselines(
