@@ -13,7 +13,6 @@ cross-validates), as the deep trials do, so the selection compares them row by r
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from pathlib import Path
@@ -28,7 +27,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
-from archselect._common.jobs import JobServer, memory_cap_mb
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import (
     decode_scores as decode_scores,
@@ -44,6 +42,10 @@ from archselect.core.records import (
     EXPORTABLE_BASELINES,
     KNN_NEIGHBOURS,
     BaselineResult,
+)
+from archselect.core.sizes import (
+    fit_rows,
+    fitted_size,
 )
 from archselect.layouts import forecast as _forecast
 from archselect.layouts import plugin_for
@@ -63,7 +65,6 @@ __all__ = [
     "fitted_size",
     "large_for_references",
     "minirocket_available",
-    "run_baseline_jobs",
     "run_baselines",
     "warm_minirocket",
 ]
@@ -83,17 +84,6 @@ BOOSTING_CHUNK = 10
 MIN_FIT_S = 1.0
 #: MiniRocket needs series at least this long (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
-#: The RBF SVM's fit grows with the square of the rows: above this many training rows it
-#: fits a random subsample of them (with a note).
-SVM_MAX_ROWS = 10_000
-#: MiniRocket's head (ridge with cross-validated alphas on ~10,000 features) fits at most
-#: this many training rows: measured on MNIST-1D's 38,400 (``/tmp/ff_findings``), 2,500 rows
-#: took 15 s and 1.7 GB for 91 % test accuracy, 5,000 rows 82 s, all of them > 19 minutes.
-MINIROCKET_MAX_ROWS = 2_500
-#: Nearest neighbours: at most this many (validation row, training row, feature) triples;
-#: 12,800 x 38,400 x 40 took 5 s.
-KNN_MAX_WORK = 2e10
-KNN_MIN_ROWS = 1_000
 #: Predictions are made this many rows at a time (MiniRocket's 10,000 features per row).
 PREDICT_CHUNK = 2_048
 #: A reference's job: BLAS/OpenMP threads (one: the other cores train networks), and the
@@ -411,60 +401,6 @@ LATENCY_BATCH = 256
 LATENCY_REPEATS = 3
 
 
-#: How deep :func:`fitted_size` follows nested estimators and containers.
-SIZE_MAX_DEPTH = 6
-
-
-def fitted_size(model: Any) -> int:
-    """How many numbers a fitted model stores: its size, counted as a network's parameters are.
-
-    Numeric arrays count their elements, a fitted vocabulary its entries; nested estimators
-    (pipeline steps, trees, kernels) are followed. The count does not depend on timing, so a
-    tie between a reference and a family can be settled on it reproducibly.
-
-    Example:
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> lr = LogisticRegression().fit(np.eye(3)[:, :2], [0, 1, 1])
-        >>> fitted_size(lr)  # coef_ (1 x 2) + intercept_ + classes_ (2) + n_iter_
-        6
-    """
-    seen: set[int] = set()
-
-    def count(obj: Any, depth: int) -> int:
-        if depth > SIZE_MAX_DEPTH or id(obj) in seen or isinstance(obj, str | bytes | type):
-            return 0
-        seen.add(id(obj))
-        if isinstance(obj, np.ndarray):
-            if obj.dtype.kind in "biufc" or obj.dtype.names:
-                return int(obj.size)
-            return sum(count(v, depth + 1) for v in obj.ravel()) if obj.dtype == object else 0
-        if isinstance(obj, dict):
-            return (
-                len(obj)
-                if all(isinstance(k, str) for k in obj) and depth > 0
-                else sum(count(v, depth + 1) for v in obj.values())
-            )
-        if isinstance(obj, list | tuple):
-            return sum(count(v, depth + 1) for v in obj)
-        attrs = getattr(obj, "__dict__", None)
-        if attrs is None or type(obj).__module__.split(".")[0] not in _SIZE_PACKAGES:
-            return 0
-        return sum(
-            count(v, depth + 1)
-            for k, v in attrs.items()
-            if k.endswith("_") or k.startswith("_fit") or k in _SIZE_KEYS
-        )
-
-    return count(model, 0)
-
-
-#: Packages whose objects :func:`fitted_size` looks inside, and the non-``_``-suffixed
-#: attributes that hold fitted state (pipeline steps, tree nodes, MiniRocket's kernels).
-_SIZE_PACKAGES = frozenset({"sklearn", "aeon", "archselect"})
-_SIZE_KEYS = frozenset({"est", "steps", "nodes", "_predictors", "parameters"})
-
-
 def _latency_b256(model: Any, x: Any, task: str, n_classes: int) -> float | None:
     """Inference ms per sample at batch 256 (validation rows repeated to fill the batch)."""
     if len(x) == 0:
@@ -493,42 +429,6 @@ def _not_run(name: str, note: str, seconds: float = 0.0) -> BaselineResult:
     )
 
 
-def fit_rows(
-    name: str, n_train: int, n_val: int, n_features: int, seed: int
-) -> tuple[np.ndarray | None, str | None]:
-    """The training rows a reference fits on, chosen by size as its authors advise, and
-    what was cut, in words (None, None: every row).
-
-    MiniRocket's ridge head with cross-validated alphas grows as rows² x 10,000 features:
-    beyond :data:`MINIROCKET_MAX_ROWS` it fits a random subsample (2,500 of 38,400 rows
-    of MNIST-1D: 15 s and 1.7 GB for 91 % instead of 19 minutes and 13 GB). The RBF SVM
-    grows with the square of the rows: :data:`SVM_MAX_ROWS`. Nearest neighbours compare
-    every validation row with every training row: at most :data:`KNN_MAX_WORK`
-    row-pairs x features.
-
-    Example:
-        >>> rows, note = fit_rows("minirocket", 38_400, 12_800, 40, 0)
-        >>> len(rows), note[:48]
-        (2500, 'fitted on a random 2500 of 38400 training rows (')
-        >>> fit_rows("logistic_regression", 38_400, 12_800, 40, 0)
-        (None, None)
-    """
-    cap, why = None, ""
-    if name == "minirocket" and n_train > MINIROCKET_MAX_ROWS:
-        cap, why = MINIROCKET_MAX_ROWS, "its ridge head grows with the rows squared"
-    elif name == "svm_rbf" and n_train > SVM_MAX_ROWS:
-        cap, why = SVM_MAX_ROWS, "its fit grows with the rows squared"
-    elif name in ("knn_euclidean", "k_nearest_neighbours"):
-        most = int(KNN_MAX_WORK // max(1, n_val * n_features))
-        if n_train > most:
-            cap = max(KNN_MIN_ROWS, most)
-            why = "every validation row is compared with every training row"
-    if cap is None or cap >= n_train:
-        return None, None
-    rows = np.sort(np.random.default_rng(seed).choice(n_train, size=cap, replace=False))
-    return rows, f"fitted on a random {cap} of {n_train} training rows ({why})"
-
-
 def run_baselines(
     prepared: Prepared,
     names: tuple[str, ...],
@@ -542,7 +442,7 @@ def run_baselines(
     ``deadline`` (a ``time.time()`` value, from ``--timeout``): no baseline starts after it;
     those left are recorded as skipped, with a note saying so. Before it, each fit is
     bounded (:func:`fit_within`) by the time left shared by the references and folds left.
-    (``fit`` runs each reference as a killable job instead: :func:`run_baseline_jobs`.)
+    (``fit`` runs each reference as a killable job instead: :func:`baseline_job`.)
 
     With ``folds`` (small data: the study's, :func:`archselect.prepare.cross_folds`) the
     validation score is out-of-fold over them, as the deep trials' is.
@@ -657,7 +557,7 @@ def baseline_job(
     folds: tuple[Fold, ...],
     seconds: float | None,
 ) -> dict[str, Any]:
-    """One reference fitted in a job's process (:func:`run_baseline_jobs`): the prepared
+    """One reference fitted in a job's process (``archselect.run`` starts them): the prepared
     arrays memory-mapped from ``folder``, one BLAS/OpenMP thread (the other cores run
     trials), its iterative fits bounded to :data:`JOB_SOFT_FRACTION` of ``seconds`` (the
     job is killed at ``seconds``). Returns the :class:`BaselineResult` as a dict."""
@@ -668,77 +568,3 @@ def baseline_job(
     with threadpool_limits(JOB_THREADS):
         (result,) = run_baselines(prepared, (name,), seed=seed, folds=folds, deadline=soft)
     return result.to_dict()
-
-
-def run_baseline_jobs(
-    folder: Path,
-    names: tuple[str, ...],
-    *,
-    seed: int = 0,
-    folds: tuple[Fold, ...] = (),
-    deadline: float | None = None,
-    server: JobServer | None = None,
-) -> list[BaselineResult]:
-    """Each reference as a killable job (:class:`archselect._common.jobs.JobServer`; the
-    caller's ``server``, started early, or one of its own) on the
-    prepared arrays saved in ``folder`` (:func:`archselect.prepare.save_prepared`): one
-    after another, each stopped at its share of the time to ``deadline`` (the time left,
-    shared by the references left) or at the job memory cap, whatever its solver is doing;
-    a stopped reference is recorded with a note saying where it was stopped."""
-    own = server is None
-    server = JobServer(JOB_PRELOAD) if server is None else server
-    server.preload([m for name in names for m in JOB_PRELOAD_FOR.get(name, ())])
-    try:
-        return _jobs(server, folder, names, seed, folds, deadline)
-    finally:
-        if own:
-            server.close()
-
-
-def _jobs(
-    server: JobServer,
-    folder: Path,
-    names: tuple[str, ...],
-    seed: int,
-    folds: tuple[Fold, ...],
-    deadline: float | None,
-) -> list[BaselineResult]:
-    results: list[BaselineResult] = []
-    cap = memory_cap_mb()
-    for i, name in enumerate(names):
-        if deadline is not None and time.time() >= deadline:
-            results.append(_not_run(name, BUDGET_SKIPPED))
-            continue
-        share = (
-            None
-            if deadline is None
-            else max(MIN_FIT_S, (deadline - time.time()) / (len(names) - i))
-        )
-        outcome = server.run(
-            baseline_job,
-            (str(folder), name, seed, folds, share),
-            timeout_s=math.inf if share is None else share,
-            memory_mb=cap,
-        )
-        if outcome.value is not None:
-            results.append(BaselineResult.from_dict(outcome.value))
-        elif outcome.stopped == "deadline":
-            note = (
-                f"stopped at its {outcome.seconds:.0f} s deadline (its share of the --timeout "
-                "budget for references)"
-            )
-            results.append(_not_run(name, note, outcome.seconds))
-        elif outcome.stopped == "memory":
-            note = f"stopped at the job memory cap ({cap} MiB resident)"
-            results.append(_not_run(name, note, outcome.seconds))
-        else:
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=None,
-                    test_metric=None,
-                    train_time_s=outcome.seconds,
-                    error=outcome.error,
-                )
-            )
-    return results

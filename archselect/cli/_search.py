@@ -120,7 +120,7 @@ def fit(
     study_name: str,
     jobs: int | None,
     devices: str | None,
-    trials_per_device: int,
+    trials_per_device: int | None,
     force: bool,
     as_json: bool,
     quiet: bool,

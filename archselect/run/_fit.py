@@ -27,28 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from archselect._common import budget as _budget
 from archselect._common import signals as _signals
-from archselect._common.budget import BASELINE_FRACTION, Clock, search_window
+from archselect._common.budget import Clock
 from archselect._common.version import RUN_FORMAT, __version__
-from archselect.baselines import (
-    JOB_THREADS,
-    large_for_references,
-    run_baseline_jobs,
-    run_baselines,
-)
 from archselect.core.options import FitOptions, for_python
 from archselect.core.stored import DataPreview, RunProfile, RunRecommendation
 from archselect.errors import ArchSelectError, UsageError
 from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
-from archselect.prepare import Prepared, cross_folds, prepare, save_prepared
+from archselect.prepare import Prepared, cross_folds, prepare
 from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._machine import cpu_model, gpu_model, versions
-from archselect.run._pool import ARRAYS, WEIGHTS, Pool, open_pool, remove_work
+from archselect.run._pool import Pool, open_pool, remove_work
+from archselect.run._references import begin_search
 from archselect.run._refit import (
     REPORT_RESERVE_S,
     _refit_final,
@@ -73,26 +67,18 @@ from archselect.rundir import (
     write_trials_csv,
 )
 from archselect.search import (
-    ATTR_WEIGHTS,
-    RECIPE_FORMAT,
     SearchResult,
-    StudyRecipe,
     TrialRecord,
     chance_level,
     close_storage,
     collect_result,
     finish_search,
     mask_url,
-    needs_baselines,
     open_study,
     param_importances,
-    prepare_study,
-    record_baselines,
     resume_conflicts,
     run_trials,
-    set_window,
     storage_url,
-    study_folds,
 )
 from archselect.select import ENSEMBLE, select
 from archselect.train import select_device, torch_threads
@@ -388,7 +374,7 @@ def search(
     cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("baselines"):
-            study = _begin_search(started, opts, clock, pool)
+            study = begin_search(started, opts, clock, pool)
         with clock.phase("search"):
             if pool.fit_trains:
                 with torch_threads(cpu_threads):
@@ -419,61 +405,6 @@ def search(
         close_storage(study)
         return Searched(result, interrupted=exc)
     return Searched(result)
-
-
-def _begin_search(started: Started, opts: FitOptions, clock: Clock, pool: Pool) -> Any:
-    """Create (or resume) the study with its recipe and window, hand the workers the study
-    and the prepared arrays, then fit the references as killable jobs (one core; the
-    workers train meanwhile), each stopped at its share of :data:`BASELINE_FRACTION` of the
-    budget (without a budget, small data's references run here, one after another).
-    Returns the study."""
-    prepared, plan, table = started.prepared, started.plan, started.table
-    recipe = StudyRecipe(
-        format_version=RECIPE_FORMAT,
-        data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
-        data_sha256=table.facts.sha256,
-        seed=opts.seed,
-        profile=started.profile,
-        plan=plan,
-    )
-    study = prepare_study(
-        prepared,
-        plan,
-        storage=started.url,
-        study_name=opts.study_name,
-        recipe=recipe,
-        baselines=False,
-    )
-    refs = needs_baselines(study)
-    busy = BASELINE_FRACTION * clock.budget_s if refs and clock.budget_s is not None else 0.0
-    window = search_window(
-        clock, n_families=len(plan.family_names), workers=pool.processes, busy_s=busy
-    )
-    set_window(study, window)
-    arrays = save_prepared(prepared, started.run_dir / WORK / ARRAYS)
-    if clock.budget_s is not None:  # each family's best trial keeps its weights there
-        weights = started.run_dir / WORK / WEIGHTS
-        weights.mkdir(parents=True, exist_ok=True)
-        study.set_user_attr(ATTR_WEIGHTS, str(weights.resolve()))
-    pool.workers.go(started.url, opts.study_name, arrays)
-    if refs:
-        deadline = None if clock.budget_s is None else clock.unix(clock.elapsed() + busy)
-        folds = study_folds(study, prepared, plan)
-        with _signals.interruptible():
-            if deadline is None and not large_for_references(prepared):
-                with threadpool_limits(JOB_THREADS if pool.processes > 1 else None):
-                    found = run_baselines(prepared, plan.baselines, seed=plan.seed, folds=folds)
-            else:
-                found = run_baseline_jobs(
-                    arrays,
-                    plan.baselines,
-                    seed=plan.seed,
-                    folds=folds,
-                    deadline=deadline,
-                    server=pool.job_server(),
-                )
-        record_baselines(study, found)
-    return study
 
 
 # --- phase 3: the final model ---------------------------------------------------------------

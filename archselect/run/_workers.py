@@ -54,6 +54,8 @@ __all__ = [
 #: using every core, because the small networks of a search do not keep several threads
 #: busy. The ``fit`` process is one of them: it runs the references as jobs, then trials.
 CPU_PARALLEL_PROCESSES = True
+#: Trial processes packed on one GPU by default (see :func:`gpu_pack`).
+GPU_PACK_MAX = 4
 #: Environment variable holding the default number of trial processes (``--jobs``).
 JOBS_ENV = "ARCHSELECT_JOBS"
 #: Torch threads of each CPU trial process: one, as for trials run in the ``fit`` process
@@ -115,7 +117,7 @@ def plan_workers(
     *,
     jobs: int | None = None,
     devices: str | None = None,
-    trials_per_device: int = 1,
+    trials_per_device: int | None = None,
     n_trials: int | None = None,
     timeout_s: float | None = None,
     gpus: int | None = None,
@@ -138,7 +140,7 @@ def plan_workers(
     """
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {jobs}.")
-    if trials_per_device < 1:
+    if trials_per_device is not None and trials_per_device < 1:
         raise UsageError(f"--trials-per-device must be at least 1, not {trials_per_device}.")
     cores = cpu_cores() if cores is None else cores
     if devices is not None:
@@ -148,18 +150,36 @@ def plan_workers(
         found = gpu_count() if gpus is None else gpus
         names = tuple(str(i) for i in range(found))
     if names:
-        if len(names) == 1 and trials_per_device == 1 and devices is None:
+        pack = trials_per_device or gpu_pack(cores, len(names), n_trials)
+        if len(names) == 1 and pack == 1 and devices is None:
             return ()  # the only GPU: this process uses it (devices=1, no DDP)
-        per = max(1, cores // (len(names) * trials_per_device))
+        per = max(1, cores // (len(names) * pack))
         return tuple(
             WorkerSpec(index=i, device=dev, threads=per)
-            for i, dev in enumerate(d for d in names for _ in range(trials_per_device))
+            for i, dev in enumerate(d for d in names for _ in range(pack))
         )
     if jobs is None:
         jobs = default_jobs(cores, n_trials)
     if jobs == 1:
         return ()
     return tuple(WorkerSpec(index=i, device=None, threads=CPU_TRIAL_THREADS) for i in range(jobs))
+
+
+def gpu_pack(cores: int, gpus: int, n_trials: int | None) -> int:
+    """Trial processes per GPU without ``--trials-per-device``: up to :data:`GPU_PACK_MAX`,
+    a core each, no more than the trials. They share the GPU by measured memory: each
+    trial starts only once the GPU has room for the largest trial measured so far
+    (:func:`archselect.search.wait_for_gpu_room`), so small networks train side by side and
+    large ones one at a time.
+
+    Example:
+        >>> gpu_pack(16, 1, None), gpu_pack(2, 1, None), gpu_pack(16, 2, 4)
+        (4, 2, 2)
+    """
+    pack = min(GPU_PACK_MAX, max(1, cores // max(1, gpus)))
+    if n_trials is not None:
+        pack = min(pack, max(1, n_trials // max(1, gpus)))
+    return pack
 
 
 def default_jobs(cores: int, n_trials: int | None) -> int:

@@ -27,8 +27,11 @@ first run or resumed, give the same trials. A ``--timeout`` deadline is timing b
 The package splits the stage by concern: ``_constants``, ``_storage`` (SQLite/SQLAlchemy,
 trial slots and the batch gate, the optuna settings), ``_study`` (creation, the sampler
 and its batches, the warm-start portfolio, recipe, resume, window), ``_objective`` (one
-trial; the only module that touches ``optuna.Trial``), ``_loop`` (running the study),
-``_timing`` (latency by sequence length) and ``_importances``.
+trial; with ``_attrs``, the only modules that touch ``optuna.Trial``), ``_share`` (what a
+trial may spend: its core-second allowance, the clock it is counted on, its fidelity, room
+on a shared GPU), ``_attrs`` (a trial's figures written at once, the weights a family's best trial
+keeps, the chance level, the records read back), ``_loop`` (running the study),
+``_timing`` (finalists' latency at batch 256 and by sequence length) and ``_importances``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from archselect.core.records import (
     TrialRecord,
     best_by_family,
 )
+from archselect.search._attrs import chance_level, trial_records, weights_file, write_attrs
 from archselect.search._constants import (
     ATTR_BASELINES,
     ATTR_BATCHES,
@@ -88,16 +92,12 @@ from archselect.search._loop import (
 from archselect.search._objective import (
     TRAIN_KEYS,
     build_network,
-    chance_level,
     make_objective,
-    search_deadline,
-    share_clock,
     split_params,
     study_folds,
     train_config,
-    trial_records,
-    weights_file,
 )
+from archselect.search._share import search_deadline, share_clock, wait_for_gpu_room
 from archselect.search._storage import (
     Batches,
     BudgetSpent,
@@ -207,5 +207,7 @@ __all__ = [
     "train_config",
     "trial_records",
     "trial_seed",
+    "wait_for_gpu_room",
     "weights_file",
+    "write_attrs",
 ]

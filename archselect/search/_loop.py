@@ -20,13 +20,10 @@ from archselect.core.records import best_by_family as best_by_family
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared
+from archselect.search._attrs import trial_records
 from archselect.search._constants import ATTR_BASELINES, ATTR_CHANCE, STUDY_NAME, WORKER_ID
-from archselect.search._objective import (
-    make_objective,
-    search_deadline,
-    study_folds,
-    trial_records,
-)
+from archselect.search._objective import make_objective, study_folds
+from archselect.search._share import search_deadline
 from archselect.search._storage import BudgetSpent
 from archselect.search._study import (
     StudyRecipe,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -16,39 +15,42 @@ import torch
 
 from archselect._common import signals as _signals
 from archselect._common.budget import (
-    LATER_TRIAL_SAFETY,
-    MIN_LATER_S,
-    MIN_LATER_SHARE,
     Fidelity,
     SearchWindow,
-    choose_fidelity,
 )
 from archselect._common.secrets import redact
-from archselect.core.ensemble_selection import encode_outputs
-from archselect.core.metrics import encode_scores, per_sample_brier, per_sample_scores, score
+from archselect.core.metrics import score
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
-from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
+from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE
 from archselect.core.records import best_by_family as best_by_family
 from archselect.core.spaces import ParamSpec
-from archselect.layouts import forecast as _forecast
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
+from archselect.search._attrs import (
+    _keep_weights,
+    _measured_attrs,
+    _Outcome,
+    write_attrs,
+)
 from archselect.search._constants import (
     ATTR_CV_FOLDS,
-    ATTR_WEIGHTS,
-    BATCH_LATENCY_ATTR,
-    LENGTH_LATENCY_ATTR,
     WORKER_ID,
+)
+from archselect.search._share import (
+    _Allowance,
+    _allowance,
+    _family_has_finished,
+    _fidelity,
+    _Limits,
+    _subsample,
+    wait_for_gpu_room,
 )
 from archselect.search._storage import Batches
 from archselect.train import (
     TrainConfig,
-    TrainResult,
-    effective_config,
     measure_latency,
     predict_outputs,
-    probe_epoch_seconds,
     seed_all,
     select_device,
     train_network,
@@ -149,12 +151,6 @@ def train_config(task: str, shared: dict[str, Any], seed: int) -> TrainConfig:
     return TrainConfig(task=task, seed=seed, **known)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities of logits ``(N, K)`` (what the ensemble selection averages)."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-
-
 def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fold, ...]:
     """The folds this study scores trials on: chosen when it begins and kept for good.
 
@@ -169,34 +165,6 @@ def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fo
         stored = 0 if begun else len(folds)
         study.set_user_attr(ATTR_CV_FOLDS, stored)
     return folds if stored else ()
-
-
-def chance_level(prepared: Prepared, folds: bool) -> float:
-    """The score of a model that learned nothing, on the rows trials are scored on (the
-    validation rows; the pooled train + validation rows where trials cross-validate,
-    ``folds``): predicting the training rows' majority class (accuracy), or their mean
-    (RMSE, in the target's units).
-
-    Example:
-        >>> import numpy as np, pandas as pd
-        >>> from archselect.load import load_table
-        >>> from archselect.prepare import prepare
-        >>> from archselect.profile import profile_table
-        >>> rng = np.random.default_rng(0)
-        >>> frame = pd.DataFrame({"a": rng.normal(size=200), "y": [0, 0, 0, 1] * 50})
-        >>> table = load_table(frame)
-        >>> round(chance_level(prepare(table, profile_table(table)), folds=False), 2)
-        0.75
-    """
-    pre = prepared.preprocessing
-    y_train = np.asarray(prepared.y_train)
-    y = np.asarray(prepared.pooled[1] if folds else prepared.y_val)
-    if pre.task == "classification":
-        majority = int(np.bincount(y_train.astype(np.int64)).argmax())
-        return float(np.mean(y.astype(np.int64) == majority))
-    mean = y_train.reshape(len(y_train), -1).mean(axis=0)
-    flat = y.reshape(len(y), -1)
-    return float(np.sqrt(np.mean((flat - mean) ** 2)) * pre.target_std)
 
 
 class _DeadlineStop:
@@ -225,119 +193,6 @@ class _DeadlineStop:
         raise optuna.TrialPruned(note)
 
 
-def _family_has_finished(study: optuna.Study, family: str) -> bool:
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return any(t.params.get("family") == family for t in complete)
-
-
-def search_deadline(window: SearchWindow, study: optuna.Study, prepared: Prepared) -> float:
-    """The unix time after which no trial starts: the window's end.
-
-    The search is no longer shortened to pay for the best trial's final refit: when the
-    refit does not fit what is left, the final model is the best trial's own weights
-    (:mod:`archselect.run._refit`), so the time goes to measuring the families.
-    """
-    return window.end
-
-
-def share_clock() -> Callable[[], float]:
-    """The clock a trial's share is counted on: CPU seconds of this process on the CPU (a
-    one-thread trial's core-seconds, which other work on the machine does not change),
-    wall seconds on a GPU (GPU-seconds)."""
-    return time.process_time if select_device() == "cpu" else time.perf_counter
-
-
-class _Allowance(NamedTuple):
-    """What a trial may spend: ``seconds`` (None: no time budget) on ``clock``, whether it is
-    its family's first measurement, and, when it must not start, why."""
-
-    seconds: float | None
-    first: bool
-    clock: Callable[[], float]
-    refused: str | None = None
-
-
-def _allowance(
-    window: SearchWindow | None, study: optuna.Study, family: str, prepared: Prepared
-) -> _Allowance:
-    """Seconds this trial may take, and whether it is its family's first measurement.
-
-    A family's first trial gets its equal share of the search's core-seconds
-    (``window.first_share_s``, counted on :func:`share_clock`), even when the round runs
-    late, so every family is measured. A later one gets what is left of the window (wall
-    time, less a safety margin), and does not start when that is below
-    :data:`MIN_LATER_SHARE` of a first share (at least :data:`MIN_LATER_S`): a figure from
-    a trial given one second is noise, stored as a measurement.
-    """
-    first = not _family_has_finished(study, family)
-    if window is None:
-        return _Allowance(None, first, time.perf_counter)
-    if first:
-        return _Allowance(window.first_share_s, first, share_clock())
-    left = max(0.0, (search_deadline(window, study, prepared) - time.time()) * LATER_TRIAL_SAFETY)
-    least = max(MIN_LATER_S, MIN_LATER_SHARE * window.first_share_s)
-    refused = None
-    if left <= 0:
-        refused = f"{DEADLINE_NOTE} (before it started)"
-    elif left < least:
-        refused = f"not started: {left:.0f} s left of the search, below the {least:.0f} s a "
-        refused += "measurement needs"
-    return _Allowance(left, first, time.perf_counter, refused)
-
-
-def _fidelity(
-    prepared: Prepared,
-    net: torch.nn.Module,
-    config: TrainConfig,
-    runs: int,
-    allowance: _Allowance,
-) -> Fidelity:
-    """Probe the network's cost on the training rows (on the allowance's clock); choose
-    what the allowance pays for."""
-    if allowance.seconds is None:
-        return Fidelity()
-    x, y = prepared.x_train, prepared.y_train
-    start = allowance.clock()
-    epoch_s = probe_epoch_seconds(net, x, y, len(prepared.x_val), config, clock=allowance.clock)
-    return choose_fidelity(
-        epoch_s=epoch_s,
-        full_epochs=effective_config(config, len(x)).epochs,
-        runs=runs,
-        n_rows=len(x),
-        allowance_s=max(0.0, allowance.seconds - (allowance.clock() - start)),  # probe paid
-    )
-
-
-class _Limits(NamedTuple):
-    """A trial's fidelity for each training run: an epoch cap and a time limit (on
-    ``clock``)."""
-
-    max_epochs: int | None
-    time_limit_s: float | None
-    clock: Callable[[], float] = time.perf_counter
-
-
-def _subsample(n: int, rows: int | None, seed: int) -> np.ndarray:
-    """Sorted positions of ``rows`` of ``n`` training rows (all of them for None)."""
-    if rows is None or rows >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
-
-
-def write_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
-    """Set the trial's user attributes in one storage transaction where the storage can
-    (:meth:`archselect.search._storage._SlotStorage.set_trial_user_attrs`), one by one
-    otherwise: a trial wrote ~26 separate SQLite transactions before (0.11 s each trial)."""
-    storage = getattr(trial.storage, "_backend", trial.storage)
-    bulk = getattr(storage, "set_trial_user_attrs", None)
-    if bulk is None:
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
-        return
-    bulk(trial._trial_id, attrs)
-    trial._cached_frozen_trial.user_attrs.update(attrs)
-
-
 class _Draw(NamedTuple):
     """A trial's family, its builder's parameters and its training configuration."""
 
@@ -355,20 +210,6 @@ def _draw(trial: optuna.Trial, plan: Plan) -> _Draw:
     shared = {s.name: _suggest(trial, s.name, s) for s in plan.shared.params}
     shared = {**plan.shared.fixed, **shared}
     return _Draw(family, model_params, train_config(plan.task, shared, plan.seed + trial.number))
-
-
-class _Outcome(NamedTuple):
-    """One trial's training: the run's result, outputs and the seconds spent training."""
-
-    result: TrainResult
-    val_out: np.ndarray
-    y_val: np.ndarray
-    test_out: np.ndarray
-    best_epoch: int
-    rows: int
-    train_s: float
-    #: The cross-validation folds the validation figures are out of (None: one split).
-    cv_folds: int | None = None
 
 
 def make_objective(
@@ -416,6 +257,8 @@ def run_trial(
     latency, bookkeeping).
     """
     _signals.check()  # a stop signal received between trials stops this one at once
+    if select_device() == "cuda":
+        wait_for_gpu_room(trial.study)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     start_attrs: dict[str, Any] = {"worker": WORKER_ID}
     if trial.user_attrs.get("error") is not None:  # a retry starts with a clean record
@@ -513,35 +356,6 @@ def _train_trial(
     )
 
 
-def weights_file(folder: str | Path, number: int) -> Path:
-    """Where trial ``number``'s weights are kept in the run's weights folder."""
-    return Path(folder) / f"trial_{number}.pt"
-
-
-def _keep_weights(
-    trial: optuna.Trial, family: str, net: torch.nn.Module, value: float, direction: str
-) -> None:
-    """Save the trial's weights (its ``state_dict``) when it is its family's best so far
-    and the run keeps weights (``ATTR_WEIGHTS``: a folder on this machine), so the final
-    model can be the best trial's own network instead of a refit the budget cannot pay
-    for (:mod:`archselect.run._refit`)."""
-    folder = trial.study.user_attrs.get(ATTR_WEIGHTS)
-    if not folder or not Path(folder).is_dir():
-        return  # no time budget, or a worker on another machine
-    sign = 1.0 if direction == "maximize" else -1.0
-    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    best = [
-        sign * t.values[0]
-        for t in done
-        if t.params.get("family") == family and t.values and t.number != trial.number
-    ]
-    if best and sign * value < max(best):
-        return
-    tmp = weights_file(folder, trial.number).with_suffix(".tmp")
-    torch.save(net.state_dict(), tmp)
-    tmp.replace(weights_file(folder, trial.number))
-
-
 def _reporter(
     trial: optuna.Trial, plan: Plan, stop_at_deadline: _DeadlineStop, n_folds: int
 ) -> Callable[[int, float], bool]:
@@ -564,47 +378,6 @@ def _reporter(
         return False
 
     return report
-
-
-def _measured_attrs(
-    prepared: Prepared, plan: Plan, outcome: _Outcome, latency_b1: float
-) -> dict[str, Any]:
-    """Every figure of a finished trial, as the user attributes :func:`trial_records`
-    reads back."""
-    pre = prepared.preprocessing
-    result, rows = outcome.result, outcome.rows
-    attrs: dict[str, Any] = {
-        "val_metric": result.val_metric,
-        "test_metric": score(plan.task, outcome.test_out, prepared.y_test, pre.target_std),
-        "train_metric": result.train_metric,
-        "gap": result.gap,
-        "train_time_s": result.train_time_s,
-        "epochs": result.epochs,
-        "best_epoch": outcome.best_epoch,
-        "cv_folds": outcome.cv_folds,
-        "n_params": result.n_params,
-        "peak_memory_mb": result.peak_memory_mb,
-        "latency_b1_ms": latency_b1,
-        "device": result.device,
-        "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * rows),
-        "cpu_sec_per_epoch_row": (result.cpu_time_s or 0.0) / max(1, result.epochs * rows),
-        "history_val": list(result.history_val),
-        "history_train": list(result.history_train),
-        "val_scores_b64": encode_scores(
-            per_sample_scores(plan.task, outcome.val_out, outcome.y_val)
-        ),
-    }
-    val_out, test_out, y_val = outcome.val_out, outcome.test_out, outcome.y_val
-    if plan.task == "classification":
-        attrs["val_brier_b64"] = encode_scores(per_sample_brier(val_out, y_val))
-        attrs["val_outputs_b64"] = encode_outputs(_softmax(val_out))
-        attrs["test_outputs_b64"] = encode_outputs(_softmax(test_out))
-    elif pre.forecast is None:  # regression: predictions, in the per-row scores' units
-        attrs["val_outputs_b64"] = encode_outputs(val_out, precise=True)
-        attrs["test_outputs_b64"] = encode_outputs(test_out, precise=True)
-    if pre.forecast is not None:
-        attrs.update(_forecast_attrs(prepared, val_out, test_out))
-    return attrs
 
 
 def _cross_validate(
@@ -665,51 +438,3 @@ def _cross_validate(
 
     out = out_of_fold(folds, first_val_out, fit_predict)
     return out, y, max(1, round(float(np.median(best)))), spent[0]
-
-
-def _forecast_attrs(
-    prepared: Prepared, val_out: np.ndarray, test_out: np.ndarray
-) -> dict[str, Any]:
-    """MAE and MASE next to the RMSE, and the test-period forecast for the report's plot."""
-    pre = prepared.preprocessing
-    assert pre.forecast is not None
-    extra: dict[str, float] = {}
-    for part, out, y in (("val", val_out, prepared.y_val), ("test", test_out, prepared.y_test)):
-        m = _forecast.forecast_metrics(out, y, pre.target_std, pre.forecast.mase_scale)
-        extra.update({f"{part}_{k}": v for k, v in m.items()})
-    tiled = _forecast.tile(prepared.plot_outputs(test_out), pre.forecast.horizon).reshape(1, -1)
-    return {
-        "extra_metrics": extra,
-        "test_forecast": [float(v) for v in pre.decode_output(tiled)[0]],
-    }
-
-
-def trial_records(study: optuna.Study) -> list[TrialRecord]:
-    """Every trial of the study as a :class:`TrialRecord`, by number."""
-    records = []
-    fields = set(TrialRecord.__dataclass_fields__)
-    by_length = study.user_attrs.get(LENGTH_LATENCY_ATTR, {})
-    by_batch = study.user_attrs.get(BATCH_LATENCY_ATTR, {})
-    for t in study.get_trials(deepcopy=False):
-        if t.state == optuna.trial.TrialState.WAITING:
-            continue  # a queued slot, not a trial yet
-        attrs = {k: v for k, v in t.user_attrs.items() if k in fields}
-        attrs.update(by_length.get(str(t.number), {}))
-        attrs.update(by_batch.get(str(t.number), {}))
-        attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
-        duration = t.duration.total_seconds() if t.duration else None
-        done = t.datetime_complete.timestamp() if t.datetime_complete else None
-        records.append(
-            TrialRecord.from_dict(
-                {
-                    **attrs,
-                    "number": t.number,
-                    "family": str(t.params.get("family", attrs.get("family", "?"))),
-                    "state": t.state.name,
-                    "params": dict(t.params),
-                    "duration_s": duration,
-                    "completed_unix": done,
-                }
-            )
-        )
-    return sorted(records, key=lambda r: r.number)

@@ -23,6 +23,7 @@ from archselect.errors import UsageError
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.profile import Profile
+from archselect.search._attrs import chance_level
 from archselect.search._constants import (
     ATTR_BASELINES,
     ATTR_BATCHES,
@@ -40,7 +41,7 @@ from archselect.search._constants import (
     STUDY_NAME,
     TPE_STARTUP_TRIALS,
 )
-from archselect.search._objective import _FamilyPruner, chance_level, study_folds
+from archselect.search._objective import _FamilyPruner, study_folds
 from archselect.search._storage import Batches, make_storage, study_batches
 
 

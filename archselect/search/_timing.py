@@ -20,6 +20,7 @@ from archselect.core.records import best_by_family as best_by_family
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Prepared
+from archselect.search._attrs import trial_records
 from archselect.search._constants import (
     BATCH_LATENCY_ATTR,
     LENGTH_LATENCY_ATTR,
@@ -28,7 +29,7 @@ from archselect.search._constants import (
     LENGTH_MULTIPLES,
     LENGTH_REPEATS,
 )
-from archselect.search._objective import build_network, split_params, trial_records
+from archselect.search._objective import build_network, split_params
 from archselect.train import measure_latency
 
 #: The batch at which finalists' latency per sample is timed (``latency_b256_ms``).

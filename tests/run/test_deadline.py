@@ -133,4 +133,5 @@ def test_the_search_is_not_shortened_for_a_refit_and_a_too_small_allowance_never
     assert len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))) == 1
     assert first.state == optuna.trial.TrialState.COMPLETE
     assert second.state == optuna.trial.TrialState.PRUNED
-    assert second.user_attrs["note"].startswith("not started: 2 s left of the search, below the 10 s")
+    note = second.user_attrs["note"]
+    assert note.startswith("not started: 2 s left of the search, below the 10 s")
