@@ -69,7 +69,9 @@ def test_force_never_deletes_a_study_in_the_users_own_storage(
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     options = {"trials": 1, "spaces": (fast_space,), "storage": url}
     archselect.fit(series_file, out=tmp_path / "a", families=("mlp",), **options)  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match=r"study 'archselect' in storage .* another study_name or out"):
+    with pytest.raises(
+        UsageError, match=r"study 'archselect' in storage .* another study_name or out"
+    ):
         archselect.fit(
             series_file,
             out=tmp_path / "b",
