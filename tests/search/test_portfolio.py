@@ -13,7 +13,7 @@ from archselect.core.spaces import load_space, space_dir
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.profile import profile_table
-from archselect.search import ATTR_PORTFOLIO, open_study, portfolio_params
+from archselect.search import ATTR_PORTFOLIO, open_study, portfolio_params, queue_next_slot
 from tests.conftest import make_series
 
 MLP = """
@@ -107,18 +107,31 @@ width = 16
     assert plan.share_per_family >= 3
     study = open_study(f"sqlite:///{tmp_path / 'study.db'}", plan, enqueue=True)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
-    fixed = [t.system_attrs["fixed_params"] for t in waiting]
-    mlp = [f for f in fixed if f["family"] == "mlp"]
-    assert mlp[0] == {"family": "mlp", "mlp.width": 16, "mlp.dropout": 0.1, **plan.shared.default}
-    assert mlp[1] == {"family": "mlp", "mlp.width": 32, "lr": 0.003}  # the series entry only
-    assert mlp[2] == {"family": "mlp"}  # past the portfolio: the sampler's
-    marked = [
-        t.user_attrs.get(ATTR_PORTFOLIO)
-        for t in waiting
-        if t.system_attrs["fixed_params"]["family"] == "mlp"
-    ]
-    assert marked == [None, 1, None]
+    # a time budget queues the first round only; the later slots one at a time, when no
+    # trial waits, so that a promoted trial queued meanwhile runs first
+    assert len(waiting) == len(plan.family_names)
+    queued = []
+    while True:
+        if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+            if not queue_next_slot(study, plan):
+                break
+            continue
+        trial = study.ask()
+        frozen = study._storage.get_trial(trial._trial_id)
+        queued.append((frozen.system_attrs["fixed_params"], frozen.user_attrs))
+        study.tell(trial, 0.0)
+    assert len(queued) == plan.share_per_family * len(plan.family_names)
+    mlp = [(f, a) for f, a in queued if f["family"] == "mlp"]
+    default = {"family": "mlp", "mlp.width": 16, "mlp.dropout": 0.1, **plan.shared.default}
+    assert mlp[0][0] == default
+    assert mlp[1][0] == {"family": "mlp", "mlp.width": 32, "lr": 0.003}  # the series entry only
+    assert mlp[2][0] == {"family": "mlp"}  # past the portfolio: the sampler's
+    assert [a.get(ATTR_PORTFOLIO) for _, a in mlp] == [None, 1, None]
     assert portfolio_params(plan, "mlp", 1) is None
+    # a trial queued by promotion goes before the next slot
+    study.enqueue_trial({"family": "cnn1d"}, user_attrs={"promoted_from": 1})
+    assert queue_next_slot(study, plan)
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 1
 
 
 def test_a_portfolio_value_outside_the_runs_own_space_is_left_to_the_sampler(
