@@ -56,6 +56,9 @@ BASELINE_FRACTION = 0.15
 MIN_EPOCHS = 3
 #: … on at least this many training rows (or all rows, when there are fewer) …
 MIN_ROWS = 64
+#: … and, on long series, at a resolution of at least this many steps (the mean of every
+#: k steps, before fewer rows or one epoch are tried).
+MIN_STEPS = 32
 #: … and its training runs are charged this many seconds each on top of their epochs
 #: (building the Trainer, predicting, timing latency).
 RUN_OVERHEAD_S = 0.5
@@ -229,6 +232,38 @@ def search_window(
     )
 
 
+def resolution(
+    epoch_s: float,
+    full_epochs: int,
+    runs: int,
+    allowance_s: float,
+    min_epochs: int,
+    steps: int | None,
+) -> tuple[int, int] | None:
+    """The mildest piecewise-aggregate factor ``k`` (2, 4, 8 …; the series never shorter
+    than :data:`MIN_STEPS`) at which ``min_epochs`` epochs fit ``allowance_s`` on the
+    validation split, and the epochs it pays for; None when none does (or no ``steps``).
+    An epoch's cost is taken to shrink with the steps (convolutions and recurrent cells
+    both do work per step).
+
+    Example:
+        >>> resolution(8.0, 40, 1, 10.0, 3, 1460)  # 2 s per epoch at 1/4: 4 epochs
+        (4, 4)
+        >>> resolution(8.0, 40, 1, 10.0, 3, 40) is None  # 40 steps: no shorter than 32
+        True
+    """
+    if not steps or epoch_s <= 0:
+        return None
+    per_run = allowance_s - RUN_OVERHEAD_S
+    k = 2
+    while -(-steps // k) >= MIN_STEPS and per_run > 0:
+        epochs = min(full_epochs, math.floor(per_run / (epoch_s / k)))
+        if epochs >= min(min_epochs, full_epochs):
+            return k, epochs
+        k *= 2
+    return None
+
+
 @dataclass(frozen=True)
 class Fidelity(JsonRecord):
     """How much of a full trial its time allowance pays for.
@@ -246,11 +281,18 @@ class Fidelity(JsonRecord):
     #: The probed seconds per epoch on every training row, and the allowance it was cut to.
     epoch_s: float = 0.0
     allowance_s: float | None = None
+    #: Long series: the model reads the mean of every ``resample`` steps, ``steps`` of them
+    #: (the resolution fidelity; 1: the data's own resolution).
+    resample: int = 1
+    steps: int | None = None
 
     @property
     def full(self) -> bool:
         return (
-            self.epochs is None and self.rows is None and not (self.single_split or self.too_slow)
+            self.epochs is None
+            and self.rows is None
+            and self.resample == 1
+            and not (self.single_split or self.too_slow)
         )
 
     def note(self) -> str | None:
@@ -261,6 +303,8 @@ class Fidelity(JsonRecord):
         if self.too_slow:
             return f"too slow for this budget ({cost})"
         parts = [f"at most {self.epochs} epochs" if self.epochs is not None else "all epochs"]
+        if self.resample > 1:
+            parts.append(f"at 1/{self.resample} resolution: {self.steps} steps")
         if self.rows is not None:
             parts.append(f"on {self.rows} training rows")
         if self.single_split:
@@ -277,11 +321,14 @@ def choose_fidelity(
     allowance_s: float | None,
     min_epochs: int = MIN_EPOCHS,
     min_rows: int = MIN_ROWS,
+    steps: int | None = None,
 ) -> Fidelity:
     """The richest measurement ``allowance_s`` pays for, trying in turn: every epoch; fewer
     epochs (at least ``min_epochs``); the same on the validation split alone instead of
-    ``runs`` cross-validation runs; ``min_epochs`` on fewer training rows (at least
-    ``min_rows``); one epoch on those rows; else too slow.
+    ``runs`` cross-validation runs; for series of ``steps`` steps, the same at a lower
+    resolution (the mean of every 2, 4, 8 … steps, never below :data:`MIN_STEPS`:
+    :func:`resolution`); ``min_epochs`` on fewer training rows (at least ``min_rows``); one
+    epoch on those rows; else too slow.
 
     Args:
         epoch_s: Probed seconds of one epoch on all ``n_rows`` training rows (with its
@@ -308,6 +355,16 @@ def choose_fidelity(
         if epochs >= min(min_epochs, full_epochs):
             capped = None if epochs >= full_epochs else epochs
             return dataclasses.replace(base, epochs=capped, single_split=single)
+    by_resolution = resolution(epoch_s, full_epochs, runs, allowance_s, min_epochs, steps)
+    if by_resolution is not None:
+        k, epochs = by_resolution
+        return dataclasses.replace(
+            base,
+            epochs=None if epochs >= full_epochs else epochs,
+            single_split=runs > 1,
+            resample=k,
+            steps=-(-int(steps or 0) // k),
+        )
     per_run = allowance_s - RUN_OVERHEAD_S
     floor_rows = min(min_rows, n_rows)
     for epochs in (min_epochs, 1):

@@ -31,6 +31,7 @@ from archselect.rundir import MODEL, WORK
 from archselect.search import (
     SearchResult,
     TrialRecord,
+    at_resolution,
     build_network,
     split_params,
     train_config,
@@ -246,6 +247,9 @@ def export_network(
     the test rows, then (:data:`REFIT_ALL_ROWS`) train the same refit on every labelled row
     and export that one, when the time left pays for it."""
     trial = next(t for t in result.trials if t.number == rec.trial)
+    # a trial measured at a lower resolution is refitted and exported at it (predict and
+    # the ONNX export then read the same piecewise-aggregated series)
+    prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
     x_all, y_all = _labelled(prepared)
     n_tested = len(prepared.pooled[0])
     more = REFIT_ALL_ROWS and len(x_all) > n_tested

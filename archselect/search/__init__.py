@@ -97,7 +97,13 @@ from archselect.search._objective import (
     study_folds,
     train_config,
 )
-from archselect.search._share import search_deadline, share_clock, wait_for_gpu_room
+from archselect.search._share import (
+    at_resolution,
+    search_deadline,
+    series_steps,
+    share_clock,
+    wait_for_gpu_room,
+)
 from archselect.search._storage import (
     Batches,
     BudgetSpent,
@@ -172,6 +178,7 @@ __all__ = [
     "SearchResult",
     "StudyRecipe",
     "TrialRecord",
+    "at_resolution",
     "best_by_family",
     "build_network",
     "chance_level",
@@ -199,6 +206,7 @@ __all__ = [
     "run_search",
     "run_trials",
     "search_deadline",
+    "series_steps",
     "set_window",
     "share_clock",
     "split_params",

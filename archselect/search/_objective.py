@@ -44,6 +44,7 @@ from archselect.search._share import (
     _fidelity,
     _Limits,
     _subsample,
+    at_resolution,
     wait_for_gpu_room,
 )
 from archselect.search._storage import Batches
@@ -282,12 +283,19 @@ def run_trial(
     write_attrs(trial, plan_attrs)
     if fidelity.too_slow:
         raise optuna.TrialPruned(fidelity.note())
+    if fidelity.resample > 1:  # the resolution fidelity: shorter series, its own network
+        prepared = at_resolution(prepared, fidelity.resample)
+        net = build_network(
+            prepared.preprocessing, draw.family, draw.model_params, seed=draw.config.seed
+        )
     outcome = _train_trial(trial, prepared, plan, folds, window, draw, net, allowance, fidelity)
     pre = prepared.preprocessing
     latency_b1 = measure_latency(
         net, pre.input_shape, batch_sizes=(1,), example=prepared.x_val[:1]
     )[1]
     attrs = _measured_attrs(prepared, plan, outcome, latency_b1)
+    if fidelity.resample > 1:
+        attrs["resolution"] = fidelity.steps
     _keep_weights(trial, draw.family, net, float(attrs["val_metric"]), plan.direction)
     attrs["core_s"] = round(time.process_time() - cpu0, 3)
     attrs["overhead_s"] = round(max(0.0, time.perf_counter() - wall0 - outcome.train_s), 3)

@@ -4,6 +4,7 @@ counted on, the fidelity the allowance pays for, and, on a shared GPU, room to s
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -22,7 +23,8 @@ from archselect._common.budget import (
     choose_fidelity,
 )
 from archselect.core.records import DEADLINE_NOTE
-from archselect.prepare import Prepared
+from archselect.layouts import aggregate, resampled
+from archselect.prepare import Prepared, Preprocessing
 from archselect.train import TrainConfig, effective_config, probe_epoch_seconds, select_device
 
 #: A trial starts on a shared GPU once it has this many times the largest measured peak
@@ -113,7 +115,7 @@ def _allowance(
     if left <= 0:
         refused = f"{DEADLINE_NOTE} (before it started)"
     elif left < least:
-        refused = f"not started: {left:.0f} s left of the search, below the {least:.0f} s a "
+        refused = f"not started: {left:.1f} s left of the search, below the {least:.0f} s a "
         refused += "measurement needs"
     return _Allowance(left, first, time.perf_counter, refused)
 
@@ -138,7 +140,46 @@ def _fidelity(
         runs=runs,
         n_rows=len(x),
         allowance_s=max(0.0, allowance.seconds - (allowance.clock() - start)),  # probe paid
+        steps=series_steps(prepared.preprocessing),
     )
+
+
+#: Layouts whose model input is a series ``(T, C)`` that the resolution fidelity may
+#: shorten (wide and long-format series; not forecast windows, text or images).
+RESAMPLED_LAYOUTS = ("series", "series_padded")
+
+
+def series_steps(pre: Preprocessing) -> int | None:
+    """The steps of a series layout's input (None where no resolution fidelity applies)."""
+    if pre.layout not in RESAMPLED_LAYOUTS or len(pre.input_shape) != 2 or pre.resample > 1:
+        return None
+    return int(pre.input_shape[0])
+
+
+_AT_RESOLUTION: dict[int, tuple[Prepared, Prepared]] = {}
+
+
+def at_resolution(prepared: Prepared, k: int) -> Prepared:
+    """``prepared`` at 1/``k`` of its resolution: every split piecewise-aggregated
+    (:func:`archselect.layouts.aggregate`), the preprocessing saying so
+    (:func:`archselect.layouts.resampled`), so the network built for it, its export and
+    ``predict`` read the same shorter series. Kept per process for the last data set."""
+    if k <= 1:
+        return prepared
+    cached = _AT_RESOLUTION.get(k)
+    if cached is None or cached[0] is not prepared:
+        pre = prepared.preprocessing
+        shorter = dataclasses.replace(
+            prepared,
+            preprocessing=resampled(pre, k),
+            x_train=aggregate(np.asarray(prepared.x_train), k, pre.layout),
+            x_val=aggregate(np.asarray(prepared.x_val), k, pre.layout),
+            x_test=aggregate(np.asarray(prepared.x_test), k, pre.layout),
+        )
+        if cached is not None and cached[0] is not prepared:
+            _AT_RESOLUTION.clear()
+        _AT_RESOLUTION[k] = cached = (prepared, shorter)
+    return cached[1]
 
 
 class _Limits(NamedTuple):
