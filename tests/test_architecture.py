@@ -33,7 +33,6 @@ LONG_FUNCTIONS: set[str] = {
     "archselect.profile._preview.data_preview",
     "archselect.report._render.report_context",
     "archselect.report._verdict.first_screen",
-    "archselect.run._ensemble.export_ensemble",
     "archselect.select._main.select",
 }
 
