@@ -308,12 +308,14 @@ class LocalWorkers:
                 p.kill()
 
     def close(self) -> None:
-        """Workers that never got their orders end (their input closes); all are reaped."""
+        """Workers that never got their orders are killed (they hold nothing: they were
+        still importing or waiting); all are reaped."""
         for p in self.procs:
-            if not self._sent:
+            if not self._sent and p.poll() is None:
                 with contextlib.suppress(OSError):
                     assert p.stdin is not None
                     p.stdin.close()
+                p.kill()
         deadline = time.monotonic() + STOP_GRACE_S
         for p in self.procs:
             try:
