@@ -467,6 +467,8 @@ def _export_own_weights(
         note=note,
         trained_on=TRAINED_ROWS,
         rows=len(prepared.x_train),
+        cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
+        trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
     )
     tail = ""
     if test is not None:
