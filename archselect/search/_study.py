@@ -207,10 +207,19 @@ def open_study(
 
 
 def default_params(plan: Plan, family: str) -> dict[str, Any]:
-    """The flat Optuna params of a family's first trial: its and the shared ``[default]``."""
+    """The flat Optuna params of a family's first trial: its and the shared ``[default]``
+    (the shared training values a family's ``[default]`` names replace the shared ones,
+    where the run's shared space can draw them)."""
     space = plan.space(family)
-    own = {f"{family}.{k}": v for k, v in space.default.items()}
-    return {"family": family, **own, **plan.shared.default}
+    names = {p.name for p in space.params}
+    own = {f"{family}.{k}": v for k, v in space.default.items() if k in names}
+    shared = {p.name: p for p in plan.shared.params}
+    overrides = {
+        k: v
+        for k, v in space.default.items()
+        if k not in names and (spec := shared.get(k)) is not None and spec.admits(v)
+    }
+    return {"family": family, **own, **plan.shared.default, **overrides}
 
 
 def portfolio_params(plan: Plan, family: str, index: int) -> dict[str, Any] | None:

@@ -13,7 +13,13 @@ from archselect.core.spaces import load_space, space_dir
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.profile import profile_table
-from archselect.search import ATTR_PORTFOLIO, open_study, portfolio_params, queue_next_slot
+from archselect.search import (
+    ATTR_PORTFOLIO,
+    default_params,
+    open_study,
+    portfolio_params,
+    queue_next_slot,
+)
 from tests.conftest import make_series
 
 MLP = """
@@ -76,6 +82,27 @@ def test_a_bad_portfolio_entry_is_refused_with_its_name(
     path = _space(tmp_path, f"\n[[portfolio]]\n{entry}\n")
     with pytest.raises(UsageError, match=message):
         load_space("", path=path)
+
+
+def test_a_familys_default_may_override_shared_training_values(tmp_path: Path) -> None:
+    """A family's first trial may train with its own lr or batch size (the GRU does: the
+    shared 1e-3 left it near chance in its share); a value outside the space is refused."""
+    good = tmp_path / "good"
+    good.mkdir()
+    text = MLP.replace("[default]\n", "[default]\nlr = 0.003\nbatch_size = 64\n")
+    (good / "mlp.toml").write_text(text, encoding="utf-8")
+    table = load_table(make_series(n=60, length=16))
+    plan = make_plan(
+        profile_table(table), families=("mlp",), n_trials=2, spaces=(good / "mlp.toml",)
+    )
+    first = default_params(plan, "mlp")
+    assert (first["lr"], first["batch_size"]) == (0.003, 64) and "mlp.lr" not in first
+    assert first["weight_decay"] == plan.shared.default["weight_decay"]  # the rest shared
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "mlp.toml").write_text(MLP.replace("[default]\n", "[default]\nlr = 5.0\n"))
+    with pytest.raises(UsageError, match=r"lr = 5\.0 is not in its space"):
+        load_space("", path=bad / "mlp.toml")
 
 
 def test_every_shipped_portfolio_entry_is_in_its_space() -> None:
