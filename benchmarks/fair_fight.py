@@ -120,6 +120,9 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.rows = pid, []  # (time, tree cpu s, tree rss bytes, busy, total)
         self.done = threading.Event()
+        #: When the fit's process began (its ``start`` phase counts from there).
+        self.started = psutil.Process(pid).create_time()
+        self.largest = 0  # the largest single process's resident bytes
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -133,7 +136,9 @@ class Sampler(threading.Thread):
                 try:
                     t = p.cpu_times()
                     cpu += t.user + t.system + t.children_user + t.children_system
-                    rss += p.memory_info().rss
+                    one = p.memory_info().rss
+                    rss += one
+                    self.largest = max(self.largest, one)
                 except psutil.Error:
                     pass
             with open("/proc/stat") as fh:
@@ -175,9 +180,7 @@ def _report(name: str, out: Path, wall: float, budget_s: float, sampler: Sampler
     rec = json.loads((out / "recommendation.json").read_text())
     phases = rec["phase_seconds"]
     trials = pd.read_csv(out / "trials.csv")
-    t0 = psutil.Process().create_time()  # replaced below by the fit's own start
-    t0 = sampler.rows[0][0] if sampler.rows else t0
-    begin = t0 + sum(phases.get(p, 0.0) for p in BEFORE_SEARCH)
+    begin = sampler.started + sum(phases.get(p, 0.0) for p in BEFORE_SEARCH)
     span = sum(phases.get(p, 0.0) for p in SEARCH_PHASES)
     cpu, busy = sampler.between(begin, begin + span)
     deep = trials[trials["kind"] == "trial"]
@@ -187,7 +190,9 @@ def _report(name: str, out: Path, wall: float, budget_s: float, sampler: Sampler
     lines = [
         f"== {name}: wall/budget {wall / budget_s:.2f} ({'ok' if ok_wall else 'OVER'}), cpu "
         f"during the search {cpu:.0%} of all cores (target ≥ {CPU_TARGET:.0%}; machine busy "
-        f"{busy:.0%}), peak RSS {sampler.peak_rss_gb():.2f} GB, load {os.getloadavg()[0]:.1f}",
+        f"{busy:.0%}), peak RSS {sampler.peak_rss_gb():.2f} GB over the process tree "
+        f"({sampler.largest / 2**30:.2f} GB the largest process), load "
+        f"{os.getloadavg()[0]:.1f}",
         f"   equal share of the search's core-seconds: {equal:.0f} core-s "
         f"({span:.0f} s x {psutil.cpu_count()} cores / {len(families)} families)",
         "   family        first: core_s  share_s  epochs  resol.  /equal    best: val    test",
