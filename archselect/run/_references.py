@@ -59,6 +59,8 @@ def begin_search(started: Started, opts: FitOptions, clock: Clock, pool: Pool) -
     budget (without a budget, small data's references run here, one after another).
     Returns the study."""
     prepared, plan, table = started.prepared, started.plan, started.table
+    if pool.server is not None:  # its extra imports run while the study is made
+        pool.server.preload([m for n in plan.baselines for m in JOB_PRELOAD_FOR.get(n, ())])
     recipe = StudyRecipe(
         format_version=RECIPE_FORMAT,
         data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
