@@ -363,18 +363,24 @@ def search(
     pool: Pool,
     *,
     on_trial: TrialHook | None = None,
+    reserve_s: float | None = None,
 ) -> Searched:
     """The study, its window and the prepared arrays handed to the workers (training from
     then on); the references as killable jobs beside them; then this process's own trials,
     and the workers' end; then the finalists' latency. A stop signal ends it with what
-    finished (the workers stop too)."""
+    finished (the workers stop too).
+
+    ``reserve_s``: seconds of a ``--timeout`` kept after the search, for what runs between
+    it and the final model (e.g. the order control and learning curves) and for the final
+    model and the report (default: :data:`archselect._common.budget.RESERVE_FRACTION` of
+    the budget)."""
     plan, url = started.plan, started.url
     # CPU work in this process runs with the trials' threads: a second OpenMP thread gains
     # little on small networks and loses much when anything else runs.
     cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("baselines"):
-            study = begin_search(started, opts, clock, pool)
+            study = begin_search(started, opts, clock, pool, reserve_s=reserve_s)
         with clock.phase("search"):
             if pool.fit_trains:
                 with torch_threads(cpu_threads):

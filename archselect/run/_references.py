@@ -52,12 +52,16 @@ if TYPE_CHECKING:
 __all__ = ["begin_search", "run_baseline_jobs"]
 
 
-def begin_search(started: Started, opts: FitOptions, clock: Clock, pool: Pool) -> Any:
+def begin_search(
+    started: Started, opts: FitOptions, clock: Clock, pool: Pool, *, reserve_s: float | None = None
+) -> Any:
     """Create (or resume) the study with its recipe and window, hand the workers the study
     and the prepared arrays, then fit the references as killable jobs (one core; the
     workers train meanwhile), each stopped at its share of :data:`BASELINE_FRACTION` of the
     budget (without a budget, small data's references run here, one after another).
-    Returns the study."""
+    ``reserve_s``: seconds of the budget kept after the search (default: the final model's
+    and the report's share, :func:`archselect._common.budget.search_window`). Returns the
+    study."""
     prepared, plan, table = started.prepared, started.plan, started.table
     if pool.server is not None:  # its extra imports run while the study is made
         pool.server.preload([m for n in plan.baselines for m in JOB_PRELOAD_FOR.get(n, ())])
@@ -80,7 +84,11 @@ def begin_search(started: Started, opts: FitOptions, clock: Clock, pool: Pool) -
     refs = needs_baselines(study)
     busy = BASELINE_FRACTION * clock.budget_s if refs and clock.budget_s is not None else 0.0
     window = search_window(
-        clock, n_families=len(plan.family_names), workers=pool.processes, busy_s=busy
+        clock,
+        n_families=len(plan.family_names),
+        workers=pool.processes,
+        busy_s=busy,
+        reserve=reserve_s,
     )
     set_window(study, window)
     arrays = save_prepared(prepared, started.run_dir / WORK / ARRAYS)
