@@ -112,6 +112,7 @@ class JobServer:
             [sys.executable, "-c", code, *self._modules],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            bufsize=0,  # unbuffered: a line read never swallows the next one (see _line)
             env=env,
             start_new_session=True,  # a terminal's Ctrl-C reaches the caller only
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
@@ -217,7 +218,8 @@ def _send(stream: IO[bytes], message: Any) -> None:
 
 
 def _line(stream: IO[bytes], timeout: float | None) -> str | None:
-    """The next line from ``stream`` (the server's reports), or None after ``timeout``
+    """The next line from ``stream`` (the server's reports, an unbuffered pipe: ``select``
+    sees what a buffered reader would already have taken in), or None after ``timeout``
     seconds without one; ``""`` at its end."""
     if timeout is not None and not select.select([stream], [], [], timeout)[0]:
         return None

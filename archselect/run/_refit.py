@@ -250,9 +250,7 @@ def export_network(
     # a trial measured at a lower resolution is refitted and exported at it (predict and
     # the ONNX export then read the same piecewise-aggregated series)
     prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
-    x_all, y_all = _labelled(prepared)
-    n_tested = len(prepared.pooled[0])
-    more = REFIT_ALL_ROWS and len(x_all) > n_tested
+    more = REFIT_ALL_ROWS and len(_labelled(prepared)[0]) > len(prepared.pooled[0])
     left = clock.left()
     own = _own_weights_instead(run_dir, prepared, trial, clock)
     if own is not None:
@@ -263,34 +261,10 @@ def export_network(
         # the tested refit first gets all the time it plans for; the all-rows twin only
         # what is left after it, and only when the tested refit was not cut short
         net, final_test, final = _refit_final(prepared, rec, trial, seed, time_left=budget)
-        exported, note = net, final.note
-        if more and final.note is not None:
-            note = f"{note}; so no refit on every labelled row"
-            final = dataclasses.replace(final, note=note)
-        elif more:
-            need = final.train_time_s * len(x_all) / max(1, n_tested)
-            room = clock.left()
-            if room is None or need <= max(0.0, room - REPORT_RESERVE_S):
-                exported, spent, _, _ = _train_members(
-                    prepared, rec, seed, final.seeds, final.epochs, (x_all, y_all), final.threads
-                )
-                final = dataclasses.replace(
-                    final,
-                    rows=len(x_all),
-                    trained_on=ALL_ROWS,
-                    train_time_s=round(final.train_time_s + spent, 3),
-                )
-            else:
-                note = "; ".join(
-                    n
-                    for n in (
-                        note,
-                        f"no time left to refit on every labelled row (about {need:.0f} s): "
-                        "the exported model is the tested refit on train + validation",
-                    )
-                    if n
-                )
-                final = dataclasses.replace(final, note=note)
+        exported, final = net, final
+        if more:
+            exported, final = _all_rows_twin(prepared, rec, seed, net, final, clock)
+        note = final.note
         family, model_params, _ = split_params(rec.params)
         export_model(
             run_dir / MODEL,
@@ -313,6 +287,36 @@ def export_network(
         with_final_test(rec, final_test, final.seeds, all_rows=final.trained_on == ALL_ROWS),
         evaluation=_evaluation(prepared, net, seed),  # the tested refit, on unseen rows
         final_model=final.to_dict(),
+    )
+
+
+def _all_rows_twin(
+    prepared: Prepared, rec: Recommendation, seed: int, net: Any, final: FinalModel, clock: Clock
+) -> tuple[Any, FinalModel]:
+    """The tested refit trained again on every labelled row (:data:`REFIT_ALL_ROWS`), when
+    it was not cut short and the time left pays for it; else the tested refit, the note
+    saying why."""
+    x_all, y_all = _labelled(prepared)
+    if final.note is not None:
+        return net, dataclasses.replace(
+            final, note=f"{final.note}; so no refit on every labelled row"
+        )
+    need = final.train_time_s * len(x_all) / max(1, len(prepared.pooled[0]))
+    room = clock.left()
+    if room is not None and need > max(0.0, room - REPORT_RESERVE_S):
+        note = (
+            f"no time left to refit on every labelled row (about {need:.0f} s): the exported "
+            "model is the tested refit on train + validation"
+        )
+        return net, dataclasses.replace(final, note=note)
+    exported, spent, _, _ = _train_members(
+        prepared, rec, seed, final.seeds, final.epochs, (x_all, y_all), final.threads
+    )
+    return exported, dataclasses.replace(
+        final,
+        rows=len(x_all),
+        trained_on=ALL_ROWS,
+        train_time_s=round(final.train_time_s + spent, 3),
     )
 
 
