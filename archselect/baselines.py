@@ -554,17 +554,21 @@ def baseline_job(
     folder: str,
     name: str,
     seed: int,
-    folds: tuple[Fold, ...],
+    folds: list[list[list[int]]],
     seconds: float | None,
 ) -> dict[str, Any]:
     """One reference fitted in a job's process (``archselect.run`` starts them): the prepared
     arrays memory-mapped from ``folder``, one BLAS/OpenMP thread (the other cores run
     trials), its iterative fits bounded to :data:`JOB_SOFT_FRACTION` of ``seconds`` (the
-    job is killed at ``seconds``). Returns the :class:`BaselineResult` as a dict."""
+    job is killed at ``seconds``). ``folds``: each fold's training and validation positions,
+    as lists (the job's arguments are JSON). Returns the :class:`BaselineResult` as a dict."""
     from threadpoolctl import threadpool_limits
 
     prepared = load_prepared(Path(folder))
+    fold_set = tuple(
+        Fold(np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.int64)) for t, v in folds
+    )
     soft = None if seconds is None else time.time() + JOB_SOFT_FRACTION * seconds
     with threadpool_limits(JOB_THREADS):
-        (result,) = run_baselines(prepared, (name,), seed=seed, folds=folds, deadline=soft)
+        (result,) = run_baselines(prepared, (name,), seed=seed, folds=fold_set, deadline=soft)
     return result.to_dict()

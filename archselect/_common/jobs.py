@@ -13,19 +13,24 @@ The server is a plain subprocess, not :mod:`multiprocessing`'s forkserver: that 
 re-runs the caller's ``__main__`` script in every child, which an unguarded user script
 calling :func:`archselect.fit` cannot survive.
 
+Jobs and their results travel as JSON (a job names a module-level function as
+``"module:name"``; its arguments and its return value are JSON values): nothing is
+unpickled, here as anywhere in archselect.
+
 Example:
     >>> with JobServer() as server:
-    ...     outcome = server.run(divmod, (7, 2), timeout_s=30.0)
+    ...     outcome = server.run("operator:add", (7, 2), timeout_s=30.0)
     >>> outcome.value, outcome.stopped
-    ((3, 1), None)
+    (9, None)
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
+import json
 import os
-import pickle
 import select
 import signal
 import subprocess
@@ -142,26 +147,27 @@ class JobServer:
         every MiniRocket job would pay otherwise)."""
         self.start()
         assert self._proc is not None and self._proc.stdin is not None
-        _send(self._proc.stdin, ("import", tuple(names), ""))
+        _send(self._proc.stdin, {"import": list(names)})
 
     def run(
         self,
-        fn: Callable[..., Any],
-        args: tuple,  # type: ignore[type-arg]
+        fn: str,
+        args: Sequence[Any],
         *,
         timeout_s: float,
         memory_mb: float | None = None,
     ) -> JobOutcome:
         """Run ``fn(*args)`` in a child of the server; stop it (SIGKILL) once ``timeout_s``
-        wall seconds have passed or its resident memory exceeds ``memory_mb``. ``fn`` and
-        ``args`` must pickle (``fn`` a module-level function). A stop signal
-        (KeyboardInterrupt) in the caller kills the job and is re-raised."""
+        wall seconds have passed or its resident memory exceeds ``memory_mb``. ``fn`` names
+        a module-level function (``"package.module:function"``); ``args`` and its return
+        value are JSON values. A stop signal (KeyboardInterrupt) in the caller kills the job
+        and is re-raised."""
         self.start()
         proc = self._proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
         self._count += 1
-        result = self._tmp / f"{self._count}.pickle"
-        _send(proc.stdin, (fn, args, str(result)))
+        result = self._tmp / f"{self._count}.json"
+        _send(proc.stdin, {"fn": fn, "args": list(args), "result": str(result)})
         pid = int(_line(proc.stdout, None) or 0)
         start = time.monotonic()  # the job's clock starts when it does (after any imports)
         if not pid:
@@ -197,8 +203,8 @@ def _outcome(
         result.unlink(missing_ok=True)
         return JobOutcome(stopped=stopped, seconds=seconds, peak_mb=peak)
     try:
-        kind, value = pickle.loads(result.read_bytes())
-    except (OSError, EOFError, pickle.UnpicklingError):
+        kind, value = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return JobOutcome(
             error=f"the job's process ended with status {code} and no result",
             seconds=seconds,
@@ -211,9 +217,8 @@ def _outcome(
     return JobOutcome(error=str(value), seconds=seconds, peak_mb=peak)
 
 
-def _send(stream: IO[bytes], message: Any) -> None:
-    data = pickle.dumps(message)
-    stream.write(len(data).to_bytes(8, "little") + data)
+def _send(stream: IO[bytes], message: dict[str, Any]) -> None:
+    stream.write(json.dumps(message).encode() + b"\n")
     stream.flush()
 
 
@@ -228,25 +233,24 @@ def _line(stream: IO[bytes], timeout: float | None) -> str | None:
 
 def serve() -> None:  # pragma: no cover - runs in the server process
     """The server's loop: import the modules named on the command line, then for each job
-    read from stdin fork a child that runs it and writes ``(kind, value)`` to its result
-    file; report the child's pid, then its exit status, one line each on stdout."""
-    import importlib
-
+    read from stdin (one JSON line) fork a child that runs it and writes ``[kind, value]``
+    to its result file; report the child's pid, then its exit status, one line each on
+    stdout."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in sys.argv[1:]:
         importlib.import_module(name)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while header := stdin.read(8):
-        fn, args, result = pickle.loads(stdin.read(int.from_bytes(header, "little")))
-        if fn == "import":  # more modules for the jobs to come
-            for name in args:
+    while line := stdin.readline():
+        job = json.loads(line)
+        if "import" in job:  # more modules for the jobs to come
+            for name in job["import"]:
                 with contextlib.suppress(Exception):  # a job that needs it reports why
                     importlib.import_module(name)
             continue
         pid = os.fork()
         if pid == 0:
-            _child(fn, args, result)
+            _child(job["fn"], job["args"], job["result"])
         stdout.write(f"{pid}\n".encode())
         stdout.flush()
         _, status = os.waitpid(pid, 0)
@@ -254,14 +258,20 @@ def serve() -> None:  # pragma: no cover - runs in the server process
         stdout.flush()
 
 
-def _child(fn: Callable[..., Any], args: tuple, result: str) -> None:  # type: ignore[type-arg]  # pragma: no cover
+def _resolve(fn: str) -> Callable[..., Any]:
+    module, _, name = fn.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _child(fn: str, args: list[Any], result: str) -> None:  # pragma: no cover
     _die_with_parent()
     try:
-        out: tuple[str, Any] = ("ok", fn(*args))
+        out: list[Any] = ["ok", _resolve(fn)(*args)]
+        text = json.dumps(out)
     except BaseException as exc:  # the caller records it
-        out = ("error", f"{type(exc).__name__}: {exc}")
+        text = json.dumps(["error", f"{type(exc).__name__}: {exc}"])
     tmp = result + ".tmp"
-    with open(tmp, "wb") as fh:
-        pickle.dump(out, fh)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
     os.replace(tmp, result)
     os._exit(0)

@@ -27,7 +27,6 @@ from archselect.baselines import (
     JOB_THREADS,
     MIN_FIT_S,
     BaselineResult,
-    baseline_job,
     large_for_references,
     run_baselines,
 )
@@ -49,7 +48,11 @@ from archselect.search import (
 if TYPE_CHECKING:
     from archselect.run._fit import Started
 
-__all__ = ["begin_search", "run_baseline_jobs"]
+__all__ = ["BASELINE_JOB", "begin_search", "run_baseline_jobs"]
+
+#: The function a reference job runs (in the job server's child; see
+#: :func:`archselect.baselines.baseline_job`).
+BASELINE_JOB = "archselect.baselines:baseline_job"
 
 
 def begin_search(
@@ -162,8 +165,8 @@ def _jobs(
             else max(MIN_FIT_S, (deadline - time.time()) / (len(names) - i))
         )
         outcome = server.run(
-            baseline_job,
-            (str(folder), name, seed, folds, share),
+            BASELINE_JOB,
+            (str(folder), name, seed, [[f.train.tolist(), f.val.tolist()] for f in folds], share),
             timeout_s=math.inf if share is None else share,
             memory_mb=cap,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import time
 from pathlib import Path
 
@@ -26,16 +25,16 @@ from tests.conftest import make_series
 def test_a_job_is_stopped_at_its_deadline_and_at_its_memory_cap() -> None:
     """Whatever the job does, its process is killed at the deadline or once its resident
     memory passes the cap; the server goes on with the next job."""
-    with JobServer() as server:
-        assert server.run(operator.add, (2, 3), timeout_s=60.0).value == 5
+    with JobServer(["tests.run.job_helpers"]) as server:
+        assert server.run("operator:add", (2, 3), timeout_s=60.0).value == 5
         start = time.monotonic()
-        late = server.run(time.sleep, (30,), timeout_s=1.0)
+        late = server.run("time:sleep", (30,), timeout_s=1.0)
         assert late.stopped == "deadline" and time.monotonic() - start < 10
-        big = server.run(np.ones, ((60_000_000,),), timeout_s=60.0, memory_mb=200)
+        big = server.run("tests.run.job_helpers:hold", (400, 30), timeout_s=60.0, memory_mb=200)
         assert big.stopped == "memory" and big.peak_mb > 200
-        failed = server.run(operator.truediv, (1, 0), timeout_s=60.0)
+        failed = server.run("operator:truediv", (1, 0), timeout_s=60.0)
         assert failed.error is not None and failed.error.startswith("ZeroDivisionError")
-        assert server.run(operator.mul, (6, 7), timeout_s=60.0).value == 42
+        assert server.run("operator:mul", (6, 7), timeout_s=60.0).value == 42
 
 
 def test_prepared_arrays_are_written_once_and_memory_mapped(tmp_path: Path) -> None:
