@@ -229,6 +229,7 @@ def main() -> None:
     budget_s = float(args.timeout[:-1]) * unit if unit else float(args.timeout)
     names = [n for n in args.only.split(",") if n] or list(SETS)
     root = args.keep or Path(tempfile.mkdtemp(prefix="fair_fight_"))
+    root.mkdir(parents=True, exist_ok=True)
     print(f"{psutil.cpu_count()} cores; budget {budget_s:.0f} s; runs in {root}")
     for name in names:
         train, _, id_col = SETS[name]()
