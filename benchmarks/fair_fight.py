@@ -26,6 +26,7 @@ needed only to download and plot), 4,000 train / 1,000 test, and the 80,000-samp
 (table), split as ``budget.py`` does.
 
     python benchmarks/fair_fight.py [--timeout 3m] [--only mnist1d,acsf1] [--keep DIR]
+        [--data-path DIR]
 
 The machine should be quiet: other work on it lowers ``cpu`` (the fit's own share) and
 stretches wall times; the load average is printed beside each set.
@@ -224,7 +225,14 @@ def main() -> None:
     parser.add_argument("--timeout", default="3m")
     parser.add_argument("--only", default="")
     parser.add_argument("--keep", type=Path)
+    parser.add_argument(
+        "--data-path",
+        default="",
+        help="extra import folders (os.pathsep-separated) used only to generate the data, "
+        "e.g. where mnist1d is installed; the fits never see them",
+    )
     args = parser.parse_args()
+    sys.path[:0] = [p for p in args.data_path.split(os.pathsep) if p]
     unit = {"s": 1, "m": 60, "h": 3600}.get(args.timeout[-1])
     budget_s = float(args.timeout[:-1]) * unit if unit else float(args.timeout)
     names = [n for n in args.only.split(",") if n] or list(SETS)
