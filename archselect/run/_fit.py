@@ -18,6 +18,7 @@ in :mod:`archselect.run._view`; the worker processes in :mod:`archselect.run._wo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import signal
 from collections.abc import Callable
@@ -45,9 +46,9 @@ from archselect.run._pool import Pool, open_pool, remove_work
 from archselect.run._references import begin_search
 from archselect.run._refit import (
     REPORT_RESERVE_S,
-    _refit_final,
     export_network,
     export_reference,
+    refit_or_own,
 )
 from archselect.run._view import Run
 from archselect.run._workers import WorkerSpec, plan_workers
@@ -452,7 +453,7 @@ def final_model(
                 rec,
                 result,
                 seed,
-                refit=_refit_final,
+                refit=functools.partial(refit_or_own, run_dir),
                 model_dir=MODEL,
                 time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
             )

@@ -395,6 +395,67 @@ def export_reference(
     )
 
 
+def refit_or_own(
+    run_dir: Path,
+    prepared: Prepared,
+    rec: Recommendation,
+    trial: TrialRecord,
+    seed: int,
+    *,
+    time_left: float | None = None,
+) -> tuple[Any, float | None, FinalModel]:
+    """An ensemble member's final network: its refit (:func:`_refit_final`), or, when that
+    cannot train every epoch in ``time_left`` and the trial kept its weights, the trial's
+    own network as it was measured (one epoch of a refit on 51,200 rows took longer than a
+    whole member's share)."""
+    prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
+    saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
+    if time_left is None or trial.sec_per_epoch_row is None or not saved.exists():
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
+    need = _refit_need(prepared, trial)
+    if need <= time_left:
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
+    net = _own_network(prepared, rec, trial, saved, seed)
+    note = f"the trial's own weights: a refit would need about {need:.0f} s of {time_left:.0f}"
+    return net, trial.test_metric, _own_final(prepared, trial, note)
+
+
+def _refit_need(prepared: Prepared, trial: TrialRecord) -> float:
+    """Seconds one refit of ``trial`` on train + validation takes at its measured pace."""
+    epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
+    pace = trial.sec_per_epoch_row or 0.0
+    return refit_epoch_seconds(pace, len(prepared.pooled[0]), len(prepared.x_val)) * epochs
+
+
+def _own_network(
+    prepared: Prepared, rec: Recommendation, trial: TrialRecord, saved: Path, seed: int
+) -> Any:
+    import torch
+
+    family, model_params, _ = split_params(dict(trial.params) or rec.params)
+    net = build_network(prepared.preprocessing, family, model_params, seed=seed)
+    net.load_state_dict(torch.load(saved, map_location="cpu", weights_only=True))
+    return net.eval()
+
+
+def _own_final(prepared: Prepared, trial: TrialRecord, note: str) -> FinalModel:
+    return FinalModel(
+        seeds=1,
+        planned_seeds=1,
+        epochs=int(trial.epochs or 0),
+        planned_epochs=int(trial.epochs or 0),
+        sec_per_epoch_row=trial.sec_per_epoch_row,
+        trial_sec_per_epoch_row=trial.sec_per_epoch_row,
+        threads=int(trial.threads or 1),
+        train_time_s=0.0,
+        note=note,
+        trained_on=TRAINED_ROWS,
+        rows=len(prepared.x_train),
+        cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
+        trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
+    )
+
+
 def _own_weights_instead(
     run_dir: Path, prepared: Prepared, trial: TrialRecord, clock: Clock
 ) -> str | None:
@@ -408,9 +469,7 @@ def _own_weights_instead(
     saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
     if left is None or budget is None or trial.sec_per_epoch_row is None or not saved.exists():
         return None
-    x = prepared.pooled[0]
-    epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
-    need = refit_epoch_seconds(trial.sec_per_epoch_row, len(x), len(prepared.x_val)) * epochs
+    need = _refit_need(prepared, trial)
     room = max(0.0, left - REPORT_RESERVE_S)
     if need <= room and need <= OWN_WEIGHTS_FRACTION * budget:
         return None
@@ -433,14 +492,10 @@ def _export_own_weights(
 ) -> RunRecommendation:
     """Export trial ``trial``'s saved network, as it was measured (see
     :func:`_own_weights_instead`)."""
-    import torch
-
     pre = prepared.preprocessing
     family, model_params, _ = split_params(rec.params)
-    net = build_network(pre, family, model_params, seed=seed)
     saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
-    net.load_state_dict(torch.load(saved, map_location="cpu", weights_only=True))
-    net.eval()
+    net = _own_network(prepared, rec, trial, saved, seed)
     test = trial.test_metric
     export_model(
         run_dir / MODEL,
@@ -459,21 +514,7 @@ def _export_own_weights(
             note=note,
         ),
     )
-    final = FinalModel(
-        seeds=1,
-        planned_seeds=1,
-        epochs=int(trial.epochs or 0),
-        planned_epochs=int(trial.epochs or 0),
-        sec_per_epoch_row=trial.sec_per_epoch_row,
-        trial_sec_per_epoch_row=trial.sec_per_epoch_row,
-        threads=int(trial.threads or 1),
-        train_time_s=0.0,
-        note=note,
-        trained_on=TRAINED_ROWS,
-        rows=len(prepared.x_train),
-        cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
-        trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
-    )
+    final = _own_final(prepared, trial, note)
     tail = ""
     if test is not None:
         tail = (

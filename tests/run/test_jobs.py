@@ -65,6 +65,37 @@ def test_the_final_model_is_the_trials_own_network_when_a_refit_costs_too_much(
     assert _own_weights_instead(tmp_path, prepared, slow, Clock(None)) is None  # no budget
 
 
+def test_an_ensemble_member_without_time_for_its_refit_is_its_trials_own_network(
+    tmp_path: Path,
+) -> None:
+    """Each member of an exported ensemble is refitted within its share of the time left,
+    or, when that cannot pay for its epochs, is the trial's own network (once, 8 members of
+    one epoch each on 51,200 rows took 175 s of a 3-minute budget)."""
+    from archselect.plan import make_plan
+    from archselect.run._refit import refit_or_own
+    from archselect.search import build_network, default_params, split_params
+
+    table = load_table(make_series(n=60, length=24))
+    profile = profile_table(table, target="label")
+    prepared = prepare(table, profile)
+    plan = make_plan(profile, families=("mlp",), n_trials=1)
+    params = default_params(plan, "mlp")
+    family, model_params, _ = split_params(params)
+    net = build_network(prepared.preprocessing, family, model_params, seed=3)
+    folder = tmp_path / WORK / WEIGHTS
+    folder.mkdir(parents=True)
+    torch.save(net.state_dict(), weights_file(folder, 7))
+    trial = TrialRecord(
+        7, "mlp", "COMPLETE", params=params, test_metric=0.5, sec_per_epoch_row=1.0, epochs=4
+    )
+    rec = type("Rec", (), {"params": params})()
+    own, test, final = refit_or_own(tmp_path, prepared, rec, trial, 0, time_left=1.0)
+    assert test == 0.5 and final.trained_on == "train" and final.train_time_s == 0.0
+    assert (final.note or "").startswith("the trial's own weights")
+    for a, b in zip(own.state_dict().values(), net.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("k", [2, 3])
 def test_resolution_arrays_match_the_resampled_preprocessing(k: int) -> None:
     from archselect.search import at_resolution
