@@ -322,6 +322,7 @@ def choose_fidelity(
     min_epochs: int = MIN_EPOCHS,
     min_rows: int = MIN_ROWS,
     steps: int | None = None,
+    fixed_s: float = 0.0,
 ) -> Fidelity:
     """The richest measurement ``allowance_s`` pays for, trying in turn: every epoch; fewer
     epochs (at least ``min_epochs``); the same on the validation split alone instead of
@@ -337,6 +338,8 @@ def choose_fidelity(
         runs: Training runs of the trial (cross-validation folds, else 1).
         n_rows: Training rows of one run.
         allowance_s: Seconds the trial may take; None for no limit.
+        fixed_s: The part of ``epoch_s`` that fewer training rows do not shorten (the
+            validation pass).
 
     Example:
         >>> f = choose_fidelity(epoch_s=10.0, full_epochs=40, runs=4, n_rows=800,
@@ -367,8 +370,10 @@ def choose_fidelity(
         )
     per_run = allowance_s - RUN_OVERHEAD_S
     floor_rows = min(min_rows, n_rows)
+    fixed = min(max(0.0, fixed_s), 0.9 * epoch_s)
     for epochs in (min_epochs, 1):
-        rows = math.floor(n_rows * per_run / (epoch_s * epochs)) if per_run > 0 else 0
+        per_epoch = per_run / epochs - fixed
+        rows = math.floor(n_rows * per_epoch / (epoch_s - fixed)) if per_epoch > 0 else 0
         if rows >= floor_rows:
             return dataclasses.replace(
                 base, epochs=epochs, rows=min(rows, n_rows), single_split=runs > 1

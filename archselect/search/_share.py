@@ -132,15 +132,22 @@ def _fidelity(
     if allowance.seconds is None:
         return Fidelity()
     x, y = prepared.x_train, prepared.y_train
+    n_val, n_test = len(prepared.x_val), len(prepared.x_test)
     start = allowance.clock()
-    epoch_s = probe_epoch_seconds(net, x, y, len(prepared.x_val), config, clock=allowance.clock)
+    epoch_s = probe_epoch_seconds(net, x, y, n_val, config, clock=allowance.clock)
+    # a forward pass costs about a third of a training row's step: the validation pass of
+    # each epoch, and the predictions on the validation and test rows after training
+    per_row = epoch_s / max(1e-9, len(x) + n_val / 3.0)
+    after_s = per_row * (n_val + n_test) / 3.0
+    spent = allowance.clock() - start  # the probe is paid from the allowance too
     return choose_fidelity(
         epoch_s=epoch_s,
         full_epochs=effective_config(config, len(x)).epochs,
         runs=runs,
         n_rows=len(x),
-        allowance_s=max(0.0, allowance.seconds - (allowance.clock() - start)),  # probe paid
+        allowance_s=max(0.0, allowance.seconds - spent - after_s),
         steps=series_steps(prepared.preprocessing),
+        fixed_s=per_row * n_val / 3.0,
     )
 
 
