@@ -53,6 +53,8 @@ __all__ = ["BASELINE_JOB", "begin_search", "run_baseline_jobs"]
 #: The function a reference job runs (in the job server's child; see
 #: :func:`archselect.baselines.baseline_job`).
 BASELINE_JOB = "archselect.baselines:baseline_job"
+#: References whose fit is one solver call (no chunk to stop after): run after the others.
+UNINTERRUPTIBLE = ("minirocket", "svm_rbf", "k_nearest_neighbours", "knn_euclidean")
 
 
 def begin_search(
@@ -155,7 +157,10 @@ def _jobs(
 ) -> list[BaselineResult]:
     results: list[BaselineResult] = []
     cap = memory_cap_mb()
-    for i, name in enumerate(names):
+    # references that cannot stop early (one solver call) go last: they get the time the
+    # others left, while an iterative one stops at its share anyway
+    order = sorted(names, key=lambda n: n in UNINTERRUPTIBLE)
+    for i, name in enumerate(order):
         if deadline is not None and time.time() >= deadline:
             results.append(_skipped(name, BUDGET_SKIPPED))
             continue
@@ -191,7 +196,8 @@ def _jobs(
                     error=outcome.error,
                 )
             )
-    return results
+    by_name = {r.name: r for r in results}
+    return [by_name[n] for n in names]
 
 
 def _skipped(name: str, note: str, seconds: float = 0.0) -> BaselineResult:
