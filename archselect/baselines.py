@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,8 +44,12 @@ from archselect.core.records import (
     KNN_NEIGHBOURS,
     BaselineResult,
 )
+from archselect.core.sizes import (
+    fit_rows,
+    fitted_size,
+)
 from archselect.layouts import plugin_for
-from archselect.prepare import Fold, Prepared, Preprocessing, out_of_fold
+from archselect.prepare import Fold, Prepared, Preprocessing, load_prepared, out_of_fold
 
 __all__ = [
     "BASELINE_DESCRIPTIONS",
@@ -52,10 +57,13 @@ __all__ = [
     "EXPORTABLE_BASELINES",
     "BaselineResult",
     "baseline_inputs",
+    "baseline_job",
     "baseline_outputs",
     "fit_baseline",
+    "fit_rows",
     "fit_within",
     "fitted_size",
+    "large_for_references",
     "minirocket_available",
     "run_baselines",
     "warm_minirocket",
@@ -76,9 +84,19 @@ BOOSTING_CHUNK = 10
 MIN_FIT_S = 1.0
 #: MiniRocket needs series at least this long (its kernels have length 9).
 MINIROCKET_MIN_LENGTH = 9
-#: The RBF SVM's fit grows with the square of the rows: above this many training rows it
-#: is skipped (with a note) rather than let it eat the budget.
-SVM_MAX_ROWS = 10_000
+#: Predictions are made this many rows at a time (MiniRocket's 10,000 features per row).
+PREDICT_CHUNK = 2_048
+#: A reference's job: BLAS/OpenMP threads (one: the other cores train networks), and the
+#: share of its time after which its iterative fit stops (the rest pays for scoring it).
+JOB_THREADS = 1
+JOB_SOFT_FRACTION = 0.7
+#: Without a ``--timeout``, references run as killable jobs (memory-capped) only on data
+#: of more than this many training values (rows x features); smaller data fits in ``fit``.
+LARGE_CELLS = 1_000_000
+#: What a reference job server imports once, before its first job …
+JOB_PRELOAD = ("archselect.baselines",)
+#: … and, when a reference needs it, this package too (aeon's MiniRocket: 4 s of CPU).
+JOB_PRELOAD_FOR = {"minirocket": ("aeon.classification.convolution_based",)}
 BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
 MINIROCKET_MISSING = "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
 
@@ -154,11 +172,6 @@ def _make(name: str, task: str, seed: int, n_rows: int = 0):  # type: ignore[no-
             StandardScaler(), cls(n_neighbors=max(1, min(KNN_NEIGHBOURS, n_rows)))
         )
     if name == "svm_rbf":
-        if n_rows > SVM_MAX_ROWS:
-            raise _Skip(
-                f"RBF SVM skipped: {n_rows} training rows exceed {SVM_MAX_ROWS}; its fit grows "
-                "with the square of the rows."
-            )
         svm = (
             SVC(kernel="rbf", probability=True, random_state=seed)
             if task == "classification"
@@ -242,6 +255,13 @@ def baseline_outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type
 
 
 def _outputs(model, x, task: str, n_classes: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    if len(x) > PREDICT_CHUNK:  # bounded memory: MiniRocket's features are 40 KB a row
+        return np.concatenate(
+            [
+                _outputs(model, x[i : i + PREDICT_CHUNK], task, n_classes)
+                for i in range(0, len(x), PREDICT_CHUNK)
+            ]
+        )
     if task == "classification":
         proba = model.predict_proba(x)
         classes = np.asarray(model.classes_, dtype=np.int64)
@@ -353,60 +373,6 @@ LATENCY_BATCH = 256
 LATENCY_REPEATS = 3
 
 
-#: How deep :func:`fitted_size` follows nested estimators and containers.
-SIZE_MAX_DEPTH = 6
-
-
-def fitted_size(model: Any) -> int:
-    """How many numbers a fitted model stores: its size, counted as a network's parameters are.
-
-    Numeric arrays count their elements, a fitted vocabulary its entries; nested estimators
-    (pipeline steps, trees, kernels) are followed. The count does not depend on timing, so a
-    tie between a reference and a family can be settled on it reproducibly.
-
-    Example:
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> lr = LogisticRegression().fit(np.eye(3)[:, :2], [0, 1, 1])
-        >>> fitted_size(lr)  # coef_ (1 x 2) + intercept_ + classes_ (2) + n_iter_
-        6
-    """
-    seen: set[int] = set()
-
-    def count(obj: Any, depth: int) -> int:
-        if depth > SIZE_MAX_DEPTH or id(obj) in seen or isinstance(obj, str | bytes | type):
-            return 0
-        seen.add(id(obj))
-        if isinstance(obj, np.ndarray):
-            if obj.dtype.kind in "biufc" or obj.dtype.names:
-                return int(obj.size)
-            return sum(count(v, depth + 1) for v in obj.ravel()) if obj.dtype == object else 0
-        if isinstance(obj, dict):
-            return (
-                len(obj)
-                if all(isinstance(k, str) for k in obj) and depth > 0
-                else sum(count(v, depth + 1) for v in obj.values())
-            )
-        if isinstance(obj, list | tuple):
-            return sum(count(v, depth + 1) for v in obj)
-        attrs = getattr(obj, "__dict__", None)
-        if attrs is None or type(obj).__module__.split(".")[0] not in _SIZE_PACKAGES:
-            return 0
-        return sum(
-            count(v, depth + 1)
-            for k, v in attrs.items()
-            if k.endswith("_") or k.startswith("_fit") or k in _SIZE_KEYS
-        )
-
-    return count(model, 0)
-
-
-#: Packages whose objects :func:`fitted_size` looks inside, and the non-``_``-suffixed
-#: attributes that hold fitted state (pipeline steps, tree nodes, MiniRocket's kernels).
-_SIZE_PACKAGES = frozenset({"sklearn", "aeon", "archselect"})
-_SIZE_KEYS = frozenset({"est", "steps", "nodes", "_predictors", "parameters"})
-
-
 def _latency_b256(model: Any, x: Any, task: str, n_classes: int) -> float | None:
     """Inference ms per sample at batch 256 (validation rows repeated to fill the batch)."""
     if len(x) == 0:
@@ -429,6 +395,12 @@ def _fit_share(deadline: float | None, refs_left: int, fits: int) -> float | Non
     return max(MIN_FIT_S, (deadline - time.time()) / max(1, refs_left * fits))
 
 
+def _not_run(name: str, note: str, seconds: float = 0.0) -> BaselineResult:
+    return BaselineResult(
+        name=name, val_metric=None, test_metric=None, train_time_s=seconds, note=note
+    )
+
+
 def run_baselines(
     prepared: Prepared,
     names: tuple[str, ...],
@@ -442,6 +414,7 @@ def run_baselines(
     ``deadline`` (a ``time.time()`` value, from ``--timeout``): no baseline starts after it;
     those left are recorded as skipped, with a note saying so. Before it, each fit is
     bounded (:func:`fit_within`) by the time left shared by the references and folds left.
+    (``fit`` runs each reference as a killable job instead: :func:`baseline_job`.)
 
     With ``folds`` (small data: the study's, :func:`archselect.prepare.cross_folds`) the
     validation score is out-of-fold over them, as the deep trials' is.
@@ -449,7 +422,9 @@ def run_baselines(
     Most baselines see flattened features; ``minirocket`` sees the ``(N, T, C)`` series;
     text references see the token ids as words; forecast references read the windows.
     A baseline that raises is recorded with ``error``; one whose optional package is
-    missing is recorded with ``note``; neither stops the run.
+    missing is recorded with ``note``; neither stops the run. Large data is subsampled for
+    the references whose cost grows faster than the rows (:func:`fit_rows`), and ``note``
+    says so.
 
     Example:
         >>> import numpy as np
@@ -463,81 +438,23 @@ def run_baselines(
         >>> res[0].state
         'COMPLETE'
     """
-    task = prepared.preprocessing.task
-    std = prepared.preprocessing.target_std
-    n_classes = len(prepared.preprocessing.classes)
-    raw = (prepared.x_train, prepared.x_val, prepared.x_test)
     results = []
     for name in names:
         start = time.perf_counter()
         if deadline is not None and time.time() >= deadline:
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=None,
-                    test_metric=None,
-                    train_time_s=0.0,
-                    note=BUDGET_SKIPPED,
-                )
-            )
+            results.append(_not_run(name, BUDGET_SKIPPED))
             continue
         if name == "minirocket" and not minirocket_available():
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=None,
-                    test_metric=None,
-                    train_time_s=0.0,
-                    note=MINIROCKET_MISSING,
-                )
-            )
+            results.append(_not_run(name, MINIROCKET_MISSING))
             continue
         try:
             if prepared.preprocessing.forecast is not None:
                 results.append(forecast_baseline(prepared, name, deadline))
                 continue
-            model = _make(name, task, seed, len(raw[0]))
-            if name == "minirocket":
-                length = raw[0].shape[1] if raw[0].ndim == 3 else 0
-                if length < MINIROCKET_MIN_LENGTH:
-                    raise ValueError(
-                        f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
-                        f"steps; these have {length}"
-                    )
-            flat = [baseline_inputs(name, a, prepared.preprocessing) for a in raw]
             fit_s = _fit_share(deadline, len(names) - len(results), len(folds) or 1)
-            fit_within(model, flat[0], prepared.y_train, fit_s)
-            elapsed = time.perf_counter() - start
-            val_out = _outputs(model, flat[1], task, n_classes)
-            latency = _latency_b256(model, flat[1], task, n_classes)
-            val_y = prepared.y_val
-            if folds:
-                val_out = _cross_validate(name, prepared, folds, flat, val_out, seed, fit_s)
-                val_y = prepared.pooled[1]
-            test_out = _outputs(model, flat[2], task, n_classes)
-            precise = task != "classification"  # regression predictions: float32
-            results.append(
-                BaselineResult(
-                    name=name,
-                    val_metric=score(task, val_out, val_y, std),
-                    test_metric=score(task, test_out, prepared.y_test, std),
-                    val_outputs_b64=encode_outputs(val_out, precise=precise),
-                    test_outputs_b64=encode_outputs(test_out, precise=precise),
-                    train_time_s=elapsed,
-                    latency_b256_ms=latency,
-                    n_params=fitted_size(model),
-                    val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),
-                    val_brier_b64=(
-                        encode_scores(_brier(val_out, val_y)) if task == "classification" else None
-                    ),
-                )
-            )
+            results.append(_fit_one(prepared, name, seed, folds, fit_s))
         except _Skip as skip:
-            results.append(
-                BaselineResult(
-                    name=name, val_metric=None, test_metric=None, train_time_s=0.0, note=str(skip)
-                )
-            )
+            results.append(_not_run(name, str(skip)))
         except Exception as exc:  # a baseline failing must not stop the run
             results.append(
                 BaselineResult(
@@ -549,3 +466,81 @@ def run_baselines(
                 )
             )
     return results
+
+
+def _fit_one(
+    prepared: Prepared, name: str, seed: int, folds: tuple[Fold, ...], fit_s: float | None
+) -> BaselineResult:
+    """One reference: fit (on the rows :func:`fit_rows` keeps), score, time, size."""
+    pre = prepared.preprocessing
+    task, std, n_classes = pre.task, pre.target_std, len(pre.classes)
+    raw = (prepared.x_train, prepared.x_val, prepared.x_test)
+    start = time.perf_counter()
+    if name == "minirocket":
+        length = raw[0].shape[1] if raw[0].ndim == 3 else 0
+        if length < MINIROCKET_MIN_LENGTH:
+            raise ValueError(
+                f"MiniRocket needs sequences of at least {MINIROCKET_MIN_LENGTH} "
+                f"steps; these have {length}"
+            )
+    flat = [baseline_inputs(name, a, pre) for a in raw]
+    n_features = int(np.prod(raw[0].shape[1:])) if raw[0].ndim > 1 else 1
+    rows, cut = fit_rows(name, len(raw[0]), len(raw[1]), n_features, seed)
+    x_fit, y_fit = flat[0], prepared.y_train
+    if rows is not None:
+        x_fit, y_fit = flat[0][rows], y_fit[rows]
+    model = _make(name, task, seed, len(y_fit))
+    fit_within(model, x_fit, y_fit, fit_s)
+    elapsed = time.perf_counter() - start
+    val_out = _outputs(model, flat[1], task, n_classes)
+    latency = _latency_b256(model, flat[1], task, n_classes)
+    val_y = prepared.y_val
+    if folds:
+        val_out = _cross_validate(name, prepared, folds, flat, val_out, seed, fit_s)
+        val_y = prepared.pooled[1]
+    test_out = _outputs(model, flat[2], task, n_classes)
+    precise = task != "classification"  # regression predictions: float32
+    return BaselineResult(
+        name=name,
+        val_metric=score(task, val_out, val_y, std),
+        test_metric=score(task, test_out, prepared.y_test, std),
+        val_outputs_b64=encode_outputs(val_out, precise=precise),
+        test_outputs_b64=encode_outputs(test_out, precise=precise),
+        train_time_s=elapsed,
+        latency_b256_ms=latency,
+        n_params=fitted_size(model),
+        val_scores_b64=encode_scores(per_sample_scores(task, val_out, val_y)),
+        val_brier_b64=(
+            encode_scores(_brier(val_out, val_y)) if task == "classification" else None
+        ),
+        note=cut,
+    )
+
+
+def large_for_references(prepared: Prepared) -> bool:
+    """Whether the training rows hold more than :data:`LARGE_CELLS` values."""
+    return int(np.prod(prepared.x_train.shape)) > LARGE_CELLS
+
+
+def baseline_job(
+    folder: str,
+    name: str,
+    seed: int,
+    folds: list[list[list[int]]],
+    seconds: float | None,
+) -> dict[str, Any]:
+    """One reference fitted in a job's process (``archselect.run`` starts them): the prepared
+    arrays memory-mapped from ``folder``, one BLAS/OpenMP thread (the other cores run
+    trials), its iterative fits bounded to :data:`JOB_SOFT_FRACTION` of ``seconds`` (the
+    job is killed at ``seconds``). ``folds``: each fold's training and validation positions,
+    as lists (the job's arguments are JSON). Returns the :class:`BaselineResult` as a dict."""
+    from threadpoolctl import threadpool_limits
+
+    prepared = load_prepared(Path(folder))
+    fold_set = tuple(
+        Fold(np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.int64)) for t, v in folds
+    )
+    soft = None if seconds is None else time.time() + JOB_SOFT_FRACTION * seconds
+    with threadpool_limits(JOB_THREADS):
+        (result,) = run_baselines(prepared, (name,), seed=seed, folds=fold_set, deadline=soft)
+    return result.to_dict()

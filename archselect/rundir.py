@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +28,12 @@ from archselect._common.faults import write_atomic
 from archselect._common.serde import JsonRecord
 from archselect._common.version import RUN_FORMAT
 from archselect.core.plan import Plan
-from archselect.core.records import BaselineResult, SearchResult, TrialRecord
+from archselect.core.records import (
+    BASELINE_DESCRIPTIONS,
+    BaselineResult,
+    SearchResult,
+    TrialRecord,
+)
 from archselect.core.stored import RunProfile, RunRecommendation
 from archselect.errors import RunDirError, UsageError
 from archselect.load import Table
@@ -44,6 +50,7 @@ __all__ = [
     "TRIALS",
     "TRIAL_COLUMNS",
     "VIRTUAL_FILESYSTEMS",
+    "WORK",
     "RunDir",
     "RunInfo",
     "RunPlan",
@@ -61,6 +68,9 @@ RECOMMENDATION = "recommendation.json"
 REPORT = "report.html"
 MODEL = "model"
 STUDY_DB = "study.db"
+#: The run's work folder: the prepared arrays every local trial process memory-maps, and
+#: each family's best trial's weights; removed when the run ends.
+WORK = ".work"
 #: Files archselect writes into a run directory; ``--force`` removes only these.
 OWN_FILES = (
     PROFILE,
@@ -129,6 +139,10 @@ TRIAL_COLUMNS = (
     "threads",
     "sec_per_epoch_row",
     "cpu_sec_per_epoch_row",
+    "share_s",
+    "core_s",
+    "overhead_s",
+    "resolution",
     "seq_len",
     "latency_len1x_ms",
     "latency_len2x_ms",
@@ -178,7 +192,7 @@ def _write_trial_rows(result: SearchResult, tmp: Path) -> None:
                     "kind": "baseline",
                     "family": b.name,
                     "state": b.state,
-                    "note": b.note or b.description,
+                    "note": _baseline_note(b),
                     "val_metric": b.val_metric,
                     "test_metric": b.test_metric,
                     "train_time_s": b.train_time_s,
@@ -190,6 +204,23 @@ def _write_trial_rows(result: SearchResult, tmp: Path) -> None:
                     "extra_metrics": json.dumps(b.extra_metrics),
                 }
             )
+
+
+def _baseline_note(b: BaselineResult) -> str:
+    """A reference's ``note`` column: why it was skipped, or what it is (and, after ``; ``,
+    what was cut to fit the budget: rows, kernels, a deadline)."""
+    if b.state == "SKIPPED" or not b.note:
+        return b.note or b.description
+    return f"{b.description}; {b.note}"
+
+
+def _read_baseline_note(name: str, state: str, text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    if state == "SKIPPED":
+        return text
+    described = BASELINE_DESCRIPTIONS.get(name, name) + "; "
+    return text[len(described) :] if text.startswith(described) else None
 
 
 def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
@@ -221,7 +252,9 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
                     train_time_s=float(row["train_time_s"]),
                     latency_b256_ms=val(row, "latency_b256_ms"),
                     error=val(row, "error"),
-                    note=val(row, "note") if row["state"] == "SKIPPED" else None,
+                    note=_read_baseline_note(
+                        str(row["family"]), str(row["state"]), val(row, "note")
+                    ),
                     extra_metrics=extra(row),
                 )
             )
@@ -238,7 +271,15 @@ def read_trials_csv(path: Path, *, metric: str, direction: str) -> SearchResult:
         train_curve = val(row, "history_train")
         data["history_train"] = json.loads(train_curve) if isinstance(train_curve, str) else []
         data = {k: v.item() if hasattr(v, "item") else v for k, v in data.items()}
-        for k in ("epochs", "best_epoch", "cv_folds", "n_params", "seq_len", "threads"):
+        for k in (
+            "epochs",
+            "best_epoch",
+            "cv_folds",
+            "n_params",
+            "seq_len",
+            "threads",
+            "resolution",
+        ):
             if data.get(k) is not None:
                 data[k] = int(data[k])
         data["number"], data["family"], data["state"] = (
@@ -408,6 +449,7 @@ def remove_own_files(run_dir: Path) -> None:
     """Remove archselect's own files from ``run_dir`` (nothing else)."""
     for name in OWN_FILES:
         (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / WORK, ignore_errors=True)
     for name in OWN_MODEL_FILES:
         (run_dir / MODEL / name).unlink(missing_ok=True)
     if (run_dir / MODEL).is_dir() and not any((run_dir / MODEL).iterdir()):
@@ -441,6 +483,11 @@ class RunPlan(Plan):
     """The plan as stored in ``plan.json``: the stage's plan plus how the run was made."""
 
     run: RunInfo | None = None
+    #: The chance level on the rows trials are scored on (validation rows, or the pooled
+    #: train + validation rows where trials cross-validate): the majority training class's
+    #: accuracy, or the RMSE of predicting the training mean (see
+    #: :func:`archselect.search.chance_level`); also ``SearchResult.chance_metric``.
+    chance_metric: float | None = None
 
 
 #: Longest reason quoted from a parse error in a "damaged file" message.

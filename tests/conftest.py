@@ -78,6 +78,11 @@ def fast_rules() -> Iterator[None]:
         yield
 
 
+#: Fits in tests run their trials in the test's own process (the rules above are set in it
+#: by monkeypatching); tests about trial processes pass ``jobs``/``--jobs`` themselves.
+os.environ.setdefault("ARCHSELECT_JOBS", "1")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread_per_xdist_worker() -> None:
     """Under pytest-xdist each worker has a core: torch's default (every core) in each of

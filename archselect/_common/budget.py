@@ -56,6 +56,9 @@ BASELINE_FRACTION = 0.15
 MIN_EPOCHS = 3
 #: … on at least this many training rows (or all rows, when there are fewer) …
 MIN_ROWS = 64
+#: … and, on long series, at a resolution of at least this many steps (the mean of every
+#: k steps, before fewer rows or one epoch are tried).
+MIN_STEPS = 32
 #: … and its training runs are charged this many seconds each on top of their epochs
 #: (building the Trainer, predicting, timing latency).
 RUN_OVERHEAD_S = 0.5
@@ -63,6 +66,10 @@ RUN_OVERHEAD_S = 0.5
 #: that a pace slower than probed (other work on the machine) still ends before the deadline,
 #: where the trial would be lost.
 LATER_TRIAL_SAFETY = 0.8
+#: … and does not start when that is below this share of a first trial's share, nor below
+#: MIN_LATER_S seconds: a trial given one second (136 rows, 3 epochs) measured noise.
+MIN_LATER_SHARE = 0.25
+MIN_LATER_S = 2.0
 #: Phase name of the time before ``fit`` began (interpreter start and imports).
 START_PHASE = "start"
 #: Set by :func:`mark_command_start` when archselect runs as a command: the unix time its
@@ -180,13 +187,20 @@ def search_end(
 
 
 def search_window(
-    clock: Clock, *, n_families: int, workers: int, reserve: float | None = None
+    clock: Clock,
+    *,
+    n_families: int,
+    workers: int,
+    reserve: float | None = None,
+    busy_s: float = 0.0,
 ) -> SearchWindow | None:
     """The search's window in a budgeted command: it ends early enough that the final
     model, the length latency and the report fit (:data:`RESERVE_FRACTION`), and each
-    family's first trial gets an equal share of the first :data:`FIRST_ROUND_FRACTION` of
-    it (several trial processes run that many first trials at once). ``reserve``: seconds
-    kept after the search (default: the rule above).
+    family's first trial gets an equal share of the core-seconds of the first
+    :data:`FIRST_ROUND_FRACTION` of it: its wall time times the ``workers`` (trial
+    processes, one core each), less ``busy_s`` core-seconds that one of them spends on
+    other work (the reference models). ``reserve``: seconds kept after the search
+    (default: the rule above).
 
     Example:
         >>> w = search_window(Clock(100.0), n_families=4, workers=2)
@@ -204,16 +218,50 @@ def search_window(
     # start and the baselines included), yet never in less than MIN_FIRST_ROUND_FRACTION
     by_budget = FIRST_RESULT_FRACTION * clock.budget_s - now
     first = max(MIN_FIRST_ROUND_FRACTION * span, min(FIRST_ROUND_FRACTION * span, by_budget))
-    share = first * max(1, workers) / max(1, n_families)
+    cores = max(1, workers)
+    # in core-seconds, never below half of them (references that run long are stopped)
+    share = max(0.5 * first * cores, first * cores - busy_s) / max(1, n_families)
     # a trial spends time beyond its training runs (probe, predictions, latency)
     share = max(share / 2.0, share - TRIAL_OVERHEAD_S)
     return SearchWindow(
         end=clock.unix(now + span),
         first_round_end=clock.unix(now + first),
-        first_share_s=min(first, share),
+        first_share_s=min(first * cores, share),
         workers=max(1, workers),
         budget_end=clock.unix(clock.budget_s),
     )
+
+
+def resolution(
+    epoch_s: float,
+    full_epochs: int,
+    runs: int,
+    allowance_s: float,
+    min_epochs: int,
+    steps: int | None,
+) -> tuple[int, int] | None:
+    """The mildest piecewise-aggregate factor ``k`` (2, 4, 8 …; the series never shorter
+    than :data:`MIN_STEPS`) at which ``min_epochs`` epochs fit ``allowance_s`` on the
+    validation split, and the epochs it pays for; None when none does (or no ``steps``).
+    An epoch's cost is taken to shrink with the steps (convolutions and recurrent cells
+    both do work per step).
+
+    Example:
+        >>> resolution(8.0, 40, 1, 10.0, 3, 1460)  # 2 s per epoch at 1/4: 4 epochs
+        (4, 4)
+        >>> resolution(8.0, 40, 1, 10.0, 3, 40) is None  # 40 steps: no shorter than 32
+        True
+    """
+    if not steps or epoch_s <= 0:
+        return None
+    per_run = allowance_s - RUN_OVERHEAD_S
+    k = 2
+    while -(-steps // k) >= MIN_STEPS and per_run > 0:
+        epochs = min(full_epochs, math.floor(per_run / (epoch_s / k)))
+        if epochs >= min(min_epochs, full_epochs):
+            return k, epochs
+        k *= 2
+    return None
 
 
 @dataclass(frozen=True)
@@ -233,11 +281,18 @@ class Fidelity(JsonRecord):
     #: The probed seconds per epoch on every training row, and the allowance it was cut to.
     epoch_s: float = 0.0
     allowance_s: float | None = None
+    #: Long series: the model reads the mean of every ``resample`` steps, ``steps`` of them
+    #: (the resolution fidelity; 1: the data's own resolution).
+    resample: int = 1
+    steps: int | None = None
 
     @property
     def full(self) -> bool:
         return (
-            self.epochs is None and self.rows is None and not (self.single_split or self.too_slow)
+            self.epochs is None
+            and self.rows is None
+            and self.resample == 1
+            and not (self.single_split or self.too_slow)
         )
 
     def note(self) -> str | None:
@@ -248,6 +303,8 @@ class Fidelity(JsonRecord):
         if self.too_slow:
             return f"too slow for this budget ({cost})"
         parts = [f"at most {self.epochs} epochs" if self.epochs is not None else "all epochs"]
+        if self.resample > 1:
+            parts.append(f"at 1/{self.resample} resolution: {self.steps} steps")
         if self.rows is not None:
             parts.append(f"on {self.rows} training rows")
         if self.single_split:
@@ -264,11 +321,15 @@ def choose_fidelity(
     allowance_s: float | None,
     min_epochs: int = MIN_EPOCHS,
     min_rows: int = MIN_ROWS,
+    steps: int | None = None,
+    fixed_s: float = 0.0,
 ) -> Fidelity:
     """The richest measurement ``allowance_s`` pays for, trying in turn: every epoch; fewer
     epochs (at least ``min_epochs``); the same on the validation split alone instead of
-    ``runs`` cross-validation runs; ``min_epochs`` on fewer training rows (at least
-    ``min_rows``); one epoch on those rows; else too slow.
+    ``runs`` cross-validation runs; for series of ``steps`` steps, the same at a lower
+    resolution (the mean of every 2, 4, 8 … steps, never below :data:`MIN_STEPS`:
+    :func:`resolution`); ``min_epochs`` on fewer training rows (at least ``min_rows``); one
+    epoch on those rows; else too slow.
 
     Args:
         epoch_s: Probed seconds of one epoch on all ``n_rows`` training rows (with its
@@ -277,6 +338,8 @@ def choose_fidelity(
         runs: Training runs of the trial (cross-validation folds, else 1).
         n_rows: Training rows of one run.
         allowance_s: Seconds the trial may take; None for no limit.
+        fixed_s: The part of ``epoch_s`` that fewer training rows do not shorten (the
+            validation pass).
 
     Example:
         >>> f = choose_fidelity(epoch_s=10.0, full_epochs=40, runs=4, n_rows=800,
@@ -295,10 +358,22 @@ def choose_fidelity(
         if epochs >= min(min_epochs, full_epochs):
             capped = None if epochs >= full_epochs else epochs
             return dataclasses.replace(base, epochs=capped, single_split=single)
+    by_resolution = resolution(epoch_s, full_epochs, runs, allowance_s, min_epochs, steps)
+    if by_resolution is not None:
+        k, epochs = by_resolution
+        return dataclasses.replace(
+            base,
+            epochs=None if epochs >= full_epochs else epochs,
+            single_split=runs > 1,
+            resample=k,
+            steps=-(-int(steps or 0) // k),
+        )
     per_run = allowance_s - RUN_OVERHEAD_S
     floor_rows = min(min_rows, n_rows)
+    fixed = min(max(0.0, fixed_s), 0.9 * epoch_s)
     for epochs in (min_epochs, 1):
-        rows = math.floor(n_rows * per_run / (epoch_s * epochs)) if per_run > 0 else 0
+        per_epoch = per_run / epochs - fixed
+        rows = math.floor(n_rows * per_epoch / (epoch_s - fixed)) if per_epoch > 0 else 0
         if rows >= floor_rows:
             return dataclasses.replace(
                 base, epochs=epochs, rows=min(rows, n_rows), single_split=runs > 1

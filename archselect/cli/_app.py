@@ -198,8 +198,8 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--jobs",
             type=int,
-            help="Single-threaded trial processes on CPU (default: one per core for "
-            "large budgets, measured faster; else 1).",
+            help="Single-threaded trial processes on CPU, this one included (default: one "
+            "per core, or $ARCHSELECT_JOBS).",
         ),
         click.option(
             "--devices",
@@ -208,9 +208,8 @@ def _parallel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--trials-per-device",
             type=int,
-            default=1,
-            show_default=True,
-            help="Trial processes per GPU (pack small models).",
+            help="Trial processes per GPU (default: up to 4, fewer with fewer cores; each "
+            "trial starts when the GPU has room for the largest one measured).",
         ),
     ]
     for option in reversed(options):

@@ -120,7 +120,7 @@ def fit(
     study_name: str,
     jobs: int | None,
     devices: str | None,
-    trials_per_device: int,
+    trials_per_device: int | None,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -247,7 +247,6 @@ def _trial_printer(quiet: bool) -> Callable[[Any], None]:
 @click.option(
     "--storage",
     envvar="ARCHSELECT_STORAGE",
-    required=True,
     help="Optuna storage URL of the study; better given as $ARCHSELECT_STORAGE, so the "
     "password stays off the command line.",
 )
@@ -261,16 +260,23 @@ def _trial_printer(quiet: bool) -> Callable[[Any], None]:
 @click.option("--threads", type=int, help="Torch threads for this worker (default: torch's).")
 @click.option("--max-failures", type=int, help="Stop after this many failed trials.")
 @click.option("--index", type=int, hidden=True, help="Worker index (seeds its sampler).")
+@click.option(
+    "--from-fit",
+    is_flag=True,
+    hidden=True,
+    help="Started by fit: the study and the prepared arrays arrive on standard input.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-trial lines on stderr.")
 @_handle_errors
 def worker(
-    storage: str,
+    storage: str | None,
     study_name: str,
     data: Path | None,
     threads: int | None,
     max_failures: int | None,
     index: int | None,
+    from_fit: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -284,6 +290,21 @@ def worker(
       export ARCHSELECT_STORAGE=postgresql://me:secret@db.example/studies
       archselect worker --study gunpoint
     """
+    if from_fit:  # started by fit at t = 0: its orders come on stdin, its lines go to stderr
+        from archselect.run import run_fit_worker
+
+        run_fit_worker(
+            threads=threads,
+            index=index,
+            max_failures=max_failures,
+            on_trial=_trial_printer(quiet),
+        )
+        return
+    if storage is None:
+        raise UsageError(
+            "archselect worker needs the study's storage; pass --storage URL or set "
+            "$ARCHSELECT_STORAGE."
+        )
     check_study_name(study_name)  # the arguments first, before torch is imported
     if max_failures is not None and max_failures < 1:
         raise UsageError(f"--max-failures must be at least 1, not {max_failures}.")

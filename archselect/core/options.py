@@ -136,7 +136,7 @@ class FitOptions:
     window: int | None = None
     jobs: int | None = None
     devices: str | None = None
-    trials_per_device: int = 1
+    trials_per_device: int | None = None
     #: The command line as the run directory records it (``archselect.fit(...)`` if None).
     command: str | None = None
 

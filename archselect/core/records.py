@@ -137,8 +137,12 @@ class BaselineResult(JsonRecord):
 
     @property
     def state(self) -> str:
-        """``COMPLETE``, ``FAIL`` (raised: see ``error``) or ``SKIPPED`` (see ``note``)."""
-        return "FAIL" if self.error else "SKIPPED" if self.note else "COMPLETE"
+        """``COMPLETE``, ``FAIL`` (raised: see ``error``) or ``SKIPPED`` (see ``note``). A
+        reference with figures and a ``note`` is complete: the note says what was cut to fit
+        the budget (rows, kernels, a deadline)."""
+        if self.error:
+            return "FAIL"
+        return "SKIPPED" if self.note and self.val_metric is None else "COMPLETE"
 
     @property
     def description(self) -> str:

@@ -170,7 +170,8 @@ class Space(JsonRecord):
     source: str = ""
     fixed: dict[str, Any] = field(default_factory=dict)
     #: The values of the family's first trial (``[default]`` table): a known-sane point
-    #: measured before the sampler explores. Parameters it leaves out are sampled.
+    #: measured before the sampler explores. Parameters it leaves out are sampled; shared
+    #: training parameters it names replace the shared ``[default]`` for this family.
     default: dict[str, Any] = field(default_factory=dict)
     #: Warm start (``[[portfolio]]`` tables): configurations that did well across many
     #: public data sets (mined by ``benchmarks/mine_portfolio.py``), tried in this order
@@ -194,8 +195,15 @@ class Space(JsonRecord):
         ]
 
 
-def _check_default(path: Path, params: list[ParamSpec], default: dict[str, Any]) -> None:
+def _check_default(
+    path: Path, params: list[ParamSpec], default: dict[str, Any], family: str
+) -> None:
+    """A family's ``[default]`` names its parameters, or (as a ``[[portfolio]]`` entry may)
+    the shared training ones its first trial overrides, with values in their space."""
     specs = {p.name: p for p in params}
+    if family != SHARED and any(name not in specs for name in default):
+        shared = {p.name: p for p in load_shared_space().params}
+        specs = {**shared, **specs}
     for name, value in default.items():
         spec = specs.get(name)
         if spec is None:
@@ -280,7 +288,7 @@ def _parse(path: Path, name: str) -> Space:
     default = data.get("default", {})
     if not isinstance(default, dict):
         raise UsageError(f"{path}: [default] must be a table of parameter values.")
-    _check_default(path, params, default)
+    _check_default(path, params, default, name)
     fixed = data.get("fixed", {})
     if not isinstance(fixed, dict):
         raise UsageError(f"{path}: [fixed] must be a table of parameter values.")

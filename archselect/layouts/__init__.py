@@ -48,7 +48,14 @@ from archselect.layouts._base import (
 from archselect.layouts._forecast_prep import ForecastOrigins, SeriesSplit, WindowFit, fit_windows
 from archselect.layouts._preprocessing import Preprocessing, label_str
 from archselect.layouts._registry import LAYOUTS as _LAYOUTS
-from archselect.layouts._registry import plugin_for, reshape, samples, transform
+from archselect.layouts._registry import (
+    aggregate,
+    plugin_for,
+    resampled,
+    reshape,
+    samples,
+    transform,
+)
 from archselect.layouts._structure import name_evidence, structure_evidence
 
 __all__ = [
@@ -64,6 +71,7 @@ __all__ = [
     "SequenceOptions",
     "SeriesSplit",
     "WindowFit",
+    "aggregate",
     "detect",
     "fit_windows",
     "is_integer_valued",
@@ -74,6 +82,7 @@ __all__ = [
     "plugin_for",
     "register_layout",
     "registered_layouts",
+    "resampled",
     "reshape",
     "samples",
     "structure_evidence",

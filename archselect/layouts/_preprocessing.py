@@ -47,6 +47,12 @@ class Preprocessing(JsonRecord):
     time_column: str | None = None
     text: TextEncoding | None = None
     forecast: ForecastWindowing | None = None
+    #: The resolution fidelity of long series: the model reads the mean of every
+    #: ``resample`` consecutive steps (piecewise-aggregate), so ``input_shape`` is the
+    #: shortened one and ``source_shape`` the layout's own (:func:`resampled`; applied by
+    #: :func:`archselect.layouts.transform`, hence by training, ``predict`` and the export).
+    resample: int = 1
+    source_shape: tuple[int, ...] = ()
 
     @property
     def n_outputs(self) -> int:

@@ -8,6 +8,7 @@ is a plain value; turning rows into model input is the layout's :func:`transform
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,7 +48,46 @@ def transform(pre: Preprocessing, frame: pd.DataFrame) -> np.ndarray:
     time-sorted) history, the last one last; with several series, each series' windows in
     turn (series in order of first appearance).
     """
+    if pre.resample > 1:  # the layout's own shape first, then the shorter resolution
+        own = dataclasses.replace(pre, input_shape=pre.source_shape, resample=1, source_shape=())
+        return aggregate(plugin_for(pre.layout).transform(own, frame), pre.resample, pre.layout)
     return plugin_for(pre.layout).transform(pre, frame)
+
+
+def aggregate(x: np.ndarray, k: int, layout: str) -> np.ndarray:
+    """Piecewise-aggregate series ``(N, T, C)`` to ``(N, ceil(T / k), C)``: each new step is
+    the mean of ``k`` consecutive steps (the last of fewer); on padded series (a layout whose
+    last channel is the 0/1 mask of real steps) the mask's maximum, so a step is real when
+    any step it averages is.
+
+    Example:
+        >>> x = np.arange(10, dtype=np.float32).reshape(1, 5, 2)
+        >>> aggregate(x, 2, "series")[0].tolist()
+        [[1.0, 2.0], [5.0, 6.0], [8.0, 9.0]]
+    """
+    if k <= 1:
+        return x
+    n, t, c = x.shape
+    steps = -(-t // k)
+    padded = np.full((n, steps * k, c), np.nan, dtype=np.float32)
+    padded[:, :t] = x
+    blocks = padded.reshape(n, steps, k, c)
+    out = np.nanmean(blocks, axis=2).astype(np.float32)
+    if plugin_for(layout).masked:
+        out[..., -1] = np.nanmax(blocks[..., -1], axis=2)
+    return out
+
+
+def resampled(pre: Preprocessing, k: int) -> Preprocessing:
+    """``pre`` with the resolution fidelity ``k`` (see :func:`aggregate`): its model input is
+    ``ceil(T / k)`` steps long. ``k`` of 1 gives ``pre`` back at its own resolution."""
+    base = pre.source_shape or pre.input_shape
+    if k <= 1:
+        return dataclasses.replace(pre, input_shape=base, resample=1, source_shape=())
+    steps = -(-int(base[0]) // k)
+    return dataclasses.replace(
+        pre, input_shape=(steps, *base[1:]), resample=k, source_shape=tuple(base)
+    )
 
 
 def samples(pre: Preprocessing, frame: pd.DataFrame) -> pd.DataFrame:

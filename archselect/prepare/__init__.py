@@ -10,6 +10,7 @@ by the layouts (:class:`archselect.layouts.Preprocessing`) and re-exported here.
 from __future__ import annotations
 
 from archselect.layouts import Preprocessing, reshape
+from archselect.prepare._arrays import load_prepared, save_prepared
 from archselect.prepare._constants import (
     CV_FOLDS,
     CV_MAX_ROWS,
@@ -36,7 +37,9 @@ __all__ = [
     "Split",
     "cross_folds",
     "fit_preprocessing",
+    "load_prepared",
     "out_of_fold",
     "prepare",
     "reshape",
+    "save_prepared",
 ]

@@ -13,10 +13,13 @@ from archselect.run._fit import fit, fit_with
 from archselect.run._view import Run, load
 from archselect.run._workers import (
     CPU_PARALLEL_PROCESSES,
+    JOBS_ENV,
+    LocalWorkers,
     WorkerSpec,
     cpu_cores,
     gpu_count,
     plan_workers,
+    run_fit_worker,
     run_local_workers,
     run_worker,
     worker_command,
@@ -24,6 +27,8 @@ from archselect.run._workers import (
 
 __all__ = [
     "CPU_PARALLEL_PROCESSES",
+    "JOBS_ENV",
+    "LocalWorkers",
     "Run",
     "WorkerSpec",
     "cpu_cores",
@@ -32,6 +37,7 @@ __all__ = [
     "gpu_count",
     "load",
     "plan_workers",
+    "run_fit_worker",
     "run_local_workers",
     "run_worker",
     "worker_command",

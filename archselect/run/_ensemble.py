@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from archselect.baselines import fit_baseline
 from archselect.core.ensemble_selection import log_outputs
 from archselect.core.metrics import score
 from archselect.core.recommendation import Recommendation
-from archselect.core.records import SearchResult
+from archselect.core.records import SearchResult, TrialRecord
 from archselect.core.stored import evaluate_outputs
 from archselect.export import (
     ENSEMBLE_KIND,
@@ -125,8 +125,7 @@ def export_ensemble(
     trials = {t.number: t for t in result.trials}
     start = time.perf_counter()
     parts: list[tuple[dict[str, Any], Callable[[Path], None]]] = []
-    classification = pre.task == "classification"
-    cols = len(pre.classes) if classification else 1
+    cols = len(pre.classes) if pre.task == "classification" else 1
     test_out = np.zeros((len(prepared.x_test), cols))
     notes, refits = [], []
     for i, m in enumerate(row["members"]):
@@ -134,34 +133,12 @@ def export_ensemble(
         if time_left is not None:
             spent = time.perf_counter() - start
             share = max(0.0, time_left - spent) / (len(row["members"]) - i)
-        config = ModelConfig(
-            family=m["family"],
-            params={},
-            input_shape=pre.input_shape,
-            n_outputs=pre.n_outputs,
-            layout=pre.layout,
-            task=pre.task,
-        )
-        if m["kind"] == "family":
-            trial = trials[m["trial"]]
-            member_rec = dataclasses.replace(rec, params=dict(trial.params), trial=trial.number)
-            net, test, final = refit(prepared, member_rec, trial, seed, time_left=share)
-            out = _member_outputs(predict_outputs(net, prepared.x_test), True, pre.task)
-            _, model_params, _ = split_params(trial.params)
-            config = dataclasses.replace(
-                config, params=model_params, ensemble=final.seeds, note=final.note
-            )
-            refits.append({"name": m["name"], "test_metric": test, **final.to_dict()})
-            if final.note:
-                notes.append(f"{m['name']}: {final.note}")
-            parts.append((m, partial(_write_network, net=net, pre=pre, config=config)))
-        else:
-            estimator, raw = fit_baseline(prepared, m["name"], seed, seconds=share)
-            out = _member_outputs(raw, False, pre.task)
-            config = dataclasses.replace(config, kind="baseline")
-            parts.append((m, partial(_write_reference, est=estimator, pre=pre, config=config)))
-            refits.append({"name": m["name"]})
-        test_out += float(m["weight"]) * out
+        member = _fit_member(prepared, rec, m, trials, seed, share, refit)
+        parts.append((m, member.write))
+        refits.append(member.info)
+        if member.note:
+            notes.append(f"{m['name']}: {member.note}")
+        test_out += float(m["weight"]) * member.out
     final_test = (
         score(pre.task, test_out, prepared.y_test, pre.target_std)
         if len(prepared.y_test)
@@ -189,13 +166,75 @@ def export_ensemble(
         "train_time_s": round(time.perf_counter() - start, 3),
         "note": "; ".join(notes) or None,
     }
+    return _tested(rec, prepared, plan, test_out, final_test, final_model, seed)
+
+
+class _Member(NamedTuple):
+    """One refitted member: its test outputs, how to write it, how it was trained."""
+
+    out: np.ndarray
+    write: Callable[[Path], None]
+    info: dict[str, Any]
+    note: str | None = None
+
+
+def _fit_member(
+    prepared: Prepared,
+    rec: _Rec,
+    m: dict[str, Any],
+    trials: dict[int, TrialRecord],
+    seed: int,
+    share: float | None,
+    refit: Callable[..., tuple[Any, float | None, Any]],
+) -> _Member:
+    """Refit one member (a family's trial, or a reference) within ``share`` seconds."""
+    pre = prepared.preprocessing
+    config = ModelConfig(
+        family=m["family"],
+        params={},
+        input_shape=pre.input_shape,
+        n_outputs=pre.n_outputs,
+        layout=pre.layout,
+        task=pre.task,
+    )
+    if m["kind"] != "family":
+        estimator, raw = fit_baseline(prepared, m["name"], seed, seconds=share)
+        config = dataclasses.replace(config, kind="baseline")
+        write = partial(_write_reference, est=estimator, pre=pre, config=config)
+        return _Member(_member_outputs(raw, False, pre.task), write, {"name": m["name"]})
+    trial = trials[m["trial"]]
+    member_rec = dataclasses.replace(rec, params=dict(trial.params), trial=trial.number)
+    net, test, final = refit(prepared, member_rec, trial, seed, time_left=share)
+    out = _member_outputs(predict_outputs(net, prepared.x_test), True, pre.task)
+    _, model_params, _ = split_params(trial.params)
+    config = dataclasses.replace(
+        config, params=model_params, ensemble=final.seeds, note=final.note
+    )
+    info = {"name": m["name"], "test_metric": test, **final.to_dict()}
+    write = partial(_write_network, net=net, pre=pre, config=config)
+    return _Member(out, write, info, final.note)
+
+
+def _tested(
+    rec: _Rec,
+    prepared: Prepared,
+    plan: Plan,
+    test_out: np.ndarray,
+    final_test: float | None,
+    final_model: dict[str, Any],
+    seed: int,
+) -> _Rec:
+    """``rec`` with the exported ensemble's test figure (the headline's test sentence comes
+    from the verdict's words, :func:`archselect.select.with_final_test`) and, for the stored
+    recommendation, how it was trained and its test evaluation."""
+    pre = prepared.preprocessing
     extra: dict[str, Any] = {}
     if hasattr(rec, "final_model"):  # the stored recommendation: how it was trained, tested
         extra["final_model"] = final_model
         try:
             extra["evaluation"] = evaluate_outputs(
                 pre.task,
-                log_outputs(test_out) if classification else test_out,
+                log_outputs(test_out) if pre.task == "classification" else test_out,
                 prepared.y_test,
                 classes=pre.classes,
                 target_mean=pre.target_mean,
@@ -206,6 +245,8 @@ def export_ensemble(
             extra["evaluation"] = None
     # the headline's test sentence comes from the verdict's words (with_final_test)
     return with_final_test(
-        dataclasses.replace(rec, ensemble={**row, "final_test_metric": final_test}, **extra),
+        dataclasses.replace(
+            rec, ensemble={**rec.ensemble, "final_test_metric": final_test}, **extra
+        ),
         final_test,
     )

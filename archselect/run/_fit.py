@@ -18,7 +18,9 @@ in :mod:`archselect.run._view`; the worker processes in :mod:`archselect.run._wo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,26 +31,28 @@ import pandas as pd
 
 from archselect._common import budget as _budget
 from archselect._common import signals as _signals
-from archselect._common.budget import BASELINE_FRACTION, Clock, search_window
+from archselect._common.budget import Clock
 from archselect._common.version import RUN_FORMAT, __version__
 from archselect.core.options import FitOptions, for_python
 from archselect.core.stored import DataPreview, RunProfile, RunRecommendation
 from archselect.errors import ArchSelectError, UsageError
 from archselect.load import Table, load_table
 from archselect.plan import Plan, make_plan
-from archselect.prepare import Prepared, prepare
+from archselect.prepare import Prepared, cross_folds, prepare
 from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._controls import controls_reserve, run_controls
 from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._machine import cpu_model, gpu_model, versions
+from archselect.run._pool import Pool, open_pool, remove_work
+from archselect.run._references import begin_search
 from archselect.run._refit import (
     REPORT_RESERVE_S,
-    _refit_final,
     export_network,
     export_reference,
+    refit_or_own,
 )
 from archselect.run._view import Run
-from archselect.run._workers import WorkerSpec, plan_workers, run_local_workers
+from archselect.run._workers import WorkerSpec, plan_workers
 from archselect.rundir import (
     MODEL,
     PLAN,
@@ -56,6 +60,7 @@ from archselect.rundir import (
     RECOMMENDATION,
     STUDY_DB,
     TRIALS,
+    WORK,
     RunInfo,
     RunPlan,
     default_run_dir,
@@ -64,20 +69,17 @@ from archselect.rundir import (
     write_trials_csv,
 )
 from archselect.search import (
-    RECIPE_FORMAT,
     SearchResult,
-    StudyRecipe,
     TrialRecord,
+    chance_level,
     close_storage,
     collect_result,
     finish_search,
     mask_url,
     open_study,
     param_importances,
-    prepare_study,
     resume_conflicts,
     run_trials,
-    set_window,
     storage_url,
 )
 from archselect.select import ENSEMBLE, select
@@ -201,16 +203,34 @@ def fit_with(
     on_trial: TrialHook | None = None,
     on_plan: PlanHook | None = None,
 ) -> Run:
-    """:func:`fit` with options already checked (:meth:`FitOptions.of`): the four phases."""
+    """:func:`fit` with options already checked (:meth:`FitOptions.of`): the four phases.
+
+    The run's processes start first (:func:`archselect.run._pool.open_pool`): the trial
+    workers import torch while :func:`start` reads the data.
+    """
     clock = Clock(opts.timeout, started_unix=_budget.COMMAND_START_UNIX)
     _budget.COMMAND_START_UNIX = None  # a later fit in this process starts its own clock
-    started = start(data, opts, clock, on_plan=on_plan)
-    searched = search(started, opts, clock, on_trial=on_trial)
+    specs = plan_workers(  # names of GPUs that are not there are refused before any work
+        jobs=opts.jobs,
+        devices=opts.devices,
+        trials_per_device=opts.trials_per_device,
+        n_trials=opts.trials,
+        timeout_s=opts.timeout,
+    )
+    with open_pool(
+        specs, max_failures=opts.max_failures, budgeted=opts.timeout is not None
+    ) as pool:
+        started = start(data, opts, clock, specs, on_plan=on_plan)
+        # the search leaves time for the order control and the learning curves
+        searched = search(
+            started, opts, clock, pool, on_trial=on_trial, reserve_s=controls_reserve(clock)
+        )
     controls, searched = run_controls(
         started.prepared, started.profile, started.plan, searched, clock
     )
     rec, interrupted = final_model(started, searched, clock)
     write(started, searched, controls.applied_to(rec), clock)
+    remove_work(started.run_dir / WORK)
     if interrupted is not None:
         raise interrupted
     _signals.check()  # a signal during the export or the report: written whole, then stop
@@ -224,25 +244,19 @@ def start(
     data: str | Path | pd.DataFrame,
     opts: FitOptions,
     clock: Clock,
+    workers: tuple[WorkerSpec, ...] = (),
     *,
     on_plan: PlanHook | None = None,
 ) -> Started:
     """Load, profile, prepare and plan; refuse a run directory or study this run may not
-    use; write ``profile.json`` and ``plan.json``."""
-    workers = plan_workers(  # names of GPUs that are not there are refused before any work
-        jobs=opts.jobs,
-        devices=opts.devices,
-        trials_per_device=opts.trials_per_device,
-        n_trials=opts.trials,
-        timeout_s=opts.timeout,
-    )
+    use; write ``profile.json`` and ``plan.json``. ``workers``: the run's trial processes
+    (:func:`archselect.run.plan_workers`), recorded in ``plan.json``."""
     with clock.phase("load"), _signals.interruptible():
         table = load_table(data, target=opts.target)
     run_dir = opts.out if opts.out is not None else default_run_dir(table)
     guard_run_dir(run_dir, table, opts.force)
     with clock.phase("profile"), _signals.interruptible():
         profile = _profile(table, opts)
-    workers = _workers(workers, table, opts)
     with clock.phase("prepare"), _signals.interruptible():
         prepared = prepare(table, profile, seed=opts.seed)
     plan = make_plan(
@@ -281,18 +295,6 @@ def _profile(table: Table, opts: FitOptions) -> Profile:
         horizon=opts.horizon,
         window=opts.window,
     )
-
-
-def _workers(
-    workers: tuple[WorkerSpec, ...], table: Table, opts: FitOptions
-) -> tuple[WorkerSpec, ...]:
-    """The trial processes: none for an in-memory frame (workers read the data's file)."""
-    if workers and table.facts.path is None and opts.jobs is not None:
-        raise UsageError(
-            "parallel trial processes read the data from a file; save the frame as CSV and "
-            "pass its path, or use --jobs 1."
-        )
-    return workers if table.facts.path is not None else ()
 
 
 def _guard_resume(run_dir: Path, opts: FitOptions, profile: Profile, plan: Plan) -> None:
@@ -346,7 +348,8 @@ def _write_start(started: Started, opts: FitOptions) -> None:
     )
     stored.save(started.run_dir / PROFILE)
     fields = {f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)}
-    RunPlan(**fields, run=info).save(started.run_dir / PLAN)
+    chance = chance_level(started.prepared, folds=bool(cross_folds(started.prepared, opts.seed)))
+    RunPlan(**fields, run=info, chance_metric=chance).save(started.run_dir / PLAN)
 
 
 def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
@@ -362,60 +365,46 @@ def _preview(table: Table, profile: Profile, seed: int) -> DataPreview | None:
 
 
 def search(
-    started: Started, opts: FitOptions, clock: Clock, *, on_trial: TrialHook | None = None
+    started: Started,
+    opts: FitOptions,
+    clock: Clock,
+    pool: Pool,
+    *,
+    on_trial: TrialHook | None = None,
+    reserve_s: float | None = None,
 ) -> Searched:
-    """The references, then the trials (in this process or in worker processes) within the
-    budget's window, then the longer-sequence latency; a stop signal ends it with what
-    finished."""
-    prepared, plan, url = started.prepared, started.plan, started.url
-    table = started.table
-    recipe = StudyRecipe(
-        format_version=RECIPE_FORMAT,
-        data_path=str(Path(table.facts.path).resolve()) if table.facts.path else None,
-        data_sha256=table.facts.sha256,
-        seed=opts.seed,
-        profile=started.profile,
-        plan=plan,
-    )
+    """The study, its window and the prepared arrays handed to the workers (training from
+    then on); the references as killable jobs beside them; then this process's own trials,
+    and the workers' end; then the finalists' latency. A stop signal ends it with what
+    finished (the workers stop too).
+
+    ``reserve_s``: seconds of a ``--timeout`` kept after the search, for what runs between
+    it and the final model (e.g. the order control and learning curves) and for the final
+    model and the report (default: :data:`archselect._common.budget.RESERVE_FRACTION` of
+    the budget)."""
+    plan, url = started.plan, started.url
     # CPU work in this process runs with the trials' threads: a second OpenMP thread gains
     # little on small networks and loses much when anything else runs.
     cpu_threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("baselines"):
-            deadline = None
-            if clock.budget_s is not None:
-                deadline = clock.unix(clock.elapsed() + BASELINE_FRACTION * clock.budget_s)
-            study = prepare_study(
-                prepared,
-                plan,
-                storage=url,
-                study_name=opts.study_name,
-                recipe=recipe,
-                baseline_deadline=deadline,
-            )
-        n_workers = max(1, len(started.workers))
-        window = search_window(
-            clock,
-            n_families=len(plan.family_names),
-            workers=n_workers,
-            reserve=controls_reserve(clock),  # the order control and the learning curves
-        )
-        set_window(study, window)
+            study = begin_search(started, opts, clock, pool, reserve_s=reserve_s)
         with clock.phase("search"):
-            if started.workers:
-                run_local_workers(
-                    url, opts.study_name, started.workers, max_failures=opts.max_failures
-                )
-            else:
+            if pool.fit_trains:
                 with torch_threads(cpu_threads):
                     run_trials(
-                        study, prepared, plan, on_trial=on_trial, max_failures=opts.max_failures
+                        study,
+                        started.prepared,
+                        plan,
+                        on_trial=on_trial,
+                        max_failures=opts.max_failures,
                     )
+            pool.workers.wait()
         left = clock.left()
         with clock.phase("length latency"), torch_threads(cpu_threads):
             result = finish_search(
                 study,
-                prepared,
+                started.prepared,
                 plan,
                 deadline=None
                 if left is None
@@ -424,6 +413,7 @@ def search(
         close_storage(study)
         _signals.check()
     except KeyboardInterrupt as exc:  # what finished is kept; the caller re-raises
+        pool.workers.stop(getattr(exc, "signum", signal.SIGINT))
         study = open_study(url, plan, study_name=opts.study_name, enqueue=False)
         result = collect_result(study, plan)
         close_storage(study)
@@ -470,7 +460,7 @@ def final_model(
                 rec,
                 result,
                 seed,
-                refit=_refit_final,
+                refit=functools.partial(refit_or_own, run_dir),
                 model_dir=MODEL,
                 time_left=None if left is None else max(0.0, left - REPORT_RESERVE_S),
             )

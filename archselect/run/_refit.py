@@ -22,6 +22,7 @@ from archselect.baselines import fit_baseline
 from archselect.baselines_forecast import STATS_REFERENCES, final_reference, final_test_outputs
 from archselect.core.metrics import score
 from archselect.core.stored import Evaluation, RunRecommendation, evaluate_outputs
+from archselect.core.verdict import TRIAL_WEIGHTS, restate
 from archselect.export import (
     ModelConfig,
     export_baseline,
@@ -32,13 +33,16 @@ from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.profile import Profile
-from archselect.rundir import MODEL
+from archselect.run._pool import WEIGHTS
+from archselect.rundir import MODEL, WORK
 from archselect.search import (
     SearchResult,
     TrialRecord,
+    at_resolution,
     build_network,
     split_params,
     train_config,
+    weights_file,
 )
 from archselect.select import Recommendation, with_final_test
 from archselect.train import predict_outputs, torch_threads, train_network
@@ -63,6 +67,10 @@ TESTED_ROWS = "train+validation"
 #: faster than linearly with the rows for some, e.g. the RBF SVM).
 REFERENCE_REFIT_SAFETY = 1.5
 ALL_ROWS = "train+validation+test"
+#: The exported network is the best trial's own (trained on the training rows) when its
+#: refit would take more than this share of a ``--timeout`` budget, or more than is left.
+OWN_WEIGHTS_FRACTION = 0.2
+TRAINED_ROWS = TRIAL_WEIGHTS
 
 
 def ensemble_size(n_rows: int) -> int:
@@ -246,43 +254,24 @@ def export_network(
     the test rows, then (:data:`REFIT_ALL_ROWS`) train the same refit on every labelled row
     and export that one, when the time left pays for it."""
     trial = next(t for t in result.trials if t.number == rec.trial)
-    x_all, y_all = _labelled(prepared)
-    n_tested = len(prepared.pooled[0])
-    more = REFIT_ALL_ROWS and len(x_all) > n_tested
+    # a trial measured at a lower resolution is refitted and exported at it (predict and
+    # the ONNX export then read the same piecewise-aggregated series)
+    prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
+    more = REFIT_ALL_ROWS and len(_labelled(prepared)[0]) > len(prepared.pooled[0])
     left = clock.left()
+    own = _own_weights_instead(run_dir, prepared, trial, clock)
+    if own is not None:
+        with clock.phase("final model"):
+            return _export_own_weights(run_dir, prepared, profile, plan, rec, trial, own, seed)
     with clock.phase("final model"):
         budget = None if left is None else max(0.0, left - REPORT_RESERVE_S)
         # the tested refit first gets all the time it plans for; the all-rows twin only
         # what is left after it, and only when the tested refit was not cut short
         net, final_test, final = _refit_final(prepared, rec, trial, seed, time_left=budget)
-        exported, note = net, final.note
-        if more and final.note is not None:
-            note = f"{note}; so no refit on every labelled row"
-            final = dataclasses.replace(final, note=note)
-        elif more:
-            need = final.train_time_s * len(x_all) / max(1, n_tested)
-            room = clock.left()
-            if room is None or need <= max(0.0, room - REPORT_RESERVE_S):
-                exported, spent, _, _ = _train_members(
-                    prepared, rec, seed, final.seeds, final.epochs, (x_all, y_all), final.threads
-                )
-                final = dataclasses.replace(
-                    final,
-                    rows=len(x_all),
-                    trained_on=ALL_ROWS,
-                    train_time_s=round(final.train_time_s + spent, 3),
-                )
-            else:
-                note = "; ".join(
-                    n
-                    for n in (
-                        note,
-                        f"no time left to refit on every labelled row (about {need:.0f} s): "
-                        "the exported model is the tested refit on train + validation",
-                    )
-                    if n
-                )
-                final = dataclasses.replace(final, note=note)
+        exported, final = net, final
+        if more:
+            exported, final = _all_rows_twin(prepared, rec, seed, net, final, clock)
+        note = final.note
         family, model_params, _ = split_params(rec.params)
         export_model(
             run_dir / MODEL,
@@ -305,6 +294,36 @@ def export_network(
         with_final_test(rec, final_test, final.seeds, all_rows=final.trained_on == ALL_ROWS),
         evaluation=_evaluation(prepared, net, seed),  # the tested refit, on unseen rows
         final_model=final.to_dict(),
+    )
+
+
+def _all_rows_twin(
+    prepared: Prepared, rec: Recommendation, seed: int, net: Any, final: FinalModel, clock: Clock
+) -> tuple[Any, FinalModel]:
+    """The tested refit trained again on every labelled row (:data:`REFIT_ALL_ROWS`), when
+    it was not cut short and the time left pays for it; else the tested refit, the note
+    saying why."""
+    x_all, y_all = _labelled(prepared)
+    if final.note is not None:
+        return net, dataclasses.replace(
+            final, note=f"{final.note}; so no refit on every labelled row"
+        )
+    need = final.train_time_s * len(x_all) / max(1, len(prepared.pooled[0]))
+    room = clock.left()
+    if room is not None and need > max(0.0, room - REPORT_RESERVE_S):
+        note = (
+            f"no time left to refit on every labelled row (about {need:.0f} s): the exported "
+            "model is the tested refit on train + validation"
+        )
+        return net, dataclasses.replace(final, note=note)
+    exported, spent, _, _ = _train_members(
+        prepared, rec, seed, final.seeds, final.epochs, (x_all, y_all), final.threads
+    )
+    return exported, dataclasses.replace(
+        final,
+        rows=len(x_all),
+        trained_on=ALL_ROWS,
+        train_time_s=round(final.train_time_s + spent, 3),
     )
 
 
@@ -383,6 +402,137 @@ def export_reference(
     return dataclasses.replace(
         with_final_test(rec, final_test, all_rows=all_rows), evaluation=evaluation
     )
+
+
+def refit_or_own(
+    run_dir: Path,
+    prepared: Prepared,
+    rec: Recommendation,
+    trial: TrialRecord,
+    seed: int,
+    *,
+    time_left: float | None = None,
+) -> tuple[Any, float | None, FinalModel]:
+    """An ensemble member's final network: its refit (:func:`_refit_final`), or, when that
+    cannot train every epoch in ``time_left`` and the trial kept its weights, the trial's
+    own network as it was measured (one epoch of a refit on 51,200 rows took longer than a
+    whole member's share)."""
+    prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
+    saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
+    if time_left is None or trial.sec_per_epoch_row is None or not saved.exists():
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
+    need = _refit_need(prepared, trial)
+    if need <= time_left:
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
+    net = _own_network(prepared, rec, trial, saved, seed)
+    note = f"the trial's own weights: a refit would need about {need:.0f} s of {time_left:.0f}"
+    return net, trial.test_metric, _own_final(prepared, trial, note)
+
+
+def _refit_need(prepared: Prepared, trial: TrialRecord) -> float:
+    """Seconds one refit of ``trial`` on train + validation takes at its measured pace."""
+    epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
+    pace = trial.sec_per_epoch_row or 0.0
+    return refit_epoch_seconds(pace, len(prepared.pooled[0]), len(prepared.x_val)) * epochs
+
+
+def _own_network(
+    prepared: Prepared, rec: Recommendation, trial: TrialRecord, saved: Path, seed: int
+) -> Any:
+    import torch
+
+    family, model_params, _ = split_params(dict(trial.params) or rec.params)
+    net = build_network(prepared.preprocessing, family, model_params, seed=seed)
+    net.load_state_dict(torch.load(saved, map_location="cpu", weights_only=True))
+    return net.eval()
+
+
+def _own_final(prepared: Prepared, trial: TrialRecord, note: str) -> FinalModel:
+    return FinalModel(
+        seeds=1,
+        planned_seeds=1,
+        epochs=int(trial.epochs or 0),
+        planned_epochs=int(trial.epochs or 0),
+        sec_per_epoch_row=trial.sec_per_epoch_row,
+        trial_sec_per_epoch_row=trial.sec_per_epoch_row,
+        threads=int(trial.threads or 1),
+        train_time_s=0.0,
+        note=note,
+        trained_on=TRAINED_ROWS,
+        rows=len(prepared.x_train),
+        cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
+        trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
+    )
+
+
+def _own_weights_instead(
+    run_dir: Path, prepared: Prepared, trial: TrialRecord, clock: Clock
+) -> str | None:
+    """Why the final model is the best trial's own weights rather than a refit (None: it is
+    a refit): under a ``--timeout``, when the refit (one seed, every epoch, at the trial's
+    measured pace) would not fit the time left, or would take more than
+    :data:`OWN_WEIGHTS_FRACTION` of the budget — and the trial kept its weights. Under
+    load an undertrained refit was exported (16 of 37 epochs: 91.8 % on test, where the
+    trial's own weights scored 96.9 %), or the search was shortened to pay for it."""
+    left, budget = clock.left(), clock.budget_s
+    saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
+    if left is None or budget is None or trial.sec_per_epoch_row is None or not saved.exists():
+        return None
+    need = _refit_need(prepared, trial)
+    room = max(0.0, left - REPORT_RESERVE_S)
+    if need <= room and need <= OWN_WEIGHTS_FRACTION * budget:
+        return None
+    return (
+        f"the best trial's own weights (trained on the {len(prepared.x_train)} training "
+        f"rows; its validation and test figures are exact): a refit on train + validation "
+        f"would need about {need:.0f} s of the {room:.0f} s left"
+    )
+
+
+def _export_own_weights(
+    run_dir: Path,
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    rec: RunRecommendation,
+    trial: TrialRecord,
+    note: str,
+    seed: int,
+) -> RunRecommendation:
+    """Export trial ``trial``'s saved network, as it was measured (see
+    :func:`_own_weights_instead`)."""
+    pre = prepared.preprocessing
+    family, model_params, _ = split_params(rec.params)
+    saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
+    net = _own_network(prepared, rec, trial, saved, seed)
+    test = trial.test_metric
+    export_model(
+        run_dir / MODEL,
+        net,
+        pre,
+        ModelConfig(
+            family=family,
+            params=model_params,
+            input_shape=pre.input_shape,
+            n_outputs=pre.n_outputs,
+            layout=pre.layout,
+            task=profile.task,
+            metrics={"test_" + plan.metric: test if test is not None else float("nan")},
+            ensemble=1,
+            trained_on=TRAINED_ROWS,
+            note=note,
+        ),
+    )
+    final = _own_final(prepared, trial, note)
+    rec = dataclasses.replace(
+        rec,
+        final_test_metric=test,
+        evaluation=_evaluation(prepared, net, seed),
+        final_model=final.to_dict(),
+    )
+    # the headline's test sentence comes from the verdict's words: "the best trial's own
+    # weights" (core.verdict.TRIAL_WEIGHTS)
+    return restate(rec, final_model={"seeds": 1, "trained_on": TRIAL_WEIGHTS})
 
 
 def _export_forecast_reference(

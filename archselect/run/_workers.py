@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from pathlib import Path
 from archselect._common.secrets import mask_url
 from archselect.errors import DataError, UsageError
 from archselect.load import load_table
-from archselect.prepare import prepare
+from archselect.prepare import load_prepared, prepare
 from archselect.search import (
     STUDY_NAME,
     SearchResult,
@@ -35,10 +36,14 @@ from archselect.search import (
 
 __all__ = [
     "CPU_PARALLEL_PROCESSES",
+    "JOBS_ENV",
+    "LocalWorkers",
     "WorkerSpec",
     "cpu_cores",
+    "default_jobs",
     "gpu_count",
     "plan_workers",
+    "run_fit_worker",
     "run_local_workers",
     "run_worker",
     "worker_command",
@@ -47,15 +52,12 @@ __all__ = [
 #: Measured by ``benchmarks/cpu_parallel.py`` (see README "Scaling out"): on CPU, one
 #: single-threaded trial process per core gives more trials per minute than one process
 #: using every core, because the small networks of a search do not keep several threads
-#: busy. It pays off only when the budget amortises each process's start (importing torch
-#: and Lightning, loading the data): below CPU_PROCESS_MIN_TRIALS trials per process the
-#: default stays one process.
+#: busy. The ``fit`` process is one of them: it runs the references as jobs, then trials.
 CPU_PARALLEL_PROCESSES = True
-CPU_PROCESS_MIN_TRIALS = 8
-#: Likewise a ``--timeout`` shorter than this runs its trials in this process: each worker
-#: process spends seconds importing torch and preparing the data before its first trial,
-#: time a short budget cannot spare (every family must be measured early).
-CPU_PROCESS_MIN_BUDGET_S = 300.0
+#: Trial processes packed on one GPU by default (see :func:`gpu_pack`).
+GPU_PACK_MAX = 4
+#: Environment variable holding the default number of trial processes (``--jobs``).
+JOBS_ENV = "ARCHSELECT_JOBS"
 #: Torch threads of each CPU trial process: one, as for trials run in the ``fit`` process
 #: (``archselect.run._fit.IN_PROCESS_CPU_THREADS``), so a trial's arithmetic, and hence its
 #: result, is the same with any ``--jobs`` (intra-op threads may sum in another order).
@@ -115,7 +117,7 @@ def plan_workers(
     *,
     jobs: int | None = None,
     devices: str | None = None,
-    trials_per_device: int = 1,
+    trials_per_device: int | None = None,
     n_trials: int | None = None,
     timeout_s: float | None = None,
     gpus: int | None = None,
@@ -125,21 +127,20 @@ def plan_workers(
 
     GPUs (found, or named by ``devices``): ``trials_per_device`` processes per GPU, each
     pinned to it. CPU: ``jobs`` single-threaded processes (:data:`CPU_TRIAL_THREADS`, so
-    results do not depend on ``jobs``); without ``jobs``, one process per core when that is
-    faster (see :data:`CPU_PARALLEL_PROCESSES`) and the budget, in trials and in time
-    (:data:`CPU_PROCESS_MIN_BUDGET_S`), is large enough, else one process.
+    results do not depend on ``jobs``), the ``fit`` process the first of them; without
+    ``jobs``, :func:`default_jobs`.
 
     Example:
         >>> plan_workers(jobs=2, gpus=0, cores=4)
         (WorkerSpec(index=0, device=None, threads=1), WorkerSpec(index=1, device=None, threads=1))
-        >>> plan_workers(gpus=0, cores=2, n_trials=4)
-        ()
-        >>> plan_workers(gpus=0, cores=2, timeout_s=120)
+        >>> len(plan_workers(gpus=0, cores=2, n_trials=4, jobs=None))  # doctest: +SKIP
+        2
+        >>> plan_workers(gpus=0, cores=4, jobs=1)
         ()
     """
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {jobs}.")
-    if trials_per_device < 1:
+    if trials_per_device is not None and trials_per_device < 1:
         raise UsageError(f"--trials-per-device must be at least 1, not {trials_per_device}.")
     cores = cpu_cores() if cores is None else cores
     if devices is not None:
@@ -149,21 +150,60 @@ def plan_workers(
         found = gpu_count() if gpus is None else gpus
         names = tuple(str(i) for i in range(found))
     if names:
-        if len(names) == 1 and trials_per_device == 1 and devices is None:
+        pack = trials_per_device or gpu_pack(cores, len(names), n_trials)
+        if len(names) == 1 and pack == 1 and devices is None:
             return ()  # the only GPU: this process uses it (devices=1, no DDP)
-        per = max(1, cores // (len(names) * trials_per_device))
+        per = max(1, cores // (len(names) * pack))
         return tuple(
             WorkerSpec(index=i, device=dev, threads=per)
-            for i, dev in enumerate(d for d in names for _ in range(trials_per_device))
+            for i, dev in enumerate(d for d in names for _ in range(pack))
         )
     if jobs is None:
-        big_enough = (n_trials is None or n_trials >= CPU_PROCESS_MIN_TRIALS * cores) and (
-            timeout_s is None or timeout_s >= CPU_PROCESS_MIN_BUDGET_S
-        )
-        jobs = cores if CPU_PARALLEL_PROCESSES and big_enough else 1
+        jobs = default_jobs(cores, n_trials)
     if jobs == 1:
         return ()
     return tuple(WorkerSpec(index=i, device=None, threads=CPU_TRIAL_THREADS) for i in range(jobs))
+
+
+def gpu_pack(cores: int, gpus: int, n_trials: int | None) -> int:
+    """Trial processes per GPU without ``--trials-per-device``: up to :data:`GPU_PACK_MAX`,
+    a core each, no more than the trials. They share the GPU by measured memory: each
+    trial starts only once the GPU has room for the largest trial measured so far
+    (:func:`archselect.search.wait_for_gpu_room`), so small networks train side by side and
+    large ones one at a time.
+
+    Example:
+        >>> gpu_pack(16, 1, None), gpu_pack(2, 1, None), gpu_pack(16, 2, 4)
+        (4, 2, 2)
+    """
+    pack = min(GPU_PACK_MAX, max(1, cores // max(1, gpus)))
+    if n_trials is not None:
+        pack = min(pack, max(1, n_trials // max(1, gpus)))
+    return pack
+
+
+def default_jobs(cores: int, n_trials: int | None) -> int:
+    """Trial processes on the CPU without ``--jobs``: one per core (no more than the trial
+    budget), from the first second of every run — short budgets and ``--trials`` runs too
+    (``make demo``): the workers import torch while ``fit`` loads, profiles and prepares,
+    and receive the prepared arrays memory-mapped, so a worker costs no time of the
+    budget's. ``$ARCHSELECT_JOBS`` sets the default (the test suite runs in one process).
+
+    Example:
+        >>> default_jobs(2, 12), default_jobs(16, 3), default_jobs(2, None) >= 1
+        (2, 3, True)
+    """
+    env = os.environ.get(JOBS_ENV, "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise UsageError(
+                f"${JOBS_ENV}={env!r} is not a whole number of processes; fix or unset it."
+            ) from None
+    if not CPU_PARALLEL_PROCESSES:
+        return 1
+    return max(1, min(cores, n_trials if n_trials is not None else cores))
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -172,23 +212,117 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def worker_command(study_name: str, spec: WorkerSpec, max_failures: int | None) -> list[str]:
-    """The command line of one local worker process (the storage URL travels in the env)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "archselect",
-        "worker",
-        "--study",
-        study_name,
-        "--index",
-        str(spec.index),
-        "--threads",
-        str(spec.threads),
-    ]
+def worker_command(
+    study_name: str, spec: WorkerSpec, max_failures: int | None, *, from_fit: bool = False
+) -> list[str]:
+    """The command line of one local worker process (the storage URL travels in the env,
+    or, ``from_fit``, on its standard input with the rest of its orders)."""
+    cmd = [sys.executable, "-m", "archselect", "worker", "--study", study_name]
+    cmd += ["--index", str(spec.index), "--threads", str(spec.threads)]
     if max_failures is not None:
         cmd += ["--max-failures", str(max_failures)]
+    if from_fit:
+        cmd += ["--from-fit"]
     return cmd
+
+
+class LocalWorkers:
+    """Trial processes on this machine, started before the data is read.
+
+    :meth:`start` launches them at once (each imports torch, Lightning and Optuna, seconds
+    of CPU, while ``fit`` loads, profiles and prepares); :meth:`go` hands them the study and
+    the folder of prepared arrays (``archselect.prepare.save_prepared``) on their standard
+    input, so nothing is prepared again and no secret is on a command line; :meth:`wait`
+    waits for them, forwarding a stop signal once. :meth:`close` (also on leaving the
+    ``with`` block) ends processes that never got their orders.
+    """
+
+    def __init__(self, specs: tuple[WorkerSpec, ...], *, max_failures: int | None = None) -> None:
+        self.specs, self.max_failures = specs, max_failures
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._sent = False
+
+    def __enter__(self) -> LocalWorkers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> LocalWorkers:
+        for spec in self.specs:
+            env = dict(os.environ)
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(spec.threads)
+            if spec.device is not None:
+                env["CUDA_VISIBLE_DEVICES"] = spec.device
+            self.procs.append(
+                subprocess.Popen(
+                    worker_command(STUDY_NAME, spec, self.max_failures, from_fit=True),
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    start_new_session=True,  # a terminal Ctrl-C reaches them through us, once
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )
+            )
+        return self
+
+    def go(self, storage: str, study_name: str, work: Path) -> None:
+        """Send every worker its orders: the study and the prepared arrays' folder."""
+        orders = json.dumps({"storage": storage, "study": study_name, "arrays": str(work)})
+        for p in self.procs:
+            with contextlib.suppress(OSError):  # one that died is reported by wait()
+                assert p.stdin is not None
+                p.stdin.write(orders.encode() + b"\n")
+                p.stdin.close()
+        self._sent = True
+
+    def wait(self) -> list[int]:
+        """Wait for every worker; return their exit codes. SIGINT/SIGTERM received here are
+        forwarded once to every worker (each marks its running trial failed and stops);
+        the interrupt is then re-raised."""
+        try:
+            codes = []
+            for spec, p in zip(self.specs, self.procs, strict=True):
+                codes.append(p.wait())
+                if codes[-1] != 0:
+                    sys.stderr.write(
+                        f"worker {spec.index} exited with code {codes[-1]}; a trial it was "
+                        "running is failed by heartbeat and retried by the other workers\n"
+                    )
+            return codes
+        except KeyboardInterrupt as exc:
+            self.stop(getattr(exc, "signum", signal.SIGINT))
+            raise
+
+    def stop(self, signum: int) -> None:
+        """Forward ``signum`` to the workers still running; kill those that outlive
+        :data:`STOP_GRACE_S`."""
+        for p in self.procs:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    p.send_signal(signum)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def close(self) -> None:
+        """Workers that never got their orders are killed (they hold nothing: they were
+        still importing or waiting); all are reaped."""
+        for p in self.procs:
+            if not self._sent and p.poll() is None:
+                with contextlib.suppress(OSError):
+                    assert p.stdin is not None
+                    p.stdin.close()
+                p.kill()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def run_local_workers(
@@ -196,51 +330,50 @@ def run_local_workers(
     study_name: str,
     specs: tuple[WorkerSpec, ...],
     *,
+    work: Path,
     max_failures: int | None = None,
 ) -> list[int]:
-    """Start one worker process per spec and wait for all; return their exit codes.
+    """Start one worker process per spec, give them the study and ``work`` (the folder of
+    prepared arrays) and wait for all; return their exit codes (see :class:`LocalWorkers`,
+    which ``fit`` uses to start them earlier)."""
+    with LocalWorkers(specs, max_failures=max_failures) as workers:
+        workers.go(storage, study_name, work)
+        return workers.wait()
 
-    SIGINT/SIGTERM received here are forwarded once to every worker (each marks its
-    running trial failed and stops); the interrupt is then re-raised.
-    """
-    procs = []
-    for spec in specs:
-        env = dict(os.environ)
-        env[STORAGE_ENV] = storage
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(spec.threads)
-        if spec.device is not None:
-            env["CUDA_VISIBLE_DEVICES"] = spec.device
-        procs.append(
-            subprocess.Popen(
-                worker_command(study_name, spec, max_failures),
-                env=env,
-                start_new_session=True,  # a terminal Ctrl-C reaches them through us, once
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
-        )
-    try:
-        codes = []
-        for spec, p in zip(specs, procs, strict=True):
-            codes.append(p.wait())
-            if codes[-1] != 0:
-                sys.stderr.write(
-                    f"worker {spec.index} exited with code {codes[-1]}; a trial it was running "
-                    "is failed by heartbeat and retried by the other workers\n"
-                )
-        return codes
-    except KeyboardInterrupt as exc:
-        signum = getattr(exc, "signum", signal.SIGINT)
-        for p in procs:
-            if p.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    p.send_signal(signum)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for p in procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-        raise
+
+def run_fit_worker(
+    *,
+    threads: int | None = None,
+    index: int | None = None,
+    max_failures: int | None = None,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+) -> SearchResult | None:
+    """A worker started by ``fit`` before the data was read (:class:`LocalWorkers`): read
+    the orders on standard input (none: the fit ended first; return None), memory-map the
+    prepared arrays, and run the study's trials like :func:`run_worker`."""
+    line = sys.stdin.readline()
+    if not line.strip():
+        return None
+    orders = json.loads(line)
+    import optuna
+
+    study = optuna.load_study(study_name=orders["study"], storage=make_storage(orders["storage"]))
+    recipe = load_recipe(study)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+    seed = recipe.seed + 1 + (index if index is not None else os.getpid())
+    return run_search(
+        load_prepared(Path(orders["arrays"])),
+        recipe.plan,
+        storage=orders["storage"],
+        study_name=orders["study"],
+        worker=True,
+        sampler_seed=seed,
+        max_failures=max_failures,
+        on_trial=on_trial,
+    )
 
 
 def run_worker(

@@ -27,8 +27,11 @@ first run or resumed, give the same trials. A ``--timeout`` deadline is timing b
 The package splits the stage by concern: ``_constants``, ``_storage`` (SQLite/SQLAlchemy,
 trial slots and the batch gate, the optuna settings), ``_study`` (creation, the sampler
 and its batches, the warm-start portfolio, recipe, resume, window), ``_objective`` (one
-trial; the only module that touches ``optuna.Trial``), ``_loop`` (running the study),
-``_timing`` (latency by sequence length) and ``_importances``.
+trial; with ``_attrs``, the only modules that touch ``optuna.Trial``), ``_share`` (what a
+trial may spend: its core-second allowance, the clock it is counted on, its fidelity, room
+on a shared GPU), ``_attrs`` (a trial's figures written at once, the weights a family's best trial
+keeps, the chance level, the records read back), ``_loop`` (running the study),
+``_timing`` (finalists' latency at batch 256 and by sequence length) and ``_importances``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from archselect.core.records import (
     TrialRecord,
     best_by_family,
 )
+from archselect.search._attrs import chance_level, trial_records, weights_file, write_attrs
 from archselect.search._constants import (
     ATTR_BASELINES,
     ATTR_BATCHES,
@@ -50,6 +54,7 @@ from archselect.search._constants import (
     ATTR_RECIPE,
     ATTR_SLOT,
     ATTR_SLOTS,
+    ATTR_WEIGHTS,
     ATTR_WINDOW,
     BATCH_SIZE,
     GATE_MEMORY_S,
@@ -88,11 +93,16 @@ from archselect.search._objective import (
     TRAIN_KEYS,
     build_network,
     make_objective,
-    search_deadline,
     split_params,
     study_folds,
     train_config,
-    trial_records,
+)
+from archselect.search._share import (
+    at_resolution,
+    search_deadline,
+    series_steps,
+    share_clock,
+    wait_for_gpu_room,
 )
 from archselect.search._storage import (
     Batches,
@@ -107,15 +117,22 @@ from archselect.search._study import (
     StudyRecipe,
     default_params,
     load_recipe,
+    needs_baselines,
     open_study,
     portfolio_params,
     prepare_study,
+    queue_next_slot,
+    record_baselines,
     resume_conflicts,
     set_window,
     study_identity,
     trial_seed,
 )
-from archselect.search._timing import length_latency, measure_length_latency
+from archselect.search._timing import (
+    length_latency,
+    measure_batch_latency,
+    measure_length_latency,
+)
 
 #: The stage's API (the first group), its constants and the records it re-exports.
 __all__ = [
@@ -128,6 +145,7 @@ __all__ = [
     "ATTR_RECIPE",
     "ATTR_SLOT",
     "ATTR_SLOTS",
+    "ATTR_WEIGHTS",
     "ATTR_WINDOW",
     "BATCH_SIZE",
     "CUT_SHORT_NOTE",
@@ -160,8 +178,10 @@ __all__ = [
     "SearchResult",
     "StudyRecipe",
     "TrialRecord",
+    "at_resolution",
     "best_by_family",
     "build_network",
+    "chance_level",
     "close_storage",
     "collect_result",
     "configure_optuna",
@@ -172,17 +192,23 @@ __all__ = [
     "make_objective",
     "make_storage",
     "mask_url",
+    "measure_batch_latency",
     "measure_length_latency",
+    "needs_baselines",
     "open_study",
     "param_importances",
     "portfolio_params",
     "prepare_study",
     "promote",
+    "queue_next_slot",
+    "record_baselines",
     "resume_conflicts",
     "run_search",
     "run_trials",
     "search_deadline",
+    "series_steps",
     "set_window",
+    "share_clock",
     "split_params",
     "storage_url",
     "study_batches",
@@ -191,4 +217,7 @@ __all__ = [
     "train_config",
     "trial_records",
     "trial_seed",
+    "wait_for_gpu_room",
+    "weights_file",
+    "write_attrs",
 ]

@@ -28,6 +28,11 @@ ATTR_SLOT = "archselect.slot"
 #: A trial that tries a family's warm-start configuration records its rank (1 = first).
 ATTR_PORTFOLIO = "portfolio"
 ATTR_BASELINES = "baselines"
+#: The folder where each family's best trial keeps its weights (set by ``fit`` under a
+#: ``--timeout``; a worker on another machine, where it does not exist, keeps none).
+ATTR_WEIGHTS = "archselect.weights"
+#: The chance level on the rows trials are scored on (:func:`archselect.search.chance_level`).
+ATTR_CHANCE = "archselect.chance_metric"
 #: The search's time window (:class:`archselect._common.budget.SearchWindow`), set by each run.
 ATTR_WINDOW = "archselect.window"
 #: Folds the study scores its trials on (0: one validation split), fixed when it begins.
@@ -54,6 +59,9 @@ GATE_MEMORY_S = 0.5
 LENGTH_MULTIPLES = (1, 2, 4)
 #: Study user attribute holding ``{trial number: [ms at 1T, 2T, 4T]}``.
 LENGTH_LATENCY_ATTR = "length_latency"
+#: Study user attribute holding ``{trial number: {"latency_b256_ms": ms}}`` of each
+#: family's best trial, timed after the search.
+BATCH_LATENCY_ATTR = "batch_latency"
 #: Timed runs per length (the minimum is kept).
 LENGTH_REPEATS = 15
 #: … but at least this many, and no new round once LENGTH_MAX_S seconds are spent.

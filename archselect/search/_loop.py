@@ -20,16 +20,20 @@ from archselect.core.records import best_by_family as best_by_family
 from archselect.layouts import plugin_for
 from archselect.plan import Plan
 from archselect.prepare import Prepared
-from archselect.search._constants import ATTR_BASELINES, STUDY_NAME, WORKER_ID
-from archselect.search._objective import (
-    make_objective,
-    search_deadline,
-    study_folds,
-    trial_records,
-)
+from archselect.search._attrs import trial_records
+from archselect.search._constants import ATTR_BASELINES, ATTR_CHANCE, STUDY_NAME, WORKER_ID
+from archselect.search._objective import make_objective, study_folds
+from archselect.search._share import search_deadline
 from archselect.search._storage import BudgetSpent
-from archselect.search._study import StudyRecipe, _window, open_study, prepare_study, set_window
-from archselect.search._timing import measure_length_latency
+from archselect.search._study import (
+    StudyRecipe,
+    _window,
+    open_study,
+    prepare_study,
+    queue_next_slot,
+    set_window,
+)
+from archselect.search._timing import measure_batch_latency, measure_length_latency
 
 #: Seconds between checks while other workers' trials are still running.
 POLL_S = 1.0
@@ -82,14 +86,17 @@ def collect_result(study: optuna.Study, plan: Plan) -> SearchResult:
             BaselineResult.from_dict(b) for b in study.user_attrs.get(ATTR_BASELINES, [])
         ),
         objectives=plan.objectives or (plan.metric,),
+        chance_metric=study.user_attrs.get(ATTR_CHANCE),
     )
 
 
 def finish_search(
     study: optuna.Study, prepared: Prepared, plan: Plan, *, deadline: float | None = None
 ) -> SearchResult:
-    """After the last trial: time sequence families at longer lengths (until ``deadline``,
-    a ``time.time()`` value); return every trial."""
+    """After the last trial: time each family's best trial at batch 256, and sequence
+    families at longer lengths (until ``deadline``, a ``time.time()`` value); return every
+    trial."""
+    measure_batch_latency(study, prepared, plan, deadline=deadline)
     if plugin_for(plan.layout).longer_inputs:
         measure_length_latency(study, prepared, plan, deadline=deadline)
     return collect_result(study, plan)
@@ -188,7 +195,8 @@ def run_trials(
             study.stop()
             return
         if window is not None and plan.n_trials is None:
-            promote(study, plan)
+            promote(study, plan)  # promoted trials are queued first …
+            queue_next_slot(study, plan)  # … the next fair-share slot only when none waits
         if frozen.state == optuna.trial.TrialState.FAIL:
             failures += 1
             if max_failures is not None and failures >= max_failures:

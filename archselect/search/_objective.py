@@ -15,35 +15,45 @@ import torch
 
 from archselect._common import signals as _signals
 from archselect._common.budget import (
-    LATER_TRIAL_SAFETY,
     Fidelity,
     SearchWindow,
-    choose_fidelity,
-    search_end,
 )
 from archselect._common.secrets import redact
-from archselect.core.ensemble_selection import encode_outputs
-from archselect.core.metrics import encode_scores, per_sample_brier, per_sample_scores, score
+from archselect.core.metrics import score
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
-from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE, TrialRecord
+from archselect.core.records import CUT_SHORT_NOTE, DEADLINE_NOTE
 from archselect.core.records import best_by_family as best_by_family
 from archselect.core.spaces import ParamSpec
 from archselect.models import create_model
 from archselect.plan import Plan
 from archselect.prepare import Fold, Prepared, Preprocessing, cross_folds, out_of_fold
+from archselect.search._attrs import (
+    _keep_weights,
+    _measured_attrs,
+    _Outcome,
+    write_attrs,
+)
 from archselect.search._constants import (
     ATTR_CV_FOLDS,
-    LENGTH_LATENCY_ATTR,
     WORKER_ID,
+)
+from archselect.search._share import (
+    _Allowance,
+    _allowance,
+    _family_has_finished,
+    _fidelity,
+    _Limits,
+    _subsample,
+    at_resolution,
+    wait_for_gpu_room,
 )
 from archselect.search._storage import Batches
 from archselect.train import (
     TrainConfig,
-    effective_config,
     measure_latency,
     predict_outputs,
-    probe_epoch_seconds,
     seed_all,
+    select_device,
     train_network,
 )
 
@@ -142,12 +152,6 @@ def train_config(task: str, shared: dict[str, Any], seed: int) -> TrainConfig:
     return TrainConfig(task=task, seed=seed, **known)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities of logits ``(N, K)`` (what the ensemble selection averages)."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-
-
 def study_folds(study: optuna.Study, prepared: Prepared, plan: Plan) -> tuple[Fold, ...]:
     """The folds this study scores trials on: chosen when it begins and kept for good.
 
@@ -190,86 +194,23 @@ class _DeadlineStop:
         raise optuna.TrialPruned(note)
 
 
-def _family_has_finished(study: optuna.Study, family: str) -> bool:
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return any(t.params.get("family") == family for t in complete)
+class _Draw(NamedTuple):
+    """A trial's family, its builder's parameters and its training configuration."""
+
+    family: str
+    model_params: dict[str, Any]
+    config: TrainConfig
 
 
-def _best_so_far(study: optuna.Study) -> tuple[float, int] | None:
-    """The measured pace (seconds per epoch per row) and the refit's epochs of the best
-    finished trial (single objective), as the final model would retrain it."""
-    if len(study.directions) > 1:
-        return None
-    try:
-        best = study.best_trial
-    except ValueError:  # no finished trial yet
-        return None
-    pace = best.user_attrs.get("sec_per_epoch_row")
-    if not pace:
-        return None
-    epochs = best.user_attrs.get("best_epoch") or best.user_attrs.get("epochs") or 1
-    return float(pace), int(epochs)
-
-
-def search_deadline(window: SearchWindow, study: optuna.Study, prepared: Prepared) -> float:
-    """The unix time after which no trial starts: the window's end, or earlier where the
-    best trial's final refit needs the time (:func:`archselect._common.budget.search_end`)."""
-    n_rows = len(prepared.x_train) + len(prepared.x_val)
-    return search_end(window, _best_so_far(study), n_rows, len(prepared.x_val))
-
-
-def _allowance(
-    window: SearchWindow | None, study: optuna.Study, family: str, prepared: Prepared
-) -> tuple[float | None, bool]:
-    """Seconds this trial may take, and whether it is its family's first measurement.
-
-    A family's first trial gets its share of the first round, even when the round runs
-    late (so every family is measured); later ones whatever is left of the search, less
-    the time the best trial's final refit will need.
-    """
-    first = not _family_has_finished(study, family)
-    if window is None:
-        return None, first
-    if first:
-        return window.first_share_s, first
-    end = search_deadline(window, study, prepared)
-    return max(0.0, (end - time.time()) * LATER_TRIAL_SAFETY), first
-
-
-def _fidelity(
-    prepared: Prepared,
-    net: torch.nn.Module,
-    config: TrainConfig,
-    runs: int,
-    allowance: float | None,
-) -> Fidelity:
-    """Probe the network's cost on the training rows; choose what ``allowance`` pays for."""
-    if allowance is None:
-        return Fidelity()
-    x, y = prepared.x_train, prepared.y_train
-    start = time.perf_counter()
-    epoch_s = probe_epoch_seconds(net, x, y, len(prepared.x_val), config)
-    return choose_fidelity(
-        epoch_s=epoch_s,
-        full_epochs=effective_config(config, len(x)).epochs,
-        runs=runs,
-        n_rows=len(x),
-        allowance_s=max(0.0, allowance - (time.perf_counter() - start)),  # the probe is paid
-    )
-
-
-class _Limits(NamedTuple):
-    """A trial's fidelity for each training run: an epoch cap and a time limit."""
-
-    max_epochs: int | None
-    time_limit_s: float | None
-
-
-def _subsample(n: int, rows: int | None, seed: int) -> np.ndarray:
-    """Sorted positions of ``rows`` of ``n`` training rows (all of them for None)."""
-    if rows is None or rows >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+def _draw(trial: optuna.Trial, plan: Plan) -> _Draw:
+    """Suggest the family, its space and the shared training space."""
+    family = trial.suggest_categorical("family", list(plan.family_names))
+    space = plan.space(family)
+    model_params = {s.name: _suggest(trial, f"{family}.{s.name}", s) for s in space.params}
+    model_params.update(space.fixed)
+    shared = {s.name: _suggest(trial, s.name, s) for s in plan.shared.params}
+    shared = {**plan.shared.fixed, **shared}
+    return _Draw(family, model_params, train_config(plan.task, shared, plan.seed + trial.number))
 
 
 def make_objective(
@@ -284,12 +225,10 @@ def make_objective(
     fidelity its share of the window pays for (see
     :func:`archselect._common.budget.choose_fidelity`).
     """
-    pre = prepared.preprocessing
-    deadline = window.end if window is not None else None
 
     def objective(trial: optuna.Trial) -> float | tuple[float, float]:
         try:
-            return run_trial(trial)
+            return run_trial(trial, prepared, plan, folds, window)
         except optuna.TrialPruned:
             raise
         except Exception as exc:  # a bad parameter combination, OOM, NaN loss…
@@ -300,126 +239,153 @@ def make_objective(
             interrupted.append(trial.number)
             raise
 
-    def run_trial(trial: optuna.Trial) -> float | tuple[float, float]:
-        _signals.check()  # a stop signal received between trials stops this one at once
-        trial.set_user_attr("worker", WORKER_ID)
-        if trial.user_attrs.get("error") is not None:  # a retry starts with a clean record
-            trial.set_user_attr("error", None)
-        family = trial.suggest_categorical("family", list(plan.family_names))
-        space = plan.space(family)
-        model_params = {s.name: _suggest(trial, f"{family}.{s.name}", s) for s in space.params}
-        model_params.update(space.fixed)
-        shared = {s.name: _suggest(trial, s.name, s) for s in plan.shared.params}
-        shared = {**plan.shared.fixed, **shared}
-        trial.set_user_attr("family", family)
-        config = train_config(plan.task, shared, plan.seed + trial.number)
-        stop_at_deadline = _DeadlineStop(trial, family, deadline)
-
-        net = build_network(pre, family, model_params, seed=config.seed)
-        allowance, first = _allowance(window, trial.study, family, prepared)
-        if allowance is not None and allowance <= 0 and not first:
-            note = f"{DEADLINE_NOTE} (before it started)"
-            trial.set_user_attr("note", note)
-            trial.study.stop()  # the search is over: no more trials from this process
-            raise optuna.TrialPruned(note)
-        runs = max(1, len(folds))
-        fidelity = _fidelity(prepared, net, config, runs, allowance)
-        if allowance is not None:  # measured against a time budget
-            trial.set_user_attr("fidelity", fidelity.to_dict())
-        trial.set_user_attr("threads", torch.get_num_threads())
-        if fidelity.note() is not None:
-            trial.set_user_attr("note", fidelity.note())
-        if fidelity.too_slow:
-            raise optuna.TrialPruned(fidelity.note())
-        trial_folds = () if fidelity.single_split else folds
-        runs = max(1, len(trial_folds))
-        limits = _Limits(fidelity.epochs, None if allowance is None else allowance / runs)
-
-        def report(epoch: int, value: float) -> bool:
-            fold = f", fold 1 of {len(trial_folds)}" if trial_folds else ""
-            try:
-                if stop_at_deadline(f"epoch {epoch + 1}{fold}"):
-                    return True
-            except optuna.TrialPruned:
-                trial.set_user_attr("epochs", epoch + 1)
-                raise
-            if plan.multi_objective:  # Optuna cannot prune multi-objective trials
-                return False
-            trial.report(value, epoch)
-            if trial.should_prune():
-                trial.set_user_attr("epochs", epoch + 1)
-                raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
-            return False
-
-        rows = _subsample(len(prepared.x_train), fidelity.rows, config.seed)
-        result = train_network(
-            net,
-            prepared.x_train[rows],
-            prepared.y_train[rows],
-            prepared.x_val,
-            prepared.y_val,
-            config,
-            on_epoch=report,
-            target_std=pre.target_std,
-            max_epochs=limits.max_epochs,
-            time_limit_s=limits.time_limit_s,
-        )
-        val_out = predict_outputs(net, prepared.x_val)
-        test_out = predict_outputs(net, prepared.x_test)
-        latency = measure_latency(net, pre.input_shape, example=prepared.x_val[:1])
-        val_metric, best_epoch, y_val = result.val_metric, result.best_epoch, prepared.y_val
-        if trial_folds:
-            val_out, y_val, best_epoch = _cross_validate(
-                prepared,
-                trial_folds,
-                family,
-                model_params,
-                config,
-                val_out,
-                result.best_epoch,
-                stop_at_deadline,
-                limits=limits,
-                rows=fidelity.rows,
-            )
-            val_metric = score(plan.task, val_out, y_val, pre.target_std)
-            result = dataclasses.replace(result, val_metric=val_metric)
-        attrs = {
-            "val_metric": val_metric,
-            "test_metric": score(plan.task, test_out, prepared.y_test, pre.target_std),
-            "train_metric": result.train_metric,
-            "gap": result.gap,
-            "train_time_s": result.train_time_s,
-            "epochs": result.epochs,
-            "best_epoch": best_epoch,
-            "cv_folds": len(trial_folds) or None,
-            "n_params": result.n_params,
-            "peak_memory_mb": result.peak_memory_mb,
-            "latency_b1_ms": latency[1],
-            "latency_b256_ms": latency[256],
-            "device": result.device,
-            "sec_per_epoch_row": result.train_time_s / max(1, result.epochs * len(rows)),
-            "cpu_sec_per_epoch_row": (result.cpu_time_s or 0.0)
-            / max(1, result.epochs * len(rows)),
-            "history_val": list(result.history_val),
-            "history_train": list(result.history_train),
-            "val_scores_b64": encode_scores(per_sample_scores(plan.task, val_out, y_val)),
-        }
-        if plan.task == "classification":
-            attrs["val_brier_b64"] = encode_scores(per_sample_brier(val_out, y_val))
-            attrs["val_outputs_b64"] = encode_outputs(_softmax(val_out))
-            attrs["test_outputs_b64"] = encode_outputs(_softmax(test_out))
-        elif pre.forecast is None:  # regression: predictions, in the per-row scores' units
-            attrs["val_outputs_b64"] = encode_outputs(val_out, precise=True)
-            attrs["test_outputs_b64"] = encode_outputs(test_out, precise=True)
-        if pre.forecast is not None:
-            attrs.update(_forecast_attrs(prepared, val_out, test_out))
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
-        if plan.multi_objective:
-            return val_metric, latency[1]
-        return val_metric
-
     return objective
+
+
+def run_trial(
+    trial: optuna.Trial,
+    prepared: Prepared,
+    plan: Plan,
+    folds: tuple[Fold, ...],
+    window: SearchWindow | None,
+) -> float | tuple[float, float]:
+    """One trial: draw, plan its fidelity from its allowance, train (and cross-validate),
+    record every measurement in one storage write; returns the objective value(s).
+
+    Besides the figures, the trial records its compute: ``share_s`` (its allowance),
+    ``core_s`` (CPU seconds of this process over the trial: its core-seconds with one
+    thread) and ``overhead_s`` (wall seconds not spent training: probe, predictions,
+    latency, bookkeeping).
+    """
+    _signals.check()  # a stop signal received between trials stops this one at once
+    if select_device() == "cuda":
+        wait_for_gpu_room(trial.study)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    start_attrs: dict[str, Any] = {"worker": WORKER_ID}
+    if trial.user_attrs.get("error") is not None:  # a retry starts with a clean record
+        start_attrs["error"] = None
+    write_attrs(trial, start_attrs)
+    draw = _draw(trial, plan)
+    net = build_network(
+        prepared.preprocessing, draw.family, draw.model_params, seed=draw.config.seed
+    )
+    allowance = _allowance(window, trial.study, draw.family, prepared)
+    plan_attrs: dict[str, Any] = {"family": draw.family, "threads": torch.get_num_threads()}
+    if allowance.refused is not None:
+        write_attrs(trial, {**plan_attrs, "note": allowance.refused})
+        trial.study.stop()  # the search is over for this process
+        raise optuna.TrialPruned(allowance.refused)
+    fidelity = _fidelity(prepared, net, draw.config, max(1, len(folds)), allowance)
+    if allowance.seconds is not None:  # measured against a time budget
+        plan_attrs.update(fidelity=fidelity.to_dict(), share_s=round(allowance.seconds, 3))
+    if fidelity.note() is not None:
+        plan_attrs["note"] = fidelity.note()
+    write_attrs(trial, plan_attrs)
+    if fidelity.too_slow:
+        raise optuna.TrialPruned(fidelity.note())
+    if fidelity.resample > 1:  # the resolution fidelity: shorter series, its own network
+        prepared = at_resolution(prepared, fidelity.resample)
+        net = build_network(
+            prepared.preprocessing, draw.family, draw.model_params, seed=draw.config.seed
+        )
+    outcome = _train_trial(trial, prepared, plan, folds, window, draw, net, allowance, fidelity)
+    pre = prepared.preprocessing
+    latency_b1 = measure_latency(
+        net, pre.input_shape, batch_sizes=(1,), example=prepared.x_val[:1]
+    )[1]
+    attrs = _measured_attrs(prepared, plan, outcome, latency_b1)
+    if fidelity.resample > 1:
+        attrs["resolution"] = fidelity.steps
+    _keep_weights(trial, draw.family, net, float(attrs["val_metric"]), plan.direction)
+    attrs["core_s"] = round(time.process_time() - cpu0, 3)
+    attrs["overhead_s"] = round(max(0.0, time.perf_counter() - wall0 - outcome.train_s), 3)
+    write_attrs(trial, attrs)
+    if plan.multi_objective:
+        return attrs["val_metric"], latency_b1
+    return float(attrs["val_metric"])
+
+
+def _train_trial(
+    trial: optuna.Trial,
+    prepared: Prepared,
+    plan: Plan,
+    folds: tuple[Fold, ...],
+    window: SearchWindow | None,
+    draw: _Draw,
+    net: torch.nn.Module,
+    allowance: _Allowance,
+    fidelity: Fidelity,
+) -> _Outcome:
+    """Train the trial's network (its first run; then the other folds when the study
+    cross-validates and the fidelity keeps every fold), pruning or stopping at each epoch."""
+    pre = prepared.preprocessing
+    stop_at_deadline = _DeadlineStop(trial, draw.family, window.end if window else None)
+    trial_folds = () if fidelity.single_split else folds
+    runs = max(1, len(trial_folds))
+    per_run = None if allowance.seconds is None else allowance.seconds / runs
+    limits = _Limits(fidelity.epochs, per_run, allowance.clock)
+    report = _reporter(trial, plan, stop_at_deadline, len(trial_folds))
+    rows = _subsample(len(prepared.x_train), fidelity.rows, draw.config.seed)
+    result = train_network(
+        net,
+        prepared.x_train[rows],
+        prepared.y_train[rows],
+        prepared.x_val,
+        prepared.y_val,
+        draw.config,
+        on_epoch=report,
+        target_std=pre.target_std,
+        max_epochs=limits.max_epochs,
+        time_limit_s=limits.time_limit_s,
+        limit_clock=limits.clock,
+    )
+    train_s = result.train_time_s
+    val_out = predict_outputs(net, prepared.x_val)
+    test_out = predict_outputs(net, prepared.x_test)
+    best_epoch, y_val = result.best_epoch, prepared.y_val
+    if trial_folds:
+        val_out, y_val, best_epoch, folds_s = _cross_validate(
+            prepared,
+            trial_folds,
+            draw.family,
+            draw.model_params,
+            draw.config,
+            val_out,
+            result.best_epoch,
+            stop_at_deadline,
+            limits=limits,
+            rows=fidelity.rows,
+        )
+        train_s += folds_s
+        val_metric = score(plan.task, val_out, y_val, pre.target_std)
+        result = dataclasses.replace(result, val_metric=val_metric)
+    return _Outcome(
+        result, val_out, y_val, test_out, best_epoch, len(rows), train_s, len(trial_folds) or None
+    )
+
+
+def _reporter(
+    trial: optuna.Trial, plan: Plan, stop_at_deadline: _DeadlineStop, n_folds: int
+) -> Callable[[int, float], bool]:
+    """The epoch hook of a trial's first run: deadline, then Optuna's pruner."""
+
+    def report(epoch: int, value: float) -> bool:
+        fold = f", fold 1 of {n_folds}" if n_folds else ""
+        try:
+            if stop_at_deadline(f"epoch {epoch + 1}{fold}"):
+                return True
+        except optuna.TrialPruned:
+            trial.set_user_attr("epochs", epoch + 1)
+            raise
+        if plan.multi_objective:  # Optuna cannot prune multi-objective trials
+            return False
+        trial.report(value, epoch)
+        if trial.should_prune():
+            trial.set_user_attr("epochs", epoch + 1)
+            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} ({value:.4g})")
+        return False
+
+    return report
 
 
 def _cross_validate(
@@ -434,7 +400,7 @@ def _cross_validate(
     *,
     limits: _Limits | None = None,
     rows: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int, float]:
     """Train folds 1.. of ``folds`` (fold 0 is the trial's own run, given by its outputs).
 
     ``stop_at_deadline`` is called after every epoch, as ``stop_at_deadline(where)``, and may
@@ -443,11 +409,13 @@ def _cross_validate(
     trial's fidelity, applied to every fold.
 
     Returns every pooled row's validation output from the fold that held it out, the pooled
-    targets, and the median best epoch over the folds (what the final refit trains for).
+    targets, the median best epoch over the folds (what the final refit trains for) and the
+    seconds folds 1.. spent training.
     """
     pre = prepared.preprocessing
     x, y = prepared.pooled
     best = [first_best_epoch]
+    spent = [0.0]
 
     def fit_predict(i: int, fold: Fold) -> np.ndarray:
         fold_config = dataclasses.replace(config, seed=config.seed + i)
@@ -470,49 +438,11 @@ def _cross_validate(
             target_std=pre.target_std,
             max_epochs=limits.max_epochs if limits else None,
             time_limit_s=limits.time_limit_s if limits else None,
+            limit_clock=limits.clock if limits else time.perf_counter,
         )
         best.append(result.best_epoch)
+        spent[0] += result.train_time_s
         return predict_outputs(net, x[fold.val])
 
     out = out_of_fold(folds, first_val_out, fit_predict)
-    return out, y, max(1, round(float(np.median(best))))
-
-
-def _forecast_attrs(
-    prepared: Prepared, val_out: np.ndarray, test_out: np.ndarray
-) -> dict[str, Any]:
-    """MAE, MASE and sMAPE next to the RMSE, and the test-period forecast for the report's
-    plot (:meth:`Prepared.forecast_scores`, :meth:`Prepared.plot_forecast`)."""
-    extra: dict[str, float] = {}
-    for part, out in (("val", val_out), ("test", test_out)):
-        extra.update({f"{part}_{k}": v for k, v in prepared.forecast_scores(part, out).items()})
-    return {"extra_metrics": extra, "test_forecast": prepared.plot_forecast(test_out)}
-
-
-def trial_records(study: optuna.Study) -> list[TrialRecord]:
-    """Every trial of the study as a :class:`TrialRecord`, by number."""
-    records = []
-    fields = set(TrialRecord.__dataclass_fields__)
-    by_length = study.user_attrs.get(LENGTH_LATENCY_ATTR, {})
-    for t in study.get_trials(deepcopy=False):
-        if t.state == optuna.trial.TrialState.WAITING:
-            continue  # a queued slot, not a trial yet
-        attrs = {k: v for k, v in t.user_attrs.items() if k in fields}
-        attrs.update(by_length.get(str(t.number), {}))
-        attrs["history_val"] = tuple(attrs.get("history_val") or t.intermediate_values.values())
-        duration = t.duration.total_seconds() if t.duration else None
-        done = t.datetime_complete.timestamp() if t.datetime_complete else None
-        records.append(
-            TrialRecord.from_dict(
-                {
-                    **attrs,
-                    "number": t.number,
-                    "family": str(t.params.get("family", attrs.get("family", "?"))),
-                    "state": t.state.name,
-                    "params": dict(t.params),
-                    "duration_s": duration,
-                    "completed_unix": done,
-                }
-            )
-        )
-    return sorted(records, key=lambda r: r.number)
+    return out, y, max(1, round(float(np.median(best)))), spent[0]

@@ -16,16 +16,18 @@ import optuna
 from archselect._common import signals as _signals
 from archselect._common.budget import SearchWindow
 from archselect._common.serde import JsonRecord
-from archselect.baselines import run_baselines
+from archselect.baselines import BaselineResult, run_baselines
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
 from archselect.core.records import best_by_family as best_by_family
 from archselect.errors import UsageError
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.profile import Profile
+from archselect.search._attrs import chance_level
 from archselect.search._constants import (
     ATTR_BASELINES,
     ATTR_BATCHES,
+    ATTR_CHANCE,
     ATTR_PORTFOLIO,
     ATTR_RECIPE,
     ATTR_SLOT,
@@ -205,10 +207,19 @@ def open_study(
 
 
 def default_params(plan: Plan, family: str) -> dict[str, Any]:
-    """The flat Optuna params of a family's first trial: its and the shared ``[default]``."""
+    """The flat Optuna params of a family's first trial: its and the shared ``[default]``
+    (the shared training values a family's ``[default]`` names replace the shared ones,
+    where the run's shared space can draw them)."""
     space = plan.space(family)
-    own = {f"{family}.{k}": v for k, v in space.default.items()}
-    return {"family": family, **own, **plan.shared.default}
+    names = {p.name for p in space.params}
+    own = {f"{family}.{k}": v for k, v in space.default.items() if k in names}
+    shared = {p.name: p for p in plan.shared.params}
+    overrides = {
+        k: v
+        for k, v in space.default.items()
+        if k not in names and (spec := shared.get(k)) is not None and spec.admits(v)
+    }
+    return {"family": family, **own, **plan.shared.default, **overrides}
 
 
 def portfolio_params(plan: Plan, family: str, index: int) -> dict[str, Any] | None:
@@ -235,22 +246,45 @@ def portfolio_params(plan: Plan, family: str, index: int) -> dict[str, Any] | No
 def _enqueue_slots(study: optuna.Study, plan: Plan) -> None:
     """Queue the budget's slots: each family's default trial, its other fair-share trials
     (its warm-start portfolio first, then family fixed and the rest sampled), then open
-    slots."""
-    fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
+    slots. Under a time budget only the first round is queued here; the later fair-share
+    slots are queued one at a time when no trial waits (:func:`queue_next_slot`), so that
+    promoted configurations, queued as soon as every family is measured, run before them
+    (queued all at once they stood behind a dozen slots, and never ran in 3 minutes)."""
     have = int(study.user_attrs.get(ATTR_SLOTS, 0))
-    want = len(fair) if plan.n_trials is None else plan.n_trials
+    want = len(plan.family_names) if plan.n_trials is None else plan.n_trials
     for slot in range(have, want):
-        params: dict[str, Any] = {}
-        attrs: dict[str, Any] = {ATTR_SLOT: slot}
-        if slot < len(plan.family_names):
-            params = default_params(plan, fair[slot])
-        elif slot < len(fair):
-            rank = slot // len(plan.family_names) - 1
-            params = portfolio_params(plan, fair[slot], rank) or {"family": fair[slot]}
-            if len(params) > 1:
-                attrs[ATTR_PORTFOLIO] = rank + 1
-        study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
-        study.set_user_attr(ATTR_SLOTS, slot + 1)
+        _enqueue_slot(study, plan, slot)
+
+
+def _enqueue_slot(study: optuna.Study, plan: Plan, slot: int) -> None:
+    fair = [f for _ in range(plan.share_per_family) for f in plan.family_names]
+    params: dict[str, Any] = {}
+    attrs: dict[str, Any] = {ATTR_SLOT: slot}
+    if slot < len(plan.family_names):
+        params = default_params(plan, fair[slot])
+    elif slot < len(fair):
+        rank = slot // len(plan.family_names) - 1
+        params = portfolio_params(plan, fair[slot], rank) or {"family": fair[slot]}
+        if len(params) > 1:
+            attrs[ATTR_PORTFOLIO] = rank + 1
+    study.enqueue_trial(params, user_attrs=attrs, skip_if_exists=False)
+    study.set_user_attr(ATTR_SLOTS, slot + 1)
+
+
+def queue_next_slot(study: optuna.Study, plan: Plan) -> bool:
+    """Under a time budget: queue the next fair-share slot when no trial is waiting (a
+    promoted one goes first); False when every fair-share slot is queued (the sampler
+    explores from then on)."""
+    if plan.n_trials is not None:
+        return False
+    waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    if waiting:
+        return True
+    slot = int(study.user_attrs.get(ATTR_SLOTS, 0))
+    if slot >= plan.share_per_family * len(plan.family_names):
+        return False
+    _enqueue_slot(study, plan, slot)
+    return True
 
 
 @dataclass(frozen=True)
@@ -340,8 +374,11 @@ def prepare_study(
     study_name: str = STUDY_NAME,
     recipe: StudyRecipe | None = None,
     baseline_deadline: float | None = None,
+    baselines: bool = True,
 ) -> optuna.Study:
-    """Create (or resume) the study, queue the budget, record the recipe, fit baselines once.
+    """Create (or resume) the study, queue the budget, record the recipe, fit baselines once
+    (here, in this process, unless ``baselines`` is False: ``fit`` runs them as killable
+    jobs beside the trials and records them with :func:`record_baselines`).
 
     ``baseline_deadline`` (a ``time.time()`` value): no baseline starts after it.
 
@@ -352,13 +389,25 @@ def prepare_study(
     folds = study_folds(study, prepared, plan)  # fixed now, before any worker joins
     if recipe is not None:
         study.set_user_attr(ATTR_RECIPE, _encode_recipe(recipe))
-    if ATTR_BASELINES not in study.user_attrs:
+    if ATTR_CHANCE not in study.user_attrs:
+        study.set_user_attr(ATTR_CHANCE, chance_level(prepared, folds=bool(folds)))
+    if baselines and needs_baselines(study):
         with _signals.interruptible():  # scikit-learn only: a stop may land anywhere
-            baselines = run_baselines(
+            found = run_baselines(
                 prepared, plan.baselines, seed=plan.seed, folds=folds, deadline=baseline_deadline
             )
-        study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in baselines])
+        record_baselines(study, found)
     return study
+
+
+def needs_baselines(study: optuna.Study) -> bool:
+    """Whether the study has no reference results yet (a resumed one keeps its own)."""
+    return ATTR_BASELINES not in study.user_attrs
+
+
+def record_baselines(study: optuna.Study, results: list[BaselineResult]) -> None:
+    """Store the reference results in the study (every process and the report read them)."""
+    study.set_user_attr(ATTR_BASELINES, [b.to_dict() for b in results])
 
 
 def set_window(study: optuna.Study, window: SearchWindow | None) -> None:

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
@@ -24,6 +25,7 @@ from archselect._common.budget import (
     choose_fidelity,
     search_window,
 )
+from archselect.layouts import aggregate, resampled, transform
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.prepare import prepare
@@ -62,6 +64,42 @@ def test_the_fidelity_ladder_gives_up_epochs_then_folds_then_rows() -> None:
     assert choose_fidelity(
         epoch_s=1.0, full_epochs=40, runs=1, n_rows=10, allowance_s=None
     ).full  # no budget: the family's own schedule
+
+
+def test_long_series_give_up_resolution_before_rows_and_epochs() -> None:
+    """A share that cannot pay 3 epochs on 1,460 steps pays them on the mean of every 4
+    steps (365), before any row or epoch is given up; never below MIN_STEPS steps."""
+    room = RUN_OVERHEAD_S
+    kwargs = {"epoch_s": 8.0, "full_epochs": 40, "runs": 1, "n_rows": 60}
+    shorter = choose_fidelity(allowance_s=6 + room, steps=1460, **kwargs)
+    assert (shorter.resample, shorter.steps, shorter.epochs, shorter.rows) == (4, 365, 3, None)
+    assert shorter.note() is not None and "at 1/4 resolution: 365 steps" in shorter.note()
+    assert not shorter.full and Fidelity.from_dict(shorter.to_dict()) == shorter
+    # the same share without a series length: too slow (60 rows cannot be cut further),
+    # as ACSF1's four sequence families were at 3 minutes
+    assert choose_fidelity(allowance_s=6 + room, **kwargs).too_slow
+    # 64 steps can only halve (32 steps), which does not pay for 3 epochs
+    short = choose_fidelity(allowance_s=6 + room, steps=64, **kwargs)
+    assert short.resample == 1 and short.too_slow
+
+
+def test_a_resampled_preprocessing_shortens_what_transform_gives_predict_too() -> None:
+    """The resolution fidelity is part of the preprocessing: the one transform path
+    (training, predict, the export) piecewise-aggregates, and the input shape says so."""
+    frame = make_series(n=40, length=48)
+    table = load_table(frame)
+    prepared = prepare(table, profile_table(table, target="label"))
+    pre = prepared.preprocessing
+    quarter = resampled(pre, 4)
+    assert quarter.input_shape == (12, *pre.input_shape[1:]) and quarter.resample == 4
+    x = transform(quarter, frame)
+    assert x.shape == (40, *quarter.input_shape)
+    full = transform(pre, frame)
+    assert np.allclose(x, aggregate(full, 4, pre.layout))
+    assert np.allclose(x[:, 0], full[:, :4].mean(axis=1), atol=1e-5)
+    back = type(pre).from_dict(json.loads(json.dumps(quarter.to_dict())))
+    assert np.allclose(transform(back, frame), x)  # as predict reads preprocessing.json
+    assert resampled(quarter, 1) == pre
 
 
 def test_the_search_window_keeps_a_reserve_and_shares_the_first_round() -> None:

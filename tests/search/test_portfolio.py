@@ -13,7 +13,13 @@ from archselect.core.spaces import load_space, space_dir
 from archselect.load import load_table
 from archselect.plan import make_plan
 from archselect.profile import profile_table
-from archselect.search import ATTR_PORTFOLIO, open_study, portfolio_params
+from archselect.search import (
+    ATTR_PORTFOLIO,
+    default_params,
+    open_study,
+    portfolio_params,
+    queue_next_slot,
+)
 from tests.conftest import make_series
 
 MLP = """
@@ -78,6 +84,27 @@ def test_a_bad_portfolio_entry_is_refused_with_its_name(
         load_space("", path=path)
 
 
+def test_a_familys_default_may_override_shared_training_values(tmp_path: Path) -> None:
+    """A family's first trial may train with its own lr or batch size (the GRU does: the
+    shared 1e-3 left it near chance in its share); a value outside the space is refused."""
+    good = tmp_path / "good"
+    good.mkdir()
+    text = MLP.replace("[default]\n", "[default]\nlr = 0.003\nbatch_size = 64\n")
+    (good / "mlp.toml").write_text(text, encoding="utf-8")
+    table = load_table(make_series(n=60, length=16))
+    plan = make_plan(
+        profile_table(table), families=("mlp",), n_trials=2, spaces=(good / "mlp.toml",)
+    )
+    first = default_params(plan, "mlp")
+    assert (first["lr"], first["batch_size"]) == (0.003, 64) and "mlp.lr" not in first
+    assert first["weight_decay"] == plan.shared.default["weight_decay"]  # the rest shared
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "mlp.toml").write_text(MLP.replace("[default]\n", "[default]\nlr = 5.0\n"))
+    with pytest.raises(UsageError, match=r"lr = 5\.0 is not in its space"):
+        load_space("", path=bad / "mlp.toml")
+
+
 def test_every_shipped_portfolio_entry_is_in_its_space() -> None:
     for path in sorted(space_dir().glob("*.toml")):
         family, _, layout = path.stem.partition(".")
@@ -107,18 +134,31 @@ width = 16
     assert plan.share_per_family >= 3
     study = open_study(f"sqlite:///{tmp_path / 'study.db'}", plan, enqueue=True)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
-    fixed = [t.system_attrs["fixed_params"] for t in waiting]
-    mlp = [f for f in fixed if f["family"] == "mlp"]
-    assert mlp[0] == {"family": "mlp", "mlp.width": 16, "mlp.dropout": 0.1, **plan.shared.default}
-    assert mlp[1] == {"family": "mlp", "mlp.width": 32, "lr": 0.003}  # the series entry only
-    assert mlp[2] == {"family": "mlp"}  # past the portfolio: the sampler's
-    marked = [
-        t.user_attrs.get(ATTR_PORTFOLIO)
-        for t in waiting
-        if t.system_attrs["fixed_params"]["family"] == "mlp"
-    ]
-    assert marked == [None, 1, None]
+    # a time budget queues the first round only; the later slots one at a time, when no
+    # trial waits, so that a promoted trial queued meanwhile runs first
+    assert len(waiting) == len(plan.family_names)
+    queued = []
+    while True:
+        if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+            if not queue_next_slot(study, plan):
+                break
+            continue
+        trial = study.ask()
+        frozen = study._storage.get_trial(trial._trial_id)
+        queued.append((frozen.system_attrs["fixed_params"], frozen.user_attrs))
+        study.tell(trial, 0.0)
+    assert len(queued) == plan.share_per_family * len(plan.family_names)
+    mlp = [(f, a) for f, a in queued if f["family"] == "mlp"]
+    default = {"family": "mlp", "mlp.width": 16, "mlp.dropout": 0.1, **plan.shared.default}
+    assert mlp[0][0] == default
+    assert mlp[1][0] == {"family": "mlp", "mlp.width": 32, "lr": 0.003}  # the series entry only
+    assert mlp[2][0] == {"family": "mlp"}  # past the portfolio: the sampler's
+    assert [a.get(ATTR_PORTFOLIO) for _, a in mlp] == [None, 1, None]
     assert portfolio_params(plan, "mlp", 1) is None
+    # a trial queued by promotion goes before the next slot
+    study.enqueue_trial({"family": "cnn1d"}, user_attrs={"promoted_from": 1})
+    assert queue_next_slot(study, plan)
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 1
 
 
 def test_a_portfolio_value_outside_the_runs_own_space_is_left_to_the_sampler(

@@ -271,8 +271,11 @@ def test_sigkilled_worker_loses_only_its_trial_which_is_retried(
             (
                 t
                 for t in _study(pg_url, name).get_trials(deepcopy=False)
-                # training, not still drawing its parameters (all drawn, the last is lr)
-                if t.state.name == "RUNNING" and "worker" in t.user_attrs and "lr" in t.params
+                # training, not still drawing its parameters (all drawn, the last is lr), in
+                # a worker process (the fit process trains too, once its references are done)
+                if t.state.name == "RUNNING"
+                and "lr" in t.params
+                and not t.user_attrs.get("worker", f":{fit.pid}").endswith(f":{fit.pid}")
             ),
             None,
         )
