@@ -9,6 +9,7 @@ are shared. The folder is one of the run directory's own files
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from archselect.layouts import Preprocessing
+from archselect.layouts import ForecastOrigins, Preprocessing
 from archselect.prepare._splits import PlotSeries, Prepared, Split
 
 __all__ = ["ARRAY_NAMES", "load_prepared", "save_prepared"]
@@ -25,6 +26,28 @@ __all__ = ["ARRAY_NAMES", "load_prepared", "save_prepared"]
 ARRAY_NAMES = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 #: The rest of it (preprocessing, split, forecast extras), as JSON.
 META = "prepared.json"
+
+
+def _origins_to_json(origins: ForecastOrigins | None) -> dict[str, Any] | None:
+    """A forecast's origins as JSON (each series' values as a list of numbers)."""
+    if origins is None:
+        return None
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(origins):
+        value = getattr(origins, f.name)
+        if f.name == "values":
+            value = [np.asarray(v, dtype=np.float64).tolist() for v in value]
+        out[f.name] = value
+    return out
+
+
+def _origins_from_json(raw: dict[str, Any] | None) -> ForecastOrigins | None:
+    if raw is None:
+        return None
+    tuples = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
+              for k, v in raw.items() if isinstance(v, list) and k != "values"}  # fmt: skip
+    values = tuple(np.asarray(v, dtype=np.float64) for v in raw["values"])
+    return ForecastOrigins(**{**raw, **tuples, "values": values})
 
 
 def save_prepared(prepared: Prepared, folder: Path) -> Path:
@@ -55,6 +78,7 @@ def save_prepared(prepared: Prepared, folder: Path) -> Path:
         "plot": prepared.plot.to_dict() if prepared.plot is not None else None,
         "window_series": list(prepared.window_series),
         "window_target_times": list(prepared.window_target_times),
+        "origins": _origins_to_json(prepared.origins),
     }
     tmp = folder / (META + ".tmp")
     tmp.write_text(json.dumps(meta), encoding="utf-8")
@@ -76,5 +100,6 @@ def load_prepared(folder: Path) -> Prepared:
         plot=PlotSeries.from_dict(plot) if plot else None,
         window_series=tuple(meta.get("window_series", ())),
         window_target_times=tuple(meta.get("window_target_times", ())),
+        origins=_origins_from_json(meta.get("origins")),
         **arrays,
     )

@@ -8,6 +8,7 @@ from archselect import DataError
 from archselect.load import load_table
 from archselect.prepare import Preprocessing, Split, prepare
 from archselect.profile import profile_table
+from tests.conftest import DATASETS
 
 
 def test_split_is_stratified_and_scaling_uses_train_only(small_digits_csv: Path) -> None:
@@ -66,3 +67,23 @@ def test_non_numeric_value_names_column_and_row() -> None:
     prof = replace(prof, categorical_columns=(), feature_columns=("a", "b"), input_shape=(2,))
     with pytest.raises(DataError, match="Column 'a' should be numeric but data row 3"):
         prepare(table, prof)
+
+
+def test_a_forecast_prepared_round_trips_with_its_origins(tmp_path: Path) -> None:
+    """Worker processes read the prepared arrays back from disk: a forecast's origins (what
+    the statistical references and the MASE need) must come back equal."""
+    from archselect.prepare import load_prepared, save_prepared
+
+    table = load_table(DATASETS / "co2_monthly.csv")
+    prepared = prepare(table, profile_table(table))
+    assert prepared.origins is not None
+    back = load_prepared(save_prepared(prepared, tmp_path / "arrays"))
+    assert back.origins is not None
+    for name in ("labels", "val", "test", "val_start", "test_start", "levels", "scales"):
+        assert getattr(back.origins, name) == getattr(prepared.origins, name), name
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(back.origins.values, prepared.origins.values, strict=True)
+    )
+    scores = prepared.forecast_scores("val", prepared.y_val)
+    assert back.forecast_scores("val", back.y_val) == scores
