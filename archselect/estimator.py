@@ -229,13 +229,15 @@ class _ArchSelectBase(BaseEstimator):
             command=f"{type(self).__name__}.fit",
         )
         rec = run.recommendation
-        if rec.family is None:
+        if rec.recommended is None:
             raise ArchSelectError(
-                f"No trial finished within the budget (see {run.report_path}); raise trials "
-                "or timeout."
+                f"No model was exported: no trial finished and no reference could be "
+                f"exported (see {run.report_path}); raise trials or timeout."
             )
         self.run_dir_ = run.run_dir
+        # the architecture verdict (None when no deep family was measured) and the model kept
         self.best_family_ = rec.family
+        self.recommended_ = rec.recommended
         self.recommendation_ = rec
         self.model_ = run.model
 

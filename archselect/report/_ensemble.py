@@ -16,9 +16,9 @@ __all__ = ["FORECAST_NOTE", "ensemble_view"]
 
 #: Why a forecast run has no ensemble row.
 FORECAST_NOTE = (
-    "None for a forecast: the statistical references forecast from each whole series, the "
-    "networks from its last window, and an exported ensemble cannot combine the two, so the "
-    "row could never be chosen."
+    "No ensemble row for a forecast: the statistical references forecast from each whole "
+    "series, the networks from its last window, and an exported ensemble cannot combine the "
+    "two, so the row could never be chosen."
 )
 
 

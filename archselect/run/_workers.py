@@ -190,8 +190,8 @@ def default_jobs(cores: int, n_trials: int | None) -> int:
     budget's. ``$ARCHSELECT_JOBS`` sets the default (the test suite runs in one process).
 
     Example:
-        >>> default_jobs(2, 12), default_jobs(16, 3), default_jobs(2, None) >= 1
-        (2, 3, True)
+        >>> jobs_for(2, 12), jobs_for(16, 3), jobs_for(2, None)
+        (2, 3, 2)
     """
     env = os.environ.get(JOBS_ENV, "").strip()
     if env:
@@ -201,6 +201,12 @@ def default_jobs(cores: int, n_trials: int | None) -> int:
             raise UsageError(
                 f"${JOBS_ENV}={env!r} is not a whole number of processes; fix or unset it."
             ) from None
+    return jobs_for(cores, n_trials)
+
+
+def jobs_for(cores: int, n_trials: int | None) -> int:
+    """:func:`default_jobs` without ``$ARCHSELECT_JOBS``: one process per core, no more
+    than the trial budget."""
     if not CPU_PARALLEL_PROCESSES:
         return 1
     return max(1, min(cores, n_trials if n_trials is not None else cores))
