@@ -150,11 +150,62 @@ def run_search(
 ATTR_PROMOTED = "archselect.promoted"
 
 
+#: A measurement is *still rising* when its best validation epoch is among the last
+#: RISING_TAIL of the epochs it trained (at least the last one): its schedule ended before
+#: its curve flattened, so its figure understates the family.
+RISING_TAIL = 0.1
+#: A family still rising at the end of its full schedule is promoted with its epochs times
+#: this, at most the shared space's highest ``epochs``.
+LONGER_SCHEDULE = 2
+
+
+def rising(rec: TrialRecord) -> bool:
+    """Whether ``rec``'s best validation epoch is in the last :data:`RISING_TAIL` of its
+    epochs (its curve had not flattened when training stopped).
+
+    Example:
+        >>> rising(TrialRecord(number=0, family="gru", state="COMPLETE", epochs=40,
+        ...                    best_epoch=38))
+        True
+    """
+    if not rec.epochs or rec.best_epoch is None:
+        return False
+    return rec.best_epoch >= rec.epochs - max(1, math.ceil(RISING_TAIL * rec.epochs))
+
+
+def _longest_epochs(plan: Plan) -> int | None:
+    spec = next((p for p in plan.shared.params if p.name == "epochs"), None)
+    return None if spec is None or spec.high is None else int(spec.high)
+
+
+def _promotion(rec: TrialRecord, plan: Plan) -> dict[str, object] | None:
+    """The params ``rec`` is promoted with: its own when it was measured at reduced fidelity
+    (they train at full fidelity with the time left), a longer schedule when its full
+    schedule ended still rising; None when neither applies."""
+    if rec.fidelity and not Fidelity.from_dict(rec.fidelity).full:
+        return dict(rec.params)
+    epochs, longest = rec.params.get("epochs"), _longest_epochs(plan)
+    if not isinstance(epochs, int) or longest is None or epochs >= longest or not rising(rec):
+        return None
+    return {**rec.params, "epochs": min(longest, LONGER_SCHEDULE * epochs)}
+
+
+def _promotion_cost(rec: TrialRecord, params: dict[str, object]) -> float:
+    """Seconds a promoted run is expected to train: its source's pace times the epochs of
+    the schedule it is promoted to."""
+    epochs = params.get("epochs")
+    per_epoch = float(rec.train_time_s or 0.0) / max(1, int(rec.epochs or 1))
+    return per_epoch * (epochs if isinstance(epochs, int) else int(rec.epochs or 1))
+
+
 def promote(study: optuna.Study, plan: Plan) -> list[int]:
-    """Successive halving over the families' first measurements: once every planned family
-    has a result (or a measured "too slow"), the best configuration of each family in the
-    better half that was measured at reduced fidelity is queued again, to be trained with
-    the time that is left. Returns the numbers of the trials promoted now.
+    """Successive halving over the families' first measurements, fair to slow learners:
+    once every planned family has a result (or a measured "too slow"), queue again the best
+    configuration of each family measured at reduced fidelity that is in the better half or
+    was still rising when cut (:func:`rising`), and of every family whose full schedule
+    ended still rising (with a longer schedule). The cheapest runs go first, so that the
+    time left measures as many families as it can; a promoted run is never promoted again.
+    Returns the numbers of the trials promoted now.
     """
     records = trial_records(study)
     measured = {r.family for r in records if r.state in ("COMPLETE", "PRUNED")}
@@ -163,13 +214,23 @@ def promote(study: optuna.Study, plan: Plan) -> list[int]:
     interim = SearchResult("", "", plan.metric, plan.direction, tuple(records), ())
     sign = 1.0 if plan.direction == "maximize" else -1.0
     ranked = sorted(best_by_family(interim).values(), key=lambda r: -sign * (r.val_metric or 0))
+    better = {r.family for r in ranked[: math.ceil(len(ranked) / 2)]}
     done = set(study.user_attrs.get(ATTR_PROMOTED, []))
-    now = []
-    for rec in ranked[: math.ceil(len(ranked) / 2)]:
-        if rec.number in done or not rec.fidelity or Fidelity.from_dict(rec.fidelity).full:
+    promoted_runs = {
+        t.number for t in study.get_trials(deepcopy=False) if "promoted_from" in t.user_attrs
+    }
+    queue = []
+    for rec in ranked:
+        if rec.number in done or rec.number in promoted_runs:
             continue
-        study.enqueue_trial(rec.params, user_attrs={"promoted_from": rec.number})
-        now.append(rec.number)
+        params = _promotion(rec, plan)
+        reduced = params is not None and params.get("epochs") == rec.params.get("epochs")
+        if params is None or (reduced and rec.family not in better and not rising(rec)):
+            continue
+        queue.append((_promotion_cost(rec, params), rec.number, params))
+    for _, number, params in sorted(queue, key=lambda q: (q[0], q[1])):
+        study.enqueue_trial(params, user_attrs={"promoted_from": number})
+    now = [number for _, number, _ in queue]
     if now:
         study.set_user_attr(ATTR_PROMOTED, sorted(done | set(now)))
     return now

@@ -167,6 +167,58 @@ def test_promotion_requeues_the_better_half_measured_at_low_fidelity(tmp_path: P
     assert promote(study, plan) == []  # once only
 
 
+def _measured(
+    family: str, value: float, fidelity: Fidelity, **attrs: object
+) -> optuna.trial.FrozenTrial:
+    epochs = optuna.distributions.IntDistribution(20, 80, step=10)
+    return optuna.trial.create_trial(
+        params={"family": family, "epochs": 40},
+        distributions={"family": FAMILY, "epochs": epochs},
+        value=value,
+        user_attrs={"fidelity": fidelity.to_dict(), "val_metric": value, **attrs},
+    )
+
+
+def test_promotion_gives_a_family_still_rising_at_its_schedule_end_a_longer_one(
+    tmp_path: Path,
+) -> None:
+    table = load_table(make_series(n=60, length=24))
+    plan = make_plan(profile_table(table), families=("mlp", "cnn1d", "lstm"), timeout_s=60.0)
+    study = optuna.create_study(direction="maximize")
+    # cnn1d leads, flat at its end; mlp is second and flat; lstm is last but its best epoch
+    # is its last one, so its full schedule ended before its curve flattened
+    timing = {"epochs": 40, "train_time_s": 8.0}
+    study.add_trial(_measured("cnn1d", 0.9, Fidelity(), best_epoch=20, **timing))
+    study.add_trial(_measured("mlp", 0.8, Fidelity(), best_epoch=25, **timing))
+    study.add_trial(_measured("lstm", 0.5, Fidelity(), best_epoch=40, **timing))
+    assert promote(study, plan) == [2]
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [
+        {"family": "lstm", "epochs": 80}  # twice its epochs, the shared space's highest
+    ]
+    # the promoted run, still rising at 80 epochs, is not promoted again
+    study.add_trial(
+        _measured("lstm", 0.7, Fidelity(), best_epoch=80, promoted_from=2,
+                  epochs=80, train_time_s=16.0)
+    )  # fmt: skip
+    assert promote(study, plan) == []
+
+
+def test_promotion_runs_the_cheapest_first(tmp_path: Path) -> None:
+    table = load_table(make_series(n=60, length=24))
+    plan = make_plan(profile_table(table), families=("mlp", "cnn1d", "lstm"), timeout_s=60.0)
+    study = optuna.create_study(direction="maximize")
+    low = Fidelity(epochs=10, epoch_s=1.0, allowance_s=10.0)
+    study.add_trial(_measured("cnn1d", 0.9, low, best_epoch=6, epochs=10, train_time_s=30.0))
+    study.add_trial(_measured("mlp", 0.8, Fidelity(), best_epoch=39, epochs=40,
+                              train_time_s=2.0))  # fmt: skip
+    study.add_trial(_measured("lstm", 0.5, low, best_epoch=10, epochs=10, train_time_s=5.0))
+    assert sorted(promote(study, plan)) == [0, 1, 2]
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    # expected training: mlp 2 s x 2, lstm 5 s x 4 (its 40 epochs), cnn1d 30 s x 4
+    assert [t.user_attrs["promoted_from"] for t in waiting] == [1, 2, 0]
+
+
 def test_a_first_trial_whose_share_cannot_pay_one_epoch_is_reported_too_slow(
     tmp_path: Path,
 ) -> None:
