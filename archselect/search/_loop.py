@@ -179,15 +179,16 @@ def _longest_epochs(plan: Plan) -> int | None:
 
 
 def _promotion(rec: TrialRecord, plan: Plan) -> dict[str, object] | None:
-    """The params ``rec`` is promoted with: its own when it was measured at reduced fidelity
-    (they train at full fidelity with the time left), a longer schedule when its full
-    schedule ended still rising; None when neither applies."""
+    """The params ``rec`` is promoted with: a longer schedule when it ended still rising
+    (:func:`rising`: its schedule, cut short or not, ended before its curve flattened), else
+    its own when it was measured at reduced fidelity (they train at full fidelity with the
+    time left); None when neither applies."""
+    epochs, longest = rec.params.get("epochs"), _longest_epochs(plan)
+    if rising(rec) and isinstance(epochs, int) and longest is not None and epochs < longest:
+        return {**rec.params, "epochs": min(longest, LONGER_SCHEDULE * epochs)}
     if rec.fidelity and not Fidelity.from_dict(rec.fidelity).full:
         return dict(rec.params)
-    epochs, longest = rec.params.get("epochs"), _longest_epochs(plan)
-    if not isinstance(epochs, int) or longest is None or epochs >= longest or not rising(rec):
-        return None
-    return {**rec.params, "epochs": min(longest, LONGER_SCHEDULE * epochs)}
+    return None
 
 
 def _promotion_cost(rec: TrialRecord, params: dict[str, object]) -> float:
@@ -201,11 +202,11 @@ def _promotion_cost(rec: TrialRecord, params: dict[str, object]) -> float:
 def promote(study: optuna.Study, plan: Plan) -> list[int]:
     """Successive halving over the families' first measurements, fair to slow learners:
     once every planned family has a result (or a measured "too slow"), queue again the best
-    configuration of each family measured at reduced fidelity that is in the better half or
-    was still rising when cut (:func:`rising`), and of every family whose full schedule
-    ended still rising (with a longer schedule). The cheapest runs go first, so that the
-    time left measures as many families as it can; a promoted run is never promoted again.
-    Returns the numbers of the trials promoted now.
+    configuration of each family measured at reduced fidelity that is in the better half,
+    and of every family whose measurement ended still rising (:func:`rising`), with a
+    longer schedule (as it is when its schedule is already the longest). The cheapest runs
+    go first, so that the time left measures as many families as it can; a promoted run is
+    never promoted again. Returns the numbers of the trials promoted now.
     """
     records = trial_records(study)
     measured = {r.family for r in records if r.state in ("COMPLETE", "PRUNED")}
@@ -224,9 +225,9 @@ def promote(study: optuna.Study, plan: Plan) -> list[int]:
         if rec.number in done or rec.number in promoted_runs:
             continue
         params = _promotion(rec, plan)
-        reduced = params is not None and params.get("epochs") == rec.params.get("epochs")
-        if params is None or (reduced and rec.family not in better and not rising(rec)):
-            continue
+        outside = rec.family not in better and not rising(rec)
+        if params is None or (params == rec.params and outside):
+            continue  # nothing to promote, or a flat reduced one outside the better half
         queue.append((_promotion_cost(rec, params), rec.number, params))
     for _, number, params in sorted(queue, key=lambda q: (q[0], q[1])):
         study.enqueue_trial(params, user_attrs={"promoted_from": number})

@@ -215,7 +215,8 @@ def test_promotion_runs_the_cheapest_first(tmp_path: Path) -> None:
     study.add_trial(_measured("lstm", 0.5, low, best_epoch=10, epochs=10, train_time_s=5.0))
     assert sorted(promote(study, plan)) == [0, 1, 2]
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
-    # expected training: mlp 2 s x 2, lstm 5 s x 4 (its 40 epochs), cnn1d 30 s x 4
+    # expected training: mlp 2 s x 2 (80 epochs), lstm 5 s x 8 (rising when its share ended:
+    # 80 epochs), cnn1d 30 s x 4 (its own 40 epochs)
     assert [t.user_attrs["promoted_from"] for t in waiting] == [1, 2, 0]
 
 
