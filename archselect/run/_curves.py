@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archselect.baselines_forecast import FORECAST_REFERENCES
 from archselect.core.recommendation import CurvePoint, LearningCurve
 from archselect.core.records import (
     EXPORTABLE_BASELINES,
@@ -49,8 +50,10 @@ __all__ = [
 #: one (the best by validation metric).
 CURVE_FRACTIONS = (0.25, 0.5, 1.0)
 CURVE_CANDIDATES = 2
-#: The references a curve can refit on a share of the rows (those a run can export).
-REFITTABLE = frozenset(EXPORTABLE_BASELINES)
+#: The references a curve can refit on a share of the rows: those a run can export, less
+#: the forecast references (fitted per series on the whole history, not on a share of the
+#: training windows).
+REFITTABLE = frozenset(EXPORTABLE_BASELINES) - frozenset(FORECAST_REFERENCES)
 #: A retraining is planned at its search-time cost times this (fewer rows train more epochs
 #: under the minimum-steps rule).
 COST_SAFETY = 1.5
@@ -103,7 +106,7 @@ def curve_candidates(
         if b.state == "COMPLETE"
         and b.val_metric is not None
         and math.isfinite(b.val_metric)
-        and b.name in REFITTABLE  # forecast references are not refitted on other rows
+        and b.name in REFITTABLE
     ]
     found.sort(key=lambda c: (not c.cross_validated, -sign * c.val_metric))
     return found[:limit]

@@ -26,7 +26,7 @@ from archselect.run._controls import (
     permute,
     readings_reason,
 )
-from archselect.run._curves import CURVE_FRACTIONS
+from archselect.run._curves import CURVE_FRACTIONS, curve_candidates
 from archselect.train import torch_threads
 from tests.conftest import make_series
 from tests.corpus import noisy_series
@@ -200,3 +200,18 @@ def test_a_flat_winner_hands_the_control_to_the_best_family_that_can_use_the_ord
     flat, why = _controls.controlled_trial(prepared, plan, alone, 0)
     assert flat is not None and flat.family == "mlp"
     assert why is not None and "cannot show an order" in why
+
+
+def test_a_forecast_reference_gets_no_learning_curve() -> None:
+    # the statistical forecasts are fitted per series on the whole history: a winning
+    # AutoTheta once stopped every control with "unknown baseline 'auto_theta'"
+    frame = pd.read_csv(Path(__file__).parents[2] / "datasets" / "co2_monthly.csv")
+    profile, prepared = _prepared(frame.tail(120), target="co2")
+    plan = make_plan(profile, n_trials=2)
+    trials = (TrialRecord(0, "mlp", "COMPLETE", val_metric=0.9, train_time_s=1.0),)
+    refs = (
+        BaselineResult("auto_theta", 0.5, 0.6, 0.1),
+        BaselineResult("seasonal_naive", 0.7, 0.8, 0.0),
+    )
+    result = SearchResult("s", "", plan.metric, plan.direction, trials, refs)
+    assert [c.name for c in curve_candidates(result, plan, prepared)] == ["mlp"]
