@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
-from archselect.baselines_forecast import forecast_reference
+from archselect.baselines_forecast import STATS_REFERENCES, forecast_reference
 from archselect.core.ensemble_selection import encode_outputs
 from archselect.core.metrics import (
     decode_scores as decode_scores,
@@ -95,8 +95,13 @@ JOB_SOFT_FRACTION = 0.7
 LARGE_CELLS = 1_000_000
 #: What a reference job server imports once, before its first job …
 JOB_PRELOAD = ("archselect.baselines",)
-#: … and, when a reference needs it, this package too (aeon's MiniRocket: 4 s of CPU).
-JOB_PRELOAD_FOR = {"minirocket": ("aeon.classification.convolution_based",)}
+#: … and, when a reference needs it, this package too (aeon's MiniRocket: 4 s of CPU;
+#: statsforecast: 6 s, which a forecast reference's job paid inside its share of a
+#: ``--timeout``, so that on 155 monthly series AutoTheta, a 2-second fit, was skipped).
+JOB_PRELOAD_FOR = {
+    "minirocket": ("aeon.classification.convolution_based",),
+    **{name: ("statsforecast.models",) for name in STATS_REFERENCES},
+}
 BUDGET_SKIPPED = "skipped: the --timeout budget for baselines was spent before it could start."
 MINIROCKET_MISSING = "MiniRocket skipped: the package aeon is not installed (pip install aeon)."
 
