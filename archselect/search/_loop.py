@@ -154,8 +154,8 @@ ATTR_PROMOTED = "archselect.promoted"
 #: RISING_TAIL of the epochs it trained (at least the last one): its schedule ended before
 #: its curve flattened, so its figure understates the family.
 RISING_TAIL = 0.1
-#: A family still rising at the end of its full schedule is promoted with its epochs times
-#: this, at most the shared space's highest ``epochs``.
+#: A family still rising when its measurement ended is promoted with its schedule's epochs
+#: times this, at most the shared space's highest ``epochs``.
 LONGER_SCHEDULE = 2
 
 
