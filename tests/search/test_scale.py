@@ -280,9 +280,20 @@ def test_sigkilled_worker_loses_only_its_trial_which_is_retried(
             None,
         )
 
-    killed = _wait_for(a_running_trial, "a running trial")
-    victim_pid = int(killed.user_attrs["worker"].rsplit(":", 1)[1])
-    assert victim_pid != fit.pid  # a worker process, not the fit that started it
+    def still_running(number: int) -> bool:
+        trials = _study(pg_url, name).get_trials(deepcopy=False)
+        return next(t for t in trials if t.number == number).state.name == "RUNNING"
+
+    # the tiny trials take about a second: freeze the worker, and kill it only if the trial
+    # it was seen training has not finished in between (else thaw it and pick another)
+    while True:
+        killed = _wait_for(a_running_trial, "a running trial")
+        victim_pid = int(killed.user_attrs["worker"].rsplit(":", 1)[1])
+        assert victim_pid != fit.pid  # a worker process, not the fit that started it
+        os.kill(victim_pid, signal.SIGSTOP)
+        if still_running(killed.number):
+            break
+        os.kill(victim_pid, signal.SIGCONT)
     os.kill(victim_pid, signal.SIGKILL)
     rc, log = _finish(fit)
     assert rc == 0, log
