@@ -31,7 +31,7 @@ from archselect.export import (
 )
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
-from archselect.prepare import Prepared
+from archselect.prepare import Prepared, Preprocessing
 from archselect.profile import Profile
 from archselect.run._pool import WEIGHTS
 from archselect.rundir import MODEL, WORK
@@ -373,15 +373,11 @@ def export_reference(
         run_dir / MODEL,
         estimator,
         pre,
-        ModelConfig(
-            family=name,
-            params={},
-            input_shape=pre.input_shape,
-            n_outputs=pre.n_outputs,
-            layout=pre.layout,
-            task=profile.task,
-            metrics={"test_" + plan.metric: final_test},
-            kind="baseline",
+        _reference_config(
+            name,
+            pre,
+            profile.task,
+            {"test_" + plan.metric: final_test},
             trained_on=ALL_ROWS if all_rows else TESTED_ROWS,
             note=note,
         ),
@@ -564,18 +560,11 @@ def _export_forecast_reference(
         run_dir / MODEL,
         final_reference(prepared, name),
         pre,
-        ModelConfig(
-            family=name,
-            params={},
-            input_shape=pre.input_shape,
-            n_outputs=pre.n_outputs,
-            layout=pre.layout,
-            task=profile.task,
-            metrics={
-                **({"test_" + plan.metric: final_test} if final_test is not None else {}),
-                **tests,
-            },
-            kind="baseline",
+        _reference_config(
+            name,
+            pre,
+            profile.task,
+            {**({"test_" + plan.metric: final_test} if final_test is not None else {}), **tests},
             trained_on=ALL_ROWS,
             note=None
             if tested
@@ -584,3 +573,27 @@ def _export_forecast_reference(
         ),
     )
     return with_final_test(rec, final_test, all_rows=True)
+
+
+def _reference_config(
+    name: str,
+    pre: Preprocessing,
+    task: str,
+    metrics: dict[str, float],
+    *,
+    trained_on: str,
+    note: str | None,
+) -> ModelConfig:
+    """The ``config.json`` of an exported reference (a fitted model, no network)."""
+    return ModelConfig(
+        family=name,
+        params={},
+        input_shape=pre.input_shape,
+        n_outputs=pre.n_outputs,
+        layout=pre.layout,
+        task=task,
+        metrics=metrics,
+        kind="baseline",
+        trained_on=trained_on,
+        note=note,
+    )
