@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import optuna
 import torch
 
 from archselect.core.records import ALL_FAMILIES as ALL_FAMILIES
-from archselect.core.records import SearchResult
+from archselect.core.records import SearchResult, TrialRecord
 from archselect.core.records import best_by_family as best_by_family
 from archselect.models import create_model
 from archselect.plan import Plan
@@ -66,6 +67,27 @@ def length_latency(
     return {m: v * 1000.0 for m, v in best.items()}
 
 
+def _untimed_bests(
+    study: optuna.Study,
+    plan: Plan,
+    stored: dict[str, dict[str, Any]],
+    deadline: float | None,
+    what: str,
+) -> Iterator[TrialRecord]:
+    """Each planned family's best trial not yet in ``stored``, while ``deadline`` (a
+    ``time.time()`` value) has not passed; a family skipped for the deadline is logged."""
+    interim = SearchResult("", "", plan.metric, plan.direction, tuple(trial_records(study)), ())
+    for rec in best_by_family(interim).values():
+        if str(rec.number) in stored or rec.family not in plan.family_names:
+            continue
+        if deadline is not None and time.time() >= deadline:
+            logging.getLogger(__name__).info(
+                "%s latency of %s skipped: the --timeout budget is spent", what, rec.family
+            )
+            continue
+        yield rec
+
+
 def measure_length_latency(
     study: optuna.Study, prepared: Prepared, plan: Plan, *, deadline: float | None = None
 ) -> None:
@@ -81,16 +103,8 @@ def measure_length_latency(
         return
     t_len, channels = pre.input_shape
     stored: dict[str, dict[str, Any]] = dict(study.user_attrs.get(LENGTH_LATENCY_ATTR, {}))
-    interim = SearchResult("", "", plan.metric, plan.direction, tuple(trial_records(study)), ())
     changed = False
-    for rec in best_by_family(interim).values():
-        if str(rec.number) in stored or rec.family not in plan.family_names:
-            continue
-        if deadline is not None and time.time() >= deadline:
-            logging.getLogger(__name__).info(
-                "length latency of %s skipped: the --timeout budget is spent", rec.family
-            )
-            continue
+    for rec in _untimed_bests(study, plan, stored, deadline, "length"):
         family, model_params, _ = split_params(rec.params)
         nets: dict[int, torch.nn.Module] = {}
         for mult in LENGTH_MULTIPLES:
@@ -124,16 +138,8 @@ def measure_batch_latency(
     """
     pre = prepared.preprocessing
     stored: dict[str, dict[str, Any]] = dict(study.user_attrs.get(BATCH_LATENCY_ATTR, {}))
-    interim = SearchResult("", "", plan.metric, plan.direction, tuple(trial_records(study)), ())
     changed = False
-    for rec in best_by_family(interim).values():
-        if str(rec.number) in stored or rec.family not in plan.family_names:
-            continue
-        if deadline is not None and time.time() >= deadline:
-            logging.getLogger(__name__).info(
-                "batch latency of %s skipped: the --timeout budget is spent", rec.family
-            )
-            continue
+    for rec in _untimed_bests(study, plan, stored, deadline, "batch"):
         family, model_params, _ = split_params(rec.params)
         try:
             net = build_network(
