@@ -116,6 +116,23 @@ SETS: dict[str, Callable[[], Frames]] = {
 }
 
 
+def _label(p: psutil.Process) -> str:
+    """A process's role in the fit: ``fit``, ``worker``, ``jobs`` (the references' server)
+    or ``job`` (one reference, forked from it)."""
+    cmd = " ".join(p.cmdline())
+    if " fit " in f" {cmd} ":
+        return "fit"
+    if "worker" in cmd:
+        return "worker"
+    if "jobs import serve" in cmd:
+        return (
+            "jobs"
+            if p.parent() and "jobs import serve" not in " ".join(p.parent().cmdline())
+            else "job"
+        )
+    return p.name()
+
+
 class Sampler(threading.Thread):
     """CPU seconds and resident memory of a process tree, and the machine's busy share."""
 
@@ -126,6 +143,8 @@ class Sampler(threading.Thread):
         #: When the fit's process began (its ``start`` phase counts from there).
         self.started = psutil.Process(pid).create_time()
         self.largest = 0  # the largest single process's resident bytes
+        #: Each process's PSS (bytes) at the tree's peak, largest first.
+        self.peak_detail: list[tuple[str, float]] = []
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -135,6 +154,7 @@ class Sampler(threading.Thread):
             except psutil.Error:
                 return
             cpu = rss = pss = 0.0
+            detail = []
             for p in procs:
                 try:
                     t = p.cpu_times()
@@ -144,13 +164,17 @@ class Sampler(threading.Thread):
                     # proportional set size: a page shared by n processes (torch's libraries,
                     # the memory-mapped arrays) counts 1/n in each, so the sum is the memory
                     # the tree really holds; the RSS sum counts shared pages once per process
-                    pss += getattr(p.memory_full_info(), "pss", one)
+                    mine = getattr(p.memory_full_info(), "pss", one)
+                    pss += mine
+                    detail.append((_label(p), mine))
                     self.largest = max(self.largest, one)
                 except psutil.Error:
                     pass
             with open("/proc/stat") as fh:
                 v = list(map(int, fh.readline().split()[1:]))
             self.rows.append((time.time(), cpu, rss, pss, sum(v) - v[3] - v[4], sum(v)))
+            if pss >= max(r[3] for r in self.rows):
+                self.peak_detail = sorted(detail, key=lambda d: -d[1])
             time.sleep(SAMPLE_S)
 
     def between(self, t0: float, t1: float) -> tuple[float, float]:
@@ -191,7 +215,9 @@ def _memory_mark(name: str, sampler: Sampler) -> str:
     if not name.endswith("_64k"):
         return ""
     ok = sampler.peak_pss_gb() <= RSS_TARGET_GB
-    return f"; target ≤ {RSS_TARGET_GB:g} GB PSS: {'ok' if ok else 'OVER'}"
+    parts = ", ".join(f"{label} {b / 2**30:.2f}" for label, b in sampler.peak_detail)
+    verdict = "ok" if ok else "OVER"
+    return f"; target ≤ {RSS_TARGET_GB:g} GB PSS: {verdict}; at the peak, GB PSS: {parts}"
 
 
 def _report(name: str, out: Path, wall: float, budget_s: float, sampler: Sampler) -> list[str]:
@@ -214,7 +240,8 @@ def _report(name: str, out: Path, wall: float, budget_s: float, sampler: Sampler
         f"{os.getloadavg()[0]:.1f}",
         f"   equal share of the search's core-seconds: {equal:.0f} core-s "
         f"({span:.0f} s x {psutil.cpu_count()} cores / {len(families)} families)",
-        "   family        first: core_s  share_s  epochs  resol.  /equal    best: val    test",
+        "   family        first: core_s  share_s  epochs  resol.  /equal  share?    best: val"
+        "    test  accuracy?",
     ]
     for fam in families:
         mine = deep[deep["family"] == fam].sort_values("number")
@@ -228,14 +255,47 @@ def _report(name: str, out: Path, wall: float, budget_s: float, sampler: Sampler
         lines.append(
             f"   {fam:<12} {core if pd.notna(core) else float('nan'):>12.1f} "
             f"{share:>8.1f} {epochs:>7.0f} "
-            f"{'' if pd.isna(res) else int(res):>7} {ratio:>7.0%}"
+            f"{'' if pd.isna(res) else int(res):>7} {ratio:>7.0%} {_share_mark(first, ratio):>7}"
             + (
                 f"   {best['val_metric']:>10.3f} {best['test_metric']:>7.3f}"
+                f"  {_accuracy_mark(name, fam, best['test_metric'])}"
                 if best is not None
                 else "   (no finished trial)"
             )
         )
-    return lines
+    return lines + _best_cnn(name, deep)
+
+
+def _share_mark(first: pd.Series, ratio: float) -> str:
+    """The share target's verdict on a family's first measurement: ``ok`` (≥ 25 % of an
+    equal share), ``done`` (it trained at full fidelity, so it ended by itself: its whole
+    schedule, or its early stop, cost less) or ``LOW``."""
+    if ratio >= SHARE_TARGET:
+        return "ok"
+    reduced = str(first.get("note") or "").startswith("low fidelity")
+    return "LOW" if reduced else "done"
+
+
+def _accuracy_mark(name: str, family: str, test: float) -> str:
+    """MNIST-1D's accuracy targets: gru and lstm ≥ 90 %, the CNN families ≥ 94 %."""
+    if not name.startswith("mnist1d"):
+        return ""
+    if family not in ("gru", "lstm"):
+        return ""
+    return f"{'ok' if test >= RECURRENT_TARGET else 'below'} (≥ {RECURRENT_TARGET:.0%})"
+
+
+def _best_cnn(name: str, deep: pd.DataFrame) -> list[str]:
+    """MNIST-1D: the best CNN family's test accuracy against its target (≥ 94 %)."""
+    cnn = deep[deep["family"].isin(CNN_FAMILIES) & (deep["state"] == "COMPLETE")]
+    if not name.startswith("mnist1d") or cnn.empty:
+        return []
+    best = cnn.sort_values("val_metric").iloc[-1]
+    ok = best["test_metric"] >= CNN_TARGET
+    return [
+        f"   best CNN family (by validation): {best['family']} test {best['test_metric']:.3f} "
+        f"(target ≥ {CNN_TARGET:.0%}: {'ok' if ok else 'below'})"
+    ]
 
 
 def main() -> None:
