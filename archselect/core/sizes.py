@@ -25,8 +25,12 @@ __all__ = [
 SVM_MAX_ROWS = 10_000
 #: MiniRocket's head (ridge with cross-validated alphas on ~10,000 features) fits at most
 #: this many training rows: measured on MNIST-1D's 38,400 (``/tmp/ff_findings``), 2,500 rows
-#: took 15 s and 1.7 GB for 91 % test accuracy, 5,000 rows 82 s, all of them > 19 minutes.
-MINIROCKET_MAX_ROWS = 2_500
+#: took 15 s and 1.7 GB for 91 % test accuracy, 5,000 rows 82 s, all of them > 19 minutes;
+#: and on its 3,200 (issue 29, one thread), 2,500 rows 7.4 s and 1,216 MB peak resident
+#: memory for 91.5 % validation accuracy, 1,500 rows 3.2 s and 949 MB for 89.4 % (the head's
+#: float64 copies of rows x 10,000 features): at 64,000 rows the run's processes then hold
+#: under 2 GB together.
+MINIROCKET_MAX_ROWS = 1_500
 #: Nearest neighbours: at most this many (validation row, training row, feature) triples;
 #: 12,800 x 38,400 x 40 took 5 s.
 KNN_MAX_WORK = 2e10
@@ -94,8 +98,9 @@ def fit_rows(
     what was cut, in words (None, None: every row).
 
     MiniRocket's ridge head with cross-validated alphas grows as rows² x 10,000 features:
-    beyond :data:`MINIROCKET_MAX_ROWS` it fits a random subsample (2,500 of 38,400 rows
-    of MNIST-1D: 15 s and 1.7 GB for 91 % instead of 19 minutes and 13 GB). The RBF SVM
+    beyond :data:`MINIROCKET_MAX_ROWS` it fits a random subsample (on MNIST-1D's 38,400
+    rows, 2,500 of them took 15 s and 1.7 GB for 91 %, all of them over 19 minutes and 13
+    GB). The RBF SVM
     grows with the square of the rows: :data:`SVM_MAX_ROWS`. Nearest neighbours compare
     every validation row with every training row: at most :data:`KNN_MAX_WORK`
     row-pairs x features.
@@ -103,7 +108,7 @@ def fit_rows(
     Example:
         >>> rows, note = fit_rows("minirocket", 38_400, 12_800, 40, 0)
         >>> len(rows), note[:48]
-        (2500, 'fitted on a random 2500 of 38400 training rows (')
+        (1500, 'fitted on a random 1500 of 38400 training rows (')
         >>> fit_rows("logistic_regression", 38_400, 12_800, 40, 0)
         (None, None)
     """
