@@ -50,6 +50,7 @@ from archselect.search._share import (
 from archselect.search._storage import Batches
 from archselect.train import (
     TrainConfig,
+    effective_config,
     measure_latency,
     predict_outputs,
     seed_all,
@@ -289,11 +290,14 @@ def run_trial(
             prepared.preprocessing, draw.family, draw.model_params, seed=draw.config.seed
         )
     outcome = _train_trial(trial, prepared, plan, folds, window, draw, net, allowance, fidelity)
+    trained = _trained_fidelity(fidelity, outcome, draw.config)
     pre = prepared.preprocessing
     latency_b1 = measure_latency(
         net, pre.input_shape, batch_sizes=(1,), example=prepared.x_val[:1]
     )[1]
     attrs = _measured_attrs(prepared, plan, outcome, latency_b1)
+    if trained != fidelity:  # what the run trained, not what the probe planned
+        attrs.update(fidelity=trained.to_dict(), note=trained.note())
     if fidelity.resample > 1:
         attrs["resolution"] = fidelity.steps
     _keep_weights(trial, draw.family, net, float(attrs["val_metric"]), plan.direction)
@@ -303,6 +307,17 @@ def run_trial(
     if plan.multi_objective:
         return attrs["val_metric"], latency_b1
     return float(attrs["val_metric"])
+
+
+def _trained_fidelity(fidelity: Fidelity, outcome: _Outcome, config: TrainConfig) -> Fidelity:
+    """The fidelity a trial trained at: a run whose epoch cap came from its probe trains
+    while its share lasts (:class:`_Limits`), so its cap is the epochs it trained (none when
+    that was its whole schedule)."""
+    if fidelity.epochs is None or fidelity.allowance_s is None or outcome.cv_folds:
+        return fidelity
+    trained = outcome.result.epochs
+    full = trained >= effective_config(config, outcome.rows).epochs
+    return dataclasses.replace(fidelity, epochs=None if full else trained)
 
 
 def _train_trial(
@@ -323,7 +338,14 @@ def _train_trial(
     trial_folds = () if fidelity.single_split else folds
     runs = max(1, len(trial_folds))
     per_run = None if allowance.seconds is None else allowance.seconds / runs
-    limits = _Limits(fidelity.epochs, per_run, allowance.clock)
+    # an epoch cap from the probe: the probe's first batches pay first-use costs (a
+    # convolution's first 5 epochs took 7.5 s of a 13.6 s share, probed at 2.15 s each),
+    # so the run trains on while its own pace leaves time for another epoch
+    # (within what the probe left of the share, less the predictions after training)
+    on = fidelity.epochs is not None and fidelity.allowance_s is not None and runs == 1
+    if on and fidelity.allowance_s is not None:
+        per_run = fidelity.allowance_s
+    limits = _Limits(None if on else fidelity.epochs, per_run, allowance.clock, on)
     report = _reporter(trial, plan, stop_at_deadline, len(trial_folds))
     rows = _subsample(len(prepared.x_train), fidelity.rows, draw.config.seed)
     result = train_network(
@@ -338,6 +360,7 @@ def _train_trial(
         max_epochs=limits.max_epochs,
         time_limit_s=limits.time_limit_s,
         limit_clock=limits.clock,
+        to_limit=limits.to_limit,
     )
     train_s = result.train_time_s
     val_out = predict_outputs(net, prepared.x_val)
@@ -439,6 +462,7 @@ def _cross_validate(
             max_epochs=limits.max_epochs if limits else None,
             time_limit_s=limits.time_limit_s if limits else None,
             limit_clock=limits.clock if limits else time.perf_counter,
+            to_limit=limits.to_limit if limits else False,
         )
         best.append(result.best_epoch)
         spent[0] += result.train_time_s

@@ -191,11 +191,13 @@ def at_resolution(prepared: Prepared, k: int) -> Prepared:
 
 class _Limits(NamedTuple):
     """A trial's fidelity for each training run: an epoch cap and a time limit (on
-    ``clock``)."""
+    ``clock``); ``to_limit``: no cap, the run trains while its pace leaves time for another
+    epoch (see :func:`archselect.train.train_network`)."""
 
     max_epochs: int | None
     time_limit_s: float | None
     clock: Callable[[], float] = time.perf_counter
+    to_limit: bool = False
 
 
 def _subsample(n: int, rows: int | None, seed: int) -> np.ndarray:

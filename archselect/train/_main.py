@@ -206,6 +206,7 @@ def train_network(
     max_epochs: int | None = None,
     time_limit_s: float | None = None,
     limit_clock: Callable[[], float] = time.perf_counter,
+    to_limit: bool = False,
 ) -> TrainResult:
     """Train ``net`` in place; on return it holds the weights of its best validation epoch.
 
@@ -213,7 +214,9 @@ def train_network(
     epochs with no early stop and keeps the last weights. ``max_epochs`` cuts the schedule
     short (a low-fidelity trial; see :func:`run_epochs`); ``time_limit_s`` ends training
     after the first epoch that passes it on ``limit_clock`` (wall time by default; a
-    trial's core-second share passes ``time.process_time``), keeping the best epoch so far.
+    trial's core-second share passes ``time.process_time``), keeping the best epoch so far;
+    with ``to_limit`` it ends instead after the last epoch that leaves time for another as
+    long (a trial whose probe planned fewer epochs than its share pays for trains on).
 
     Example:
         >>> import numpy as np
@@ -230,7 +233,9 @@ def train_network(
         effective_config(config, len(x_train)), fixed_epochs=fixed_epochs, max_epochs=max_epochs
     )
     if time_limit_s is not None:
-        on_epoch = _with_time_limit(on_epoch, limit_clock() + time_limit_s, limit_clock)
+        on_epoch = _with_time_limit(
+            on_epoch, limit_clock() + time_limit_s, limit_clock, ahead=to_limit
+        )
     module = FamilyModule(
         net,
         config,
@@ -302,13 +307,24 @@ def _train_metric(
 
 
 def _with_time_limit(
-    on_epoch: EpochHook | None, until: float, clock: Callable[[], float]
+    on_epoch: EpochHook | None, until: float, clock: Callable[[], float], *, ahead: bool = False
 ) -> EpochHook:
-    """``on_epoch``, then a stop once ``clock()`` has passed ``until``."""
+    """``on_epoch``, then a stop once ``clock()`` has passed ``until`` (``ahead``: once
+    another epoch as long as the last one would pass it).
+
+    Example:
+        >>> ticks = iter([0.0, 4.0, 8.0, 9.0])
+        >>> hook = _with_time_limit(None, 10.0, lambda: next(ticks), ahead=True)
+        >>> hook(0, 0.5), hook(1, 0.6)  # epochs of 4 s end at 4 and 8: 8 + 4 passes 10
+        (False, True)
+    """
+    last = [clock()]
 
     def hook(epoch: int, value: float) -> bool:
         stop = bool(on_epoch(epoch, value)) if on_epoch is not None else False
-        return stop or clock() >= until
+        now = clock()
+        took, last[0] = now - last[0], now
+        return stop or now + (took if ahead else 0.0) >= until
 
     return hook
 
