@@ -21,12 +21,15 @@ import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 import numpy as np
 
 from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION, Clock
+from archselect._common.jobs import JobServer
 from archselect.core.data import Profile
 from archselect.core.kinds import Modality
 from archselect.core.recommendation import LearningCurve, OrderControl, Recommendation
@@ -42,11 +45,14 @@ from archselect.core.verdict import unit_for
 from archselect.layouts import plugin_for, registered_layouts
 from archselect.plan import Plan, baselines_for
 from archselect.prepare import Prepared, cross_folds
-from archselect.run._curves import curve_candidates, curve_cost, measure_curve
+from archselect.run._curves import curve_candidates, curve_cost, curve_from, curve_runs
+from archselect.run._lanes import Lanes
 from archselect.run._retrain import (
-    fit_network,
+    Fitted,
+    Retraining,
     metric_of,
     metric_samples,
+    permute,
     quantiles,
     stored_split_scores,
     subsample,
@@ -178,21 +184,6 @@ def order_kind(prepared: Prepared) -> tuple[str | None, str | None]:
     return None, "the order control was not measured: the inputs have no axis of steps"
 
 
-def permute(x: np.ndarray, kind: str, perm: np.ndarray) -> np.ndarray:
-    """``x`` with its pixels (``(N, C, H, W)``, every channel alike) or its steps
-    (``(N, T, C)``) in the order ``perm``.
-
-    Example:
-        >>> x = np.arange(8.0).reshape(1, 2, 2, 2)
-        >>> permute(x, "pixels", np.array([3, 2, 1, 0]))[0, 0].tolist()
-        [[3.0, 2.0], [1.0, 0.0]]
-    """
-    if kind == "pixels":
-        n, c, h, w = x.shape
-        return np.ascontiguousarray(x.reshape(n, c, h * w)[:, :, perm].reshape(n, c, h, w))
-    return np.ascontiguousarray(x[:, perm])
-
-
 def _positions(prepared: Prepared, kind: str) -> int:
     shape = prepared.x_train.shape
     return int(shape[2] * shape[3]) if kind == "pixels" else int(shape[1])
@@ -207,38 +198,49 @@ def _permutation(n: int, seed: int) -> np.ndarray:
     return perm
 
 
-def _twin_scores(
+def _twin_runs(
     prepared: Prepared, plan: Plan, trial: TrialRecord, move: tuple[str, np.ndarray],
-    seconds: float | None, how: _ControlPlan,
-) -> tuple[np.ndarray, int, list[str]]:  # fmt: skip
+    how: _ControlPlan,
+) -> list[Retraining]:  # fmt: skip
     """The trial's configuration on the inputs in the order ``move`` (what it moves, the
     permutation), trained as the trial trained (its rows, its seed, its epoch cap unless
-    ``how`` lowers it): on each of the study's folds (out-of-fold scores over the pooled
-    rows) or on the split, each run within its share of ``seconds``. Its per-row scores, the
-    epochs of its first run, and why any run stopped short."""
+    ``how`` lowers it): one retraining on each of the study's folds (out-of-fold scores over
+    the pooled rows) or one on the split."""
     kind, perm = move
-    x, y = prepared.pooled
-    x = permute(x, kind, perm)
     n_train = len(prepared.x_train)
-    split = (np.arange(n_train), np.arange(n_train, len(x)))
     folds = cross_folds(prepared, plan.seed) if how.folds else ()
-    parts = [(f.train, f.val) for f in folds] or [split]
-    per_run = None if seconds is None else seconds / len(parts)
-    scores = np.empty(len(x))  # by pooled row; the split's are its validation rows
-    scored: list[np.ndarray] = []
-    epochs, cut = 0, []
+    parts: list[tuple[np.ndarray, np.ndarray | None]] = [(f.train, f.val) for f in folds]
+    parts = parts or [(np.arange(n_train), None)]
+    runs = []
     for i, (train, val) in enumerate(parts):
         rows = subsample(len(train), trial.fidelity.get("rows"), plan.seed + trial.number + i)
-        fitted = fit_network(
-            prepared, plan, trial, (x[train[rows]], y[train[rows]]), (x[val], y[val]),
-            max_epochs=how.max_epochs, time_limit_s=per_run, seed_offset=i,
-        )  # fmt: skip
-        at = val[: len(fitted.scores)]
-        scores[at] = fitted.scores
-        scored.append(at)
-        epochs = epochs or fitted.epochs
-        cut += [fitted.cut] if fitted.cut else []
-    return (scores if how.folds else scores[scored[0]]), epochs, cut
+        runs.append(
+            Retraining(
+                trial.family,
+                tuple(int(r) for r in train[rows]),
+                trial=trial,
+                val=None if val is None else tuple(int(v) for v in val),
+                kind=kind,
+                perm=tuple(int(p) for p in perm),
+                max_epochs=how.max_epochs,
+                seed_offset=i,
+            )
+        )
+    return runs
+
+
+def _twin_scores(
+    prepared: Prepared, runs: list[Retraining], fitted: list[Fitted], folds: bool
+) -> tuple[np.ndarray, int, list[str]]:
+    """One twin's per-row scores (out of fold over the pooled rows, or the split's), the
+    epochs of its first run, and why any run stopped short."""
+    if not folds:
+        return fitted[0].scores, fitted[0].epochs, [fitted[0].cut] if fitted[0].cut else []
+    scores = np.empty(len(prepared.pooled[1]))
+    for run, one in zip(runs, fitted, strict=True):
+        assert run.val is not None
+        scores[np.asarray(run.val)[: len(one.scores)]] = one.scores
+    return scores, fitted[0].epochs, [f.cut for f in fitted if f.cut]
 
 
 def _in_order_scores(
@@ -271,12 +273,12 @@ class _ControlPlan:
 
 
 def _control_plan(
-    prepared: Prepared, plan: Plan, trial: TrialRecord, budget: _Allowance
+    prepared: Prepared, plan: Plan, trial: TrialRecord, budget: _Allowance, lanes: int = 1
 ) -> _ControlPlan | str:
-    """The richest control the time left pays for, at the trial's measured cost: the
-    trial's own procedure (shuffled twin only, on its folds or its split), then both twins
-    on the split, then both with fewer epochs (at least :data:`MIN_CONTROL_EPOCHS`); else
-    why not."""
+    """The richest control the time left pays for, at the trial's measured cost, with
+    ``lanes`` retrainings at once: the trial's own procedure (shuffled twin only, on its
+    folds or its split), then both twins on the split, then both with fewer epochs (at
+    least :data:`MIN_CONTROL_EPOCHS`); else why not."""
     stored, folds = _in_order_scores(prepared, plan, trial)
     run_s = COST_SAFETY * float(trial.train_time_s or 0.0)
     cap = trial.fidelity.get("epochs")
@@ -284,10 +286,11 @@ def _control_plan(
     if stored is not None:
         options.insert(0, (_ControlPlan(folds, True, cap), (trial.cv_folds or 1) if folds else 1))
     for option, runs in options:
-        if budget.pays(run_s * runs):
+        if budget.pays(run_s * math.ceil(runs / lanes)):
             return option
     trained = max(1, int(trial.epochs or 1))
-    epochs = math.floor((budget.left() or 0.0) / (2 * run_s / trained)) if run_s else 0
+    rounds = math.ceil(2 / lanes)  # both twins on the split
+    epochs = math.floor((budget.left() or 0.0) / (rounds * run_s / trained)) if run_s else 0
     if epochs >= MIN_CONTROL_EPOCHS:
         note = (
             f"both twins trained at most {epochs} epochs (the trial trained {trained}) to fit "
@@ -296,23 +299,29 @@ def _control_plan(
         return _ControlPlan(False, False, epochs, note)
     return (
         f"the order control was not measured: two runs of at least {MIN_CONTROL_EPOCHS} "
-        f"epochs need about {2 * run_s * MIN_CONTROL_EPOCHS / trained:.0f} s and the "
+        f"epochs need about {rounds * run_s * MIN_CONTROL_EPOCHS / trained:.0f} s and the "
         f"--timeout budget left {budget.left() or 0:.0f} s for it"
     )
 
 
 def measure_order_control(
-    prepared: Prepared, plan: Plan, trial: TrialRecord, budget: _Allowance
+    prepared: Prepared,
+    plan: Plan,
+    trial: TrialRecord,
+    budget: _Allowance,
+    lanes: Lanes | None = None,
 ) -> tuple[OrderControl | None, list[str]]:
     """The order control of ``trial`` (the recommended deep family's best), or None with a
-    note when the data has no one order to move or the time left does not pay for it."""
+    note when the data has no one order to move or the time left does not pay for it. The
+    twins' retrainings run on ``lanes`` (default: this process alone)."""
+    lanes = lanes or Lanes(prepared, plan)
     pre = prepared.preprocessing
     kind, why = order_kind(prepared)
     if kind is None:
         if why == NO_ORDER and trial.val_metric is not None:
             return _no_order(plan, trial), []
         return None, [why or "the order control was not measured"]
-    how = _control_plan(prepared, plan, trial, budget)
+    how = _control_plan(prepared, plan, trial, budget, lanes.count)
     if isinstance(how, str):
         return None, [how]
     start = time.monotonic()
@@ -322,10 +331,16 @@ def measure_order_control(
     scores: dict[str, np.ndarray] = {}
     notes = [how.note] if how.note else []
     epochs = 0
+    runs = {
+        name: _twin_runs(prepared, plan, trial, (kind, perm), how) for name, perm in twins.items()
+    }
+    every = [r for name in twins for r in runs[name]]
     left = budget.left()  # shared alike, so that neither twin is cut shorter than the other
-    share = None if left is None else left / len(twins)
-    for name, perm in twins.items():
-        scores[name], ran, cut = _twin_scores(prepared, plan, trial, (kind, perm), share, how)
+    share = None if left is None else left / math.ceil(len(every) / lanes.count)
+    fitted = iter(lanes.map(every, lambda: share))
+    for name in twins:
+        mine = [next(fitted) for _ in runs[name]]
+        scores[name], ran, cut = _twin_scores(prepared, runs[name], mine, how.folds)
         epochs = epochs or ran
         notes += [f"the {name} twin {c}" for c in cut]
     in_order = scores.get("in-order")
@@ -367,19 +382,31 @@ def _no_order(plan: Plan, trial: TrialRecord) -> OrderControl:
 
 
 def measure_curves(
-    prepared: Prepared, plan: Plan, result: SearchResult, budget: _Allowance
+    prepared: Prepared,
+    plan: Plan,
+    result: SearchResult,
+    budget: _Allowance,
+    lanes: Lanes | None = None,
 ) -> tuple[tuple[LearningCurve, ...], list[str]]:
-    """The learning curves of the top candidates that the time left pays for."""
-    curves, notes = [], []
+    """The learning curves of the top candidates that the time left pays for, their
+    retrainings run on ``lanes`` (default: this process alone)."""
+    lanes = lanes or Lanes(prepared, plan)
+    chosen, notes, planned = [], [], 0.0
     for candidate in curve_candidates(result, plan, prepared):
         need = curve_cost(candidate)
-        if not budget.pays(need):
+        if not budget.pays((planned + need) / lanes.count):
             notes.append(
                 f"no learning curve for {candidate.name}: it needs about {need:.0f} s and the "
                 f"--timeout budget left {budget.left() or 0:.0f} s for it"
             )
             continue
-        curves.append(measure_curve(prepared, plan, candidate, budget.left))
+        planned += need
+        chosen.append((candidate, curve_runs(prepared, plan, candidate)))
+    fitted = iter(lanes.map([r for _, runs in chosen for r in runs], budget.left))
+    curves = [
+        curve_from(prepared, plan, candidate, [next(fitted) for _ in runs])
+        for candidate, runs in chosen
+    ]
     return tuple(curves), notes
 
 
@@ -500,12 +527,19 @@ def controlled_trial(
 
 
 def measure_controls(
-    prepared: Prepared, profile: Profile, plan: Plan, result: SearchResult, clock: Clock
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    result: SearchResult,
+    clock: Clock,
+    lanes: Lanes | None = None,
 ) -> Controls:
     """The order control of the recommended deep family, the learning curves of the top two
-    candidates and the both-readings sentence, within the time the budget leaves them. A
-    failure here costs the controls (with a note), never the run."""
+    candidates and the both-readings sentence, within the time the budget leaves them, their
+    retrainings on ``lanes`` (default: this process alone). A failure here costs the
+    controls (with a note), never the run."""
     budget = _Allowance(clock)
+    lanes = lanes or Lanes(prepared, plan)
     start = time.monotonic()
     reason = readings_reason(
         profile, plan, result, prepared.preprocessing.target_std, len(prepared.pooled[1])
@@ -517,14 +551,14 @@ def measure_controls(
         rec = select(result, plan, profile)
         trial, why = controlled_trial(prepared, plan, result, rec.trial)
         if trial is not None:
-            control, notes = measure_order_control(prepared, plan, trial, budget)
+            control, notes = measure_order_control(prepared, plan, trial, budget, lanes)
         else:
             notes = ["the order control was not measured: no deep trial finished"]
         if control is not None and why:
             control = dataclasses.replace(
                 control, note="; ".join(n for n in (why, control.note) if n)
             )
-        curves, more = measure_curves(prepared, plan, result, budget)
+        curves, more = measure_curves(prepared, plan, result, budget, lanes)
         notes += more
     except Exception as exc:
         _log.warning("controls skipped: %s: %s", type(exc).__name__, exc)
@@ -539,16 +573,27 @@ def measure_controls(
 
 
 def run_controls(
-    prepared: Prepared, profile: Profile, plan: Plan, searched: _Searched, clock: Clock
+    prepared: Prepared,
+    profile: Profile,
+    plan: Plan,
+    searched: _Searched,
+    clock: Clock,
+    jobs: tuple[Callable[[], JobServer], Path] | None = None,
 ) -> tuple[Controls, _Searched]:
     """The ``controls`` phase of ``fit``, between the search and the final model, with the
     trials' torch threads: nothing after a stop signal, and a stop signal during it ends the
-    run as one during the search does (what was measured is kept)."""
+    run as one during the search does (what was measured is kept). On the CPU, ``jobs`` (the
+    run's job server and the folder of its prepared arrays) trains beside this process
+    (:class:`archselect.run._lanes.Lanes`)."""
     if searched.interrupted is not None or not MEASURE_CONTROLS:
         return Controls(), searched
-    threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
+    on_cpu = select_device() == "cpu"
+    threads = IN_PROCESS_CPU_THREADS if on_cpu else None
+    server, folder = jobs if jobs is not None and on_cpu else (None, None)
+    lanes = Lanes(prepared, plan, server, folder)
     try:
         with clock.phase("controls"), torch_threads(threads):
-            return measure_controls(prepared, profile, plan, searched.result, clock), searched
+            found = measure_controls(prepared, profile, plan, searched.result, clock, lanes)
+            return found, searched
     except KeyboardInterrupt as exc:
         return Controls(), dataclasses.replace(searched, interrupted=exc)  # type: ignore[type-var]

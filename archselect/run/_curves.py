@@ -10,7 +10,6 @@ result was scored on the validation split is that result (no retraining).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +27,7 @@ from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.run._retrain import (
     Fitted,
-    fit_network,
-    fit_reference,
+    Retraining,
     metric_of,
     metric_samples,
     out_of_fold_scores,
@@ -43,7 +41,8 @@ __all__ = [
     "Candidate",
     "curve_candidates",
     "curve_cost",
-    "measure_curve",
+    "curve_from",
+    "curve_runs",
 ]
 
 #: The shares of the training rows each curve is measured at, and how many candidates get
@@ -129,43 +128,39 @@ def curve_cost(candidate: Candidate) -> float:
     return sum(COST_SAFETY * candidate.cost_s * f + RUN_OVERHEAD_S for f in shares)
 
 
-def measure_curve(
-    prepared: Prepared,
-    plan: Plan,
-    candidate: Candidate,
-    seconds: Callable[[], float | None],
-) -> LearningCurve:
-    """The candidate's curve; ``seconds()`` says how long the next retraining may take."""
-    pre = prepared.preprocessing
+def curve_runs(prepared: Prepared, plan: Plan, candidate: Candidate) -> list[Retraining]:
+    """The retrainings the candidate's curve needs: one per share of the rows (nested, drawn
+    with the run's seed), less the 100 % point when the search scored it on the split."""
     n = len(prepared.x_train)
+    trial = candidate.trial
+    cap = None if trial is None else trial.fidelity.get("epochs")
+    return [
+        Retraining(candidate.name, tuple(int(r) for r in rows), trial, max_epochs=cap)
+        for fraction, rows in _shares(plan, n)
+        if fraction < 1.0 or candidate.scores is None
+    ]
+
+
+def _shares(plan: Plan, n: int) -> list[tuple[float, np.ndarray]]:
     order = np.random.default_rng(plan.seed).permutation(n)
+    return [(f, np.sort(order[: max(2, round(f * n))])) for f in CURVE_FRACTIONS]
+
+
+def curve_from(
+    prepared: Prepared, plan: Plan, candidate: Candidate, fitted: list[Fitted]
+) -> LearningCurve:
+    """The candidate's curve from its retrainings (:func:`curve_runs`, in order)."""
+    pre = prepared.preprocessing
+    retrained = iter(fitted)
     points = []
-    for k, fraction in enumerate(CURVE_FRACTIONS):
-        rows = np.sort(order[: max(2, round(fraction * n))])
+    for k, (fraction, rows) in enumerate(_shares(plan, len(prepared.x_train))):
         if fraction == 1.0 and candidate.scores is not None:
             scores = candidate.scores
         else:
-            scores = _retrain(prepared, plan, candidate, rows, seconds()).scores
+            scores = next(retrained).scores
         samples = metric_samples(pre.task, (scores,), pre.target_std, plan.seed + k)[0]
         low, high = quantiles(samples)
         metric = metric_of(pre.task, scores, pre.target_std)
         points.append(CurvePoint(fraction, len(rows), metric, low, high))
     slope = points[-1].metric - points[-2].metric  # rows double from 50 % to 100 %
     return LearningCurve(candidate.name, tuple(points), slope)
-
-
-def _retrain(
-    prepared: Prepared, plan: Plan, candidate: Candidate, rows: np.ndarray, limit: float | None
-) -> Fitted:
-    trial = candidate.trial
-    if trial is None:
-        return fit_reference(prepared, candidate.name, rows, plan.seed, limit)
-    return fit_network(
-        prepared,
-        plan,
-        trial,
-        (prepared.x_train[rows], prepared.y_train[rows]),
-        (prepared.x_val, prepared.y_val),
-        max_epochs=trial.fidelity.get("epochs"),
-        time_limit_s=limit,
-    )

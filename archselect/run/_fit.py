@@ -43,7 +43,7 @@ from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._controls import controls_reserve, run_controls
 from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._machine import cpu_model, gpu_model, versions
-from archselect.run._pool import Pool, open_pool, remove_work
+from archselect.run._pool import ARRAYS, Pool, open_pool, remove_work
 from archselect.run._references import begin_search
 from archselect.run._refit import (
     REPORT_RESERVE_S,
@@ -225,9 +225,11 @@ def fit_with(
         searched = search(
             started, opts, clock, pool, on_trial=on_trial, reserve_s=controls_reserve(clock)
         )
-    controls, searched = run_controls(
-        started.prepared, started.profile, started.plan, searched, clock
-    )
+        # the workers have ended: the job server trains beside this process
+        controls, searched = run_controls(
+            started.prepared, started.profile, started.plan, searched, clock,
+            jobs=(pool.job_server, started.run_dir / WORK / ARRAYS),
+        )  # fmt: skip
     rec, interrupted = final_model(started, searched, clock)
     write(started, searched, controls.applied_to(rec), clock)
     remove_work(started.run_dir / WORK)

@@ -13,29 +13,36 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from archselect._common.serde import JsonRecord
 from archselect.baselines import baseline_inputs, baseline_outputs, fit_baseline
 from archselect.core.metrics import MAX_STORED_SCORES, per_sample_scores
 from archselect.core.records import TrialRecord
 from archselect.plan import Plan
-from archselect.prepare import Prepared
+from archselect.prepare import Prepared, load_prepared
 from archselect.search import build_network, split_params, train_config
-from archselect.train import TrainConfig, predict_outputs, train_network
+from archselect.train import TrainConfig, predict_outputs, torch_threads, train_network
 
 __all__ = [
     "BOOTSTRAP_ROUNDS",
     "COVERAGE",
     "Fitted",
+    "Retraining",
     "fit_network",
     "fit_reference",
+    "fitted_from",
     "metric_of",
     "metric_samples",
     "n_scored",
     "out_of_fold_scores",
+    "permute",
     "quantiles",
+    "retrain",
+    "retraining_job",
     "stored_split_scores",
     "subsample",
     "trial_setup",
@@ -58,6 +65,81 @@ class Fitted:
     seconds: float
     #: Why it stopped short of its schedule (the time it was given ran out), else None.
     cut: str | None = None
+
+
+@dataclass(frozen=True)
+class Retraining(JsonRecord):
+    """One retraining of the controls, by value, so that it runs alike in this process or in
+    a job's (:func:`retraining_job`): a deep candidate's best ``trial`` (or the reference
+    ``name``), trained on the pooled train + validation rows at ``train`` and scored on
+    those at ``val`` (None: the validation split), with its inputs read in the order
+    ``perm`` of what ``kind`` moves (``steps``, ``pixels``; None: as they are)."""
+
+    name: str
+    train: tuple[int, ...]
+    trial: TrialRecord | None = None
+    val: tuple[int, ...] | None = None
+    kind: str | None = None
+    perm: tuple[int, ...] = ()
+    max_epochs: int | None = None
+    seed_offset: int = 0
+
+
+def permute(x: np.ndarray, kind: str, perm: np.ndarray) -> np.ndarray:
+    """``x`` with its pixels (``(N, C, H, W)``, every channel alike) or its steps
+    (``(N, T, C)``) in the order ``perm``.
+
+    Example:
+        >>> x = np.arange(8.0).reshape(1, 2, 2, 2)
+        >>> permute(x, "pixels", np.array([3, 2, 1, 0]))[0, 0].tolist()
+        [[3.0, 2.0], [1.0, 0.0]]
+    """
+    if kind == "pixels":
+        n, c, h, w = x.shape
+        return np.ascontiguousarray(x.reshape(n, c, h * w)[:, :, perm].reshape(n, c, h, w))
+    return np.ascontiguousarray(x[:, perm])
+
+
+def retrain(prepared: Prepared, plan: Plan, job: Retraining, seconds: float | None) -> Fitted:
+    """``job`` trained here, within ``seconds`` (None: no limit)."""
+    if job.trial is None:
+        return fit_reference(prepared, job.name, np.asarray(job.train), plan.seed, seconds)
+    x, y = prepared.pooled
+    if job.kind is not None:
+        x = permute(x, job.kind, np.asarray(job.perm))
+    train = np.asarray(job.train, dtype=np.int64)
+    n_train = len(prepared.x_train)
+    val = np.arange(n_train, len(x)) if job.val is None else np.asarray(job.val, dtype=np.int64)
+    return fit_network(
+        prepared, plan, job.trial, (x[train], y[train]), (x[val], y[val]),
+        max_epochs=job.max_epochs, time_limit_s=seconds, seed_offset=job.seed_offset,
+    )  # fmt: skip
+
+
+def retraining_job(
+    folder: str, plan: dict[str, Any], job: dict[str, Any], seconds: float | None
+) -> dict[str, Any]:
+    """:func:`retrain` in a job's process (:class:`archselect._common.jobs.JobServer`): the
+    prepared arrays memory-mapped from ``folder``, one torch thread, as in ``fit``'s own
+    process, so that its figures are the same wherever it runs. Arguments and result are
+    JSON values."""
+    prepared = load_prepared(Path(folder))
+    with torch_threads(1):
+        fitted = retrain(prepared, Plan.from_dict(plan), Retraining.from_dict(job), seconds)
+    return {
+        "scores": fitted.scores.tolist(), "epochs": fitted.epochs,
+        "seconds": fitted.seconds, "cut": fitted.cut,
+    }  # fmt: skip
+
+
+def fitted_from(value: dict[str, Any]) -> Fitted:
+    """The :class:`Fitted` a :func:`retraining_job` returned."""
+    return Fitted(
+        np.asarray(value["scores"], dtype=np.float64),
+        int(value["epochs"]),
+        float(value["seconds"]),
+        value.get("cut"),
+    )
 
 
 def n_scored(prepared: Prepared) -> int:
