@@ -21,15 +21,12 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 import numpy as np
 
 from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION, Clock
-from archselect._common.jobs import JobServer
 from archselect.core.data import Profile
 from archselect.core.kinds import Modality
 from archselect.core.recommendation import LearningCurve, OrderControl, Recommendation
@@ -314,7 +311,7 @@ def measure_order_control(
     """The order control of ``trial`` (the recommended deep family's best), or None with a
     note when the data has no one order to move or the time left does not pay for it. The
     twins' retrainings run on ``lanes`` (default: this process alone)."""
-    lanes = lanes or Lanes(prepared, plan)
+    lanes = lanes or Lanes()
     pre = prepared.preprocessing
     kind, why = order_kind(prepared)
     if kind is None:
@@ -337,7 +334,7 @@ def measure_order_control(
     every = [r for name in twins for r in runs[name]]
     left = budget.left()  # shared alike, so that neither twin is cut shorter than the other
     share = None if left is None else left / math.ceil(len(every) / lanes.count)
-    fitted = iter(lanes.map(every, lambda: share))
+    fitted = iter(lanes.map(prepared, plan, every, lambda: share))
     for name in twins:
         mine = [next(fitted) for _ in runs[name]]
         scores[name], ran, cut = _twin_scores(prepared, runs[name], mine, how.folds)
@@ -390,7 +387,7 @@ def measure_curves(
 ) -> tuple[tuple[LearningCurve, ...], list[str]]:
     """The learning curves of the top candidates that the time left pays for, their
     retrainings run on ``lanes`` (default: this process alone)."""
-    lanes = lanes or Lanes(prepared, plan)
+    lanes = lanes or Lanes()
     chosen, notes, planned = [], [], 0.0
     for candidate in curve_candidates(result, plan, prepared):
         need = curve_cost(candidate)
@@ -402,7 +399,7 @@ def measure_curves(
             continue
         planned += need
         chosen.append((candidate, curve_runs(prepared, plan, candidate)))
-    fitted = iter(lanes.map([r for _, runs in chosen for r in runs], budget.left))
+    fitted = iter(lanes.map(prepared, plan, [r for _, runs in chosen for r in runs], budget.left))
     curves = [
         curve_from(prepared, plan, candidate, [next(fitted) for _ in runs])
         for candidate, runs in chosen
@@ -539,7 +536,7 @@ def measure_controls(
     retrainings on ``lanes`` (default: this process alone). A failure here costs the
     controls (with a note), never the run."""
     budget = _Allowance(clock)
-    lanes = lanes or Lanes(prepared, plan)
+    lanes = lanes or Lanes()
     start = time.monotonic()
     reason = readings_reason(
         profile, plan, result, prepared.preprocessing.target_std, len(prepared.pooled[1])
@@ -578,19 +575,15 @@ def run_controls(
     plan: Plan,
     searched: _Searched,
     clock: Clock,
-    jobs: tuple[Callable[[], JobServer], Path] | None = None,
+    lanes: Lanes | None = None,
 ) -> tuple[Controls, _Searched]:
     """The ``controls`` phase of ``fit``, between the search and the final model, with the
-    trials' torch threads: nothing after a stop signal, and a stop signal during it ends the
-    run as one during the search does (what was measured is kept). On the CPU, ``jobs`` (the
-    run's job server and the folder of its prepared arrays) trains beside this process
-    (:class:`archselect.run._lanes.Lanes`)."""
+    trials' torch threads, its retrainings on ``lanes`` (default: this process alone):
+    nothing after a stop signal, and a stop signal during it ends the run as one during the
+    search does (what was measured is kept)."""
     if searched.interrupted is not None or not MEASURE_CONTROLS:
         return Controls(), searched
-    on_cpu = select_device() == "cpu"
-    threads = IN_PROCESS_CPU_THREADS if on_cpu else None
-    server, folder = jobs if jobs is not None and on_cpu else (None, None)
-    lanes = Lanes(prepared, plan, server, folder)
+    threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("controls"), torch_threads(threads):
             found = measure_controls(prepared, profile, plan, searched.result, clock, lanes)

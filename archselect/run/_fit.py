@@ -42,6 +42,7 @@ from archselect.prepare import Prepared, cross_folds, prepare
 from archselect.profile import Profile, data_preview, profile_table
 from archselect.run._controls import controls_reserve, run_controls
 from archselect.run._ensemble import add_ensemble, export_ensemble
+from archselect.run._lanes import Lanes
 from archselect.run._machine import cpu_model, gpu_model, versions
 from archselect.run._pool import ARRAYS, Pool, open_pool, remove_work
 from archselect.run._references import begin_search
@@ -226,11 +227,11 @@ def fit_with(
             started, opts, clock, pool, on_trial=on_trial, reserve_s=controls_reserve(clock)
         )
         # the workers have ended: the job server trains beside this process
+        lanes = after_search(pool, started)
         controls, searched = run_controls(
-            started.prepared, started.profile, started.plan, searched, clock,
-            jobs=(pool.job_server, started.run_dir / WORK / ARRAYS),
-        )  # fmt: skip
-    rec, interrupted = final_model(started, searched, clock)
+            started.prepared, started.profile, started.plan, searched, clock, lanes
+        )
+        rec, interrupted = final_model(started, searched, clock, lanes)
     write(started, searched, controls.applied_to(rec), clock)
     remove_work(started.run_dir / WORK)
     if interrupted is not None:
@@ -426,8 +427,16 @@ def search(
 # --- phase 3: the final model ---------------------------------------------------------------
 
 
+def after_search(pool: Pool, started: Started) -> Lanes:
+    """The lanes of the work after the search: on the CPU, this process and the run's job
+    server beside it (:class:`archselect.run._lanes.Lanes`); on a GPU, this process."""
+    if select_device() != "cpu":
+        return Lanes()
+    return Lanes(pool.job_server, started.run_dir / WORK / ARRAYS)
+
+
 def final_model(
-    started: Started, searched: Searched, clock: Clock
+    started: Started, searched: Searched, clock: Clock, lanes: Lanes | None = None
 ) -> tuple[RunRecommendation, KeyboardInterrupt | None]:
     """Select the recommendation (the ensemble of the best trials is one more candidate),
     then export it: a network refit, a reference refit, or the ensemble. After a stop signal
@@ -474,7 +483,10 @@ def final_model(
             ), None
     if rec.family is not None:
         try:
-            return export_network(run_dir, prepared, profile, plan, rec, result, seed, clock), None
+            exported = export_network(
+                run_dir, prepared, profile, plan, rec, result, seed, clock, lanes
+            )
+            return exported, None
         except KeyboardInterrupt as exc:  # no model; the report is still written
             return rec, exc
     return rec, None

@@ -1,5 +1,5 @@
-"""Two lanes for the controls' retrainings: this process, and beside it a job of the run's
-job server on the other core.
+"""Two lanes for the work after the search (the controls' retrainings, the final model's
+refits): this process, and beside it a job of the run's job server on the other core.
 
 Not a stage. After the search the trial workers have ended and one core would idle while
 ``fit`` retrains the order control's twins and the learning curves' points one after the
@@ -18,45 +18,54 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 
 from archselect._common.jobs import JobServer
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.run._retrain import Fitted, Retraining, fitted_from, retrain
 
-__all__ = ["JOB_GRACE_S", "Lanes"]
+__all__ = ["JOB_GRACE_S", "Job", "Lanes"]
 
 _log = logging.getLogger(__name__)
 
-#: Seconds a retraining job may run past its own time limit (its process reads the arrays,
-#: builds the network and predicts) before it is killed and retrained in ``fit``'s process.
+#: Seconds a job may run past its own time limit (its process reads the arrays, builds the
+#: network and predicts) before it is killed and its work done in ``fit``'s process instead.
 JOB_GRACE_S = 30.0
+#: What the job server imports once, before its first such job: the training stack.
+TRAINING_MODULES = ("archselect.run",)
 #: The job that retrains (a module-level function of :mod:`archselect.run._retrain`).
 RETRAINING_JOB = "archselect.run._retrain:retraining_job"
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Job(NamedTuple):
+    """A piece of work as a job: the function (``"module:name"``), its JSON arguments, and
+    its own time limit (None: none)."""
+
+    fn: str
+    args: tuple[Any, ...]
+    seconds: float | None
+
 
 class Lanes:
-    """Retrainings run on ``fit``'s process and, when ``server`` is given, as jobs beside it.
+    """Work run on ``fit``'s process and, when ``server`` is given, as jobs beside it.
 
     ``folder``: the prepared arrays the jobs read (:func:`archselect.prepare.save_prepared`).
     """
 
     def __init__(
-        self,
-        prepared: Prepared,
-        plan: Plan,
-        server: Callable[[], JobServer] | None = None,
-        folder: Path | None = None,
+        self, server: Callable[[], JobServer] | None = None, folder: Path | None = None
     ) -> None:
-        self.prepared = prepared
-        self.plan = plan
         self._server = server if folder is not None else None
         self.folder = folder
         self._started: JobServer | None = None
 
     @property
     def count(self) -> int:
-        """How many retrainings run at once: 2 with a job server, else 1."""
+        """How many pieces of work run at once: 2 with a job server, else 1."""
         return 2 if self._server is not None else 1
 
     def warm(self) -> None:
@@ -64,58 +73,74 @@ class Lanes:
         children then start at once)."""
         if self._server is not None and self._started is None:
             self._started = self._server()
-            self._started.preload([RETRAINING_JOB.partition(":")[0]])
+            self._started.preload(list(TRAINING_MODULES))
 
-    def map(self, jobs: Sequence[Retraining], seconds: Callable[[], float | None]) -> list[Fitted]:
-        """Every retraining of ``jobs``, in order; ``seconds()``, asked as each starts, is
-        its time limit (None: none)."""
-        results: list[Fitted | None] = [None] * len(jobs)
+    def run(
+        self,
+        items: Sequence[T],
+        here: Callable[[T], R],
+        as_job: Callable[[T], Job],
+        back: Callable[[T, Any], R],
+    ) -> list[R]:
+        """``here(item)`` for every item, in order, the job lane taking items from the same
+        queue as ``as_job(item)`` and turning the job's value into a result with
+        ``back(item, value)``. A job that fails is done ``here`` instead, and the job lane
+        stops."""
+        results: list[R | None] = [None] * len(items)
         lock = threading.Lock()
-        queue = list(range(len(jobs)))
+        queue = list(range(len(items)))
 
         def take() -> int | None:
             with lock:
                 return queue.pop(0) if queue else None
 
+        def job_lane() -> None:
+            assert self._started is not None
+            while (i := take()) is not None:
+                job = as_job(items[i])
+                limit = math.inf if job.seconds is None else job.seconds
+                try:
+                    outcome = self._started.run(job.fn, job.args, timeout_s=limit + JOB_GRACE_S)
+                    if outcome.value is None:
+                        _log.warning("a job ended without a result: %s", outcome)
+                        return
+                    results[i] = back(items[i], outcome.value)
+                except Exception as exc:  # the rest runs in fit's process
+                    _log.warning("a job could not run: %s: %s", type(exc).__name__, exc)
+                    return
+
         helper = None
-        if self._server is not None and len(jobs) > 1:
+        if self._server is not None and len(items) > 1:
             self.warm()
-            helper = threading.Thread(
-                target=self._job_lane, args=(jobs, seconds, take, results), daemon=True
-            )
+            helper = threading.Thread(target=job_lane, daemon=True)
             helper.start()
         while (i := take()) is not None:
-            results[i] = retrain(self.prepared, self.plan, jobs[i], seconds())
+            results[i] = here(items[i])
         if helper is not None:
             helper.join()
-        for i, found in enumerate(results):  # those the job lane gave back
+        for i, found in enumerate(results):  # what the job lane gave back
             if found is None:
-                results[i] = retrain(self.prepared, self.plan, jobs[i], seconds())
+                results[i] = here(items[i])
         return [r for r in results if r is not None]
 
-    def _job_lane(
+    def map(
         self,
+        prepared: Prepared,
+        plan: Plan,
         jobs: Sequence[Retraining],
         seconds: Callable[[], float | None],
-        take: Callable[[], int | None],
-        results: list[Fitted | None],
-    ) -> None:
-        """Take retrainings from the queue and run each as a job, until the queue is empty
-        or a job fails (that one, and no other, is left for ``fit``'s process)."""
-        assert self._started is not None and self.folder is not None
-        plan = self.plan.to_dict()
-        while (i := take()) is not None:
+    ) -> list[Fitted]:
+        """Every retraining of ``jobs``, in order; ``seconds()``, asked as each starts, is
+        its time limit (None: none)."""
+        plan_dict = plan.to_dict()
+
+        def as_job(job: Retraining) -> Job:
             limit = seconds()
-            try:
-                outcome = self._started.run(
-                    RETRAINING_JOB,
-                    (str(self.folder), plan, jobs[i].to_dict(), limit),
-                    timeout_s=(math.inf if limit is None else limit) + JOB_GRACE_S,
-                )
-            except Exception as exc:  # the server is gone: the rest runs in fit's process
-                _log.warning("a retraining job could not run: %s: %s", type(exc).__name__, exc)
-                return
-            if outcome.value is None:
-                _log.warning("a retraining job ended without a result: %s", outcome)
-                return
-            results[i] = fitted_from(outcome.value)
+            return Job(RETRAINING_JOB, (str(self.folder), plan_dict, job.to_dict(), limit), limit)
+
+        return self.run(
+            jobs,
+            lambda job: retrain(prepared, plan, job, seconds()),
+            as_job,
+            lambda _, value: fitted_from(value),
+        )

@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,8 +33,9 @@ from archselect.export import (
 )
 from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
-from archselect.prepare import Prepared, Preprocessing
+from archselect.prepare import Prepared, Preprocessing, load_prepared
 from archselect.profile import Profile
+from archselect.run._lanes import Job, Lanes
 from archselect.run._pool import WEIGHTS
 from archselect.rundir import MODEL, WORK
 from archselect.search import (
@@ -131,40 +134,120 @@ def _labelled(prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x, prepared.x_test]), np.concatenate([y, prepared.y_test])
 
 
+#: The job that trains one member of a refit (see :func:`member_job`).
+MEMBER_JOB = "archselect.run._refit:member_job"
+
+
+class _Member(NamedTuple):
+    """One network of a refit: its seed, and whether it trains on every labelled row (else
+    on train + validation)."""
+
+    seed: int
+    all_rows: bool = False
+
+
+class _Trained(NamedTuple):
+    net: Any
+    seconds: float
+    cpu_s: float
+
+
+def _train_one(
+    prepared: Prepared, params: dict[str, Any], member: _Member, epochs: int
+) -> _Trained:
+    """One member of a refit, trained here with the current torch threads."""
+    family, model_params, shared = split_params(params)
+    pre = prepared.preprocessing
+    x, y = _labelled(prepared) if member.all_rows else prepared.pooled
+    net = build_network(pre, family, model_params, seed=member.seed)
+    result = train_network(
+        net, x, y, prepared.x_val, prepared.y_val,
+        train_config(pre.task, shared, member.seed),
+        fixed_epochs=epochs, target_std=pre.target_std,
+    )  # fmt: skip
+    return _Trained(net.eval(), result.train_time_s, result.cpu_time_s or 0.0)
+
+
+def member_job(
+    folder: str, params: dict[str, Any], resample: int, member: list[Any], epochs: int, out: str
+) -> list[float]:
+    """:func:`_train_one` in a job's process (:class:`archselect.run._lanes.Lanes`): the
+    prepared arrays memory-mapped from ``folder`` (at 1/``resample`` of their resolution, as
+    the refit reads them), one torch thread, as in ``fit``'s process, so that the weights are
+    the same wherever it trains. The weights go to ``out`` (a tensor file, read back with
+    ``weights_only``); returns the training's wall and CPU seconds."""
+    import torch
+
+    prepared = at_resolution(load_prepared(Path(folder)), resample)
+    with torch_threads(1):
+        trained = _train_one(prepared, params, _Member(int(member[0]), bool(member[1])), epochs)
+    torch.save(trained.net.state_dict(), out)
+    return [trained.seconds, trained.cpu_s]
+
+
+def _train_on_lanes(
+    prepared: Prepared,
+    params: dict[str, Any],
+    members: list[_Member],
+    epochs: int,
+    threads: int | None,
+    lanes: Lanes | None,
+) -> tuple[list[_Trained], int]:
+    """Every member of ``members`` trained for ``epochs`` epochs on ``lanes`` (default: here
+    alone, with ``threads`` torch threads); returns them and the threads used here."""
+    import torch
+
+    lanes = lanes or Lanes()
+    pre = prepared.preprocessing
+    family, model_params, _ = split_params(params)
+    work = Path(
+        tempfile.mkdtemp(prefix="members-", dir=lanes.folder.parent if lanes.folder else None)
+    )
+
+    def as_job(member: _Member) -> Job:
+        out = work / f"{member.seed}-{int(member.all_rows)}.pt"
+        args = (str(lanes.folder), params, pre.resample, list(member), epochs, str(out))
+        return Job(MEMBER_JOB, args, None)
+
+    def back(member: _Member, value: Any) -> _Trained:
+        out = work / f"{member.seed}-{int(member.all_rows)}.pt"
+        net = build_network(pre, family, model_params, seed=member.seed)
+        net.load_state_dict(torch.load(out, map_location="cpu", weights_only=True))
+        out.unlink(missing_ok=True)
+        return _Trained(net.eval(), float(value[0]), float(value[1]))
+
+    try:
+        with torch_threads(threads) as used:
+            trained = lanes.run(
+                members, lambda m: _train_one(prepared, params, m, epochs), as_job, back
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return trained, used
+
+
+def _mean(trained: list[_Trained], task: str) -> Any:
+    nets = [t.net for t in trained]
+    return nets[0] if len(nets) == 1 else MeanEnsemble(nets, task).eval()
+
+
 def _train_members(
     prepared: Prepared,
     rec: Recommendation,
     seed: int,
     seeds: int,
     epochs: int,
-    rows: tuple[np.ndarray, np.ndarray],
+    all_rows: bool,
     threads: int | None,
+    lanes: Lanes | None = None,
 ) -> tuple[Any, float, int, float]:
-    """``seeds`` refits of the recommended configuration on ``rows`` for ``epochs`` epochs,
-    averaged when several; returns the model, the training seconds, the torch threads and
-    the training CPU seconds."""
-    family, model_params, shared = split_params(rec.params)
-    pre = prepared.preprocessing
-    x, y = rows
-    members, spent, cpu = [], 0.0, 0.0
-    with torch_threads(threads) as used:
-        for i in range(seeds):
-            net = build_network(pre, family, model_params, seed=seed + i)
-            result = train_network(
-                net,
-                x,
-                y,
-                prepared.x_val,
-                prepared.y_val,
-                train_config(pre.task, shared, seed + i),
-                fixed_epochs=epochs,
-                target_std=pre.target_std,
-            )
-            spent += result.train_time_s
-            cpu += result.cpu_time_s or 0.0
-            members.append(net.eval())
-    final = members[0] if len(members) == 1 else MeanEnsemble(members, pre.task).eval()
-    return final, spent, used, cpu
+    """``seeds`` refits of the recommended configuration on train + validation (or every
+    labelled row) for ``epochs`` epochs, averaged when several, on ``lanes``; returns the
+    model, the training seconds, the torch threads and the training CPU seconds."""
+    members = [_Member(seed + i, all_rows) for i in range(seeds)]
+    trained, used = _train_on_lanes(prepared, rec.params, members, epochs, threads, lanes)
+    final = _mean(trained, prepared.preprocessing.task)
+    return final, sum(t.seconds for t in trained), used, sum(t.cpu_s for t in trained)
 
 
 def _refit_final(
@@ -174,7 +257,9 @@ def _refit_final(
     seed: int,
     *,
     time_left: float | None = None,
-) -> tuple[Any, float | None, FinalModel]:
+    lanes: Lanes | None = None,
+    twin: bool = False,
+) -> tuple[Any, float | None, FinalModel, tuple[Any, float] | None]:
     """Retrain the winner on train + validation rows for its best epoch count (the tested
     refit: its test figure is the one reported).
 
@@ -182,10 +267,13 @@ def _refit_final(
     :data:`ENSEMBLE_SIZE` such refits with different seeds. It trains with the trial's
     torch threads, so at its measured pace; with ``time_left`` (the ``--timeout`` budget)
     it trains as many seeds, then epochs, as that pace lets fit (see :func:`plan_refit`).
-    Returns the network, its test metric and how it was trained.
+    The members train on ``lanes``; with ``twin``, when the tested refit is not cut short
+    and two lanes pay for both at once, its twin on every labelled row trains beside it.
+    Returns the network, its test metric, how it was trained, and the twin with its
+    training seconds (None when it did not train).
     """
     pre = prepared.preprocessing
-    x, y = prepared.pooled
+    x = prepared.pooled[0]
     planned_epochs = max(1, int(trial.best_epoch or trial.epochs or 1))
     planned = ensemble_size(len(x))
     pace = trial.sec_per_epoch_row
@@ -193,9 +281,14 @@ def _refit_final(
     seeds, epochs = plan_refit(
         planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
     )
-    final, spent, threads, cpu = _train_members(
-        prepared, rec, seed, seeds, epochs, (x, y), trial.threads
-    )
+    members = [_Member(seed + i) for i in range(seeds)]
+    whole = (seeds, epochs) == (planned, planned_epochs)
+    if twin and whole and _twin_beside(prepared, one_epoch, seeds * epochs, time_left, lanes):
+        members += [_Member(seed + i, all_rows=True) for i in range(seeds)]
+    trained, threads = _train_on_lanes(prepared, rec.params, members, epochs, trial.threads, lanes)
+    tested, beside = trained[:seeds], trained[seeds:]
+    final = _mean(tested, pre.task)
+    spent, cpu = sum(t.seconds for t in tested), sum(t.cpu_s for t in tested)
     test = score(
         pre.task, predict_outputs(final, prepared.x_test), prepared.y_test, pre.target_std
     )
@@ -219,7 +312,28 @@ def _refit_final(
         cpu_sec_per_epoch_row=cpu / max(1, seeds * epochs * len(x)),
         trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
     )
-    return final, test, info
+    twin_model = (_mean(beside, pre.task), sum(t.seconds for t in beside)) if beside else None
+    return final, test, info, twin_model
+
+
+def _twin_beside(
+    prepared: Prepared,
+    one_epoch: float | None,
+    epochs: int,
+    time_left: float | None,
+    lanes: Lanes | None,
+) -> bool:
+    """Whether the all-rows twin trains beside the tested refit: two lanes, and (under a
+    budget) time for both at once at the measured pace (``one_epoch`` on train + validation;
+    ``epochs`` over every seed)."""
+    if lanes is None or lanes.count < 2:
+        return False
+    if time_left is None:
+        return True
+    if one_epoch is None:
+        return False
+    ratio = len(_labelled(prepared)[0]) / max(1, len(prepared.pooled[0]))
+    return one_epoch * epochs * (1.0 + ratio) / lanes.count <= time_left
 
 
 def _evaluation(prepared: Prepared, net: Any, seed: int) -> Evaluation | None:
@@ -249,10 +363,12 @@ def export_network(
     result: SearchResult,
     seed: int,
     clock: Clock,
+    lanes: Lanes | None = None,
 ) -> RunRecommendation:
     """Refit the recommended family within what is left of the budget, score that refit on
     the test rows, then (:data:`REFIT_ALL_ROWS`) train the same refit on every labelled row
-    and export that one, when the time left pays for it."""
+    and export that one, when the time left pays for it; beside it on ``lanes`` when they
+    pay for both at once."""
     trial = next(t for t in result.trials if t.number == rec.trial)
     # a trial measured at a lower resolution is refitted and exported at it (predict and
     # the ONNX export then read the same piecewise-aggregated series)
@@ -267,10 +383,14 @@ def export_network(
         budget = None if left is None else max(0.0, left - REPORT_RESERVE_S)
         # the tested refit first gets all the time it plans for; the all-rows twin only
         # what is left after it, and only when the tested refit was not cut short
-        net, final_test, final = _refit_final(prepared, rec, trial, seed, time_left=budget)
+        net, final_test, final, twin = _refit_final(
+            prepared, rec, trial, seed, time_left=budget, lanes=lanes, twin=more
+        )
         exported, final = net, final
-        if more:
-            exported, final = _all_rows_twin(prepared, rec, seed, net, final, clock)
+        if twin is not None:  # trained beside the tested refit
+            exported, final = twin[0], _on_all_rows(prepared, final, twin[1])
+        elif more:
+            exported, final = _all_rows_twin(prepared, rec, seed, net, final, clock, lanes)
         note = final.note
         family, model_params, _ = split_params(rec.params)
         export_model(
@@ -297,13 +417,29 @@ def export_network(
     )
 
 
+def _on_all_rows(prepared: Prepared, final: FinalModel, spent: float) -> FinalModel:
+    """``final`` as the all-rows twin's record: its rows, and both refits' seconds."""
+    return dataclasses.replace(
+        final,
+        rows=len(_labelled(prepared)[0]),
+        trained_on=ALL_ROWS,
+        train_time_s=round(final.train_time_s + spent, 3),
+    )
+
+
 def _all_rows_twin(
-    prepared: Prepared, rec: Recommendation, seed: int, net: Any, final: FinalModel, clock: Clock
+    prepared: Prepared,
+    rec: Recommendation,
+    seed: int,
+    net: Any,
+    final: FinalModel,
+    clock: Clock,
+    lanes: Lanes | None = None,
 ) -> tuple[Any, FinalModel]:
     """The tested refit trained again on every labelled row (:data:`REFIT_ALL_ROWS`), when
     it was not cut short and the time left pays for it; else the tested refit, the note
     saying why."""
-    x_all, y_all = _labelled(prepared)
+    x_all = _labelled(prepared)[0]
     if final.note is not None:
         return net, dataclasses.replace(
             final, note=f"{final.note}; so no refit on every labelled row"
@@ -317,14 +453,9 @@ def _all_rows_twin(
         )
         return net, dataclasses.replace(final, note=note)
     exported, spent, _, _ = _train_members(
-        prepared, rec, seed, final.seeds, final.epochs, (x_all, y_all), final.threads
+        prepared, rec, seed, final.seeds, final.epochs, True, final.threads, lanes
     )
-    return exported, dataclasses.replace(
-        final,
-        rows=len(x_all),
-        trained_on=ALL_ROWS,
-        train_time_s=round(final.train_time_s + spent, 3),
-    )
+    return exported, _on_all_rows(prepared, final, spent)
 
 
 def export_reference(
@@ -416,10 +547,10 @@ def refit_or_own(
     prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
     saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
     if time_left is None or trial.sec_per_epoch_row is None or not saved.exists():
-        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)[:3]
     need = _refit_need(prepared, trial)
     if need <= time_left:
-        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)[:3]
     net = _own_network(prepared, rec, trial, saved, seed)
     note = f"the trial's own weights: a refit would need about {need:.0f} s of {time_left:.0f}"
     return net, trial.test_metric, _own_final(prepared, trial, note)

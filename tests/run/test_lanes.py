@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from archselect._common.jobs import JobServer
 from archselect.core.records import TrialRecord
@@ -16,6 +17,7 @@ from archselect.plan import make_plan
 from archselect.prepare import prepare, save_prepared
 from archselect.profile import profile_table
 from archselect.run._lanes import RETRAINING_JOB, Lanes
+from archselect.run._refit import _Member, _train_on_lanes, _twin_beside
 from archselect.run._retrain import Retraining
 from archselect.search import default_params
 from archselect.train import torch_threads
@@ -69,11 +71,11 @@ def test_a_retraining_gives_the_same_figures_on_either_lane(
 ) -> None:
     prepared, plan, jobs, folder = _setup(tmp_path)
     with torch_threads(1):  # as fit's process trains
-        alone = Lanes(prepared, plan).map(jobs, lambda: None)
+        alone = Lanes().map(prepared, plan, jobs, lambda: None)
         counted = _Counted(server)
-        two = Lanes(prepared, plan, lambda: counted, folder)  # type: ignore[arg-type,return-value]
+        two = Lanes(lambda: counted, folder)  # type: ignore[arg-type,return-value]
         assert two.count == 2
-        both = two.map(jobs, lambda: None)
+        both = two.map(prepared, plan, jobs, lambda: None)
     assert counted.jobs >= 1  # the job lane trained at least one of them
     assert len(alone) == len(both) == len(jobs)
     for a, b in zip(alone, both, strict=True):
@@ -88,8 +90,8 @@ def test_a_job_that_fails_is_retrained_in_fits_process(server: JobServer, tmp_pa
     missing = tmp_path / "no-arrays-here"  # the job cannot read the arrays: it fails
     counted = _Counted(server)
     with torch_threads(1):
-        found = Lanes(prepared, plan, lambda: counted, missing).map(jobs, lambda: None)  # type: ignore[arg-type,return-value]
-        alone = Lanes(prepared, plan).map(jobs[:1], lambda: None)
+        found = Lanes(lambda: counted, missing).map(prepared, plan, jobs, lambda: None)  # type: ignore[arg-type,return-value]
+        alone = Lanes().map(prepared, plan, jobs[:1], lambda: None)
     assert counted.jobs == 1  # the lane stops after its first failure
     assert len(found) == len(jobs) and all(f.epochs >= 1 for f in found)
     np.testing.assert_array_equal(found[0].scores, alone[0].scores)
@@ -97,8 +99,44 @@ def test_a_job_that_fails_is_retrained_in_fits_process(server: JobServer, tmp_pa
 
 def test_without_a_server_every_retraining_runs_here(tmp_path: Path) -> None:
     prepared, plan, jobs, folder = _setup(tmp_path)
-    lanes = Lanes(prepared, plan, None, folder)
+    lanes = Lanes(None, folder)
     assert lanes.count == 1
     with torch_threads(1):
-        (only,) = lanes.map(jobs[:1], lambda: None)
+        (only,) = lanes.map(prepared, plan, jobs[:1], lambda: None)
     assert only.epochs >= 3 and len(only.scores) == len(prepared.y_val)
+
+
+def test_a_refit_member_has_the_same_weights_on_either_lane(
+    server: JobServer, tmp_path: Path
+) -> None:
+    prepared, _, jobs, folder = _setup(tmp_path)
+    params = {**jobs[0].trial.params, "min_steps": 20, "min_patience_steps": 10}
+    members = [_Member(7), _Member(7, all_rows=True), _Member(8)]
+    here, _ = _train_on_lanes(prepared, params, members, 2, 1, None)
+    counted = _Counted(server)
+    lanes = Lanes(lambda: counted, folder)  # type: ignore[arg-type,return-value]
+    both, used = _train_on_lanes(prepared, params, members, 2, 1, lanes)
+    assert counted.jobs >= 1 and used == 1
+    for a, b in zip(here, both, strict=True):
+        for (name, wa), (_, wb) in zip(
+            a.net.state_dict().items(), b.net.state_dict().items(), strict=True
+        ):
+            assert torch.equal(wa, wb), name
+    # the all-rows member saw other rows than its train + validation twin
+    first = next(iter(here[0].net.state_dict().values()))
+    assert not torch.equal(first, next(iter(here[1].net.state_dict().values())))
+    assert not any(folder.parent.glob("members-*"))  # the weights' files are removed
+
+
+def test_the_all_rows_twin_trains_beside_the_tested_refit_only_when_both_fit(
+    tmp_path: Path,
+) -> None:
+    prepared, *_ = _setup(tmp_path)
+    two = Lanes(lambda: None, tmp_path)  # type: ignore[arg-type,return-value]
+    assert not _twin_beside(prepared, 1.0, 10, None, None)  # one lane
+    assert not _twin_beside(prepared, 1.0, 10, None, Lanes())
+    assert _twin_beside(prepared, 1.0, 10, None, two)  # no budget
+    # 10 epochs of 1 s, then the twin on ~1.25x the rows, on two lanes: ~11 s
+    assert _twin_beside(prepared, 1.0, 10, 12.0, two)
+    assert not _twin_beside(prepared, 1.0, 10, 9.0, two)
+    assert not _twin_beside(prepared, None, 10, 60.0, two)  # no measured pace
