@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -141,13 +142,16 @@ def controls_reserve(clock: Clock) -> float | None:
 
 
 class _Allowance:
-    """The seconds the controls may still spend (None: no budget)."""
+    """The seconds the controls may still spend (None: no budget); ``refit=False``: the
+    final model will not be refitted (the best trial's own weights), so only the report's
+    reserve is kept after them."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, refit: bool = True) -> None:
         self.clock = clock
         self.start = time.monotonic()
         budget = clock.budget_s
-        self.after = None if budget is None else max(MIN_RESERVE_S, RESERVE_FRACTION * budget)
+        after = max(MIN_RESERVE_S, RESERVE_FRACTION * budget) if budget is not None else None
+        self.after = after if refit or after is None else MIN_RESERVE_S
         self.cap = None if budget is None else CONTROLS_MAX_FRACTION * budget
 
     def left(self) -> float | None:
@@ -530,13 +534,16 @@ def measure_controls(
     result: SearchResult,
     clock: Clock,
     lanes: Lanes | None = None,
+    own_weights: Callable[[TrialRecord], bool] | None = None,
 ) -> Controls:
     """The order control of the recommended deep family, the learning curves of the top two
     candidates and the both-readings sentence, within the time the budget leaves them, their
-    retrainings on ``lanes`` (default: this process alone). A failure here costs the
-    controls (with a note), never the run."""
-    budget = _Allowance(clock)
+    retrainings on ``lanes`` (default: this process alone). When ``own_weights`` says the
+    recommended trial will be exported as it was trained (no refit), the controls may spend
+    the final model's reserve too. A failure here costs the controls (with a note), never
+    the run."""
     lanes = lanes or Lanes()
+    budget = _Allowance(clock, refit=not _exports_own(result, plan, profile, own_weights))
     start = time.monotonic()
     reason = readings_reason(
         profile, plan, result, prepared.preprocessing.target_std, len(prepared.pooled[1])
@@ -569,6 +576,23 @@ def measure_controls(
     )
 
 
+def _exports_own(
+    result: SearchResult,
+    plan: Plan,
+    profile: Profile,
+    own_weights: Callable[[TrialRecord], bool] | None,
+) -> bool:
+    """Whether the recommended deep trial will be exported with its own weights."""
+    if own_weights is None:
+        return False
+    try:
+        number = select(result, plan, profile).trial
+    except Exception:  # the final model's selection reports it
+        return False
+    trial = next((t for t in result.trials if t.number == number), None)
+    return trial is not None and own_weights(trial)
+
+
 def run_controls(
     prepared: Prepared,
     profile: Profile,
@@ -576,6 +600,7 @@ def run_controls(
     searched: _Searched,
     clock: Clock,
     lanes: Lanes | None = None,
+    own_weights: Callable[[TrialRecord], bool] | None = None,
 ) -> tuple[Controls, _Searched]:
     """The ``controls`` phase of ``fit``, between the search and the final model, with the
     trials' torch threads, its retrainings on ``lanes`` (default: this process alone):
@@ -586,7 +611,9 @@ def run_controls(
     threads = IN_PROCESS_CPU_THREADS if select_device() == "cpu" else None
     try:
         with clock.phase("controls"), torch_threads(threads):
-            found = measure_controls(prepared, profile, plan, searched.result, clock, lanes)
+            found = measure_controls(
+                prepared, profile, plan, searched.result, clock, lanes, own_weights
+            )
             return found, searched
     except KeyboardInterrupt as exc:
         return Controls(), dataclasses.replace(searched, interrupted=exc)  # type: ignore[type-var]

@@ -50,6 +50,7 @@ from archselect.run._refit import (
     REPORT_RESERVE_S,
     export_network,
     export_reference,
+    exports_own_weights,
     refit_or_own,
 )
 from archselect.run._view import Run
@@ -228,8 +229,11 @@ def fit_with(
         )
         # the workers have ended: the job server trains beside this process
         lanes = after_search(pool, started)
+        own = functools.partial(
+            exports_own_weights, started.run_dir, started.prepared, budget_s=clock.budget_s
+        )
         controls, searched = run_controls(
-            started.prepared, started.profile, started.plan, searched, clock, lanes
+            started.prepared, started.profile, started.plan, searched, clock, lanes, own
         )
         rec, interrupted = final_model(started, searched, clock, lanes)
     write(started, searched, controls.applied_to(rec), clock)

@@ -32,6 +32,8 @@ _log = logging.getLogger(__name__)
 #: Seconds a job may run past its own time limit (its process reads the arrays, builds the
 #: network and predicts) before it is killed and its work done in ``fit``'s process instead.
 JOB_GRACE_S = 30.0
+#: Seconds ``fit``'s lane waits for the job lane to take the first item (a thread start).
+JOB_LANE_START_S = 1.0
 #: What the job server imports once, before its first such job: the training stack.
 TRAINING_MODULES = ("archselect.run",)
 #: The job that retrains (a module-level function of :mod:`archselect.run._retrain`).
@@ -94,9 +96,12 @@ class Lanes:
             with lock:
                 return queue.pop(0) if queue else None
 
+        taken = threading.Event()  # the job lane has taken its first item
+
         def job_lane() -> None:
             assert self._started is not None
             while (i := take()) is not None:
+                taken.set()
                 job = as_job(items[i])
                 limit = math.inf if job.seconds is None else job.seconds
                 try:
@@ -114,6 +119,7 @@ class Lanes:
             self.warm()
             helper = threading.Thread(target=job_lane, daemon=True)
             helper.start()
+            taken.wait(JOB_LANE_START_S)  # the first item goes to the job lane
         while (i := take()) is not None:
             results[i] = here(items[i])
         if helper is not None:

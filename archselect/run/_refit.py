@@ -50,7 +50,14 @@ from archselect.search import (
 from archselect.select import Recommendation, with_final_test
 from archselect.train import predict_outputs, torch_threads, train_network
 
-__all__ = ["FinalModel", "ensemble_size", "export_network", "export_reference", "plan_refit"]
+__all__ = [
+    "FinalModel",
+    "ensemble_size",
+    "export_network",
+    "export_reference",
+    "exports_own_weights",
+    "plan_refit",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -257,6 +264,19 @@ def _refit_final(
     seed: int,
     *,
     time_left: float | None = None,
+) -> tuple[Any, float | None, FinalModel]:
+    """:func:`_refit_tested` alone, in this process: the network, its test metric and how
+    it was trained."""
+    return _refit_tested(prepared, rec, trial, seed, time_left=time_left)[:3]
+
+
+def _refit_tested(
+    prepared: Prepared,
+    rec: Recommendation,
+    trial: TrialRecord,
+    seed: int,
+    *,
+    time_left: float | None = None,
     lanes: Lanes | None = None,
     twin: bool = False,
 ) -> tuple[Any, float | None, FinalModel, tuple[Any, float] | None]:
@@ -383,7 +403,7 @@ def export_network(
         budget = None if left is None else max(0.0, left - REPORT_RESERVE_S)
         # the tested refit first gets all the time it plans for; the all-rows twin only
         # what is left after it, and only when the tested refit was not cut short
-        net, final_test, final, twin = _refit_final(
+        net, final_test, final, twin = _refit_tested(
             prepared, rec, trial, seed, time_left=budget, lanes=lanes, twin=more
         )
         exported, final = net, final
@@ -547,10 +567,10 @@ def refit_or_own(
     prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
     saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
     if time_left is None or trial.sec_per_epoch_row is None or not saved.exists():
-        return _refit_final(prepared, rec, trial, seed, time_left=time_left)[:3]
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
     need = _refit_need(prepared, trial)
     if need <= time_left:
-        return _refit_final(prepared, rec, trial, seed, time_left=time_left)[:3]
+        return _refit_final(prepared, rec, trial, seed, time_left=time_left)
     net = _own_network(prepared, rec, trial, saved, seed)
     note = f"the trial's own weights: a refit would need about {need:.0f} s of {time_left:.0f}"
     return net, trial.test_metric, _own_final(prepared, trial, note)
@@ -590,6 +610,18 @@ def _own_final(prepared: Prepared, trial: TrialRecord, note: str) -> FinalModel:
         cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
         trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
     )
+
+
+def exports_own_weights(
+    run_dir: Path, prepared: Prepared, trial: TrialRecord, budget_s: float | None
+) -> bool:
+    """Whether the final model of ``trial`` will be its own weights however much time is
+    left (see :func:`_own_weights_instead`): under a ``--timeout``, its refit would take
+    more than :data:`OWN_WEIGHTS_FRACTION` of the budget, and the trial kept its weights."""
+    saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
+    if budget_s is None or trial.sec_per_epoch_row is None or not saved.exists():
+        return False
+    return _refit_need(prepared, trial) > OWN_WEIGHTS_FRACTION * budget_s
 
 
 def _own_weights_instead(

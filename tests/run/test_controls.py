@@ -215,3 +215,34 @@ def test_a_forecast_reference_gets_no_learning_curve() -> None:
     )
     result = SearchResult("s", "", plan.metric, plan.direction, trials, refs)
     assert [c.name for c in curve_candidates(result, plan, prepared)] == ["mlp"]
+
+
+def test_the_controls_may_spend_the_final_models_reserve_when_no_refit_needs_it(
+    tmp_path: Path,
+) -> None:
+    from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION
+    from archselect.run._pool import WEIGHTS
+    from archselect.run._refit import OWN_WEIGHTS_FRACTION, exports_own_weights
+    from archselect.rundir import WORK
+    from archselect.search import weights_file
+
+    import time
+
+    clock = Clock(180.0, started_unix=time.time() - 150.0)  # 30 s left
+    kept, freed = _controls._Allowance(clock), _controls._Allowance(clock, refit=False)
+    gained = (freed.left() or 0.0) - (kept.left() or 0.0)
+    assert gained == pytest.approx(RESERVE_FRACTION * 180.0 - MIN_RESERVE_S, abs=0.5)
+
+    _, prepared = _prepared(make_series(n=80))
+    rows = len(prepared.pooled[0])
+    # a refit of 10 epochs at this pace needs about 10 x 0.1 x rows seconds
+    slow = TrialRecord(3, "cnn1d", "COMPLETE", epochs=10, sec_per_epoch_row=0.1)
+    assert 10 * 0.1 * rows > OWN_WEIGHTS_FRACTION * 180.0
+    assert not exports_own_weights(tmp_path, prepared, slow, 180.0)  # no weights kept
+    saved = weights_file(tmp_path / WORK / WEIGHTS, 3)
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(b"weights")
+    assert exports_own_weights(tmp_path, prepared, slow, 180.0)
+    assert not exports_own_weights(tmp_path, prepared, slow, None)  # no budget: a refit
+    fast = TrialRecord(3, "cnn1d", "COMPLETE", epochs=10, sec_per_epoch_row=1e-6)
+    assert not exports_own_weights(tmp_path, prepared, fast, 180.0)
