@@ -220,13 +220,13 @@ def test_a_forecast_reference_gets_no_learning_curve() -> None:
 def test_the_controls_may_spend_the_final_models_reserve_when_no_refit_needs_it(
     tmp_path: Path,
 ) -> None:
+    import time
+
     from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION
     from archselect.run._pool import WEIGHTS
     from archselect.run._refit import OWN_WEIGHTS_FRACTION, exports_own_weights
     from archselect.rundir import WORK
     from archselect.search import weights_file
-
-    import time
 
     clock = Clock(180.0, started_unix=time.time() - 150.0)  # 30 s left
     kept, freed = _controls._Allowance(clock), _controls._Allowance(clock, refit=False)
