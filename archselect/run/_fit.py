@@ -45,11 +45,11 @@ from archselect.run._ensemble import add_ensemble, export_ensemble
 from archselect.run._lanes import Lanes
 from archselect.run._machine import cpu_model, gpu_model, versions
 from archselect.run._pool import ARRAYS, Pool, open_pool, remove_work
+from archselect.run._reference_export import export_reference
 from archselect.run._references import begin_search
 from archselect.run._refit import (
     REPORT_RESERVE_S,
     export_network,
-    export_reference,
     exports_own_weights,
     refit_or_own,
 )

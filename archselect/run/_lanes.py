@@ -7,7 +7,8 @@ other. :class:`Lanes` takes them from one queue on two lanes: ``fit`` trains in 
 process (one torch thread, as the trials did), and a thread hands the next one to the job
 server (:class:`archselect._common.jobs.JobServer`), which forks a process that reads the
 prepared arrays from the run's work folder and trains with one torch thread too, so a
-retraining's figures do not depend on its lane. A job that fails or is killed is retrained
+retraining is the same computation on either lane (its figures equal up to the order of
+floating-point sums, which memory layout can change). A job that fails or is killed is retrained
 here instead; without a server (a GPU, or no arrays) every retraining runs here.
 """
 

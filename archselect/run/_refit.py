@@ -10,32 +10,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import Any
 
 from archselect._common.budget import Clock, refit_epoch_seconds
 from archselect._common.serde import JsonRecord
-from archselect.baselines import fit_baseline
-from archselect.baselines_forecast import STATS_REFERENCES, final_reference, final_test_outputs
 from archselect.core.metrics import score
 from archselect.core.stored import Evaluation, RunRecommendation, evaluate_outputs
 from archselect.core.verdict import TRIAL_WEIGHTS, restate
 from archselect.export import (
     ModelConfig,
-    export_baseline,
-    export_forecast_reference,
     export_model,
 )
-from archselect.models.ensemble import MeanEnsemble
 from archselect.plan import Plan
-from archselect.prepare import Prepared, Preprocessing, load_prepared
+from archselect.prepare import Prepared
 from archselect.profile import Profile
-from archselect.run._lanes import Job, Lanes
+from archselect.run._lanes import Lanes
+from archselect.run._members import Member, labelled, mean_of, train_members, train_on_lanes
 from archselect.run._pool import WEIGHTS
 from archselect.rundir import MODEL, WORK
 from archselect.search import (
@@ -44,17 +36,15 @@ from archselect.search import (
     at_resolution,
     build_network,
     split_params,
-    train_config,
     weights_file,
 )
 from archselect.select import Recommendation, with_final_test
-from archselect.train import predict_outputs, torch_threads, train_network
+from archselect.train import predict_outputs
 
 __all__ = [
     "FinalModel",
     "ensemble_size",
     "export_network",
-    "export_reference",
     "exports_own_weights",
     "plan_refit",
 ]
@@ -73,9 +63,6 @@ REPORT_RESERVE_S = 3.0
 #: independent test set on average (better on 6, worse on none).
 REFIT_ALL_ROWS = True
 TESTED_ROWS = "train+validation"
-#: A reference's refits are planned at its measured fitting pace times this (its fit grows
-#: faster than linearly with the rows for some, e.g. the RBF SVM).
-REFERENCE_REFIT_SAFETY = 1.5
 ALL_ROWS = "train+validation+test"
 #: The exported network is the best trial's own (trained on the training rows) when its
 #: refit would take more than this share of a ``--timeout`` budget, or more than is left.
@@ -133,130 +120,6 @@ def plan_refit(
     return 1, max(1, min(epochs, math.floor(time_left / one_epoch_s)))
 
 
-def _labelled(prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """Every labelled row: train + validation + test (the exported model's rows)."""
-    x, y = prepared.pooled
-    if not len(prepared.x_test):
-        return x, y
-    return np.concatenate([x, prepared.x_test]), np.concatenate([y, prepared.y_test])
-
-
-#: The job that trains one member of a refit (see :func:`member_job`).
-MEMBER_JOB = "archselect.run._refit:member_job"
-
-
-class _Member(NamedTuple):
-    """One network of a refit: its seed, and whether it trains on every labelled row (else
-    on train + validation)."""
-
-    seed: int
-    all_rows: bool = False
-
-
-class _Trained(NamedTuple):
-    net: Any
-    seconds: float
-    cpu_s: float
-
-
-def _train_one(
-    prepared: Prepared, params: dict[str, Any], member: _Member, epochs: int
-) -> _Trained:
-    """One member of a refit, trained here with the current torch threads."""
-    family, model_params, shared = split_params(params)
-    pre = prepared.preprocessing
-    x, y = _labelled(prepared) if member.all_rows else prepared.pooled
-    net = build_network(pre, family, model_params, seed=member.seed)
-    result = train_network(
-        net, x, y, prepared.x_val, prepared.y_val,
-        train_config(pre.task, shared, member.seed),
-        fixed_epochs=epochs, target_std=pre.target_std,
-    )  # fmt: skip
-    return _Trained(net.eval(), result.train_time_s, result.cpu_time_s or 0.0)
-
-
-def member_job(
-    folder: str, params: dict[str, Any], resample: int, member: list[Any], epochs: int, out: str
-) -> list[float]:
-    """:func:`_train_one` in a job's process (:class:`archselect.run._lanes.Lanes`): the
-    prepared arrays memory-mapped from ``folder`` (at 1/``resample`` of their resolution, as
-    the refit reads them), one torch thread, as in ``fit``'s process, so that the weights are
-    the same wherever it trains. The weights go to ``out`` (a tensor file, read back with
-    ``weights_only``); returns the training's wall and CPU seconds."""
-    import torch
-
-    prepared = at_resolution(load_prepared(Path(folder)), resample)
-    with torch_threads(1):
-        trained = _train_one(prepared, params, _Member(int(member[0]), bool(member[1])), epochs)
-    torch.save(trained.net.state_dict(), out)
-    return [trained.seconds, trained.cpu_s]
-
-
-def _train_on_lanes(
-    prepared: Prepared,
-    params: dict[str, Any],
-    members: list[_Member],
-    epochs: int,
-    threads: int | None,
-    lanes: Lanes | None,
-) -> tuple[list[_Trained], int]:
-    """Every member of ``members`` trained for ``epochs`` epochs on ``lanes`` (default: here
-    alone, with ``threads`` torch threads); returns them and the threads used here."""
-    import torch
-
-    lanes = lanes or Lanes()
-    pre = prepared.preprocessing
-    family, model_params, _ = split_params(params)
-    work = Path(
-        tempfile.mkdtemp(prefix="members-", dir=lanes.folder.parent if lanes.folder else None)
-    )
-
-    def as_job(member: _Member) -> Job:
-        out = work / f"{member.seed}-{int(member.all_rows)}.pt"
-        args = (str(lanes.folder), params, pre.resample, list(member), epochs, str(out))
-        return Job(MEMBER_JOB, args, None)
-
-    def back(member: _Member, value: Any) -> _Trained:
-        out = work / f"{member.seed}-{int(member.all_rows)}.pt"
-        net = build_network(pre, family, model_params, seed=member.seed)
-        net.load_state_dict(torch.load(out, map_location="cpu", weights_only=True))
-        out.unlink(missing_ok=True)
-        return _Trained(net.eval(), float(value[0]), float(value[1]))
-
-    try:
-        with torch_threads(threads) as used:
-            trained = lanes.run(
-                members, lambda m: _train_one(prepared, params, m, epochs), as_job, back
-            )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return trained, used
-
-
-def _mean(trained: list[_Trained], task: str) -> Any:
-    nets = [t.net for t in trained]
-    return nets[0] if len(nets) == 1 else MeanEnsemble(nets, task).eval()
-
-
-def _train_members(
-    prepared: Prepared,
-    rec: Recommendation,
-    seed: int,
-    seeds: int,
-    epochs: int,
-    all_rows: bool,
-    threads: int | None,
-    lanes: Lanes | None = None,
-) -> tuple[Any, float, int, float]:
-    """``seeds`` refits of the recommended configuration on train + validation (or every
-    labelled row) for ``epochs`` epochs, averaged when several, on ``lanes``; returns the
-    model, the training seconds, the torch threads and the training CPU seconds."""
-    members = [_Member(seed + i, all_rows) for i in range(seeds)]
-    trained, used = _train_on_lanes(prepared, rec.params, members, epochs, threads, lanes)
-    final = _mean(trained, prepared.preprocessing.task)
-    return final, sum(t.seconds for t in trained), used, sum(t.cpu_s for t in trained)
-
-
 def _refit_final(
     prepared: Prepared,
     rec: Recommendation,
@@ -301,13 +164,13 @@ def _refit_tested(
     seeds, epochs = plan_refit(
         planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
     )
-    members = [_Member(seed + i) for i in range(seeds)]
+    members = [Member(seed + i) for i in range(seeds)]
     whole = (seeds, epochs) == (planned, planned_epochs)
     if twin and whole and _twin_beside(prepared, one_epoch, seeds * epochs, time_left, lanes):
-        members += [_Member(seed + i, all_rows=True) for i in range(seeds)]
-    trained, threads = _train_on_lanes(prepared, rec.params, members, epochs, trial.threads, lanes)
+        members += [Member(seed + i, all_rows=True) for i in range(seeds)]
+    trained, threads = train_on_lanes(prepared, rec.params, members, epochs, trial.threads, lanes)
     tested, beside = trained[:seeds], trained[seeds:]
-    final = _mean(tested, pre.task)
+    final = mean_of(tested, pre.task)
     spent, cpu = sum(t.seconds for t in tested), sum(t.cpu_s for t in tested)
     test = score(
         pre.task, predict_outputs(final, prepared.x_test), prepared.y_test, pre.target_std
@@ -332,7 +195,7 @@ def _refit_tested(
         cpu_sec_per_epoch_row=cpu / max(1, seeds * epochs * len(x)),
         trial_cpu_sec_per_epoch_row=trial.cpu_sec_per_epoch_row,
     )
-    twin_model = (_mean(beside, pre.task), sum(t.seconds for t in beside)) if beside else None
+    twin_model = (mean_of(beside, pre.task), sum(t.seconds for t in beside)) if beside else None
     return final, test, info, twin_model
 
 
@@ -352,11 +215,11 @@ def _twin_beside(
         return True
     if one_epoch is None:
         return False
-    ratio = len(_labelled(prepared)[0]) / max(1, len(prepared.pooled[0]))
+    ratio = len(labelled(prepared)[0]) / max(1, len(prepared.pooled[0]))
     return one_epoch * epochs * (1.0 + ratio) / lanes.count <= time_left
 
 
-def _evaluation(prepared: Prepared, net: Any, seed: int) -> Evaluation | None:
+def evaluation_on_test(prepared: Prepared, net: Any, seed: int) -> Evaluation | None:
     """The exported model on the test split; a failure here costs the plot, never the run."""
     pre = prepared.preprocessing
     try:
@@ -393,7 +256,7 @@ def export_network(
     # a trial measured at a lower resolution is refitted and exported at it (predict and
     # the ONNX export then read the same piecewise-aggregated series)
     prepared = at_resolution(prepared, int((trial.fidelity or {}).get("resample", 1)))
-    more = REFIT_ALL_ROWS and len(_labelled(prepared)[0]) > len(prepared.pooled[0])
+    more = REFIT_ALL_ROWS and len(labelled(prepared)[0]) > len(prepared.pooled[0])
     left = clock.left()
     own = _own_weights_instead(run_dir, prepared, trial, clock)
     if own is not None:
@@ -432,7 +295,7 @@ def export_network(
         )
     return dataclasses.replace(
         with_final_test(rec, final_test, final.seeds, all_rows=final.trained_on == ALL_ROWS),
-        evaluation=_evaluation(prepared, net, seed),  # the tested refit, on unseen rows
+        evaluation=evaluation_on_test(prepared, net, seed),  # the tested refit, on unseen rows
         final_model=final.to_dict(),
     )
 
@@ -441,7 +304,7 @@ def _on_all_rows(prepared: Prepared, final: FinalModel, spent: float) -> FinalMo
     """``final`` as the all-rows twin's record: its rows, and both refits' seconds."""
     return dataclasses.replace(
         final,
-        rows=len(_labelled(prepared)[0]),
+        rows=len(labelled(prepared)[0]),
         trained_on=ALL_ROWS,
         train_time_s=round(final.train_time_s + spent, 3),
     )
@@ -459,7 +322,7 @@ def _all_rows_twin(
     """The tested refit trained again on every labelled row (:data:`REFIT_ALL_ROWS`), when
     it was not cut short and the time left pays for it; else the tested refit, the note
     saying why."""
-    x_all = _labelled(prepared)[0]
+    x_all = labelled(prepared)[0]
     if final.note is not None:
         return net, dataclasses.replace(
             final, note=f"{final.note}; so no refit on every labelled row"
@@ -472,83 +335,10 @@ def _all_rows_twin(
             "model is the tested refit on train + validation"
         )
         return net, dataclasses.replace(final, note=note)
-    exported, spent, _, _ = _train_members(
-        prepared, rec, seed, final.seeds, final.epochs, True, final.threads, lanes
+    exported, spent, _, _ = train_members(
+        prepared, rec.params, seed, final.seeds, final.epochs, True, final.threads, lanes
     )
     return exported, _on_all_rows(prepared, final, spent)
-
-
-def export_reference(
-    run_dir: Path,
-    prepared: Prepared,
-    profile: Profile,
-    plan: Plan,
-    rec: RunRecommendation,
-    seed: int,
-    result: SearchResult | None = None,
-    clock: Clock | None = None,
-) -> RunRecommendation:
-    """Refit the recommended reference on train + validation and score it on test; export
-    it refitted on every labelled row (:data:`REFIT_ALL_ROWS`), as a network is, when the
-    time left pays for both fits at the pace its search-time fit was measured."""
-    name = rec.recommended
-    assert name is not None
-    pre = prepared.preprocessing
-    if pre.forecast is not None and name in STATS_REFERENCES:
-        return _export_forecast_reference(run_dir, prepared, profile, plan, rec, result, clock)
-    x_all, _ = _labelled(prepared)
-    n_pooled = len(prepared.pooled[0])
-    all_rows = REFIT_ALL_ROWS and len(x_all) > n_pooled
-    measured = next(
-        (b for b in (result.baselines if result else ()) if b.name == name and b.train_time_s),
-        None,
-    )
-    left = clock.left() if clock is not None else None
-    if all_rows and measured is not None and left is not None:
-        per_row = measured.train_time_s / max(1, len(prepared.x_train))
-        need = REFERENCE_REFIT_SAFETY * per_row * (n_pooled + len(x_all))
-        all_rows = need <= max(0.0, left - REPORT_RESERVE_S)
-    note = (
-        None
-        if all_rows or not REFIT_ALL_ROWS or len(x_all) == n_pooled
-        else "no time left to refit on every labelled row: the exported model is the tested "
-        "refit on train + validation"
-    )
-    # each fit within its share of the time left (an iterative reference stops early)
-    fit_s = None if left is None else (left - REPORT_RESERVE_S) / (2 if all_rows else 1)
-    estimator, test_out = fit_baseline(prepared, name, seed, seconds=fit_s)
-    final_test = score(pre.task, test_out, prepared.y_test, pre.target_std)
-    if all_rows:
-        estimator, _ = fit_baseline(prepared, name, seed, rows=_labelled(prepared), seconds=fit_s)
-    export_baseline(
-        run_dir / MODEL,
-        estimator,
-        pre,
-        _reference_config(
-            name,
-            pre,
-            profile.task,
-            {"test_" + plan.metric: final_test},
-            trained_on=ALL_ROWS if all_rows else TESTED_ROWS,
-            note=note,
-        ),
-    )
-    evaluation = None
-    try:
-        evaluation = evaluate_outputs(
-            pre.task,
-            np.log(np.clip(test_out, 1e-12, None)) if pre.task == "classification" else test_out,
-            prepared.y_test,
-            classes=pre.classes,
-            target_mean=pre.target_mean,
-            target_std=pre.target_std,
-            seed=seed,
-        )
-    except Exception as exc:  # a failure here costs the plot, never the run
-        _log.warning("test evaluation skipped: %s: %s", type(exc).__name__, exc)
-    return dataclasses.replace(
-        with_final_test(rec, final_test, all_rows=all_rows), evaluation=evaluation
-    )
 
 
 def refit_or_own(
@@ -686,77 +476,9 @@ def _export_own_weights(
     rec = dataclasses.replace(
         rec,
         final_test_metric=test,
-        evaluation=_evaluation(prepared, net, seed),
+        evaluation=evaluation_on_test(prepared, net, seed),
         final_model=final.to_dict(),
     )
     # the headline's test sentence comes from the verdict's words: "the best trial's own
     # weights" (core.verdict.TRIAL_WEIGHTS)
     return restate(rec, final_model={"seeds": 1, "trained_on": TRIAL_WEIGHTS})
-
-
-def _export_forecast_reference(
-    run_dir: Path,
-    prepared: Prepared,
-    profile: Profile,
-    plan: Plan,
-    rec: RunRecommendation,
-    result: SearchResult | None,
-    clock: Clock | None,
-) -> RunRecommendation:
-    """The recommended statistical forecast reference: refitted per series on train +
-    validation and scored on the test origins, as a network's final refit is (when the time
-    left pays for it at the pace of its search-time fits), then refitted on every step and
-    exported as JSON (:func:`archselect.baselines_forecast.final_reference`)."""
-    name = rec.recommended
-    assert name is not None
-    pre = prepared.preprocessing
-    measured = next((b for b in (result.baselines if result else ()) if b.name == name), None)
-    left = clock.left() if clock is not None else None
-    pace = measured.train_time_s if measured is not None else 0.0
-    tested = left is None or REFERENCE_REFIT_SAFETY * 2 * pace <= left - REPORT_RESERVE_S
-    final_test, tests = None, {}
-    if tested:
-        test_out = final_test_outputs(prepared, name)
-        final_test = score(pre.task, test_out, prepared.y_test, pre.target_std)
-        tests = {f"test_{k}": v for k, v in prepared.forecast_scores("test", test_out).items()}
-    export_forecast_reference(
-        run_dir / MODEL,
-        final_reference(prepared, name),
-        pre,
-        _reference_config(
-            name,
-            pre,
-            profile.task,
-            {**({"test_" + plan.metric: final_test} if final_test is not None else {}), **tests},
-            trained_on=ALL_ROWS,
-            note=None
-            if tested
-            else "no time left to refit on train + validation and test it: the exported "
-            "model is refitted on every step, with no held-out figure of its own",
-        ),
-    )
-    return with_final_test(rec, final_test, all_rows=True)
-
-
-def _reference_config(
-    name: str,
-    pre: Preprocessing,
-    task: str,
-    metrics: dict[str, float],
-    *,
-    trained_on: str,
-    note: str | None,
-) -> ModelConfig:
-    """The ``config.json`` of an exported reference (a fitted model, no network)."""
-    return ModelConfig(
-        family=name,
-        params={},
-        input_shape=pre.input_shape,
-        n_outputs=pre.n_outputs,
-        layout=pre.layout,
-        task=task,
-        metrics=metrics,
-        kind="baseline",
-        trained_on=trained_on,
-        note=note,
-    )

@@ -121,7 +121,7 @@ def retraining_job(
 ) -> dict[str, Any]:
     """:func:`retrain` in a job's process (:class:`archselect._common.jobs.JobServer`): the
     prepared arrays memory-mapped from ``folder``, one torch thread, as in ``fit``'s own
-    process, so that its figures are the same wherever it runs. Arguments and result are
+    process, so that it is the same computation wherever it runs. Arguments and result are
     JSON values."""
     prepared = load_prepared(Path(folder))
     with torch_threads(1):
