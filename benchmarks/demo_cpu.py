@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fair_fight import Sampler
+from fair_fight import run_sampled
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Phases that must keep every core busy, and the share they must reach.
@@ -47,15 +45,7 @@ def main() -> None:
     out = (args.keep or Path(tempfile.mkdtemp(prefix="demo_cpu_"))) / "run"
     cmd = [sys.executable, "-m", "archselect", "fit", str(args.data), "--trials"]
     cmd += [str(args.trials), "--out", str(out), "--force", "-q"]
-    start = time.time()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    sampler = Sampler(proc.pid)
-    sampler.start()
-    _, err = proc.communicate()
-    wall = time.time() - start
-    sampler.done.set()
-    if proc.returncode != 0:
-        raise SystemExit(f"fit failed: {err.decode()[-2000:]}")
+    wall, sampler = run_sampled(cmd, args.data.name)
     phases = json.loads((out / "recommendation.json").read_text())["phase_seconds"]
     cores = psutil.cpu_count() or 1
     print(f"{cores} cores; {args.data.name}, --trials {args.trials}; wall {wall:.0f} s")

@@ -198,6 +198,12 @@ def _fit(csv: Path, out: Path, budget_s: float, id_col: str | None) -> tuple[flo
     cmd += ["--timeout", f"{budget_s:g}", "--seed", "0", "--out", str(out), "--force", "-q"]
     if id_col:
         cmd += ["--id-col", id_col]
+    return run_sampled(cmd, csv.name)
+
+
+def run_sampled(cmd: list[str], what: str) -> tuple[float, Sampler]:
+    """Run ``cmd`` while a :class:`Sampler` reads its process tree; its wall seconds and
+    the sampler (a failure stops the benchmark, naming ``what``)."""
     start = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = Sampler(proc.pid)
@@ -206,7 +212,7 @@ def _fit(csv: Path, out: Path, budget_s: float, id_col: str | None) -> tuple[flo
     wall = time.time() - start
     sampler.done.set()
     if proc.returncode != 0:
-        raise SystemExit(f"fit failed on {csv.name}: {err.decode()[-2000:]}")
+        raise SystemExit(f"fit failed on {what}: {err.decode()[-2000:]}")
     return wall, sampler
 
 
