@@ -140,16 +140,25 @@ def controls_reserve(clock: Clock) -> float | None:
 
 
 class _Allowance:
-    """The seconds the controls may still spend (None: no budget); ``refit=False``: the
-    final model will not be refitted (the best trial's own weights), so only the report's
-    reserve is kept after them."""
+    """The seconds the controls may still spend (None: no budget).
 
-    def __init__(self, clock: Clock, *, refit: bool = True) -> None:
+    They keep the usual reserve after them for the final model and the report, or, when
+    ``final_s`` says what the final model needs (see
+    :func:`archselect.run._refit.final_need`), that need plus :data:`MIN_RESERVE_S` for the
+    report when the reserve holds it, and :data:`MIN_RESERVE_S` alone when it does not (the
+    final model is then the best trial's own weights unless time is left over): a reserve
+    the final model cannot use is the controls' (at 3 minutes, the learning curves').
+    """
+
+    def __init__(self, clock: Clock, *, final_s: float | None = None) -> None:
         self.clock = clock
         self.start = time.monotonic()
         budget = clock.budget_s
         after = max(MIN_RESERVE_S, RESERVE_FRACTION * budget) if budget is not None else None
-        self.after = after if refit or after is None else MIN_RESERVE_S
+        if after is not None and final_s is not None:
+            need = final_s + MIN_RESERVE_S
+            after = need if need <= after else MIN_RESERVE_S
+        self.after = after
         self.cap = None if budget is None else CONTROLS_MAX_FRACTION * budget
 
     def left(self) -> float | None:
@@ -445,16 +454,15 @@ def measure_controls(
     result: SearchResult,
     clock: Clock,
     lanes: Lanes | None = None,
-    own_weights: Callable[[TrialRecord], bool] | None = None,
+    final_s: Callable[[TrialRecord], float | None] | None = None,
 ) -> Controls:
     """The order control of the recommended deep family, the learning curves of the top two
     candidates and the both-readings sentence, within the time the budget leaves them, their
-    retrainings on ``lanes`` (default: this process alone). When ``own_weights`` says the
-    recommended trial will be exported as it was trained (no refit), the controls may spend
-    the final model's reserve too. A failure here costs the controls (with a note), never
-    the run."""
+    retrainings on ``lanes`` (default: this process alone). ``final_s`` says what the
+    recommended trial's final model needs (:class:`_Allowance`). A failure here costs the
+    controls (with a note), never the run."""
     lanes = lanes or Lanes()
-    budget = _Allowance(clock, refit=not _exports_own(result, plan, profile, own_weights))
+    budget = _Allowance(clock, final_s=_final_need(result, plan, profile, final_s))
     start = time.monotonic()
     reason = readings_reason(
         profile, plan, result, prepared.preprocessing.target_std, len(prepared.pooled[1])
@@ -487,21 +495,21 @@ def measure_controls(
     )
 
 
-def _exports_own(
+def _final_need(
     result: SearchResult,
     plan: Plan,
     profile: Profile,
-    own_weights: Callable[[TrialRecord], bool] | None,
-) -> bool:
-    """Whether the recommended deep trial will be exported with its own weights."""
-    if own_weights is None:
-        return False
+    final_s: Callable[[TrialRecord], float | None] | None,
+) -> float | None:
+    """What the recommended deep trial's final model needs (None: unknown, or a reference)."""
+    if final_s is None:
+        return None
     try:
         number = select(result, plan, profile).trial
     except Exception:  # the final model's selection reports it
-        return False
+        return None
     trial = next((t for t in result.trials if t.number == number), None)
-    return trial is not None and own_weights(trial)
+    return None if trial is None else final_s(trial)
 
 
 def run_controls(
@@ -511,7 +519,7 @@ def run_controls(
     searched: _Searched,
     clock: Clock,
     lanes: Lanes | None = None,
-    own_weights: Callable[[TrialRecord], bool] | None = None,
+    final_s: Callable[[TrialRecord], float | None] | None = None,
 ) -> tuple[Controls, _Searched]:
     """The ``controls`` phase of ``fit``, between the search and the final model, with the
     trials' torch threads, its retrainings on ``lanes`` (default: this process alone):
@@ -523,7 +531,7 @@ def run_controls(
     try:
         with clock.phase("controls"), torch_threads(threads):
             found = measure_controls(
-                prepared, profile, plan, searched.result, clock, lanes, own_weights
+                prepared, profile, plan, searched.result, clock, lanes, final_s
             )
             return found, searched
     except KeyboardInterrupt as exc:

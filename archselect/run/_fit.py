@@ -50,7 +50,7 @@ from archselect.run._references import begin_search
 from archselect.run._refit import (
     REPORT_RESERVE_S,
     export_network,
-    exports_own_weights,
+    final_need,
     refit_or_own,
 )
 from archselect.run._view import Run
@@ -230,7 +230,7 @@ def fit_with(
         # the workers have ended: the job server trains beside this process
         lanes = after_search(pool, started)
         own = functools.partial(
-            exports_own_weights, started.run_dir, started.prepared, budget_s=clock.budget_s
+            final_need, started.run_dir, started.prepared, budget_s=clock.budget_s
         )
         controls, searched = run_controls(
             started.prepared, started.profile, started.plan, searched, clock, lanes, own

@@ -45,7 +45,7 @@ __all__ = [
     "FinalModel",
     "ensemble_size",
     "export_network",
-    "exports_own_weights",
+    "final_need",
     "plan_refit",
 ]
 
@@ -402,16 +402,19 @@ def _own_final(prepared: Prepared, trial: TrialRecord, note: str) -> FinalModel:
     )
 
 
-def exports_own_weights(
+def final_need(
     run_dir: Path, prepared: Prepared, trial: TrialRecord, budget_s: float | None
-) -> bool:
-    """Whether the final model of ``trial`` will be its own weights however much time is
-    left (see :func:`_own_weights_instead`): under a ``--timeout``, its refit would take
-    more than :data:`OWN_WEIGHTS_FRACTION` of the budget, and the trial kept its weights."""
+) -> float | None:
+    """Seconds the final model of ``trial`` needs under a ``--timeout``: its refit at the
+    trial's measured pace, or 0 when it will be the trial's own weights however much time is
+    left (its refit would take more than :data:`OWN_WEIGHTS_FRACTION` of the budget; see
+    :func:`_own_weights_instead`); None when it will be refitted whatever that costs (no
+    budget, no measured pace, or no weights kept)."""
     saved = weights_file(run_dir / WORK / WEIGHTS, trial.number)
     if budget_s is None or trial.sec_per_epoch_row is None or not saved.exists():
-        return False
-    return _refit_need(prepared, trial) > OWN_WEIGHTS_FRACTION * budget_s
+        return None
+    need = _refit_need(prepared, trial)
+    return 0.0 if need > OWN_WEIGHTS_FRACTION * budget_s else need
 
 
 def _own_weights_instead(

@@ -217,32 +217,38 @@ def test_a_forecast_reference_gets_no_learning_curve() -> None:
     assert [c.name for c in curve_candidates(result, plan, prepared)] == ["mlp"]
 
 
-def test_the_controls_may_spend_the_final_models_reserve_when_no_refit_needs_it(
+def test_the_controls_keep_of_the_final_models_reserve_what_it_can_use(
     tmp_path: Path,
 ) -> None:
     import time
 
     from archselect._common.budget import MIN_RESERVE_S, RESERVE_FRACTION
     from archselect.run._pool import WEIGHTS
-    from archselect.run._refit import OWN_WEIGHTS_FRACTION, exports_own_weights
+    from archselect.run._refit import OWN_WEIGHTS_FRACTION, final_need
     from archselect.rundir import WORK
     from archselect.search import weights_file
 
     clock = Clock(180.0, started_unix=time.time() - 150.0)  # 30 s left
-    kept, freed = _controls._Allowance(clock), _controls._Allowance(clock, refit=False)
-    gained = (freed.left() or 0.0) - (kept.left() or 0.0)
-    assert gained == pytest.approx(RESERVE_FRACTION * 180.0 - MIN_RESERVE_S, abs=0.5)
+    for final_s, after in [
+        (None, RESERVE_FRACTION * 180.0),  # unknown: the usual reserve
+        (10.0, 10.0 + MIN_RESERVE_S),  # a refit of 10 s: it, and the report's
+        (0.0, MIN_RESERVE_S),  # the trial's own weights: the report's alone
+        (40.0, MIN_RESERVE_S),  # a refit the reserve cannot hold: own weights anyway
+    ]:
+        left = _controls._Allowance(clock, final_s=final_s).left() or 0.0
+        assert left == pytest.approx(30.0 - after, abs=0.5), final_s
 
     _, prepared = _prepared(make_series(n=80))
     rows = len(prepared.pooled[0])
     # a refit of 10 epochs at this pace needs about 10 x 0.1 x rows seconds
     slow = TrialRecord(3, "cnn1d", "COMPLETE", epochs=10, sec_per_epoch_row=0.1)
     assert 10 * 0.1 * rows > OWN_WEIGHTS_FRACTION * 180.0
-    assert not exports_own_weights(tmp_path, prepared, slow, 180.0)  # no weights kept
+    assert final_need(tmp_path, prepared, slow, 180.0) is None  # no weights kept: a refit
     saved = weights_file(tmp_path / WORK / WEIGHTS, 3)
     saved.parent.mkdir(parents=True)
     saved.write_bytes(b"weights")
-    assert exports_own_weights(tmp_path, prepared, slow, 180.0)
-    assert not exports_own_weights(tmp_path, prepared, slow, None)  # no budget: a refit
-    fast = TrialRecord(3, "cnn1d", "COMPLETE", epochs=10, sec_per_epoch_row=1e-6)
-    assert not exports_own_weights(tmp_path, prepared, fast, 180.0)
+    assert final_need(tmp_path, prepared, slow, 180.0) == 0.0  # its own weights
+    assert final_need(tmp_path, prepared, slow, None) is None  # no budget: a refit
+    fast = TrialRecord(3, "cnn1d", "COMPLETE", epochs=10, sec_per_epoch_row=1e-4)
+    need = final_need(tmp_path, prepared, fast, 180.0)
+    assert need is not None and 10 * 1e-4 * rows <= need < OWN_WEIGHTS_FRACTION * 180.0
