@@ -23,6 +23,7 @@ from archselect.core.records import (
     best_by_family,
     cross_validated,
 )
+from archselect.core.sizes import fit_rows
 from archselect.plan import Plan
 from archselect.prepare import Prepared
 from archselect.run._retrain import (
@@ -106,9 +107,19 @@ def curve_candidates(
         and b.val_metric is not None
         and math.isfinite(b.val_metric)
         and b.name in REFITTABLE
+        and not _subsampled(b.name, prepared)
     ]
     found.sort(key=lambda c: (not c.cross_validated, -sign * c.val_metric))
     return found[:limit]
+
+
+def _subsampled(name: str, prepared: Prepared) -> bool:
+    """Whether reference ``name`` fits a subsample of these training rows (its method's
+    size rule, :func:`archselect.core.sizes.fit_rows`): its curve could not say what more
+    rows would do."""
+    x = prepared.x_train
+    n_features = int(np.prod(x.shape[1:])) if x.ndim > 1 else 1
+    return fit_rows(name, len(x), len(prepared.x_val), n_features, 0)[0] is not None
 
 
 def _full_rows(trial: TrialRecord) -> bool:

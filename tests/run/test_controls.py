@@ -252,3 +252,21 @@ def test_the_controls_keep_of_the_final_models_reserve_what_it_can_use(
     fast = TrialRecord(3, "cnn1d", "COMPLETE", epochs=10, sec_per_epoch_row=1e-4)
     need = final_need(tmp_path, prepared, fast, 180.0)
     assert need is not None and 10 * 1e-4 * rows <= need < OWN_WEIGHTS_FRACTION * 180.0
+
+
+def test_a_reference_fitted_on_a_subsample_gets_no_learning_curve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    profile, prepared = _prepared(make_series(n=120))
+    plan = make_plan(profile, n_trials=2)
+    trials = (TrialRecord(0, "cnn1d", "COMPLETE", val_metric=0.7, train_time_s=1.0),)
+    refs = (BaselineResult("minirocket", 0.9, 0.9, 0.1),)
+    result = SearchResult("s", "", plan.metric, plan.direction, trials, refs)
+    assert [c.name for c in curve_candidates(result, plan, prepared)] == ["minirocket", "cnn1d"]
+    # above its row cap the reference fits a random subsample, so its curve would be flat
+    monkeypatch.setattr(
+        importlib.import_module("archselect.core.sizes"), "MINIROCKET_MAX_ROWS", 10
+    )
+    assert [c.name for c in curve_candidates(result, plan, prepared)] == ["cnn1d"]
