@@ -197,11 +197,19 @@ def fit_network(
     start = time.perf_counter()
     result = train_network(
         net, *train, *val, config, target_std=pre.target_std, max_epochs=max_epochs,
-        time_limit_s=time_limit_s,
+        time_limit_s=time_limit_s, to_limit=time_limit_s is not None,
     )  # fmt: skip
     out = predict_outputs(net, val[0][: n_scored(prepared)])
     cut = None
-    if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
+    # it stops before an epoch that would pass its time (``to_limit``): short of its epochs
+    # with no time left for another, it was cut
+    epoch_s = result.train_time_s / max(1, result.epochs)
+    short = result.epochs < (max_epochs or config.epochs)
+    if (
+        time_limit_s is not None
+        and short
+        and time.perf_counter() - start + epoch_s >= time_limit_s
+    ):
         cut = f"stopped after {result.epochs} epochs, when its {time_limit_s:.0f} s ran out"
     return Fitted(
         per_sample_scores(pre.task, out, val[1][: len(out)]),

@@ -312,8 +312,8 @@ def run_trial(
 def _trained_fidelity(fidelity: Fidelity, outcome: _Outcome, config: TrainConfig) -> Fidelity:
     """The fidelity a trial trained at: a run whose epoch cap came from its probe trains
     while its share lasts (:class:`_Limits`), so its cap is the epochs it trained (none when
-    that was its whole schedule)."""
-    if fidelity.epochs is None or fidelity.allowance_s is None or outcome.cv_folds:
+    that was its whole schedule; cross-validated, the epochs of its first fold)."""
+    if fidelity.epochs is None or fidelity.allowance_s is None:
         return fidelity
     trained = outcome.result.epochs
     full = trained >= effective_config(config, outcome.rows).epochs
@@ -341,10 +341,12 @@ def _train_trial(
     # an epoch cap from the probe: the probe's first batches pay first-use costs (a
     # convolution's first 5 epochs took 7.5 s of a 13.6 s share, probed at 2.15 s each),
     # so the run trains on while its own pace leaves time for another epoch
-    # (within what the probe left of the share, less the predictions after training)
-    on = fidelity.epochs is not None and fidelity.allowance_s is not None and runs == 1
+    # (within what the probe left of the share, less the predictions after training; each
+    # fold of a cross-validated trial its part of it: ACSF1's vanilla RNN, capped at 4 epochs
+    # a fold, used 7.5 of its 13 core-seconds)
+    on = fidelity.epochs is not None and fidelity.allowance_s is not None
     if on and fidelity.allowance_s is not None:
-        per_run = fidelity.allowance_s
+        per_run = fidelity.allowance_s / runs
     limits = _Limits(None if on else fidelity.epochs, per_run, allowance.clock, on)
     report = _reporter(trial, plan, stop_at_deadline, len(trial_folds))
     rows = _subsample(len(prepared.x_train), fidelity.rows, draw.config.seed)
