@@ -164,12 +164,16 @@ def _refit_tested(
     seeds, epochs = plan_refit(
         planned_seeds=planned, epochs=planned_epochs, one_epoch_s=one_epoch, time_left=time_left
     )
-    members = [Member(seed + i) for i in range(seeds)]
+    tested_members = [Member(seed + i) for i in range(seeds)]
     whole = (seeds, epochs) == (planned, planned_epochs)
+    twins = []
     if twin and whole and _twin_beside(prepared, one_epoch, seeds * epochs, time_left, lanes):
-        members += [Member(seed + i, all_rows=True) for i in range(seeds)]
+        twins = [Member(seed + i, all_rows=True) for i in range(seeds)]
+    # the twins first: the job lane takes the first, so the tested refit, whose pace is
+    # reported, trains here (a job's fresh process pays the first-use costs again)
+    members = twins + tested_members
     trained, threads = train_on_lanes(prepared, rec.params, members, epochs, trial.threads, lanes)
-    tested, beside = trained[:seeds], trained[seeds:]
+    beside, tested = trained[: len(twins)], trained[len(twins) :]
     final = mean_of(tested, pre.task)
     spent, cpu = sum(t.seconds for t in tested), sum(t.cpu_s for t in tested)
     test = score(
