@@ -112,13 +112,22 @@ def train_on_lanes(
         tempfile.mkdtemp(prefix="members-", dir=lanes.folder.parent if lanes.folder else None)
     )
 
+    def weights(member: Member) -> Path:
+        return work / f"{member.seed}-{int(member.all_rows)}.pt"
+
     def as_job(member: Member) -> Job:
-        out = work / f"{member.seed}-{int(member.all_rows)}.pt"
-        args = (str(lanes.folder), params, pre.resample, list(member), epochs, str(out))
+        args = (
+            str(lanes.folder),
+            params,
+            pre.resample,
+            list(member),
+            epochs,
+            str(weights(member)),
+        )
         return Job(MEMBER_JOB, args, None)
 
     def back(member: Member, value: Any) -> Trained:
-        out = work / f"{member.seed}-{int(member.all_rows)}.pt"
+        out = weights(member)
         net = build_network(pre, family, model_params, seed=member.seed)
         net.load_state_dict(torch.load(out, map_location="cpu", weights_only=True))
         out.unlink(missing_ok=True)
